@@ -1,0 +1,41 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// The CPU module is the emulated processor. Its state lives in a final class touched on
+// every guest instruction; dynamic exclusivity checks on those accesses would dominate the
+// interpreter's cost, so they are off for this module (accesses are single-threaded).
+let hotPath: [SwiftSetting] = [
+    .unsafeFlags(["-enforce-exclusivity=unchecked"]),
+]
+
+let package = Package(
+    name: "Matryoshka",
+    products: [
+        .library(name: "CPU", targets: ["CPU"]),
+        .library(name: "Platform", targets: ["Platform"]),
+        .library(name: "Hypervisor", targets: ["Hypervisor"]),
+        .library(name: "Tracing", targets: ["Tracing"]),
+        .library(name: "X86Assembler", targets: ["X86Assembler"]),
+        .executable(name: "matryoshka", targets: ["matryoshka"]),
+        .executable(name: "matryoshka-qemu", targets: ["matryoshka-qemu"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .target(name: "CPU", swiftSettings: hotPath),
+        .target(name: "Platform", dependencies: ["CPU"]),
+        .target(name: "Tracing", dependencies: ["CPU"]),
+        .target(name: "Hypervisor", dependencies: ["CPU", "Platform", "Tracing"]),
+        .target(name: "X86Assembler"),
+        .executableTarget(name: "matryoshka", dependencies: [
+            "Hypervisor", "Platform", "CPU", "Tracing", "X86Assembler",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "matryoshka-qemu", dependencies: ["Hypervisor", "Platform", "CPU"]),
+        .testTarget(name: "CPUTests", dependencies: ["CPU", "X86Assembler"]),
+        .testTarget(name: "VMXTests", dependencies: ["CPU", "X86Assembler"]),
+        .testTarget(name: "PlatformTests", dependencies: ["Platform", "CPU", "X86Assembler"]),
+        .testTarget(name: "HypervisorTests", dependencies: ["Hypervisor", "Platform", "CPU", "X86Assembler"]),
+    ]
+)

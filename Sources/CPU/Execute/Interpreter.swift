@@ -1,0 +1,398 @@
+/// A pointer to the decoded instruction being executed.
+public typealias Inst = UnsafePointer<DecodedInstruction>
+
+/// Why `Processor.run` returned.
+public enum StopReason: Equatable, Sendable {
+    /// The instruction budget ran out; the processor is between instructions.
+    case budgetExhausted
+    /// HLT (or MWAIT) outside VMX non-root operation: waiting for an interrupt.
+    case halted
+    /// Triple fault outside VMX non-root operation (SDM Vol. 3A §6.15, interrupt 8).
+    case shutdown
+    /// A VM exit; `pendingExit` describes it.
+    case vmExit
+}
+
+/// The interpreter: fetches decoded blocks and executes them (the hot path).
+extension Processor {
+    /// Runs guest code until `budget` instructions have retired, the processor halts or
+    /// shuts down, or (in VMX non-root operation) a VM exit occurs.
+    @inline(never)
+    public func run(budget: UInt64) -> StopReason {
+        let end = instructionsRetired &+ budget
+        while true {
+            if pending != 0 {
+                if let stop = handlePending() { return stop }
+            }
+            if activity != .active { return activity == .shutdown ? .shutdown : .halted }
+            if instructionsRetired >= end { return .budgetExhausted }
+            do {
+                let b = try fetchBlock()
+                if b < 0 {
+                    try executeSingle()
+                    continue
+                }
+                let blk = decodeCache.blocks + Int(b)
+                var inst = UnsafePointer(decodeCache.instructions + Int(blk.pointee.start))
+                var n = Int(blk.pointee.count)
+                let left = end &- instructionsRetired
+                if UInt64(n) > left { n = Int(left) }
+                while n > 0 {
+                    nextRIP = (rip &+ UInt64(inst.pointee.length)) & ripMask
+                    try execute(inst)
+                    rip = nextRIP
+                    instructionsRetired &+= 1
+                    if pending != 0 { break }
+                    inst += 1
+                    n -= 1
+                }
+            } catch {
+                if let stop = handleFault(error) { return stop }
+            }
+        }
+    }
+
+    /// Executes one decoded instruction.
+    @inline(__always)
+    func execute(_ i: Inst) throws(Fault) {
+        switch i.pointee.op {
+        case .invalid: throw Fault.ud
+        case .nop: break
+        case .movRMReg: try execMovRMReg(i)
+        case .movRegRM: try execMovRegRM(i)
+        case .movRMImm: try execMovRMImm(i)
+        case .movRegImm: try execMovRegImm(i)
+        case .movAccMoffs: try execMovAccMoffs(i)
+        case .movMoffsAcc: try execMovMoffsAcc(i)
+        case .movRMSreg: try execMovRMSreg(i)
+        case .movSregRM: try execMovSregRM(i)
+        case .movzx: try execMovzx(i)
+        case .movsx: try execMovsx(i)
+        case .movsxd: try execMovsxd(i)
+        case .lea: try execLea(i)
+        case .xchgRMReg: try execXchgRMReg(i)
+        case .xchgAccReg: try execXchgAccReg(i)
+        case .pushReg: try execPushReg(i)
+        case .popReg: try execPopReg(i)
+        case .pushImm: try execPushImm(i)
+        case .pushRM: try execPushRM(i)
+        case .popRM: try execPopRM(i)
+        case .pushSreg: try execPushSreg(i)
+        case .popSreg: try execPopSreg(i)
+        case .pusha: try execPusha(i)
+        case .popa: try execPopa(i)
+        case .pushf: try execPushf(i)
+        case .popf: try execPopf(i)
+        case .lahf: try execLahf(i)
+        case .sahf: try execSahf(i)
+        case .cbw: try execCbw(i)
+        case .cwd: try execCwd(i)
+        case .cmovcc: try execCmovcc(i)
+        case .setcc: try execSetcc(i)
+        case .bswap: try execBswap(i)
+        case .xlat: try execXlat(i)
+        case .movbe: try execMovbe(i)
+        case .enter: try execEnter(i)
+        case .leave: try execLeave(i)
+        case .loadFarPointer: try execLoadFarPointer(i)
+        case .aluRMReg: try execAluRMReg(i)
+        case .aluRegRM: try execAluRegRM(i)
+        case .aluAccImm: try execAluAccImm(i)
+        case .aluRMImm: try execAluRMImm(i)
+        case .testRMReg: try execTestRMReg(i)
+        case .testAccImm: try execTestAccImm(i)
+        case .testRMImm: try execTestRMImm(i)
+        case .incReg: try execIncReg(i)
+        case .decReg: try execDecReg(i)
+        case .incRM: try execIncRM(i)
+        case .decRM: try execDecRM(i)
+        case .notRM: try execNotRM(i)
+        case .negRM: try execNegRM(i)
+        case .mulRM: try execMulRM(i)
+        case .imulRM: try execImulRM(i)
+        case .divRM: try execDivRM(i)
+        case .idivRM: try execIdivRM(i)
+        case .imulRegRM: try execImulRegRM(i)
+        case .imulRegRMImm: try execImulRegRMImm(i)
+        case .shiftRMImm: try execShiftRMImm(i)
+        case .shiftRMCL: try execShiftRMCL(i)
+        case .shld: try execShld(i)
+        case .shrd: try execShrd(i)
+        case .btRMReg: try execBtRMReg(i)
+        case .btRMImm: try execBtRMImm(i)
+        case .bsf: try execBsf(i)
+        case .bsr: try execBsr(i)
+        case .tzcnt: try execTzcnt(i)
+        case .lzcnt: try execLzcnt(i)
+        case .popcnt: try execPopcnt(i)
+        case .cmpxchg: try execCmpxchg(i)
+        case .cmpxchg8b: try execCmpxchg8b(i)
+        case .xadd: try execXadd(i)
+        case .daa: try execDaa(i)
+        case .das: try execDas(i)
+        case .aaa: try execAaa(i)
+        case .aas: try execAas(i)
+        case .aam: try execAam(i)
+        case .aad: try execAad(i)
+        case .salc: try execSalc(i)
+        case .jcc: try execJcc(i)
+        case .jmpRel: try execJmpRel(i)
+        case .callRel: try execCallRel(i)
+        case .jmpRM: try execJmpRM(i)
+        case .callRM: try execCallRM(i)
+        case .jmpFar: try execJmpFar(i)
+        case .callFar: try execCallFar(i)
+        case .jmpFarRM: try execJmpFarRM(i)
+        case .callFarRM: try execCallFarRM(i)
+        case .ret: try execRet(i)
+        case .retImm: try execRetImm(i)
+        case .retFar: try execRetFar(i)
+        case .retFarImm: try execRetFarImm(i)
+        case .loop: try execLoop(i)
+        case .jrcxz: try execJrcxz(i)
+        case .int3: try execInt3(i)
+        case .intN: try execIntN(i)
+        case .into: try execInto(i)
+        case .int1: try execInt1(i)
+        case .iret: try execIret(i)
+        case .hlt: try execHlt(i)
+        case .syscall: try execSyscall(i)
+        case .sysret: try execSysret(i)
+        case .sysenter: try execSysenter(i)
+        case .sysexit: try execSysexit(i)
+        case .movs: try execMovs(i)
+        case .cmps: try execCmps(i)
+        case .stos: try execStos(i)
+        case .lods: try execLods(i)
+        case .scas: try execScas(i)
+        case .ins: try execIns(i)
+        case .outs: try execOuts(i)
+        case .clc: try execClc(i)
+        case .stc: try execStc(i)
+        case .cmc: try execCmc(i)
+        case .cli: try execCli(i)
+        case .sti: try execSti(i)
+        case .cld: try execCld(i)
+        case .std: try execStd(i)
+        case .inImm: try execInImm(i)
+        case .inDX: try execInDX(i)
+        case .outImm: try execOutImm(i)
+        case .outDX: try execOutDX(i)
+        case .sldt: try execSldt(i)
+        case .str: try execStr(i)
+        case .lldt: try execLldt(i)
+        case .ltr: try execLtr(i)
+        case .verr: try execVerr(i)
+        case .verw: try execVerw(i)
+        case .sgdt: try execSgdt(i)
+        case .sidt: try execSidt(i)
+        case .lgdt: try execLgdt(i)
+        case .lidt: try execLidt(i)
+        case .smsw: try execSmsw(i)
+        case .lmsw: try execLmsw(i)
+        case .invlpg: try execInvlpg(i)
+        case .swapgs: try execSwapgs(i)
+        case .rdtscp: try execRdtscp(i)
+        case .monitor: try execMonitor(i)
+        case .mwait: try execMwait(i)
+        case .clac: try execClac(i)
+        case .stac: try execStac(i)
+        case .xgetbv: try execXgetbv(i)
+        case .xsetbv: try execXsetbv(i)
+        case .rdpkru: try execRdpkru(i)
+        case .wrpkru: try execWrpkru(i)
+        case .vmcall: try execVmcall(i)
+        case .vmlaunch: try execVmlaunch(i)
+        case .vmresume: try execVmresume(i)
+        case .vmxoff: try execVmxoff(i)
+        case .vmfunc: try execVmfunc(i)
+        case .lar: try execLar(i)
+        case .lsl: try execLsl(i)
+        case .clts: try execClts(i)
+        case .invd: try execInvd(i)
+        case .wbinvd: try execWbinvd(i)
+        case .ud: throw Fault.ud
+        case .movToCR: try execMovToCR(i)
+        case .movFromCR: try execMovFromCR(i)
+        case .movToDR: try execMovToDR(i)
+        case .movFromDR: try execMovFromDR(i)
+        case .wrmsr: try execWrmsr(i)
+        case .rdmsr: try execRdmsr(i)
+        case .rdtsc: try execRdtsc(i)
+        case .rdpmc: try execRdpmc(i)
+        case .cpuid: try execCpuid(i)
+        case .vmread: try execVmread(i)
+        case .vmwrite: try execVmwrite(i)
+        case .vmptrld: try execVmptrld(i)
+        case .vmptrst: try execVmptrst(i)
+        case .vmclear: try execVmclear(i)
+        case .vmxon: try execVmxon(i)
+        case .invept: try execInvept(i)
+        case .invvpid: try execInvvpid(i)
+        case .invpcid: try execInvpcid(i)
+        case .rdrand: try execRdrand(i)
+        case .rdseed: try execRdseed(i)
+        case .rdpid: try execRdpid(i)
+        case .pause: try execPause(i)
+        case .clflush: try execClflush(i)
+        case .getsec: try execGetsec(i)
+        case .rsm: try execRsm(i)
+        case .fxsave: try execFxsave(i)
+        case .fxrstor: try execFxrstor(i)
+        case .xsave: try execXsave(i)
+        case .xrstor: try execXrstor(i)
+        case .x87: try execX87(i)
+        case .fwait: try execFwait(i)
+        case .rdfsbase: try execRdfsbase(i)
+        case .rdgsbase: try execRdgsbase(i)
+        case .wrfsbase: try execWrfsbase(i)
+        case .wrgsbase: try execWrgsbase(i)
+        case .lfence: try execLfence(i)
+        case .mfence: try execMfence(i)
+        case .sfence: try execSfence(i)
+        }
+    }
+
+    /// Turns a fault raised by an instruction into exception delivery, a VM exit or a stop.
+    
+    func handleFault(_ f: Fault) -> StopReason? {
+        switch f {
+        case .exception(let e):
+            return raise(e)
+        case .vmExit:
+            return .vmExit
+        case .shutdown:
+            activity = .shutdown
+            return .shutdown
+        }
+    }
+
+    /// The mask applied to RIP after each instruction: 64, 32 or 16 bits by code size.
+    var ripMask: UInt64 {
+        codeSize == 8 ? ~0 : (codeSize == 4 ? 0xFFFF_FFFF : 0xFFFF)
+    }
+
+    // MARK: Fetch
+
+    /// The linear address of RIP, with the 64-bit canonical check or the CS limit check.
+    @inline(__always)
+    func fetchLinearRIP() throws(Fault) -> UInt64 {
+        if is64 {
+            if !isCanonical(rip) { throw Fault.gp(0) }
+            return rip
+        }
+        let cs = segments[SegmentRegisterIndex.cs.rawValue]
+        if rip > UInt64(cs.limit) { throw Fault.gp(0) }
+        return (cs.base &+ rip) & 0xFFFF_FFFF
+    }
+
+    /// Finds (or decodes) the block at RIP. Returns -1 when the instruction must be executed
+    /// through the uncached path (it crosses a page, is fetched from a device, or the block
+    /// would pass the CS limit).
+    @inline(__always)
+    func fetchBlock() throws(Fault) -> Int32 {
+        let la = try fetchLinearRIP()
+        let e = tlb.slot(la)
+        var phys: UInt64
+        if e.pointee.tag == tlb.tag(la) && e.pointee.perms & accessMasks.exec != 0 {
+            phys = e.pointee.physical | (la & 0xFFF)
+        } else {
+            let t = try translate(la, currentAccess(.execute))
+            if !t.ram { return -1 }
+            phys = t.physical
+        }
+        let key = DecodeCache.key(physical: phys, codeSize: codeSize)
+        var b = decodeCache.lookup(key)
+        if b < 0 { b = try buildBlock(physical: phys, key: key) }
+        if b >= 0 && !is64 {
+            // The block must lie within the CS limit; otherwise take the exact path.
+            let blk = decodeCache.blocks + Int(b)
+            let bytes = blockByteLength(blk.pointee)
+            if rip &+ UInt64(bytes) &- 1 > UInt64(segments[SegmentRegisterIndex.cs.rawValue].limit) { return -1 }
+        }
+        return b
+    }
+
+    func blockByteLength(_ blk: DecodeCache.Block) -> Int {
+        var n = 0
+        for k in 0..<Int(blk.count) { n += Int(decodeCache.instructions[Int(blk.start) + k].length) }
+        return n
+    }
+
+    /// Decodes a new block starting at host-physical `physical` (within one page).
+    
+    func buildBlock(physical: UInt64, key: UInt64) throws(Fault) -> Int32 {
+        let dst = decodeCache.reserve()
+        let page = memory.base + Int(physical & ~0xFFF)
+        var off = Int(physical & 0xFFF)
+        var n = 0
+        while n < DecodeCache.maxInstructions && off < 4096 {
+            let r = Decoder.decode(UnsafePointer(page.assumingMemoryBound(to: UInt8.self)) + off,
+                                   available: 4096 - off, codeSize: codeSize)
+            guard case .instruction(let d) = r else {
+                if case .tooLong = r, n == 0 { throw Fault.gp(0) }
+                break
+            }
+            dst[n] = d
+            n += 1
+            off += Int(d.length)
+            if d.flags & DecodedInstruction.Flags.endsBlock != 0 { break }
+        }
+        if n == 0 { return -1 }
+        return decodeCache.commit(key: key, count: n)
+    }
+
+    /// Fetches, decodes and executes one instruction without the decode cache: instructions
+    /// crossing a page boundary or the CS limit, and code fetched from device memory.
+    
+    func executeSingle() throws(Fault) {
+        let la = try fetchLinearRIP()
+        var buf: (UInt64, UInt64) = (0, 0)
+        let firstCount = min(15, 4096 - Int(la & 0xFFF))
+        let access = currentAccess(.execute)
+        let t1 = try translate(la, access)
+        try withUnsafeMutableBytes(of: &buf) { (raw) throws(Fault) in
+            for k in 0..<firstCount {
+                raw[k] = try fetchByte(t1, k)
+            }
+        }
+        var count = firstCount
+        var decoded: DecodedInstruction? = nil
+        while decoded == nil {
+            let r = withUnsafeBytes(of: &buf) { raw in
+                Decoder.decode(raw.baseAddress!.assumingMemoryBound(to: UInt8.self), available: count, codeSize: codeSize)
+            }
+            switch r {
+            case .instruction(let d): decoded = d
+            case .tooLong: throw Fault.gp(0)
+            case .needMoreBytes:
+                if count >= 15 { throw Fault.gp(0) }
+                // Only now does the fetch touch the next page (SDM: faults in instruction order).
+                let la2 = (la &+ UInt64(count)) & (is64 ? ~0 : 0xFFFF_FFFF)
+                let t2 = try translate(la2, access)
+                let more = 15 - count
+                try withUnsafeMutableBytes(of: &buf) { (raw) throws(Fault) in
+                    for k in 0..<more { raw[count + k] = try fetchByte(t2, k) }
+                }
+                count = 15
+            }
+        }
+        guard var d = decoded else { return }
+        if !is64 {
+            let limit = UInt64(segments[SegmentRegisterIndex.cs.rawValue].limit)
+            if rip &+ UInt64(d.length) &- 1 > limit { throw Fault.gp(0) }
+        }
+        d.flags |= DecodedInstruction.Flags.endsBlock
+        nextRIP = (rip &+ UInt64(d.length)) & ripMask
+        try withUnsafePointer(to: &d) { (p) throws(Fault) in try execute(p) }
+        rip = nextRIP
+        instructionsRetired &+= 1
+    }
+
+    
+    func fetchByte(_ t: Translation, _ k: Int) throws(Fault) -> UInt8 {
+        var t = t
+        t.physical &+= UInt64(k)
+        return UInt8(truncatingIfNeeded: try physicalRead(t, 0, 1))
+    }
+}

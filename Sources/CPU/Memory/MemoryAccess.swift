@@ -1,0 +1,305 @@
+/// Guest memory access: segmentation (SDM Vol. 3A ch. 5), then the software TLB, falling
+/// back to the paging walk (ch. 4), EPT (Vol. 3C ch. 29) and device accesses.
+extension Processor {
+    // MARK: Segmentation
+
+    /// Translates a logical address to a linear address for a data access of `size` bytes,
+    /// raising #GP(0) / #SS(0) for canonical, limit and type violations.
+    /// SDM Vol. 3A §3.3.7.1 (canonical addressing), §5.3 (limit checking), §5.4 (type checking).
+    @inline(__always)
+    func linearAddress(_ seg: Int, _ offset: UInt64, _ size: Int, write: Bool) throws(Fault) -> UInt64 {
+        if is64 {
+            var la = offset
+            if seg >= 4 { la &+= segments[seg].base }
+            if !isCanonical(la) { throw seg == 2 ? Fault.ss(0) : Fault.gp(0) }
+            return la
+        }
+        let c = segmentChecks[seg]
+        let last = offset &+ UInt64(size &- 1)
+        if last < (write ? c.writeEnd : c.readEnd) && last >= offset {
+            return (segments[seg].base &+ offset) & 0xFFFF_FFFF
+        }
+        return try linearAddressLegacySlow(seg, offset, size, write: write)
+    }
+
+    /// The exact segment checks outside 64-bit mode, for the cases the cached limits reject.
+    
+    func linearAddressLegacySlow(_ seg: Int, _ offset: UInt64, _ size: Int, write: Bool) throws(Fault) -> UInt64 {
+        let s = segments[seg]
+        let fault: Fault = seg == SegmentRegisterIndex.ss.rawValue ? .ss(0) : .gp(0)
+        if mode == .protected || mode == .compatibility {
+            if s.unusable { throw fault }
+            if write && (s.isCode || s.type & 2 == 0) { throw fault }
+            if !write && s.isCode && s.type & 2 == 0 { throw fault }
+        }
+        let last = offset &+ UInt64(size - 1)
+        if s.isExpandDown && mode != .real && mode != .virtual8086 {
+            let upper: UInt64 = s.defaultBig ? 0xFFFF_FFFF : 0xFFFF
+            if offset <= UInt64(s.limit) || last > upper || last < offset { throw fault }
+        } else {
+            if last > UInt64(s.limit) || last < offset { throw fault }
+        }
+        return (s.base &+ offset) & 0xFFFF_FFFF
+    }
+
+    /// Canonical: bits 63:N-1 all equal bit N-1, N = 48 or 57 (SDM Vol. 3A §4.5).
+    @inline(__always) public func isCanonical(_ la: UInt64) -> Bool {
+        let sh = UInt64(canonicalShift)
+        return UInt64(bitPattern: Int64(bitPattern: la << sh) >> Int64(sh)) == la
+    }
+
+    var canonicalShift: Int { cr4 & CR4.la57 != 0 ? 7 : 16 }
+
+    // MARK: Linear-address access (TLB fast path)
+
+    @inline(__always)
+    func readLinear<T: FixedWidthInteger>(_ la: UInt64, _: T.Type) throws(Fault) -> T {
+        let e = tlb.slot(la)
+        if e.pointee.tag == tlb.tag(la) && e.pointee.perms & accessMasks.read != 0
+            && la & 0xFFF <= UInt64(0x1000 - MemoryLayout<T>.size) {
+            return UnsafeRawPointer(bitPattern: e.pointee.host &+ UInt(la & 0xFFF))!.loadUnaligned(as: T.self)
+        }
+        return T(truncatingIfNeeded: try readLinearSlow(la, MemoryLayout<T>.size, currentAccess(.read)))
+    }
+
+    @inline(__always)
+    func writeLinear<T: FixedWidthInteger>(_ la: UInt64, _ value: T) throws(Fault) {
+        let e = tlb.slot(la)
+        if e.pointee.tag == tlb.tag(la) && e.pointee.perms & accessMasks.write != 0
+            && la & 0xFFF <= UInt64(0x1000 - MemoryLayout<T>.size) {
+            UnsafeMutableRawPointer(bitPattern: e.pointee.host &+ UInt(la & 0xFFF))!.storeBytes(of: value, as: T.self)
+            return
+        }
+        try writeLinearSlow(la, MemoryLayout<T>.size, UInt64(truncatingIfNeeded: value), currentAccess(.write))
+    }
+
+    /// The access type of an explicit data access at the current privilege level.
+    @inline(__always) func currentAccess(_ a: AccessType) -> AccessType {
+        a.user(cpl == 3)
+    }
+
+    // MARK: Logical-address access used by instruction handlers
+
+    @inline(__always)
+    func read<T: FixedWidthInteger>(_ seg: Int, _ offset: UInt64, _ t: T.Type) throws(Fault) -> T {
+        let la = try linearAddress(seg, offset, MemoryLayout<T>.size, write: false)
+        return try readLinear(la, t)
+    }
+
+    @inline(__always)
+    func write<T: FixedWidthInteger>(_ seg: Int, _ offset: UInt64, _ value: T) throws(Fault) {
+        let la = try linearAddress(seg, offset, MemoryLayout<T>.size, write: true)
+        try writeLinear(la, value)
+    }
+
+    /// Reads `size` (1, 2, 4 or 8) bytes, zero-extended.
+    @inline(__always)
+    func readSized(_ seg: Int, _ offset: UInt64, _ size: UInt8) throws(Fault) -> UInt64 {
+        switch size {
+        case 1: return UInt64(try read(seg, offset, UInt8.self))
+        case 2: return UInt64(try read(seg, offset, UInt16.self))
+        case 4: return UInt64(try read(seg, offset, UInt32.self))
+        default: return try read(seg, offset, UInt64.self)
+        }
+    }
+
+    @inline(__always)
+    func writeSized(_ seg: Int, _ offset: UInt64, _ size: UInt8, _ value: UInt64) throws(Fault) {
+        switch size {
+        case 1: try write(seg, offset, UInt8(truncatingIfNeeded: value))
+        case 2: try write(seg, offset, UInt16(truncatingIfNeeded: value))
+        case 4: try write(seg, offset, UInt32(truncatingIfNeeded: value))
+        default: try write(seg, offset, value)
+        }
+    }
+
+    /// Checks that a write of `size` bytes at seg:offset would succeed (segmentation and
+    /// paging), without writing: lets multi-part instructions fault before changing state.
+    
+    func probeWrite(_ seg: Int, _ offset: UInt64, _ size: Int) throws(Fault) {
+        let la = try linearAddress(seg, offset, size, write: true)
+        try probeLinear(la, size, currentAccess(.write))
+    }
+
+    
+    func probeLinear(_ la: UInt64, _ size: Int, _ access: AccessType) throws(Fault) {
+        _ = try translate(la, access)
+        let end = la &+ UInt64(size - 1)
+        if (end ^ la) & ~0xFFF != 0 { _ = try translate(end & ~0xFFF, access) }
+    }
+
+    // MARK: Slow paths
+
+    /// A read that missed the TLB, crosses a page, or reaches a device.
+    
+    func readLinearSlow(_ la: UInt64, _ size: Int, _ access: AccessType) throws(Fault) -> UInt64 {
+        let end = la &+ UInt64(size - 1)
+        if (end ^ la) & ~0xFFF == 0 || size == 1 {
+            if is64 && !isCanonical(end) { throw Fault.gp(0) }
+            let t = try translate(la, access)
+            return try physicalRead(t, la, size)
+        }
+        // Page-crossing: translate both pages (faults in address order), then read bytes.
+        if is64 && !isCanonical(end) { throw Fault.gp(0) }
+        let first = try translate(la, access)
+        let secondLA = (la | 0xFFF) &+ 1
+        let second = try translate(secondLA, access)
+        let n1 = Int(secondLA &- la)
+        let lo = try physicalRead(first, la, n1)
+        let hi = try physicalRead(second, secondLA, size - n1)
+        return lo | (hi << UInt64(8 * n1))
+    }
+
+    
+    func writeLinearSlow(_ la: UInt64, _ size: Int, _ value: UInt64, _ access: AccessType) throws(Fault) {
+        let end = la &+ UInt64(size - 1)
+        if is64 && !isCanonical(end) { throw Fault.gp(0) }
+        if (end ^ la) & ~0xFFF == 0 || size == 1 {
+            let t = try translate(la, access)
+            try physicalWrite(t, la, size, value)
+            return
+        }
+        let first = try translate(la, access)
+        let secondLA = (la | 0xFFF) &+ 1
+        let second = try translate(secondLA, access)
+        let n1 = Int(secondLA &- la)
+        try physicalWrite(first, la, n1, value)
+        try physicalWrite(second, secondLA, size - n1, value >> UInt64(8 * n1))
+    }
+
+    /// Reads `size` bytes (not crossing a page) at the translation of `la`.
+    
+    func physicalRead(_ t: Translation, _ la: UInt64, _ size: Int) throws(Fault) -> UInt64 {
+        let pa = t.physical
+        if t.ram {
+            let p = memory.base + Int(pa)
+            switch size {
+            case 1: return UInt64(p.load(as: UInt8.self))
+            case 2: return UInt64(p.loadUnaligned(as: UInt16.self))
+            case 4: return UInt64(p.loadUnaligned(as: UInt32.self))
+            case 8: return p.loadUnaligned(as: UInt64.self)
+            default:
+                var v: UInt64 = 0
+                for i in 0..<size { v |= UInt64(p.load(fromByteOffset: i, as: UInt8.self)) << UInt64(8 * i) }
+                return v
+            }
+        }
+        return try deviceRead(t, size)
+    }
+
+    
+    func physicalWrite(_ t: Translation, _ la: UInt64, _ size: Int, _ value: UInt64) throws(Fault) {
+        let pa = t.physical
+        if t.ram {
+            let page = Int(pa >> 12)
+            if memory.isCodePage(page) {
+                memory.invalidateCode(page: page)
+                pending |= PendingBit.codeModified
+            }
+            let p = memory.base + Int(pa)
+            switch size {
+            case 1: p.storeBytes(of: UInt8(truncatingIfNeeded: value), as: UInt8.self)
+            case 2: p.storeBytes(of: UInt16(truncatingIfNeeded: value), as: UInt16.self)
+            case 4: p.storeBytes(of: UInt32(truncatingIfNeeded: value), as: UInt32.self)
+            case 8: p.storeBytes(of: value, as: UInt64.self)
+            default:
+                for i in 0..<size { p.storeBytes(of: UInt8(truncatingIfNeeded: value >> UInt64(8 * i)), toByteOffset: i, as: UInt8.self) }
+            }
+            return
+        }
+        try deviceWrite(t, size, value)
+    }
+
+    /// A device (MMIO) read of a physical address that is not RAM. Sizes that are not a
+    /// power of two (the pieces of a page-crossing access) are split into bytes.
+    
+    func deviceRead(_ t: Translation, _ size: Int) throws(Fault) -> UInt64 {
+        let b = emulationBus ?? bus
+        if size == 1 || size == 2 || size == 4 || size == 8 {
+            return b.mmioRead(address: t.physical, size: size) ?? (size == 8 ? ~0 : (UInt64(1) << UInt64(8 * size)) - 1)
+        }
+        var v: UInt64 = 0
+        for i in 0..<size {
+            let byte = b.mmioRead(address: t.physical + UInt64(i), size: 1) ?? 0xFF
+            v |= (byte & 0xFF) << UInt64(8 * i)
+        }
+        return v
+    }
+
+    
+    func deviceWrite(_ t: Translation, _ size: Int, _ value: UInt64) throws(Fault) {
+        let b = emulationBus ?? bus
+        if size == 1 || size == 2 || size == 4 || size == 8 {
+            b.mmioWrite(address: t.physical, size: size, value: value)
+            return
+        }
+        for i in 0..<size {
+            b.mmioWrite(address: t.physical + UInt64(i), size: 1, value: (value >> UInt64(8 * i)) & 0xFF)
+        }
+    }
+
+    /// Translates `la` for `access`, filling the TLB when the page is RAM.
+    
+    func translate(_ la: UInt64, _ access: AccessType) throws(Fault) -> Translation {
+        let t = try walk(la, access)
+        if t.ram {
+            let e = tlb.slot(la)
+            var perms = t.perms
+            if memory.isCodePage(Int(t.physical >> 12)) { perms &= ~TLBPerm.allWrite }
+            e.pointee = TLBEntry(tag: tlb.tag(la), host: UInt(bitPattern: memory.base) &+ UInt(t.physical & ~0xFFF),
+                                 physical: t.physical & ~0xFFF, perms: perms, global: t.global, pad: 0)
+        }
+        return t
+    }
+
+    // MARK: Implicit supervisor accesses (descriptor tables, TSS, IDT)
+
+    
+    func readSystem<T: FixedWidthInteger>(_ la: UInt64, _: T.Type) throws(Fault) -> T {
+        T(truncatingIfNeeded: try readLinearSlow(la, MemoryLayout<T>.size, AccessType.read.implicitSupervisor))
+    }
+
+    
+    func writeSystem<T: FixedWidthInteger>(_ la: UInt64, _ value: T) throws(Fault) {
+        try writeLinearSlow(la, MemoryLayout<T>.size, UInt64(truncatingIfNeeded: value), AccessType.write.implicitSupervisor)
+    }
+
+    /// A supervisor-mode explicit access made on behalf of the processor at CPL 0 regardless
+    /// of the current CPL (stack pushes during event delivery to a more privileged level).
+    
+    func readLinearAs<T: FixedWidthInteger>(_ la: UInt64, _: T.Type, user: Bool) throws(Fault) -> T {
+        T(truncatingIfNeeded: try readLinearSlow(la, MemoryLayout<T>.size, AccessType.read.user(user)))
+    }
+
+    
+    func writeLinearAs<T: FixedWidthInteger>(_ la: UInt64, _ value: T, user: Bool) throws(Fault) {
+        try writeLinearSlow(la, MemoryLayout<T>.size, UInt64(truncatingIfNeeded: value), AccessType.write.user(user))
+    }
+
+    // MARK: Access masks
+
+    /// Chooses the TLB permission bits the current CPL, EFLAGS.AC and CR4.SMAP require.
+    func updateAccessMasks() {
+        if cpl == 3 {
+            accessMasks.read = TLBPerm.readUser
+            accessMasks.write = TLBPerm.writeUser
+            accessMasks.exec = TLBPerm.execUser
+        } else {
+            let smapEnforced = cr4 & CR4.smap != 0 && flagsOther & RFLAGS.ac == 0
+            accessMasks.read = smapEnforced ? TLBPerm.readSupervisorSMAP : TLBPerm.readSupervisor
+            accessMasks.write = smapEnforced ? TLBPerm.writeSupervisorSMAP : TLBPerm.writeSupervisor
+            accessMasks.exec = TLBPerm.execSupervisor
+        }
+    }
+}
+
+/// Cached segment limits for the fast path outside 64-bit mode: an access whose last byte
+/// offset is below the end is permitted; anything else (0 = always) goes to the exact checks.
+struct SegmentCheck {
+    var readEnd: UInt64 = 0
+    var writeEnd: UInt64 = 0
+    init(readEnd: UInt64 = 0, writeEnd: UInt64 = 0) {
+        self.readEnd = readEnd
+        self.writeEnd = writeEnd
+    }
+}

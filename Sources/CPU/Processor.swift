@@ -1,0 +1,200 @@
+/// The emulated x86-64 logical processor: architectural state, the software TLB and
+/// decode cache, and the interpreter that runs guest code.
+///
+/// All state lives in this final class and is touched through stored properties and
+/// unsafe pointers only; the hot path (`Interpreter.swift`, `MemoryAccess.swift`) performs
+/// no allocation, retain/release or dynamic dispatch per guest instruction.
+public final class Processor {
+    // MARK: Architectural registers (SDM Vol. 1 §3.4, Vol. 3A §2)
+
+    /// RAX … R15, indexed by `GPR.rawValue`.
+    public let gpr: UnsafeMutablePointer<UInt64>
+    /// The address of the instruction being executed (between instructions: the next one).
+    public var rip: UInt64 = 0xFFF0
+    /// RIP of the instruction after the one executing; branches overwrite it.
+    var nextRIP: UInt64 = 0
+
+    /// RFLAGS bits other than the six arithmetic flags, which `flags` (lazy) holds.
+    var flagsOther: UInt64 = RFLAGS.fixed1
+    /// Lazily evaluated arithmetic flags.
+    var flags = LazyFlags()
+
+    /// ES, CS, SS, DS, FS, GS (indexed by `SegmentRegisterIndex`).
+    public let segments: UnsafeMutablePointer<SegmentRegister>
+    /// Per-segment limits for the fast path (see `SegmentCheck`); kept by `segmentLoaded`.
+    let segmentChecks: UnsafeMutablePointer<SegmentCheck>
+    public var ldtr = SegmentRegister(selector: 0, base: 0, limit: 0xFFFF, accessRights: 0x82)
+    public var tr = SegmentRegister(selector: 0, base: 0, limit: 0xFFFF, accessRights: 0x8B)
+    public var gdtr = DescriptorTableRegister()
+    public var idtr = DescriptorTableRegister()
+
+    public internal(set) var cr0: UInt64 = CR0.resetValue
+    public var cr2: UInt64 = 0
+    /// Linear address of the last #PF raised, written to CR2 when the #PF is delivered
+    /// (a #PF that causes a VM exit leaves CR2 unchanged, SDM Vol. 3C §28.1).
+    public internal(set) var faultingLinearAddress: UInt64 = 0
+    public internal(set) var cr3: UInt64 = 0
+    public internal(set) var cr4: UInt64 = 0
+    /// Task-priority register as CR8 sees it (bits 3:0).
+    public var cr8: UInt64 = 0
+    public internal(set) var efer: UInt64 = 0
+    public var xcr0: UInt64 = 1
+    /// DR0–DR3, DR6, DR7 (DR4/DR5 alias DR6/DR7 when CR4.DE = 0).
+    public var dr: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+    public var dr6: UInt64 = 0xFFFF_0FF0
+    public var dr7: UInt64 = 0x400
+
+    /// PAE page-directory-pointer-table entries, loaded with CR3 in PAE mode (SDM Vol. 3A §4.4.1).
+    public var pdpte: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+
+    // MARK: Model-specific registers (SDM Vol. 4)
+
+    public var msr = MSRFile()
+
+    // MARK: Interrupt and execution state
+
+    /// Blocking by STI / MOV SS for the instruction boundary after them (SDM Vol. 3A §6.8.3,
+    /// Vol. 3C §25.4.2 "interruptibility state" bits 0 and 1).
+    public var interruptShadow: InterruptShadow = []
+    /// NMIs are blocked from NMI delivery until the next IRET (SDM Vol. 3A §6.7.1).
+    public var nmiBlocked = false
+    /// HLT, shutdown, wait-for-SIPI (VMCS activity-state encoding, SDM Vol. 3C §25.4.2).
+    public var activity: ActivityState = .active
+    /// Retired-instruction counter; the virtual clock is derived from it.
+    public internal(set) var instructionsRetired: UInt64 = 0
+
+    // MARK: Configuration
+
+    public let memory: PhysicalMemory
+    public unowned(unsafe) var bus: DeviceBus
+    public var model: CPUModel
+    /// Index of this processor in its machine (APIC ID by default).
+    public let index: Int
+
+    // MARK: Derived mode (recomputed by `updateMode()` whenever CR0/CR4/EFER/CS change)
+
+    /// Current privilege level (CS.DPL in protected mode; SS.DPL when it differs is
+    /// architecturally the same after a valid load). 0 in real mode, 3 in virtual-8086 mode.
+    public internal(set) var cpl: Int = 0
+    var mode: ExecutionMode = .real
+    /// True in 64-bit mode (IA-32e with CS.L = 1).
+    var is64 = false
+    /// Default operand/address size of the code segment: 2, 4 or 8 bytes.
+    var codeSize: UInt8 = 2
+    /// Stack-pointer width (SS.B): 2, 4 or 8 bytes.
+    var stackSize: UInt8 = 2
+
+    // MARK: Software TLB and decode cache
+
+    let tlb: SoftwareTLB
+    var accessMasks = AccessMasks()
+    let decodeCache: DecodeCache
+    /// Set when something needs the run loop's attention at the next instruction boundary
+    /// (end of the current block): a code-page write, an interrupt-window change, a stop.
+    var pending: UInt32 = 0
+
+    // MARK: VMX non-root operation
+
+    /// True while executing under a VMCS (VMX non-root operation).
+    public internal(set) var nonRoot = false
+    /// The VM-execution controls of the current VMCS, unpacked for the hot path.
+    var controls = NonRootControls()
+    /// Exit information recorded when an instruction or event causes a VM exit.
+    public internal(set) var pendingExit = PendingExit()
+
+    /// When set, memory accesses that miss EPT (or reach a non-RAM address) and all port I/O
+    /// go to this bus instead of exiting: L0's instruction-emulation service (see
+    /// `emulateCurrentInstruction(using:)`).
+    var emulationBus: DeviceBus? = nil
+
+    public init(memory: PhysicalMemory, bus: DeviceBus, model: CPUModel = .default, index: Int = 0) {
+        self.memory = memory
+        self.bus = bus
+        self.model = model
+        self.index = index
+        gpr = .allocate(capacity: 16)
+        gpr.initialize(repeating: 0, count: 16)
+        segments = .allocate(capacity: 6)
+        segments.initialize(repeating: SegmentRegister(), count: 6)
+        segmentChecks = .allocate(capacity: 6)
+        segmentChecks.initialize(repeating: SegmentCheck(), count: 6)
+        tlb = SoftwareTLB()
+        decodeCache = memory.decodeCache
+        reset()
+        decodeCache.attach(self)
+    }
+
+    deinit {
+        gpr.deallocate()
+        segments.deallocate()
+        segmentChecks.deallocate()
+    }
+
+    /// Power-on / RESET state (SDM Vol. 3A §10.1.1, Table 10-1).
+    public func reset() {
+        for i in 0..<16 { gpr[i] = 0 }
+        gpr[GPR.rdx.rawValue] = UInt64(model.signature)
+        rip = 0xFFF0
+        flagsOther = RFLAGS.fixed1
+        flags = LazyFlags()
+        for i in 0..<6 { segments[i] = SegmentRegister(selector: 0, base: 0, limit: 0xFFFF, accessRights: 0x93) }
+        segments[SegmentRegisterIndex.cs.rawValue] = SegmentRegister(selector: 0xF000, base: 0xFFFF_0000,
+                                                                     limit: 0xFFFF, accessRights: 0x9B)
+        ldtr = SegmentRegister(selector: 0, base: 0, limit: 0xFFFF, accessRights: 0x82)
+        tr = SegmentRegister(selector: 0, base: 0, limit: 0xFFFF, accessRights: 0x8B)
+        gdtr = DescriptorTableRegister(base: 0, limit: 0xFFFF)
+        idtr = DescriptorTableRegister(base: 0, limit: 0xFFFF)
+        cr0 = CR0.resetValue
+        cr2 = 0; cr3 = 0; cr4 = 0; cr8 = 0; efer = 0; xcr0 = 1
+        dr = (0, 0, 0, 0); dr6 = 0xFFFF_0FF0; dr7 = 0x400
+        msr = MSRFile()
+        msr.apicBase = 0xFEE0_0000 | (1 << 11) | (index == 0 ? 1 << 8 : 0)
+        interruptShadow = []
+        nmiBlocked = false
+        activity = .active
+        updateMode()
+        flushTLB()
+    }
+
+    /// Clears every cached translation (always architecturally permitted).
+    public func flushTLB() {
+        tlb.flushAll()
+    }
+}
+
+/// Architectural execution modes (SDM Vol. 3A §2.2).
+public enum ExecutionMode: UInt8, Sendable {
+    case real
+    case virtual8086
+    case protected
+    case compatibility
+    case long64
+}
+
+/// Interrupt-blocking bits (VMCS interruptibility-state layout, SDM Vol. 3C §25.4.2, Table 25-3).
+public struct InterruptShadow: OptionSet, Sendable {
+    public let rawValue: UInt32
+    public init(rawValue: UInt32) { self.rawValue = rawValue }
+    public static let sti = InterruptShadow(rawValue: 1 << 0)
+    public static let movSS = InterruptShadow(rawValue: 1 << 1)
+}
+
+/// Activity states (VMCS encoding, SDM Vol. 3C §25.4.2, Table 25-4).
+public enum ActivityState: UInt32, Sendable {
+    case active = 0
+    case hlt = 1
+    case shutdown = 2
+    case waitForSIPI = 3
+}
+
+/// Bits in `Processor.pending`.
+enum PendingBit {
+    /// A store hit a page of decoded code: stop executing the current block.
+    static let codeModified: UInt32 = 1 << 0
+    /// RFLAGS.IF, TPR or similar changed: re-evaluate interrupt windows.
+    static let eventWindow: UInt32 = 1 << 1
+    /// Leave the block: mode or paging changed (CS, CR0, CR3, CR4, EFER).
+    static let modeChanged: UInt32 = 1 << 2
+    /// The instruction wants the run loop to stop (HLT, shutdown).
+    static let stop: UInt32 = 1 << 3
+}

@@ -1,0 +1,1 @@
+// Platform: PC devices, firmware tables and image loaders.

@@ -1,0 +1,1 @@
+// Tracing: VM-exit events per level, statistics and export.

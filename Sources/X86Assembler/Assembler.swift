@@ -1,0 +1,1 @@
+// x86 assembler DSL for test guests.

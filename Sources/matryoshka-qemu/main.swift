@@ -1,0 +1,1 @@
+print("matryoshka-qemu: not yet built")

@@ -1,0 +1,1 @@
+print("matryoshka: command line not yet built")
