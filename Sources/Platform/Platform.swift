@@ -1,1 +1,0 @@
-// Platform: PC devices, firmware tables and image loaders.
