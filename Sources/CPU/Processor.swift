@@ -54,8 +54,17 @@ public final class Processor {
     // MARK: Interrupt and execution state
 
     /// Blocking by STI / MOV SS for the instruction boundary after them (SDM Vol. 3A §6.8.3,
-    /// Vol. 3C §25.4.2 "interruptibility state" bits 0 and 1).
-    public var interruptShadow: InterruptShadow = []
+    /// Vol. 3C §25.4.2 "interruptibility state" bits 0 and 1). It lasts until one more
+    /// instruction retires: stored with the retired count at which it applies.
+    var shadowBits: InterruptShadow = []
+    var shadowRetired: UInt64 = ~0
+    public var interruptShadow: InterruptShadow {
+        get { instructionsRetired == shadowRetired ? shadowBits : [] }
+        set {
+            shadowBits = newValue
+            shadowRetired = instructionsRetired
+        }
+    }
     /// NMIs are blocked from NMI delivery until the next IRET (SDM Vol. 3A §6.7.1).
     public var nmiBlocked = false
     /// HLT, shutdown, wait-for-SIPI (VMCS activity-state encoding, SDM Vol. 3C §25.4.2).
@@ -149,7 +158,8 @@ public final class Processor {
         dr = (0, 0, 0, 0); dr6 = 0xFFFF_0FF0; dr7 = 0x400
         msr = MSRFile()
         msr.apicBase = 0xFEE0_0000 | (1 << 11) | (index == 0 ? 1 << 8 : 0)
-        interruptShadow = []
+        shadowBits = []
+        shadowRetired = ~0
         nmiBlocked = false
         activity = .active
         updateMode()

@@ -81,6 +81,12 @@ extension Processor {
         }
     }
 
+    /// Linear address of the ModR/M memory operand for an access of `size` bytes.
+    @inline(__always)
+    func memoryOperandLinear(_ i: Inst, _ size: UInt8, write: Bool) throws(Fault) -> UInt64 {
+        try linearAddress(Int(i.pointee.seg), effectiveAddress(i), Int(size), write: write)
+    }
+
     // MARK: Stack (SDM Vol. 1 §6.2)
 
     /// Pushes `size` bytes onto SS:rSP; rSP changes only if the write succeeds.

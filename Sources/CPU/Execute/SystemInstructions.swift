@@ -75,8 +75,11 @@ extension Processor {
         throw Fault.ud  // PLACEHOLDER: not yet implemented
     }
 
+    /// SDM Vol. 2A "HLT": CPL 0 only; enters the HLT activity state after the instruction.
     func execHlt(_ i: Inst) throws(Fault) {
-        throw Fault.ud  // PLACEHOLDER: not yet implemented
+        if cpl != 0 { throw Fault.gp(0) }
+        activity = .hlt
+        pending |= PendingBit.stop
     }
 
     func execPause(_ i: Inst) throws(Fault) {

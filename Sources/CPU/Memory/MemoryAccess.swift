@@ -73,6 +73,51 @@ extension Processor {
         try writeLinearSlow(la, MemoryLayout<T>.size, UInt64(truncatingIfNeeded: value), currentAccess(.write))
     }
 
+    /// Reads for a read-modify-write instruction: the access is checked (and faults) as a
+    /// write, since the instruction will store to the same location (SDM Vol. 3A §4.7:
+    /// the W/R bit reports the access as a write).
+    @inline(__always)
+    func readLinearRMW<T: FixedWidthInteger>(_ la: UInt64, _: T.Type) throws(Fault) -> T {
+        let e = tlb.slot(la)
+        if e.pointee.tag == tlb.tag(la) && e.pointee.perms & accessMasks.write != 0
+            && la & 0xFFF <= UInt64(0x1000 - MemoryLayout<T>.size) {
+            return UnsafeRawPointer(bitPattern: e.pointee.host &+ UInt(la & 0xFFF))!.loadUnaligned(as: T.self)
+        }
+        return T(truncatingIfNeeded: try readLinearSlow(la, MemoryLayout<T>.size, currentAccess(.write)))
+    }
+
+    /// Read-modify-write operand access: `readRMW` returns the value and the linear address
+    /// to pass to `writeLinearSized` afterwards.
+    @inline(__always)
+    func readLinearSizedRMW(_ la: UInt64, _ size: UInt8) throws(Fault) -> UInt64 {
+        switch size {
+        case 1: return UInt64(try readLinearRMW(la, UInt8.self))
+        case 2: return UInt64(try readLinearRMW(la, UInt16.self))
+        case 4: return UInt64(try readLinearRMW(la, UInt32.self))
+        default: return try readLinearRMW(la, UInt64.self)
+        }
+    }
+
+    @inline(__always)
+    func readLinearSized(_ la: UInt64, _ size: UInt8) throws(Fault) -> UInt64 {
+        switch size {
+        case 1: return UInt64(try readLinear(la, UInt8.self))
+        case 2: return UInt64(try readLinear(la, UInt16.self))
+        case 4: return UInt64(try readLinear(la, UInt32.self))
+        default: return try readLinear(la, UInt64.self)
+        }
+    }
+
+    @inline(__always)
+    func writeLinearSized(_ la: UInt64, _ size: UInt8, _ v: UInt64) throws(Fault) {
+        switch size {
+        case 1: try writeLinear(la, UInt8(truncatingIfNeeded: v))
+        case 2: try writeLinear(la, UInt16(truncatingIfNeeded: v))
+        case 4: try writeLinear(la, UInt32(truncatingIfNeeded: v))
+        default: try writeLinear(la, v)
+        }
+    }
+
     /// The access type of an explicit data access at the current privilege level.
     @inline(__always) func currentAccess(_ a: AccessType) -> AccessType {
         a.user(cpl == 3)

@@ -57,3 +57,16 @@ extension Processor {
     /// The current operating mode.
     public var executionMode: ExecutionMode { mode }
 }
+
+extension Processor {
+    /// Loads CR0, CR3, CR4 and EFER directly, without the checks MOV to CR performs (VM entry,
+    /// reset and boot-state setup). Flushes the TLB and recomputes the mode.
+    public func setControlRegisters(cr0: UInt64, cr3: UInt64, cr4: UInt64, efer: UInt64) {
+        self.cr0 = cr0
+        self.cr3 = cr3
+        self.cr4 = cr4
+        self.efer = efer
+        updateMode()
+        flushTLB()
+    }
+}
