@@ -92,12 +92,18 @@ public final class Processor {
     var codeSize: UInt8 = 2
     /// Stack-pointer width (SS.B): 2, 4 or 8 bytes.
     var stackSize: UInt8 = 2
+    /// The mask applied to RIP after each instruction: 64, 32 or 16 bits by code size.
+    var ripMask: UInt64 = 0xFFFF
 
     // MARK: Software TLB and decode cache
 
     let tlb: SoftwareTLB
     var accessMasks = AccessMasks()
     let decodeCache: DecodeCache
+    /// Holds an instruction decoded outside the cache (see `decodeSingle`).
+    let scratchInstruction: UnsafeMutablePointer<DecodedInstruction>
+    /// Advances on every mode change (CPL, CS, paging mode): links made before are stale.
+    var modeEpoch: UInt64 = 0
     /// Set when something needs the run loop's attention at the next instruction boundary
     /// (end of the current block): a code-page write, an interrupt-window change, a stop.
     var pending: UInt32 = 0
@@ -128,6 +134,8 @@ public final class Processor {
         segmentChecks = .allocate(capacity: 6)
         segmentChecks.initialize(repeating: SegmentCheck(), count: 6)
         tlb = SoftwareTLB()
+        scratchInstruction = .allocate(capacity: 1)
+        scratchInstruction.initialize(to: DecodedInstruction())
         decodeCache = memory.decodeCache
         reset()
         decodeCache.attach(self)
@@ -137,6 +145,7 @@ public final class Processor {
         gpr.deallocate()
         segments.deallocate()
         segmentChecks.deallocate()
+        scratchInstruction.deallocate()
     }
 
     /// Power-on / RESET state (SDM Vol. 3A §10.1.1, Table 10-1).

@@ -12,6 +12,12 @@ final class DecodeCache {
 
     struct Block {
         var key: UInt64 = 0
+        /// Two cached successors (chaining): the RIP they start at, the block, and the
+        /// link epoch under which the link was made (see `Processor.linkEpoch`).
+        var linkRIP: (UInt64, UInt64) = (~0, ~0)
+        var linkBlock: (Int32, Int32) = (-1, -1)
+        var linkEpoch: (UInt64, UInt64) = (~0, ~0)
+        var nextLinkSlot: UInt8 = 0
         var start: Int32 = 0
         var count: Int32 = 0
         var nextInBucket: Int32 = -1
@@ -27,6 +33,8 @@ final class DecodeCache {
     let pageCount: Int
     var usedInstructions = 0
     var usedBlocks = 0
+    /// Advances whenever blocks are removed, so links to them become stale.
+    var epoch: UInt64 = 0
     unowned let memory: PhysicalMemory
     /// Statistics: blocks decoded, invalidated by writes, full flushes.
     public private(set) var blocksDecoded = 0
@@ -108,6 +116,7 @@ final class DecodeCache {
 
     /// Removes every block of host-physical page `page`.
     func invalidate(page: Int) {
+        epoch &+= 1
         var b = pageHeads[page]
         while b >= 0 {
             let blk = blocks + Int(b)
@@ -139,6 +148,7 @@ final class DecodeCache {
 
     /// Drops every block (the arena is full, or L0 asked).
     func flushAll() {
+        epoch &+= 1
         for i in 0..<usedBlocks where blocks[i].valid {
             let page = Int(blocks[i].page)
             pageHeads[page] = -1

@@ -44,68 +44,107 @@ extension Processor {
         return r
     }
 
-    /// ALU op with an r/m destination: `E ← E op src` (CMP only compares).
+    /// `alu` specialised for width W.
     @inline(__always)
-    func aluToRM(_ i: Inst, _ kind: UInt8, _ src: UInt64) throws(Fault) {
-        let s = i.pointee.opSize
+    func alu<W: OperandWidth>(_ kind: UInt8, _ a: UInt64, _ b: UInt64, _: W.Type) -> UInt64 {
+        var r: UInt64
+        switch kind {
+        case 0:
+            r = (a &+ b) & W.mask
+            flags.op = .add
+        case 1:
+            r = a | b
+            flags.op = .logic
+        case 2:
+            let c: UInt64 = flags.cf ? 1 : 0
+            r = (a &+ b &+ c) & W.mask
+            flags.op = .adc
+            flags.carry = c
+        case 3:
+            let c: UInt64 = flags.cf ? 1 : 0
+            r = (a &- b &- c) & W.mask
+            flags.op = .sbb
+            flags.carry = c
+        case 4:
+            r = a & b
+            flags.op = .logic
+        case 6:
+            r = a ^ b
+            flags.op = .logic
+        default: // 5 SUB, 7 CMP
+            r = (a &- b) & W.mask
+            flags.op = .sub
+        }
+        flags.signShift = W.signShift
+        flags.a = a
+        flags.b = b
+        flags.res = r
+        return r
+    }
+
+    /// ALU op with an r/m destination: `E ← E op src` (CMP only compares). A memory
+    /// destination is read and written as one read-modify-write access.
+    @inline(__always)
+    func aluToRM<W: OperandWidth>(_ i: Inst, _ kind: UInt8, _ src: UInt64, _ w: W.Type) throws(Fault) {
         if !i.pointee.isMemory {
-            let r = alu(kind, readReg(i.pointee.rm, s), src, s)
-            if kind != 7 { writeReg(i.pointee.rm, s, r) }
+            let r = alu(kind, readReg(i.pointee.rm, w), src, w)
+            if kind != 7 { writeReg(i.pointee.rm, r, w) }
             return
         }
         if kind == 7 {
-            let la = try memoryOperandLinear(i, s, write: false)
-            _ = alu(kind, try readLinearSized(la, s), src, s)
+            _ = alu(kind, try readRM(i, w), src, w)
             return
         }
-        let la = try memoryOperandLinear(i, s, write: true)
-        let a = try readLinearSizedRMW(la, s)
+        let la = try memoryOperandLinear(i, W.size, write: true)
+        let a = UInt64(try readLinearRMW(la, W.Value.self))
         let saved = flags
-        let r = alu(kind, a, src, s)
-        do { try writeLinearSized(la, s, r) } catch { flags = saved; throw error }
+        let r = alu(kind, a, src, w)
+        do { try writeLinear(la, W.Value(truncatingIfNeeded: r)) } catch { flags = saved; throw error }
     }
 
     /// SDM Vol. 2A "ADD"/"OR"/"ADC"/"SBB"/"AND"/"SUB"/"XOR"/"CMP" — r/m, reg form.
-    func execAluRMReg(_ i: Inst) throws(Fault) {
-        try aluToRM(i, i.pointee.sub, readReg(i.pointee.reg, i.pointee.opSize))
+    @inline(__always)
+    func aluRMReg<W: OperandWidth>(_ i: Inst, _ w: W.Type) throws(Fault) {
+        try aluToRM(i, i.pointee.sub, readReg(i.pointee.reg, w), w)
     }
 
     /// ALU — reg, r/m form.
-    func execAluRegRM(_ i: Inst) throws(Fault) {
-        let s = i.pointee.opSize
-        let b = try readRM(i, s)
-        let r = alu(i.pointee.sub, readReg(i.pointee.reg, s), b, s)
-        if i.pointee.sub != 7 { writeReg(i.pointee.reg, s, r) }
+    @inline(__always)
+    func aluRegRM<W: OperandWidth>(_ i: Inst, _ w: W.Type) throws(Fault) {
+        let b = try readRM(i, w)
+        let r = alu(i.pointee.sub, readReg(i.pointee.reg, w), b, w)
+        if i.pointee.sub != 7 { writeReg(i.pointee.reg, r, w) }
     }
 
     /// ALU — AL/AX/EAX/RAX, imm form.
-    func execAluAccImm(_ i: Inst) throws(Fault) {
-        let s = i.pointee.opSize
-        let r = alu(i.pointee.sub, readReg(0, s), i.pointee.imm & Processor.mask(s), s)
-        if i.pointee.sub != 7 { writeReg(0, s, r) }
+    @inline(__always)
+    func aluAccImm<W: OperandWidth>(_ i: Inst, _ w: W.Type) throws(Fault) {
+        let r = alu(i.pointee.sub, readReg(0, w), i.pointee.imm & W.mask, w)
+        if i.pointee.sub != 7 { writeReg(0, r, w) }
     }
 
     /// ALU — group 1 (80/81/83): r/m, imm.
-    func execAluRMImm(_ i: Inst) throws(Fault) {
-        try aluToRM(i, i.pointee.sub, i.pointee.imm & Processor.mask(i.pointee.opSize))
+    @inline(__always)
+    func aluRMImm<W: OperandWidth>(_ i: Inst, _ w: W.Type) throws(Fault) {
+        try aluToRM(i, i.pointee.sub, i.pointee.imm & W.mask, w)
     }
 
     // MARK: TEST
 
     /// SDM Vol. 2B "TEST": AND without storing the result.
-    func execTestRMReg(_ i: Inst) throws(Fault) {
-        let s = i.pointee.opSize
-        _ = alu(4, try readRM(i, s), readReg(i.pointee.reg, s), s)
+    @inline(__always)
+    func testRMReg<W: OperandWidth>(_ i: Inst, _ w: W.Type) throws(Fault) {
+        _ = alu(4, try readRM(i, w), readReg(i.pointee.reg, w), w)
     }
 
-    func execTestAccImm(_ i: Inst) throws(Fault) {
-        let s = i.pointee.opSize
-        _ = alu(4, readReg(0, s), i.pointee.imm & Processor.mask(s), s)
+    @inline(__always)
+    func testAccImm<W: OperandWidth>(_ i: Inst, _ w: W.Type) throws(Fault) {
+        _ = alu(4, readReg(0, w), i.pointee.imm & W.mask, w)
     }
 
-    func execTestRMImm(_ i: Inst) throws(Fault) {
-        let s = i.pointee.opSize
-        _ = alu(4, try readRM(i, s), i.pointee.imm & Processor.mask(s), s)
+    @inline(__always)
+    func testRMImm<W: OperandWidth>(_ i: Inst, _ w: W.Type) throws(Fault) {
+        _ = alu(4, try readRM(i, w), i.pointee.imm & W.mask, w)
     }
 
     // MARK: INC / DEC / NOT / NEG
@@ -118,6 +157,19 @@ extension Processor {
         flags.op = dec ? .dec : .inc
         flags.carry = c
         flags.signShift = UInt8(s &* 8 &- 1)
+        flags.a = v
+        flags.b = 1
+        flags.res = r
+        return r
+    }
+
+    @inline(__always)
+    func incDec<W: OperandWidth>(_ v: UInt64, dec: Bool, _: W.Type) -> UInt64 {
+        let c: UInt64 = flags.cf ? 1 : 0
+        let r = (dec ? v &- 1 : v &+ 1) & W.mask
+        flags.op = dec ? .dec : .inc
+        flags.carry = c
+        flags.signShift = W.signShift
         flags.a = v
         flags.b = 1
         flags.res = r
@@ -138,22 +190,37 @@ extension Processor {
         do { try writeLinearSized(la, s, r) } catch { flags = saved; throw error }
     }
 
-    func execIncReg(_ i: Inst) throws(Fault) {
-        let s = i.pointee.opSize
-        writeReg(i.pointee.reg, s, incDec(readReg(i.pointee.reg, s), s, dec: false))
+    @inline(__always)
+    func incDecRM<W: OperandWidth>(_ i: Inst, dec: Bool, _ w: W.Type) throws(Fault) {
+        if !i.pointee.isMemory {
+            writeReg(i.pointee.rm, incDec(readReg(i.pointee.rm, w), dec: dec, w), w)
+            return
+        }
+        let la = try memoryOperandLinear(i, W.size, write: true)
+        let v = UInt64(try readLinearRMW(la, W.Value.self))
+        let saved = flags
+        let r = incDec(v, dec: dec, w)
+        do { try writeLinear(la, W.Value(truncatingIfNeeded: r)) } catch { flags = saved; throw error }
     }
 
-    func execDecReg(_ i: Inst) throws(Fault) {
-        let s = i.pointee.opSize
-        writeReg(i.pointee.reg, s, incDec(readReg(i.pointee.reg, s), s, dec: true))
+    @inline(__always)
+    func incReg<W: OperandWidth>(_ i: Inst, _ w: W.Type) throws(Fault) {
+        writeReg(i.pointee.reg, incDec(readReg(i.pointee.reg, w), dec: false, w), w)
     }
 
-    func execIncRM(_ i: Inst) throws(Fault) {
-        try modifyRM(i) { v, s in incDec(v, s, dec: false) }
+    @inline(__always)
+    func decReg<W: OperandWidth>(_ i: Inst, _ w: W.Type) throws(Fault) {
+        writeReg(i.pointee.reg, incDec(readReg(i.pointee.reg, w), dec: true, w), w)
     }
 
-    func execDecRM(_ i: Inst) throws(Fault) {
-        try modifyRM(i) { v, s in incDec(v, s, dec: true) }
+    @inline(__always)
+    func incRM<W: OperandWidth>(_ i: Inst, _ w: W.Type) throws(Fault) {
+        try incDecRM(i, dec: false, w)
+    }
+
+    @inline(__always)
+    func decRM<W: OperandWidth>(_ i: Inst, _ w: W.Type) throws(Fault) {
+        try incDecRM(i, dec: true, w)
     }
 
     /// SDM Vol. 2B "NOT": no flags affected.

@@ -2,26 +2,27 @@
 /// CBW/CWD families, CMOVcc, SETcc, BSWAP, XLAT, MOVBE, ENTER/LEAVE (SDM Vol. 2A–2C).
 extension Processor {
     /// SDM Vol. 2B "MOV" 88/89: r/m ← reg.
-    func execMovRMReg(_ i: Inst) throws(Fault) {
-        let s = i.pointee.opSize
-        try writeRM(i, s, readReg(i.pointee.reg, s))
+    @inline(__always)
+    func movRMReg<W: OperandWidth>(_ i: Inst, _ w: W.Type) throws(Fault) {
+        try writeRM(i, readReg(i.pointee.reg, w), w)
     }
 
     /// MOV 8A/8B: reg ← r/m.
-    func execMovRegRM(_ i: Inst) throws(Fault) {
-        let s = i.pointee.opSize
-        writeReg(i.pointee.reg, s, try readRM(i, s))
+    @inline(__always)
+    func movRegRM<W: OperandWidth>(_ i: Inst, _ w: W.Type) throws(Fault) {
+        writeReg(i.pointee.reg, try readRM(i, w), w)
     }
 
     /// MOV C6/C7: r/m ← imm.
-    func execMovRMImm(_ i: Inst) throws(Fault) {
-        let s = i.pointee.opSize
-        try writeRM(i, s, i.pointee.imm & Processor.mask(s))
+    @inline(__always)
+    func movRMImm<W: OperandWidth>(_ i: Inst, _ w: W.Type) throws(Fault) {
+        try writeRM(i, i.pointee.imm & W.mask, w)
     }
 
     /// MOV B0–BF: reg ← imm (imm64 with REX.W).
-    func execMovRegImm(_ i: Inst) throws(Fault) {
-        writeReg(i.pointee.reg, i.pointee.opSize, i.pointee.imm)
+    @inline(__always)
+    func movRegImm<W: OperandWidth>(_ i: Inst, _ w: W.Type) throws(Fault) {
+        writeReg(i.pointee.reg, i.pointee.imm, w)
     }
 
     /// MOV A0/A1: AL/rAX ← moffs.
@@ -64,8 +65,9 @@ extension Processor {
     }
 
     /// SDM Vol. 2A "LEA": the effective address, truncated to the operand size.
-    func execLea(_ i: Inst) throws(Fault) {
-        writeReg(i.pointee.reg, i.pointee.opSize, effectiveAddress(i))
+    @inline(__always)
+    func lea<W: OperandWidth>(_ i: Inst, _ w: W.Type) throws(Fault) {
+        writeReg(i.pointee.reg, effectiveAddress(i), w)
     }
 
     /// SDM Vol. 2C "XCHG" with memory: implicitly locked; the memory access is a
@@ -96,16 +98,17 @@ extension Processor {
     // MARK: Stack
 
     /// SDM Vol. 2B "PUSH" 50+r.
-    func execPushReg(_ i: Inst) throws(Fault) {
-        try push(readReg(i.pointee.reg, i.pointee.opSize), size: i.pointee.opSize)
+    @inline(__always)
+    func pushReg<W: OperandWidth>(_ i: Inst, _ w: W.Type) throws(Fault) {
+        try push(readReg(i.pointee.reg, w), size: W.size)
     }
 
     /// SDM Vol. 2B "POP" 58+r.
-    func execPopReg(_ i: Inst) throws(Fault) {
-        let s = i.pointee.opSize
-        let v = try peek(size: s)
-        adjustSP(UInt64(s))
-        writeReg(i.pointee.reg, s, v)
+    @inline(__always)
+    func popReg<W: OperandWidth>(_ i: Inst, _ w: W.Type) throws(Fault) {
+        let v = try peek(size: W.size)
+        adjustSP(UInt64(W.size))
+        writeReg(i.pointee.reg, v, w)
     }
 
     /// PUSH imm (68 / 6A), sign-extended to the operand size.
@@ -189,13 +192,13 @@ extension Processor {
 
     /// SDM Vol. 2A "CMOVcc": the source is read (and may fault) whatever the condition; with
     /// a 32-bit operand the destination's upper half is zeroed even when no move happens.
-    func execCmovcc(_ i: Inst) throws(Fault) {
-        let s = i.pointee.opSize
-        let v = try readRM(i, s)
+    @inline(__always)
+    func cmovcc<W: OperandWidth>(_ i: Inst, _ w: W.Type) throws(Fault) {
+        let v = try readRM(i, w)
         if flags.condition(i.pointee.sub) {
-            writeReg(i.pointee.reg, s, v)
-        } else if s == 4 {
-            writeReg(i.pointee.reg, 4, readReg(i.pointee.reg, 4))
+            writeReg(i.pointee.reg, v, w)
+        } else if W.size == 4 {
+            writeReg(i.pointee.reg, readReg(i.pointee.reg, w), w)
         }
     }
 

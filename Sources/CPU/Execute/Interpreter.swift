@@ -20,236 +20,355 @@ extension Processor {
     @inline(never)
     public func run(budget: UInt64) -> StopReason {
         let end = instructionsRetired &+ budget
+        // The block just completed, for following its cached successor links (-1: none).
+        var previous: Int32 = -1
         while true {
             if pending != 0 {
+                previous = -1
                 if let stop = handlePending() { return stop }
             }
             if activity != .active { return activity == .shutdown ? .shutdown : .halted }
             if instructionsRetired >= end { return .budgetExhausted }
-            do {
-                let b = try fetchBlock()
+            do throws(Fault) {
+                var inst: Inst
+                var n: Int
+                var b: Int32 = -1
+                if previous >= 0 { b = linkedSuccessor(of: previous) }
                 if b < 0 {
-                    try executeSingle()
-                    continue
+                    b = try fetchBlock()
+                    if previous >= 0 && b >= 0 { link(previous, to: b) }
                 }
-                let blk = decodeCache.blocks + Int(b)
-                var inst = UnsafePointer(decodeCache.instructions + Int(blk.pointee.start))
-                var n = Int(blk.pointee.count)
-                let left = end &- instructionsRetired
-                if UInt64(n) > left { n = Int(left) }
+                previous = -1
+                if b >= 0 {
+                    let blk = decodeCache.blocks + Int(b)
+                    inst = UnsafePointer(decodeCache.instructions + Int(blk.pointee.start))
+                    n = Int(blk.pointee.count)
+                    let left = end &- instructionsRetired
+                    if UInt64(n) > left { n = Int(left) }
+                    else { previous = b }
+                } else {
+                    try decodeSingle()
+                    inst = UnsafePointer(scratchInstruction)
+                    n = 1
+                }
                 while n > 0 {
                     nextRIP = (rip &+ UInt64(inst.pointee.length)) & ripMask
-                    try execute(inst)
+                    let i = inst
+                    // The dispatch: one case per Op (Decode/Op.swift), handlers in Execute/.
+                    switch i.pointee.op {
+                    case .invalid: throw Fault.ud
+                    case .nop: break
+                    case .movRMReg:
+                        switch i.pointee.opSize {
+                        case 4: try movRMReg(i, Width32.self)
+                        case 8: try movRMReg(i, Width64.self)
+                        case 1: try movRMReg(i, Width8.self)
+                        default: try movRMReg(i, Width16.self)
+                        }
+                    case .movRegRM:
+                        switch i.pointee.opSize {
+                        case 4: try movRegRM(i, Width32.self)
+                        case 8: try movRegRM(i, Width64.self)
+                        case 1: try movRegRM(i, Width8.self)
+                        default: try movRegRM(i, Width16.self)
+                        }
+                    case .movRMImm:
+                        switch i.pointee.opSize {
+                        case 4: try movRMImm(i, Width32.self)
+                        case 8: try movRMImm(i, Width64.self)
+                        case 1: try movRMImm(i, Width8.self)
+                        default: try movRMImm(i, Width16.self)
+                        }
+                    case .movRegImm:
+                        switch i.pointee.opSize {
+                        case 4: try movRegImm(i, Width32.self)
+                        case 8: try movRegImm(i, Width64.self)
+                        case 1: try movRegImm(i, Width8.self)
+                        default: try movRegImm(i, Width16.self)
+                        }
+                    case .movAccMoffs: try execMovAccMoffs(i)
+                    case .movMoffsAcc: try execMovMoffsAcc(i)
+                    case .movRMSreg: try execMovRMSreg(i)
+                    case .movSregRM: try execMovSregRM(i)
+                    case .movzx: try execMovzx(i)
+                    case .movsx: try execMovsx(i)
+                    case .movsxd: try execMovsxd(i)
+                    case .lea:
+                        switch i.pointee.opSize {
+                        case 4: try lea(i, Width32.self)
+                        case 8: try lea(i, Width64.self)
+                        default: try lea(i, Width16.self)
+                        }
+                    case .xchgRMReg: try execXchgRMReg(i)
+                    case .xchgAccReg: try execXchgAccReg(i)
+                    case .pushReg:
+                        switch i.pointee.opSize {
+                        case 4: try pushReg(i, Width32.self)
+                        case 8: try pushReg(i, Width64.self)
+                        default: try pushReg(i, Width16.self)
+                        }
+                    case .popReg:
+                        switch i.pointee.opSize {
+                        case 4: try popReg(i, Width32.self)
+                        case 8: try popReg(i, Width64.self)
+                        default: try popReg(i, Width16.self)
+                        }
+                    case .pushImm: try execPushImm(i)
+                    case .pushRM: try execPushRM(i)
+                    case .popRM: try execPopRM(i)
+                    case .pushSreg: try execPushSreg(i)
+                    case .popSreg: try execPopSreg(i)
+                    case .pusha: try execPusha(i)
+                    case .popa: try execPopa(i)
+                    case .pushf: try execPushf(i)
+                    case .popf: try execPopf(i)
+                    case .lahf: try execLahf(i)
+                    case .sahf: try execSahf(i)
+                    case .cbw: try execCbw(i)
+                    case .cwd: try execCwd(i)
+                    case .cmovcc:
+                        switch i.pointee.opSize {
+                        case 4: try cmovcc(i, Width32.self)
+                        case 8: try cmovcc(i, Width64.self)
+                        default: try cmovcc(i, Width16.self)
+                        }
+                    case .setcc: try execSetcc(i)
+                    case .bswap: try execBswap(i)
+                    case .xlat: try execXlat(i)
+                    case .movbe: try execMovbe(i)
+                    case .enter: try execEnter(i)
+                    case .leave: try execLeave(i)
+                    case .loadFarPointer: try execLoadFarPointer(i)
+                    case .aluRMReg:
+                        switch i.pointee.opSize {
+                        case 4: try aluRMReg(i, Width32.self)
+                        case 8: try aluRMReg(i, Width64.self)
+                        case 1: try aluRMReg(i, Width8.self)
+                        default: try aluRMReg(i, Width16.self)
+                        }
+                    case .aluRegRM:
+                        switch i.pointee.opSize {
+                        case 4: try aluRegRM(i, Width32.self)
+                        case 8: try aluRegRM(i, Width64.self)
+                        case 1: try aluRegRM(i, Width8.self)
+                        default: try aluRegRM(i, Width16.self)
+                        }
+                    case .aluAccImm:
+                        switch i.pointee.opSize {
+                        case 4: try aluAccImm(i, Width32.self)
+                        case 8: try aluAccImm(i, Width64.self)
+                        case 1: try aluAccImm(i, Width8.self)
+                        default: try aluAccImm(i, Width16.self)
+                        }
+                    case .aluRMImm:
+                        switch i.pointee.opSize {
+                        case 4: try aluRMImm(i, Width32.self)
+                        case 8: try aluRMImm(i, Width64.self)
+                        case 1: try aluRMImm(i, Width8.self)
+                        default: try aluRMImm(i, Width16.self)
+                        }
+                    case .testRMReg:
+                        switch i.pointee.opSize {
+                        case 4: try testRMReg(i, Width32.self)
+                        case 8: try testRMReg(i, Width64.self)
+                        case 1: try testRMReg(i, Width8.self)
+                        default: try testRMReg(i, Width16.self)
+                        }
+                    case .testAccImm:
+                        switch i.pointee.opSize {
+                        case 4: try testAccImm(i, Width32.self)
+                        case 8: try testAccImm(i, Width64.self)
+                        case 1: try testAccImm(i, Width8.self)
+                        default: try testAccImm(i, Width16.self)
+                        }
+                    case .testRMImm:
+                        switch i.pointee.opSize {
+                        case 4: try testRMImm(i, Width32.self)
+                        case 8: try testRMImm(i, Width64.self)
+                        case 1: try testRMImm(i, Width8.self)
+                        default: try testRMImm(i, Width16.self)
+                        }
+                    case .incReg:
+                        switch i.pointee.opSize {
+                        case 4: try incReg(i, Width32.self)
+                        case 8: try incReg(i, Width64.self)
+                        default: try incReg(i, Width16.self)
+                        }
+                    case .decReg:
+                        switch i.pointee.opSize {
+                        case 4: try decReg(i, Width32.self)
+                        case 8: try decReg(i, Width64.self)
+                        default: try decReg(i, Width16.self)
+                        }
+                    case .incRM:
+                        switch i.pointee.opSize {
+                        case 4: try incRM(i, Width32.self)
+                        case 8: try incRM(i, Width64.self)
+                        case 1: try incRM(i, Width8.self)
+                        default: try incRM(i, Width16.self)
+                        }
+                    case .decRM:
+                        switch i.pointee.opSize {
+                        case 4: try decRM(i, Width32.self)
+                        case 8: try decRM(i, Width64.self)
+                        case 1: try decRM(i, Width8.self)
+                        default: try decRM(i, Width16.self)
+                        }
+                    case .notRM: try execNotRM(i)
+                    case .negRM: try execNegRM(i)
+                    case .mulRM: try execMulRM(i)
+                    case .imulRM: try execImulRM(i)
+                    case .divRM: try execDivRM(i)
+                    case .idivRM: try execIdivRM(i)
+                    case .imulRegRM: try execImulRegRM(i)
+                    case .imulRegRMImm: try execImulRegRMImm(i)
+                    case .shiftRMImm: try execShiftRMImm(i)
+                    case .shiftRMCL: try execShiftRMCL(i)
+                    case .shld: try execShld(i)
+                    case .shrd: try execShrd(i)
+                    case .btRMReg: try execBtRMReg(i)
+                    case .btRMImm: try execBtRMImm(i)
+                    case .bsf: try execBsf(i)
+                    case .bsr: try execBsr(i)
+                    case .tzcnt: try execTzcnt(i)
+                    case .lzcnt: try execLzcnt(i)
+                    case .popcnt: try execPopcnt(i)
+                    case .cmpxchg: try execCmpxchg(i)
+                    case .cmpxchg8b: try execCmpxchg8b(i)
+                    case .xadd: try execXadd(i)
+                    case .daa: try execDaa(i)
+                    case .das: try execDas(i)
+                    case .aaa: try execAaa(i)
+                    case .aas: try execAas(i)
+                    case .aam: try execAam(i)
+                    case .aad: try execAad(i)
+                    case .salc: try execSalc(i)
+                    case .jcc: try execJcc(i)
+                    case .jmpRel: try execJmpRel(i)
+                    case .callRel: try execCallRel(i)
+                    case .jmpRM: try execJmpRM(i)
+                    case .callRM: try execCallRM(i)
+                    case .jmpFar: try execJmpFar(i)
+                    case .callFar: try execCallFar(i)
+                    case .jmpFarRM: try execJmpFarRM(i)
+                    case .callFarRM: try execCallFarRM(i)
+                    case .ret: try execRet(i)
+                    case .retImm: try execRetImm(i)
+                    case .retFar: try execRetFar(i)
+                    case .retFarImm: try execRetFarImm(i)
+                    case .loop: try execLoop(i)
+                    case .jrcxz: try execJrcxz(i)
+                    case .int3: try execInt3(i)
+                    case .intN: try execIntN(i)
+                    case .into: try execInto(i)
+                    case .int1: try execInt1(i)
+                    case .iret: try execIret(i)
+                    case .hlt: try execHlt(i)
+                    case .syscall: try execSyscall(i)
+                    case .sysret: try execSysret(i)
+                    case .sysenter: try execSysenter(i)
+                    case .sysexit: try execSysexit(i)
+                    case .movs: try execMovs(i)
+                    case .cmps: try execCmps(i)
+                    case .stos: try execStos(i)
+                    case .lods: try execLods(i)
+                    case .scas: try execScas(i)
+                    case .ins: try execIns(i)
+                    case .outs: try execOuts(i)
+                    case .clc: try execClc(i)
+                    case .stc: try execStc(i)
+                    case .cmc: try execCmc(i)
+                    case .cli: try execCli(i)
+                    case .sti: try execSti(i)
+                    case .cld: try execCld(i)
+                    case .std: try execStd(i)
+                    case .inImm: try execInImm(i)
+                    case .inDX: try execInDX(i)
+                    case .outImm: try execOutImm(i)
+                    case .outDX: try execOutDX(i)
+                    case .sldt: try execSldt(i)
+                    case .str: try execStr(i)
+                    case .lldt: try execLldt(i)
+                    case .ltr: try execLtr(i)
+                    case .verr: try execVerr(i)
+                    case .verw: try execVerw(i)
+                    case .sgdt: try execSgdt(i)
+                    case .sidt: try execSidt(i)
+                    case .lgdt: try execLgdt(i)
+                    case .lidt: try execLidt(i)
+                    case .smsw: try execSmsw(i)
+                    case .lmsw: try execLmsw(i)
+                    case .invlpg: try execInvlpg(i)
+                    case .swapgs: try execSwapgs(i)
+                    case .rdtscp: try execRdtscp(i)
+                    case .monitor: try execMonitor(i)
+                    case .mwait: try execMwait(i)
+                    case .clac: try execClac(i)
+                    case .stac: try execStac(i)
+                    case .xgetbv: try execXgetbv(i)
+                    case .xsetbv: try execXsetbv(i)
+                    case .rdpkru: try execRdpkru(i)
+                    case .wrpkru: try execWrpkru(i)
+                    case .vmcall: try execVmcall(i)
+                    case .vmlaunch: try execVmlaunch(i)
+                    case .vmresume: try execVmresume(i)
+                    case .vmxoff: try execVmxoff(i)
+                    case .vmfunc: try execVmfunc(i)
+                    case .lar: try execLar(i)
+                    case .lsl: try execLsl(i)
+                    case .clts: try execClts(i)
+                    case .invd: try execInvd(i)
+                    case .wbinvd: try execWbinvd(i)
+                    case .ud: throw Fault.ud
+                    case .movToCR: try execMovToCR(i)
+                    case .movFromCR: try execMovFromCR(i)
+                    case .movToDR: try execMovToDR(i)
+                    case .movFromDR: try execMovFromDR(i)
+                    case .wrmsr: try execWrmsr(i)
+                    case .rdmsr: try execRdmsr(i)
+                    case .rdtsc: try execRdtsc(i)
+                    case .rdpmc: try execRdpmc(i)
+                    case .cpuid: try execCpuid(i)
+                    case .vmread: try execVmread(i)
+                    case .vmwrite: try execVmwrite(i)
+                    case .vmptrld: try execVmptrld(i)
+                    case .vmptrst: try execVmptrst(i)
+                    case .vmclear: try execVmclear(i)
+                    case .vmxon: try execVmxon(i)
+                    case .invept: try execInvept(i)
+                    case .invvpid: try execInvvpid(i)
+                    case .invpcid: try execInvpcid(i)
+                    case .rdrand: try execRdrand(i)
+                    case .rdseed: try execRdseed(i)
+                    case .rdpid: try execRdpid(i)
+                    case .pause: try execPause(i)
+                    case .clflush: try execClflush(i)
+                    case .getsec: try execGetsec(i)
+                    case .rsm: try execRsm(i)
+                    case .fxsave: try execFxsave(i)
+                    case .fxrstor: try execFxrstor(i)
+                    case .xsave: try execXsave(i)
+                    case .xrstor: try execXrstor(i)
+                    case .x87: try execX87(i)
+                    case .fwait: try execFwait(i)
+                    case .rdfsbase: try execRdfsbase(i)
+                    case .rdgsbase: try execRdgsbase(i)
+                    case .wrfsbase: try execWrfsbase(i)
+                    case .wrgsbase: try execWrgsbase(i)
+                    case .lfence: try execLfence(i)
+                    case .mfence: try execMfence(i)
+                    case .sfence: try execSfence(i)
+                    }
                     rip = nextRIP
                     instructionsRetired &+= 1
-                    if pending != 0 { break }
+                    if pending != 0 { previous = -1; break }
                     inst += 1
                     n -= 1
                 }
             } catch {
+                previous = -1
                 if let stop = handleFault(error) { return stop }
             }
-        }
-    }
-
-    /// Executes one decoded instruction.
-    @inline(__always)
-    func execute(_ i: Inst) throws(Fault) {
-        switch i.pointee.op {
-        case .invalid: throw Fault.ud
-        case .nop: break
-        case .movRMReg: try execMovRMReg(i)
-        case .movRegRM: try execMovRegRM(i)
-        case .movRMImm: try execMovRMImm(i)
-        case .movRegImm: try execMovRegImm(i)
-        case .movAccMoffs: try execMovAccMoffs(i)
-        case .movMoffsAcc: try execMovMoffsAcc(i)
-        case .movRMSreg: try execMovRMSreg(i)
-        case .movSregRM: try execMovSregRM(i)
-        case .movzx: try execMovzx(i)
-        case .movsx: try execMovsx(i)
-        case .movsxd: try execMovsxd(i)
-        case .lea: try execLea(i)
-        case .xchgRMReg: try execXchgRMReg(i)
-        case .xchgAccReg: try execXchgAccReg(i)
-        case .pushReg: try execPushReg(i)
-        case .popReg: try execPopReg(i)
-        case .pushImm: try execPushImm(i)
-        case .pushRM: try execPushRM(i)
-        case .popRM: try execPopRM(i)
-        case .pushSreg: try execPushSreg(i)
-        case .popSreg: try execPopSreg(i)
-        case .pusha: try execPusha(i)
-        case .popa: try execPopa(i)
-        case .pushf: try execPushf(i)
-        case .popf: try execPopf(i)
-        case .lahf: try execLahf(i)
-        case .sahf: try execSahf(i)
-        case .cbw: try execCbw(i)
-        case .cwd: try execCwd(i)
-        case .cmovcc: try execCmovcc(i)
-        case .setcc: try execSetcc(i)
-        case .bswap: try execBswap(i)
-        case .xlat: try execXlat(i)
-        case .movbe: try execMovbe(i)
-        case .enter: try execEnter(i)
-        case .leave: try execLeave(i)
-        case .loadFarPointer: try execLoadFarPointer(i)
-        case .aluRMReg: try execAluRMReg(i)
-        case .aluRegRM: try execAluRegRM(i)
-        case .aluAccImm: try execAluAccImm(i)
-        case .aluRMImm: try execAluRMImm(i)
-        case .testRMReg: try execTestRMReg(i)
-        case .testAccImm: try execTestAccImm(i)
-        case .testRMImm: try execTestRMImm(i)
-        case .incReg: try execIncReg(i)
-        case .decReg: try execDecReg(i)
-        case .incRM: try execIncRM(i)
-        case .decRM: try execDecRM(i)
-        case .notRM: try execNotRM(i)
-        case .negRM: try execNegRM(i)
-        case .mulRM: try execMulRM(i)
-        case .imulRM: try execImulRM(i)
-        case .divRM: try execDivRM(i)
-        case .idivRM: try execIdivRM(i)
-        case .imulRegRM: try execImulRegRM(i)
-        case .imulRegRMImm: try execImulRegRMImm(i)
-        case .shiftRMImm: try execShiftRMImm(i)
-        case .shiftRMCL: try execShiftRMCL(i)
-        case .shld: try execShld(i)
-        case .shrd: try execShrd(i)
-        case .btRMReg: try execBtRMReg(i)
-        case .btRMImm: try execBtRMImm(i)
-        case .bsf: try execBsf(i)
-        case .bsr: try execBsr(i)
-        case .tzcnt: try execTzcnt(i)
-        case .lzcnt: try execLzcnt(i)
-        case .popcnt: try execPopcnt(i)
-        case .cmpxchg: try execCmpxchg(i)
-        case .cmpxchg8b: try execCmpxchg8b(i)
-        case .xadd: try execXadd(i)
-        case .daa: try execDaa(i)
-        case .das: try execDas(i)
-        case .aaa: try execAaa(i)
-        case .aas: try execAas(i)
-        case .aam: try execAam(i)
-        case .aad: try execAad(i)
-        case .salc: try execSalc(i)
-        case .jcc: try execJcc(i)
-        case .jmpRel: try execJmpRel(i)
-        case .callRel: try execCallRel(i)
-        case .jmpRM: try execJmpRM(i)
-        case .callRM: try execCallRM(i)
-        case .jmpFar: try execJmpFar(i)
-        case .callFar: try execCallFar(i)
-        case .jmpFarRM: try execJmpFarRM(i)
-        case .callFarRM: try execCallFarRM(i)
-        case .ret: try execRet(i)
-        case .retImm: try execRetImm(i)
-        case .retFar: try execRetFar(i)
-        case .retFarImm: try execRetFarImm(i)
-        case .loop: try execLoop(i)
-        case .jrcxz: try execJrcxz(i)
-        case .int3: try execInt3(i)
-        case .intN: try execIntN(i)
-        case .into: try execInto(i)
-        case .int1: try execInt1(i)
-        case .iret: try execIret(i)
-        case .hlt: try execHlt(i)
-        case .syscall: try execSyscall(i)
-        case .sysret: try execSysret(i)
-        case .sysenter: try execSysenter(i)
-        case .sysexit: try execSysexit(i)
-        case .movs: try execMovs(i)
-        case .cmps: try execCmps(i)
-        case .stos: try execStos(i)
-        case .lods: try execLods(i)
-        case .scas: try execScas(i)
-        case .ins: try execIns(i)
-        case .outs: try execOuts(i)
-        case .clc: try execClc(i)
-        case .stc: try execStc(i)
-        case .cmc: try execCmc(i)
-        case .cli: try execCli(i)
-        case .sti: try execSti(i)
-        case .cld: try execCld(i)
-        case .std: try execStd(i)
-        case .inImm: try execInImm(i)
-        case .inDX: try execInDX(i)
-        case .outImm: try execOutImm(i)
-        case .outDX: try execOutDX(i)
-        case .sldt: try execSldt(i)
-        case .str: try execStr(i)
-        case .lldt: try execLldt(i)
-        case .ltr: try execLtr(i)
-        case .verr: try execVerr(i)
-        case .verw: try execVerw(i)
-        case .sgdt: try execSgdt(i)
-        case .sidt: try execSidt(i)
-        case .lgdt: try execLgdt(i)
-        case .lidt: try execLidt(i)
-        case .smsw: try execSmsw(i)
-        case .lmsw: try execLmsw(i)
-        case .invlpg: try execInvlpg(i)
-        case .swapgs: try execSwapgs(i)
-        case .rdtscp: try execRdtscp(i)
-        case .monitor: try execMonitor(i)
-        case .mwait: try execMwait(i)
-        case .clac: try execClac(i)
-        case .stac: try execStac(i)
-        case .xgetbv: try execXgetbv(i)
-        case .xsetbv: try execXsetbv(i)
-        case .rdpkru: try execRdpkru(i)
-        case .wrpkru: try execWrpkru(i)
-        case .vmcall: try execVmcall(i)
-        case .vmlaunch: try execVmlaunch(i)
-        case .vmresume: try execVmresume(i)
-        case .vmxoff: try execVmxoff(i)
-        case .vmfunc: try execVmfunc(i)
-        case .lar: try execLar(i)
-        case .lsl: try execLsl(i)
-        case .clts: try execClts(i)
-        case .invd: try execInvd(i)
-        case .wbinvd: try execWbinvd(i)
-        case .ud: throw Fault.ud
-        case .movToCR: try execMovToCR(i)
-        case .movFromCR: try execMovFromCR(i)
-        case .movToDR: try execMovToDR(i)
-        case .movFromDR: try execMovFromDR(i)
-        case .wrmsr: try execWrmsr(i)
-        case .rdmsr: try execRdmsr(i)
-        case .rdtsc: try execRdtsc(i)
-        case .rdpmc: try execRdpmc(i)
-        case .cpuid: try execCpuid(i)
-        case .vmread: try execVmread(i)
-        case .vmwrite: try execVmwrite(i)
-        case .vmptrld: try execVmptrld(i)
-        case .vmptrst: try execVmptrst(i)
-        case .vmclear: try execVmclear(i)
-        case .vmxon: try execVmxon(i)
-        case .invept: try execInvept(i)
-        case .invvpid: try execInvvpid(i)
-        case .invpcid: try execInvpcid(i)
-        case .rdrand: try execRdrand(i)
-        case .rdseed: try execRdseed(i)
-        case .rdpid: try execRdpid(i)
-        case .pause: try execPause(i)
-        case .clflush: try execClflush(i)
-        case .getsec: try execGetsec(i)
-        case .rsm: try execRsm(i)
-        case .fxsave: try execFxsave(i)
-        case .fxrstor: try execFxrstor(i)
-        case .xsave: try execXsave(i)
-        case .xrstor: try execXrstor(i)
-        case .x87: try execX87(i)
-        case .fwait: try execFwait(i)
-        case .rdfsbase: try execRdfsbase(i)
-        case .rdgsbase: try execRdgsbase(i)
-        case .wrfsbase: try execWrfsbase(i)
-        case .wrgsbase: try execWrgsbase(i)
-        case .lfence: try execLfence(i)
-        case .mfence: try execMfence(i)
-        case .sfence: try execSfence(i)
         }
     }
 
@@ -267,9 +386,40 @@ extension Processor {
         }
     }
 
-    /// The mask applied to RIP after each instruction: 64, 32 or 16 bits by code size.
-    var ripMask: UInt64 {
-        codeSize == 8 ? ~0 : (codeSize == 4 ? 0xFFFF_FFFF : 0xFFFF)
+
+    // MARK: Block chaining
+
+    /// Changes whenever a cached block-to-block link could have become wrong: a TLB flush
+    /// (translation or permission change), removal of decoded blocks, or a mode change.
+    @inline(__always) var linkEpoch: UInt64 {
+        tlb.epoch &+ decodeCache.epoch &+ modeEpoch
+    }
+
+    /// The block that follows `b` at the current RIP, if a valid link was recorded.
+    @inline(__always)
+    func linkedSuccessor(of b: Int32) -> Int32 {
+        let blk = decodeCache.blocks + Int(b)
+        let epoch = linkEpoch
+        if blk.pointee.linkRIP.0 == rip && blk.pointee.linkEpoch.0 == epoch { return blk.pointee.linkBlock.0 }
+        if blk.pointee.linkRIP.1 == rip && blk.pointee.linkEpoch.1 == epoch { return blk.pointee.linkBlock.1 }
+        return -1
+    }
+
+    /// Records that block `to` follows `from` at the current RIP (round-robin over two slots).
+    func link(_ from: Int32, to: Int32) {
+        let blk = decodeCache.blocks + Int(from)
+        let epoch = linkEpoch
+        if blk.pointee.nextLinkSlot == 0 {
+            blk.pointee.linkRIP.0 = rip
+            blk.pointee.linkBlock.0 = to
+            blk.pointee.linkEpoch.0 = epoch
+            blk.pointee.nextLinkSlot = 1
+        } else {
+            blk.pointee.linkRIP.1 = rip
+            blk.pointee.linkBlock.1 = to
+            blk.pointee.linkEpoch.1 = epoch
+            blk.pointee.nextLinkSlot = 0
+        }
     }
 
     // MARK: Fetch
@@ -342,54 +492,48 @@ extension Processor {
         return decodeCache.commit(key: key, count: n)
     }
 
-    /// Fetches, decodes and executes one instruction without the decode cache: instructions
-    /// crossing a page boundary or the CS limit, and code fetched from device memory.
-    
-    func executeSingle() throws(Fault) {
+    /// Fetches and decodes one instruction into `scratchInstruction`, without the decode
+    /// cache: instructions crossing a page boundary or the CS limit, and code fetched from
+    /// device memory. Faults on the second page only if the instruction reaches it.
+    func decodeSingle() throws(Fault) {
         let la = try fetchLinearRIP()
         var buf: (UInt64, UInt64) = (0, 0)
         let firstCount = min(15, 4096 - Int(la & 0xFFF))
         let access = currentAccess(.execute)
         let t1 = try translate(la, access)
         try withUnsafeMutableBytes(of: &buf) { (raw) throws(Fault) in
-            for k in 0..<firstCount {
-                raw[k] = try fetchByte(t1, k)
-            }
+            for k in 0..<firstCount { raw[k] = try fetchByte(t1, k) }
         }
         var count = firstCount
-        var decoded: DecodedInstruction? = nil
-        while decoded == nil {
+        while true {
             let r = withUnsafeBytes(of: &buf) { raw in
                 Decoder.decode(raw.baseAddress!.assumingMemoryBound(to: UInt8.self), available: count, codeSize: codeSize)
             }
             switch r {
-            case .instruction(let d): decoded = d
-            case .tooLong: throw Fault.gp(0)
+            case .instruction(var d):
+                if !is64 {
+                    let limit = UInt64(segments[SegmentRegisterIndex.cs.rawValue].limit)
+                    if rip &+ UInt64(d.length) &- 1 > limit { throw Fault.gp(0) }
+                }
+                d.flags |= DecodedInstruction.Flags.endsBlock
+                scratchInstruction.pointee = d
+                return
+            case .tooLong:
+                throw Fault.gp(0)
             case .needMoreBytes:
                 if count >= 15 { throw Fault.gp(0) }
-                // Only now does the fetch touch the next page (SDM: faults in instruction order).
                 let la2 = (la &+ UInt64(count)) & (is64 ? ~0 : 0xFFFF_FFFF)
                 let t2 = try translate(la2, access)
                 let more = 15 - count
+                let base = count
                 try withUnsafeMutableBytes(of: &buf) { (raw) throws(Fault) in
-                    for k in 0..<more { raw[count + k] = try fetchByte(t2, k) }
+                    for k in 0..<more { raw[base + k] = try fetchByte(t2, k) }
                 }
                 count = 15
             }
         }
-        guard var d = decoded else { return }
-        if !is64 {
-            let limit = UInt64(segments[SegmentRegisterIndex.cs.rawValue].limit)
-            if rip &+ UInt64(d.length) &- 1 > limit { throw Fault.gp(0) }
-        }
-        d.flags |= DecodedInstruction.Flags.endsBlock
-        nextRIP = (rip &+ UInt64(d.length)) & ripMask
-        try withUnsafePointer(to: &d) { (p) throws(Fault) in try execute(p) }
-        rip = nextRIP
-        instructionsRetired &+= 1
     }
 
-    
     func fetchByte(_ t: Translation, _ k: Int) throws(Fault) -> UInt8 {
         var t = t
         t.physical &+= UInt64(k)

@@ -48,6 +48,8 @@ final class SoftwareTLB {
 
     let entries: UnsafeMutablePointer<TLBEntry>
     var generation: UInt64 = 1
+    /// Advances on every flush: block-to-block links made under an older epoch are stale.
+    var epoch: UInt64 = 0
 
     init() {
         entries = .allocate(capacity: SoftwareTLB.count)
@@ -67,6 +69,7 @@ final class SoftwareTLB {
     }
 
     func flushAll() {
+        epoch &+= 1
         generation += 1
         if generation > 0xFFF {
             generation = 1
@@ -76,6 +79,7 @@ final class SoftwareTLB {
 
     /// Drops every translation except global ones (MOV CR3 with CR4.PGE = 1, SDM Vol. 3A §4.10.4.1).
     func flushNonGlobal() {
+        epoch &+= 1
         let g = generation
         for i in 0..<SoftwareTLB.count where entries[i].tag & 0xFFF == g && !entries[i].global {
             entries[i].tag = 0
@@ -84,6 +88,7 @@ final class SoftwareTLB {
 
     /// Drops the translation for one linear page (INVLPG; SDM Vol. 3A §4.10.4.1).
     func flushPage(_ linear: UInt64) {
+        epoch &+= 1
         let e = slot(linear)
         if e.pointee.tag == tag(linear) { e.pointee.tag = 0 }
     }

@@ -21,11 +21,11 @@ public struct LazyFlags: Sendable {
 
     public init() {}
 
-    static func parity(_ v: UInt64) -> Bool {
+    @inline(__always) static func parity(_ v: UInt64) -> Bool {
         (v & 0xFF).nonzeroBitCount & 1 == 0
     }
 
-    var cf: Bool {
+    @inline(__always) var cf: Bool {
         switch op {
         case .none: return res & RFLAGS.cf != 0
         case .add: return res < a
@@ -37,15 +37,15 @@ public struct LazyFlags: Sendable {
         }
     }
 
-    var zf: Bool {
+    @inline(__always) var zf: Bool {
         op == .none ? res & RFLAGS.zf != 0 : res == 0
     }
 
-    var sf: Bool {
+    @inline(__always) var sf: Bool {
         op == .none ? res & RFLAGS.sf != 0 : (res >> UInt64(signShift)) & 1 != 0
     }
 
-    var of: Bool {
+    @inline(__always) var of: Bool {
         switch op {
         case .none: return res & RFLAGS.of != 0
         case .add, .adc, .inc: return ((a ^ res) & (b ^ res)) >> UInt64(signShift) & 1 != 0
@@ -54,11 +54,11 @@ public struct LazyFlags: Sendable {
         }
     }
 
-    var pf: Bool {
+    @inline(__always) var pf: Bool {
         op == .none ? res & RFLAGS.pf != 0 : LazyFlags.parity(res)
     }
 
-    var af: Bool {
+    @inline(__always) var af: Bool {
         switch op {
         case .none: return res & RFLAGS.af != 0
         case .logic: return false
@@ -67,7 +67,7 @@ public struct LazyFlags: Sendable {
     }
 
     /// The six status flags in their RFLAGS bit positions.
-    public var value: UInt64 {
+    @inline(__always) public var value: UInt64 {
         if op == .none { return res & RFLAGS.arithmetic }
         var f: UInt64 = 0
         if cf { f |= RFLAGS.cf }
@@ -80,58 +80,42 @@ public struct LazyFlags: Sendable {
     }
 
     /// Replaces the status flags with explicit values (POPF, SAHF, IRET, shifts, ...).
-    public mutating func set(_ rflags: UInt64) {
+    @inline(__always) public mutating func set(_ rflags: UInt64) {
         op = .none
         res = rflags & RFLAGS.arithmetic
     }
 
-    /// Evaluates condition code `cc` (SDM Vol. 1 Appendix B, Table B-1).
-    public func condition(_ cc: UInt8) -> Bool {
-        // Fast paths for the overwhelmingly common CMP/SUB and TEST/AND producers.
-        if op == .sub {
-            let r: Bool
-            switch cc >> 1 {
-            case 1: r = a < b
-            case 2: r = a == b
-            case 3: r = a <= b
-            case 6:
-                let sh = 63 - UInt64(signShift)
-                r = Int64(bitPattern: a << sh) < Int64(bitPattern: b << sh)
-            case 7:
-                let sh = 63 - UInt64(signShift)
-                r = Int64(bitPattern: a << sh) <= Int64(bitPattern: b << sh)
-            default: return slowCondition(cc)
-            }
-            return r != (cc & 1 != 0)
-        }
-        if op == .logic {
-            let r: Bool
-            switch cc >> 1 {
-            case 0: r = false
-            case 1: r = false
-            case 2: r = res == 0
-            case 3: r = res == 0
-            case 4: r = (res >> UInt64(signShift)) & 1 != 0
-            case 6: r = (res >> UInt64(signShift)) & 1 != 0
-            case 7: r = res == 0 || (res >> UInt64(signShift)) & 1 != 0
-            default: return slowCondition(cc)
-            }
-            return r != (cc & 1 != 0)
-        }
-        return slowCondition(cc)
-    }
-
-    func slowCondition(_ cc: UInt8) -> Bool {
+    /// Evaluates condition code `cc` (SDM Vol. 1 Appendix B, Table B-1). ZF and SF need no
+    /// knowledge of the producing operation; CMP/SUB producers compare operands directly.
+    @inline(__always) public func condition(_ cc: UInt8) -> Bool {
         let r: Bool
         switch cc >> 1 {
-        case 0: r = of
-        case 1: r = cf
-        case 2: r = zf
-        case 3: r = cf || zf
-        case 4: r = sf
-        case 5: r = pf
-        case 6: r = sf != of
-        default: r = zf || (sf != of)
+        case 2:
+            r = op == .none ? res & RFLAGS.zf != 0 : res == 0
+        case 4:
+            r = op == .none ? res & RFLAGS.sf != 0 : (res >> UInt64(signShift)) & 1 != 0
+        case 1:
+            r = op == .sub ? a < b : cf
+        case 3:
+            r = op == .sub ? a <= b : (cf || zf)
+        case 6:
+            if op == .sub {
+                let sh = 63 - UInt64(signShift)
+                r = Int64(bitPattern: a << sh) < Int64(bitPattern: b << sh)
+            } else {
+                r = sf != of
+            }
+        case 7:
+            if op == .sub {
+                let sh = 63 - UInt64(signShift)
+                r = Int64(bitPattern: a << sh) <= Int64(bitPattern: b << sh)
+            } else {
+                r = zf || (sf != of)
+            }
+        case 0:
+            r = of
+        default:
+            r = pf
         }
         return r != (cc & 1 != 0)
     }

@@ -4,6 +4,7 @@ extension Processor {
     /// Recomputes the mode, CPL, default sizes, segment fast-path limits and TLB access masks.
     /// Call after any change to CR0.PE, EFER.LMA, RFLAGS.VM, CS or SS.
     func updateMode() {
+        modeEpoch &+= 1
         let cs = segments[SegmentRegisterIndex.cs.rawValue]
         let ss = segments[SegmentRegisterIndex.ss.rawValue]
         if cr0 & CR0.pe == 0 {
@@ -22,6 +23,7 @@ extension Processor {
         is64 = mode == .long64
         codeSize = is64 ? 8 : (cs.defaultBig ? 4 : 2)
         stackSize = is64 ? 8 : (ss.defaultBig ? 4 : 2)
+        ripMask = codeSize == 8 ? ~0 : (codeSize == 4 ? 0xFFFF_FFFF : 0xFFFF)
         for i in 0..<6 { refreshSegmentCheck(i) }
         updateAccessMasks()
         pending |= PendingBit.modeChanged
