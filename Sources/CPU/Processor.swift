@@ -176,6 +176,16 @@ public final class Processor {
     }
 
     /// Clears every cached translation (always architecturally permitted).
+    /// Set by `requestStop()`; consumed by the run loop.
+    var stopRequested = false
+
+    /// Asks `run` to return `.stopRequested` once the current instruction completes. Called by
+    /// devices during an I/O or MMIO access (e.g. an exit device) or by the platform.
+    public func requestStop() {
+        stopRequested = true
+        pending |= PendingBit.stop
+    }
+
     public func flushTLB() {
         tlb.flushAll()
     }

@@ -1,5 +1,5 @@
 /// A position in the code, bound once; references to it are patched when it is bound.
-public final class Label {
+public final class Label: @unchecked Sendable {
     public internal(set) var address: UInt64?
     public init() {}
 }
@@ -156,6 +156,7 @@ public final class Assembler {
         }
         var modrmTail: [UInt8] = []
         var addr67 = false
+        var labelDisplacement: (Label, Int64)?
         var segment: SegmentRegister?
         switch rm {
         case .register(let r):
@@ -165,7 +166,13 @@ public final class Assembler {
             modrmTail = [0xC0 | ((reg & 7) << 3) | (r.number & 7)]
         case .memory(let m):
             segment = m.segment
-            let enc = encodeAddress(m.address, reg: reg & 7)
+            var address = m.address
+            if address.label != nil {
+                precondition(address.base == nil && address.index == nil, "label addresses are absolute")
+                labelDisplacement = (address.label!, address.displacement)
+                address.displacement = 0x7FFF_FFFF  // forces a disp32 field; patched below
+            }
+            let enc = encodeAddress(address, reg: reg & 7)
             modrmTail = enc.bytes
             rex |= enc.rexXB
             addr67 = enc.addressSizePrefix
@@ -181,6 +188,11 @@ public final class Assembler {
         }
         bytes += opcode
         bytes += modrmTail
+        if let (l, addend) = labelDisplacement {
+            // The disp32 is the last 4 bytes of the ModRM/SIB/displacement tail.
+            let width = mode == .bits16 ? 2 : 4
+            fixups.append(Fixup(offset: bytes.count - width, end: 0, label: l, kind: .absolute(width: width), addend: addend))
+        }
         if let imm = immediate { emitLE(UInt64(bitPattern: imm), immediateWidth) }
     }
 

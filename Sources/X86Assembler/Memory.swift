@@ -6,6 +6,8 @@ public struct Address: Sendable {
     public var displacement: Int64 = 0
     /// RIP-relative: displacement relative to the end of the instruction (64-bit mode).
     public var ripRelative = false
+    /// An absolute address taken from a label (plus `displacement`), resolved at assembly.
+    public var label: Label?
 
     public init(base: Register? = nil, index: Register? = nil, scale: UInt8 = 1, displacement: Int64 = 0) {
         self.base = base
@@ -18,6 +20,15 @@ public struct Address: Sendable {
     public static func rip(_ displacement: Int64) -> Address {
         var a = Address(displacement: displacement)
         a.ripRelative = true
+        return a
+    }
+}
+
+extension Address {
+    /// `[label + displacement]`: an absolute disp32 resolved when the label is bound.
+    public static func at(_ label: Label, _ displacement: Int64 = 0) -> Address {
+        var a = Address(displacement: displacement)
+        a.label = label
         return a
     }
 }
@@ -70,6 +81,7 @@ public struct MemoryWidth: Sendable {
     public subscript(_ address: Address) -> Memory { Memory(address, size: size) }
     public subscript(_ base: Register) -> Memory { Memory(Address(base: base), size: size) }
     public subscript(_ absolute: Int64) -> Memory { Memory(Address(displacement: absolute), size: size) }
+    public subscript(_ label: Label) -> Memory { Memory(.at(label), size: size) }
 }
 
 public let byte = MemoryWidth(size: 1)

@@ -1,1 +1,11 @@
-print("matryoshka: command line not yet built")
+import ArgumentParser
+
+/// The `matryoshka` command line.
+struct Matryoshka: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "matryoshka",
+        abstract: "A hypervisor that gives its guests a virtualized Intel VT-x on any x86-64 or ARM host.",
+        subcommands: [BenchCommand.self])
+}
+
+Matryoshka.main()

@@ -11,6 +11,9 @@ public enum StopReason: Equatable, Sendable {
     case shutdown
     /// A VM exit; `pendingExit` describes it.
     case vmExit
+    /// The platform asked the processor to stop after the current instruction
+    /// (`requestStop()`: e.g. a device ending the run, or a timer needing service).
+    case stopRequested
 }
 
 /// The interpreter: fetches decoded blocks and executes them (the hot path).
@@ -25,6 +28,11 @@ extension Processor {
         while true {
             if pending != 0 {
                 previous = -1
+                if stopRequested {
+                    stopRequested = false
+                    pending &= ~PendingBit.stop
+                    return .stopRequested
+                }
                 if let stop = handlePending() { return stop }
             }
             if activity != .active { return activity == .shutdown ? .shutdown : .halted }
