@@ -14,6 +14,8 @@ public struct CPUModel: Sendable {
     /// `tscPerInstruction` per retired instruction.
     public var tscKHz: UInt64 = 2_000_000
     public var tscPerInstruction: UInt64 = 1
+    /// The EPT features of the VMX implementation (IA32_VMX_EPT_VPID_CAP).
+    public var eptFeatures = EPTFeatures()
 
     public init() {}
     public static let `default` = CPUModel()

@@ -4,6 +4,8 @@
 struct NonRootControls {
     /// "enable EPT" (secondary processor-based control bit 1).
     var ept = false
+    /// The EPT pointer (VMCS field 0x201A) when `ept` is set.
+    var eptPointer = EPTPointer(0)
     init() {}
 }
 

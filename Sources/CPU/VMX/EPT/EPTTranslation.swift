@@ -1,0 +1,54 @@
+/// The processor's use of EPT for every guest-physical access in VMX non-root operation
+/// (SDM Vol. 3C §29.3).
+extension Processor {
+    /// Translates `gpa` through the current EPT paging structures.
+    ///
+    /// Returns the host-physical address and the TLB permissions EPT allows, or nil when EPT
+    /// does not map the address and L0 has installed an emulation bus for this instruction
+    /// (the access then goes to L0's devices). Otherwise an EPT violation or misconfiguration
+    /// records its exit information (SDM Vol. 3C §28.2.1 Table 28-7, §28.2.4) and throws.
+    func eptTranslate(_ gpa: UInt64, _ access: AccessType, linear: UInt64?,
+                      pagingStructure: Bool) throws(Fault) -> (hpa: UInt64, perms: UInt32)? {
+        let walker = EPTWalker(memory: memory, features: model.eptFeatures,
+                               physicalAddressBits: model.physicalAddressBits)
+        let adOn = controls.eptPointer.accessedDirtyEnabled
+        // §29.3.3.2: with EPT A/D enabled, guest paging-structure accesses count as writes.
+        let asWrite = access.isWrite || (pagingStructure && adOn)
+        let ea = EPTAccess(read: !asWrite && !access.isFetch, write: asWrite, fetch: access.isFetch,
+                           pagingStructure: pagingStructure)
+        switch walker.translate(gpa, ea, eptp: controls.eptPointer) {
+        case .translated(let hpa, let rights, _):
+            return (hpa, Self.tlbPermissions(eptRights: rights))
+        case .violation(let rights):
+            if rights == 0 && emulationBus != nil && !pagingStructure && !access.isFetch { return nil }
+            var q: UInt64 = 0
+            if ea.read { q |= 1 << 0 }
+            if ea.write { q |= 1 << 1 }
+            if ea.fetch { q |= 1 << 2 }
+            q |= UInt64(rights & 7) << 3
+            if let la = linear {
+                q |= 1 << 7
+                if !pagingStructure { q |= 1 << 8 }
+                pendingExit.guestLinearAddress = la
+            }
+            pendingExit.reason = .eptViolation
+            pendingExit.qualification = q
+            pendingExit.guestPhysicalAddress = gpa
+            throw Fault.vmExit
+        case .misconfiguration:
+            pendingExit.reason = .eptMisconfiguration
+            pendingExit.qualification = 0
+            pendingExit.guestPhysicalAddress = gpa
+            throw Fault.vmExit
+        }
+    }
+
+    /// TLB permission bits allowed by EPT read/write/execute rights (bits 0, 1, 2).
+    static func tlbPermissions(eptRights r: UInt8) -> UInt32 {
+        var p: UInt32 = 0
+        if r & 1 != 0 { p |= TLBPerm.readUser | TLBPerm.readSupervisor | TLBPerm.readSupervisorSMAP }
+        if r & 2 != 0 { p |= TLBPerm.allWrite }
+        if r & 4 != 0 { p |= TLBPerm.execUser | TLBPerm.execSupervisor }
+        return p
+    }
+}
