@@ -175,7 +175,6 @@ public final class Processor {
         flushTLB()
     }
 
-    /// Clears every cached translation (always architecturally permitted).
     /// Set by `requestStop()`; consumed by the run loop.
     var stopRequested = false
 
@@ -186,6 +185,7 @@ public final class Processor {
         pending |= PendingBit.stop
     }
 
+    /// Clears every cached translation (always architecturally permitted).
     public func flushTLB() {
         tlb.flushAll()
     }

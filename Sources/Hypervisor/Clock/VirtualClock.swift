@@ -1,0 +1,63 @@
+import CPU
+import Foundation
+import Platform
+
+/// The machine's time base. By default time is virtual: it advances with the instructions the
+/// vCPUs retire (one nanosecond per instruction) plus the idle time skipped when every vCPU
+/// waits, so two runs of the same guest see identical clocks and produce identical output.
+/// `.host` follows the host's monotonic clock instead.
+public final class VirtualClock: TimeSource {
+    public enum Source: String, Sendable, CaseIterable {
+        case virtual
+        case host
+    }
+
+    public let source: Source
+    /// Virtual nanoseconds per retired instruction (a 1 GIPS virtual processor).
+    public let nanosecondsPerInstruction: UInt64 = 1
+    public let tscHz: UInt64
+    private var processors: [Processor] = []
+    /// Time skipped while all vCPUs were halted (virtual mode).
+    private var idleNanoseconds: UInt64 = 0
+    private let hostStart = DispatchTime.now().uptimeNanoseconds
+    /// Per-vCPU TSC offsets written by the guest (IA32_TSC writes), in TSC ticks.
+    private var tscOffsets: [Int: UInt64] = [:]
+
+    public init(source: Source = .virtual, tscHz: UInt64 = 2_000_000_000) {
+        self.source = source
+        self.tscHz = tscHz
+    }
+
+    func attach(_ p: Processor) { processors.append(p) }
+
+    /// Instructions retired by all vCPUs.
+    public var instructionsRetired: UInt64 {
+        processors.reduce(0) { $0 &+ $1.instructionsRetired }
+    }
+
+    public var nanoseconds: UInt64 {
+        switch source {
+        case .virtual: return instructionsRetired &* nanosecondsPerInstruction &+ idleNanoseconds
+        case .host: return DispatchTime.now().uptimeNanoseconds &- hostStart
+        }
+    }
+
+    /// Moves virtual time forward to `deadline` while every vCPU is idle.
+    func skipIdle(to deadline: UInt64) {
+        let now = nanoseconds
+        if source == .virtual && deadline > now { idleNanoseconds &+= deadline - now }
+    }
+
+    public func tsc(cpu: Int) -> UInt64 {
+        let ns = nanoseconds
+        let ticks = UInt64((Double(ns) * Double(tscHz) / 1e9))
+        return ticks &+ (tscOffsets[cpu] ?? 0)
+    }
+
+    /// Nanoseconds until the given TSC value is reached on `cpu` (0 if already past).
+    public func nanoseconds(untilTSC value: UInt64, cpu: Int) -> UInt64 {
+        let now = tsc(cpu: cpu)
+        guard value > now else { return 0 }
+        return UInt64((Double(value - now) * 1e9 / Double(tscHz)).rounded(.up))
+    }
+}

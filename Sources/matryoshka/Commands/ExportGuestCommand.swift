@@ -1,0 +1,27 @@
+import ArgumentParser
+import Foundation
+
+/// `matryoshka export-guest`: writes a bundled guest as a Multiboot ELF file, so the same
+/// image can be run on QEMU (`-kernel`) or GRUB for comparison.
+struct ExportGuestCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export-guest",
+        abstract: "Write a bundled guest (default, bench-integer, bench-memory) as a Multiboot ELF file.")
+
+    @Argument(help: "Which guest: default, bench-integer or bench-memory.")
+    var guest: String = "default"
+
+    @Option(name: .shortAndLong, help: "Output file.")
+    var output: String
+
+    func run() throws {
+        let elf: [UInt8]
+        switch guest {
+        case "default": elf = DefaultGuest.image().elf
+        case "bench-integer": elf = BenchmarkGuest.image(.integer, iterations: 400_000_000).elf
+        case "bench-memory": elf = BenchmarkGuest.image(.memory, iterations: 100_000_000).elf
+        default: throw ValidationError("unknown guest '\(guest)' (default, bench-integer, bench-memory)")
+        }
+        try Data(elf).write(to: URL(fileURLWithPath: output))
+    }
+}
