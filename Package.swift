@@ -32,10 +32,12 @@ let package = Package(
             "Hypervisor", "Platform", "CPU", "Tracing", "X86Assembler",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .executableTarget(name: "matryoshka-qemu", dependencies: ["Hypervisor", "Platform", "CPU"]),
+        .target(name: "QEMUFrontend", dependencies: ["CPU"]),
+        .executableTarget(name: "matryoshka-qemu", dependencies: ["QEMUFrontend", "Hypervisor", "Platform", "CPU"]),
         .testTarget(name: "CPUTests", dependencies: ["CPU", "X86Assembler"]),
         .testTarget(name: "VMXTests", dependencies: ["CPU", "X86Assembler"]),
         .testTarget(name: "PlatformTests", dependencies: ["Platform", "CPU", "X86Assembler"]),
+        .testTarget(name: "QEMUFrontendTests", dependencies: ["QEMUFrontend", "CPU"]),
         .testTarget(name: "HypervisorTests", dependencies: ["Hypervisor", "Platform", "CPU", "X86Assembler"]),
     ]
 )

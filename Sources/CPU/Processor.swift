@@ -175,6 +175,9 @@ public final class Processor {
         flushTLB()
     }
 
+    /// L0's handler for platform MSRs (local APIC) when running outside VMX non-root operation.
+    public weak var platformRegisters: PlatformRegisterHandler?
+
     /// Set by `requestStop()`; consumed by the run loop.
     var stopRequested = false
 

@@ -1,0 +1,80 @@
+import CPU
+
+/// `-cpu MODEL[,+feature][,-feature][,vendor=…][,phys-bits=N][,host-phys-bits[=on|off]]` mapped
+/// onto the emulated processor's model. Only features the processor implements can be enabled;
+/// asking for another is an error that names it.
+public enum CPUModelSpec {
+    /// Base models: QEMU's names, with the features each has that we implement. `qemu64` is an
+    /// AMD-vendor model in QEMU; we follow that so guests see the same vendor as under QEMU.
+    static let baseModels: [String: (vendor: String, features: CPUModel.Features)] = [
+        "qemu64": ("AuthenticAMD", [.nx, .syscall, .cx16, .pages1G]),
+        "max": ("GenuineIntel", CPUModel.Features.default),
+        "host": ("GenuineIntel", CPUModel.Features.default),
+        "Opteron_G1": ("AuthenticAMD", [.nx, .syscall]),
+        "IvyBridge": ("GenuineIntel", [.nx, .syscall, .cx16, .pcid, .x2apic, .tscDeadline, .rdtscp, .fsgsbase, .smep, .popcnt]),
+        "Skylake-Server": ("GenuineIntel", [.nx, .syscall, .cx16, .pcid, .invpcid, .x2apic, .tscDeadline, .rdtscp,
+                                             .fsgsbase, .smep, .smap, .popcnt, .lzcnt, .bmi1, .movbe, .pages1G]),
+    ]
+
+    /// QEMU feature names → our feature flags.
+    static let featureNames: [String: CPUModel.Features] = [
+        "x2apic": .x2apic, "tsc-deadline": .tscDeadline, "pcid": .pcid, "invpcid": .invpcid, "umip": .umip,
+        "smep": .smep, "smap": .smap, "vmx": .vmx, "rdtscp": .rdtscp, "fsgsbase": .fsgsbase, "la57": .la57,
+        "popcnt": .popcnt, "abm": .lzcnt, "lzcnt": .lzcnt, "bmi1": .bmi1, "movbe": .movbe, "cx16": .cx16,
+        "rdpid": .rdpid, "pdpe1gb": .pages1G, "nx": .nx, "syscall": .syscall, "xsave": .xsave, "pku": .pku,
+        "rdrand": .rdrand,
+    ]
+
+    /// Properties that change nothing in this emulator (migration policy, host passthrough hints).
+    static let ignoredProperties: Set<String> = ["migratable", "enforce", "check", "kvm"]
+
+    public static func model(from spec: String) throws -> CPUModel {
+        let parts = spec.split(separator: ",").map(String.init)
+        guard let name = parts.first, let base = baseModels[name] else {
+            throw QEMUCommandLine.ParseError("unknown CPU model '\(parts.first ?? spec)' (qemu64, max, host, Opteron_G1, IvyBridge, Skylake-Server)")
+        }
+        var m = CPUModel()
+        m.vendor = base.vendor
+        m.features = base.features
+        for p in parts.dropFirst() {
+            if p.hasPrefix("+") || p.hasPrefix("-") {
+                let name = String(p.dropFirst())
+                if p.hasPrefix("-") {
+                    // Turning off something we don't implement is already true.
+                    if let f = featureNames[name] { m.features.remove(f) }
+                    continue
+                }
+                guard let f = featureNames[name], implemented(f) else {
+                    throw QEMUCommandLine.ParseError("CPU feature '\(name)' is not implemented by Matryoshka's processor")
+                }
+                m.features.insert(f)
+                continue
+            }
+            let kv = p.split(separator: "=", maxSplits: 1).map(String.init)
+            switch kv[0] {
+            case "vendor":
+                guard kv.count == 2, kv[1] == "GenuineIntel" || kv[1] == "AuthenticAMD" else {
+                    throw QEMUCommandLine.ParseError("invalid vendor in '\(p)'")
+                }
+                m.vendor = kv[1]
+            case "phys-bits":
+                guard kv.count == 2, let n = Int(kv[1]), (32...52).contains(n) else {
+                    throw QEMUCommandLine.ParseError("invalid phys-bits in '\(p)' (32 ... 52)")
+                }
+                m.physicalAddressBits = n
+            case "host-phys-bits":
+                if kv.count == 1 || kv[1] == "on" { m.physicalAddressBits = 48 }
+            default:
+                if ignoredProperties.contains(kv[0]) { continue }
+                throw QEMUCommandLine.ParseError("CPU property '\(kv[0])' is not supported")
+            }
+        }
+        return m
+    }
+
+    /// Features the processor really implements (the default set; XSAVE, PKU, RDRAND, LA57 are
+    /// not implemented yet).
+    static func implemented(_ f: CPUModel.Features) -> Bool {
+        CPUModel.Features.default.contains(f)
+    }
+}

@@ -1,0 +1,58 @@
+import XCTest
+import CPU
+@testable import QEMUFrontend
+
+/// The QEMU-compatible command line kvm-unit-tests' x86/run produces.
+final class QEMUCommandLineTests: XCTestCase {
+    func testTheCommandX86RunBuilds() throws {
+        let args = ["--no-reboot", "-nodefaults", "-global", "kvm-pit.lost_tick_policy=discard",
+                    "-device", "pc-testdev", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x4",
+                    "-display", "none", "-serial", "stdio", "-machine", "accel=tcg", "-kernel", "x86/msr.flat",
+                    "-smp", "2", "-cpu", "qemu64,+x2apic,+tsc-deadline", "-append", "a b", "-initrd", "/tmp/env", "-m", "2G"]
+        let c = try QEMUCommandLine(arguments: args)
+        XCTAssertTrue(c.noReboot)
+        XCTAssertTrue(c.pcTestdev)
+        XCTAssertEqual(c.debugExit?.base, 0xF4)
+        XCTAssertEqual(c.debugExit?.size, 4)
+        XCTAssertTrue(c.serialStdio)
+        XCTAssertEqual(c.kernel, "x86/msr.flat")
+        XCTAssertEqual(c.smp, 2)
+        XCTAssertEqual(c.memoryMiB, 2048)
+        XCTAssertEqual(c.append, "a b")
+        XCTAssertEqual(c.initrd, "/tmp/env")
+        let m = try CPUModelSpec.model(from: c.cpu)
+        XCTAssertEqual(m.vendor, "AuthenticAMD")
+        XCTAssertTrue(m.has(.x2apic) && m.has(.tscDeadline))
+        XCTAssertFalse(m.has(.vmx))
+    }
+
+    func testDeviceListingAndHelp() throws {
+        XCTAssertTrue(try QEMUCommandLine(arguments: ["-device", "?"]).listDevices)
+        XCTAssertTrue(QEMUCommandLine.deviceList.contains("\"pc-testdev\""))
+        XCTAssertTrue(try QEMUCommandLine(arguments: ["--help"]).help)
+        XCTAssertTrue(QEMUCommandLine.versionLine.hasPrefix("QEMU emulator version 7.2.0"))
+    }
+
+    func testBadInputNamesTheProblem() {
+        func error(_ a: [String]) -> String {
+            do { _ = try QEMUCommandLine(arguments: a); return "" } catch { return "\(error)" }
+        }
+        XCTAssertEqual(error(["-frobnicate"]), "unsupported option '-frobnicate'")
+        XCTAssertEqual(error(["-m"]), "option -m needs a value")
+        XCTAssertEqual(error(["-m", "0"]), "invalid memory size '0'")
+        XCTAssertEqual(error(["-m", "100G"]), "memory size '100G' is out of range (1 MiB ... 64 GiB)")
+        XCTAssertEqual(error(["-smp", "0"]), "invalid -smp '0' (1 ... 64 CPUs)")
+        XCTAssertEqual(error(["-device", "virtio-net"]), "-device 'virtio-net' is not supported (see -device ?)")
+        XCTAssertEqual(error(["-device", "isa-debug-exit,iobase=zz"]), "isa-debug-exit: invalid property 'iobase=zz'")
+    }
+
+    func testCPUModels() throws {
+        XCTAssertEqual(try CPUModelSpec.model(from: "Opteron_G1,vendor=AuthenticAMD").vendor, "AuthenticAMD")
+        XCTAssertEqual(try CPUModelSpec.model(from: "max,host-phys-bits").physicalAddressBits, 48)
+        XCTAssertEqual(try CPUModelSpec.model(from: "IvyBridge,phys-bits=36,host-phys-bits=off").physicalAddressBits, 36)
+        XCTAssertFalse(try CPUModelSpec.model(from: "qemu64,-pcid,-invpcid").has(.pcid))
+        XCTAssertTrue(try CPUModelSpec.model(from: "max,+vmx").has(.vmx))
+        XCTAssertThrowsError(try CPUModelSpec.model(from: "max,+svm"))
+        XCTAssertThrowsError(try CPUModelSpec.model(from: "pentium9000"))
+    }
+}
