@@ -37,6 +37,7 @@ let package = Package(
         .testTarget(name: "CPUTests", dependencies: ["CPU", "X86Assembler"]),
         .testTarget(name: "VMXTests", dependencies: ["CPU", "X86Assembler"]),
         .testTarget(name: "PlatformTests", dependencies: ["Platform", "CPU", "X86Assembler"]),
+        .testTarget(name: "TracingTests", dependencies: ["Tracing", "CPU"]),
         .testTarget(name: "QEMUFrontendTests", dependencies: ["QEMUFrontend", "CPU"]),
         .testTarget(name: "HypervisorTests", dependencies: ["Hypervisor", "Platform", "CPU", "X86Assembler"]),
     ]

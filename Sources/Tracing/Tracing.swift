@@ -1,1 +1,0 @@
-// Tracing: VM-exit events per level, statistics and export.
