@@ -178,6 +178,9 @@ public final class Processor {
     /// L0's handler for platform MSRs (local APIC) when running outside VMX non-root operation.
     public weak var platformRegisters: PlatformRegisterHandler?
 
+    /// TSC ticks L0 adds to the virtual TSC (e.g. time skipped while the vCPU was idle).
+    public var timeStampOffset: UInt64 = 0
+
     /// Set by `requestStop()`; consumed by the run loop.
     var stopRequested = false
 

@@ -11,9 +11,9 @@ public struct CPUModel: Sendable {
     public var linearAddressBits: Int = 48
     public var features = Features.default
     /// Virtual TSC frequency in kHz; the virtual clock advances the TSC by
-    /// `tscPerInstruction` per retired instruction.
+    /// `tscPerInstruction` per retired instruction (a 1 GIPS processor with a 2 GHz TSC).
     public var tscKHz: UInt64 = 2_000_000
-    public var tscPerInstruction: UInt64 = 1
+    public var tscPerInstruction: UInt64 = 2
     /// The EPT features of the VMX implementation (IA32_VMX_EPT_VPID_CAP).
     public var eptFeatures = EPTFeatures()
 

@@ -6,6 +6,15 @@ public protocol PlatformRegisterHandler: AnyObject {
     func readMSR(_ index: UInt32, cpu: Processor) -> PlatformMSRResult
     /// WRMSR `index`.
     func writeMSR(_ index: UInt32, value: UInt64, cpu: Processor) -> PlatformMSRResult
+    /// MOV to CR8 wrote the task-priority class (the local APIC's TPR[7:4], SDM Vol. 3A §12.8.6.1).
+    func taskPriorityWritten(cpu: Processor, value: UInt64)
+    /// MOV from CR8: TPR[7:4] of the local APIC (nil: use the processor's own CR8).
+    func taskPriority(cpu: Processor) -> UInt64?
+}
+
+extension PlatformRegisterHandler {
+    public func taskPriorityWritten(cpu: Processor, value: UInt64) {}
+    public func taskPriority(cpu: Processor) -> UInt64? { nil }
 }
 
 public enum PlatformMSRResult: Equatable, Sendable {

@@ -1,0 +1,35 @@
+/// How L0 and devices present interrupts to the processor outside VMX event injection
+/// (SDM Vol. 3A §6.8.1 "Masking Maskable Hardware Interrupts", §6.8.3 "Masking Exceptions and
+/// Interrupts When Switching Stacks", §6.7.1 "Handling Multiple NMIs").
+extension Processor {
+    /// A maskable external interrupt would be accepted now: RFLAGS.IF = 1, no blocking by STI
+    /// or MOV SS, and the processor is active or halted.
+    public var interruptWindowOpen: Bool {
+        flagsOther & RFLAGS.if != 0 && interruptShadow.isEmpty && (activity == .active || activity == .hlt)
+    }
+
+    /// Delivers external interrupt `vector` if the window is open (waking the processor from
+    /// HLT). Returns false when the interrupt is not accepted now.
+    @discardableResult
+    public func injectInterrupt(vector: UInt8) -> Bool {
+        guard interruptWindowOpen else { return false }
+        if let stop = raise(Event(vector: vector, type: .external)), stop == .shutdown { return true }
+        return true
+    }
+
+    /// Delivers an NMI unless NMIs are blocked (by a previous NMI until IRET, or by MOV SS).
+    @discardableResult
+    public func injectNMI() -> Bool {
+        guard !nmiBlocked, !interruptShadow.contains(.movSS),
+              activity == .active || activity == .hlt else { return false }
+        _ = raise(Event(vector: Vector.nmi, type: .nmi))
+        return true
+    }
+
+    /// Work deferred to an instruction boundary (`pending` bits): nothing beyond ending the
+    /// current block is needed today.
+    func handlePending() -> StopReason? {
+        pending = 0
+        return nil
+    }
+}

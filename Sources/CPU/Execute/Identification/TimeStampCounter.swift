@@ -1,0 +1,41 @@
+/// The time-stamp counter and related instructions (SDM Vol. 2B "RDTSC", "RDTSCP", "RDPID",
+/// "RDPMC", "RDRAND"; Vol. 3A §18.17 "Time-Stamp Counter").
+extension Processor {
+    /// The TSC: virtual, advancing `model.tscPerInstruction` per retired instruction, plus the
+    /// offset L0 applies (`timeStampOffset`, like the VMCS TSC offset) and the guest's own
+    /// adjustments (WRMSR to IA32_TSC / IA32_TSC_ADJUST).
+    public var timeStampCounter: UInt64 {
+        instructionsRetired &* model.tscPerInstruction &+ timeStampOffset &+ UInt64(bitPattern: msr.tscOffset)
+    }
+
+    /// RDTSC: CR4.TSD with CPL > 0 → #GP(0).
+    func execRdtsc(_ i: Inst) throws(Fault) {
+        if cr4 & CR4.tsd != 0 && cpl > 0 { throw Fault.gp(0) }
+        let t = timeStampCounter
+        gpr[0] = t & 0xFFFF_FFFF
+        gpr[2] = t >> 32
+    }
+
+    /// RDTSCP: RDTSC plus ECX ← IA32_TSC_AUX.
+    func execRdtscp(_ i: Inst) throws(Fault) {
+        guard model.has(.rdtscp) else { throw Fault.ud }
+        try execRdtsc(i)
+        gpr[1] = msr.tscAux & 0xFFFF_FFFF
+    }
+
+    /// RDPID r: IA32_TSC_AUX into a register.
+    func execRdpid(_ i: Inst) throws(Fault) {
+        guard model.has(.rdpid) else { throw Fault.ud }
+        writeReg(i.pointee.rm, is64 ? 8 : 4, msr.tscAux)
+    }
+
+    /// RDPMC: no performance counters are implemented (CPUID.0AH reports version 0), so every
+    /// counter index is invalid: #GP(0) — after the CR4.PCE privilege check.
+    func execRdpmc(_ i: Inst) throws(Fault) {
+        throw Fault.gp(0)
+    }
+
+    /// RDRAND/RDSEED are not advertised: #UD.
+    func execRdrand(_ i: Inst) throws(Fault) { throw Fault.ud }
+    func execRdseed(_ i: Inst) throws(Fault) { throw Fault.ud }
+}

@@ -1,0 +1,105 @@
+/// Fast paths for REP MOVS and REP STOS over RAM: whole runs within a page are moved with one
+/// host memory operation instead of one interpreted iteration each. They apply only when the
+/// architectural result is identical: ascending direction, flat 64-bit addressing or a
+/// segment with base 0 and no limit in the way, RAM pages the TLB already grants for the
+/// access, no decoded code on the destination page, and (MOVS) no overlap that a forward
+/// element-by-element copy would propagate. Anything else takes the per-iteration path.
+extension Processor {
+    /// Host pointer for `count` bytes at `la` if one TLB entry covers them with the access
+    /// allowed (filling the entry by an ordinary access first), else nil.
+    func hostRun(_ la: UInt64, _ count: UInt64, write: Bool) throws(Fault) -> UnsafeMutableRawPointer? {
+        if write { try probeLinear(la, 1, currentAccess(.write)) } else { _ = try readLinear(la, UInt8.self) }
+        let e = tlb.slot(la)
+        guard e.pointee.tag == tlb.tag(la), (la & 0xFFF) + count <= 0x1000 else { return nil }
+        let allowed = write ? accessMasks.write : accessMasks.read
+        guard e.pointee.perms & allowed != 0 else { return nil }
+        return UnsafeMutableRawPointer(bitPattern: e.pointee.host &+ UInt(la & 0xFFF))
+    }
+
+    /// The linear address of an offset in a segment whose fast path is a flat, in-limit view.
+    func flatLinear(_ seg: Int, _ offset: UInt64, _ bytes: UInt64, write: Bool) throws(Fault) -> UInt64? {
+        if is64 { return try linearAddress(seg, offset, 1, write: write) }
+        let c = segmentChecks[seg]
+        let end = offset &+ bytes
+        guard end >= offset, end <= (write ? c.writeEnd : c.readEnd) else { return nil }
+        return (segments[seg].base &+ offset) & 0xFFFF_FFFF
+    }
+
+    func bulkEligible(_ i: Inst) -> Bool {
+        i.pointee.flags & DecodedInstruction.Flags.rep != 0 && flagsOther & RFLAGS.df == 0
+            && i.pointee.addrSize >= 4 && !nonRoot
+    }
+
+    /// REP STOS: fills up to a page per step.
+    func bulkStos(_ i: Inst) throws(Fault) -> Bool {
+        guard bulkEligible(i) else { return false }
+        let size = UInt64(i.pointee.opSize)
+        let s = stringRegisters(i)
+        var count = gpr[GPR.rcx.rawValue] & s.mask
+        guard count >= 8 else { return false }
+        let value = readReg(0, i.pointee.opSize)
+        let es = SegmentRegisterIndex.es.rawValue
+        var done: UInt64 = 0
+        while count != 0 && done < Self.repChunk * 16 {
+            let di = gpr[GPR.rdi.rawValue] & s.mask
+            guard let la = try flatLinear(es, di, size, write: true) else { break }
+            let n = min(count, (0x1000 - (la & 0xFFF)) / size)
+            guard n > 0, try flatLinear(es, di, n * size, write: true) != nil,
+                  let p = try hostRun(la, n * size, write: true),
+                  !memory.isCodePage(Int(tlb.slot(la).pointee.physical >> 12)) else { break }
+            switch size {
+            case 1: p.initializeMemory(as: UInt8.self, repeating: UInt8(truncatingIfNeeded: value), count: Int(n))
+            case 2: p.initializeMemory(as: UInt16.self, repeating: UInt16(truncatingIfNeeded: value), count: Int(n))
+            case 4: p.initializeMemory(as: UInt32.self, repeating: UInt32(truncatingIfNeeded: value), count: Int(n))
+            default: p.initializeMemory(as: UInt64.self, repeating: value, count: Int(n))
+            }
+            count -= n
+            done += n
+            setStringRegister(GPR.rdi.rawValue, di &+ n * size, s)
+            setStringRegister(GPR.rcx.rawValue, count, s)
+        }
+        guard done > 0 else { return false }
+        instructionsRetired &+= done - 1
+        if count != 0 { nextRIP = rip }
+        return true
+    }
+
+    /// REP MOVS: copies up to the nearer page end of source and destination per step.
+    func bulkMovs(_ i: Inst) throws(Fault) -> Bool {
+        guard bulkEligible(i) else { return false }
+        let size = UInt64(i.pointee.opSize)
+        let s = stringRegisters(i)
+        var count = gpr[GPR.rcx.rawValue] & s.mask
+        guard count >= 8 else { return false }
+        let es = SegmentRegisterIndex.es.rawValue
+        let src = Int(i.pointee.seg)
+        var done: UInt64 = 0
+        while count != 0 && done < Self.repChunk * 16 {
+            let si = gpr[GPR.rsi.rawValue] & s.mask, di = gpr[GPR.rdi.rawValue] & s.mask
+            guard let sla = try flatLinear(src, si, size, write: false),
+                  let dla = try flatLinear(es, di, size, write: true) else { break }
+            let left = min(0x1000 - (sla & 0xFFF), 0x1000 - (dla & 0xFFF)) / size
+            let n = min(count, left)
+            guard n > 0,
+                  try flatLinear(src, si, n * size, write: false) != nil,
+                  try flatLinear(es, di, n * size, write: true) != nil,
+                  let sp = try hostRun(sla, n * size, write: false),
+                  let dp = try hostRun(dla, n * size, write: true),
+                  !memory.isCodePage(Int(tlb.slot(dla).pointee.physical >> 12)) else { break }
+            // A forward element copy onto an overlapping later destination propagates data;
+            // memmove would not — leave such copies to the iterative path.
+            let sAddr = UInt(bitPattern: sp), dAddr = UInt(bitPattern: dp)
+            if dAddr > sAddr && dAddr - sAddr < UInt(n * size) { break }
+            dp.copyMemory(from: sp, byteCount: Int(n * size))
+            count -= n
+            done += n
+            setStringRegister(GPR.rsi.rawValue, si &+ n * size, s)
+            setStringRegister(GPR.rdi.rawValue, di &+ n * size, s)
+            setStringRegister(GPR.rcx.rawValue, count, s)
+        }
+        guard done > 0 else { return false }
+        instructionsRetired &+= done - 1
+        if count != 0 { nextRIP = rip }
+        return true
+    }
+}

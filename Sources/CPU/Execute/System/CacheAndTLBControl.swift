@@ -1,0 +1,65 @@
+/// Cache and TLB management and hints (SDM Vol. 2A/2B "INVLPG", "INVPCID", "INVD", "WBINVD",
+/// "CLFLUSH", "LFENCE/MFENCE/SFENCE", "PAUSE"; Vol. 3A §4.10.4).
+extension Processor {
+    /// INVLPG m: drop the translation of the page containing the linear address (CPL 0). A
+    /// non-canonical address in 64-bit mode is a no-op (§4.10.4.1).
+    func execInvlpg(_ i: Inst) throws(Fault) {
+        if cpl != 0 { throw Fault.gp(0) }
+        let la = try memoryOperandLinear(i, 1, write: false)
+        if is64 && !isCanonical(la) { return }
+        tlb.flushPage(la)
+        pending |= PendingBit.modeChanged
+    }
+
+    /// INVPCID r, m128 (SDM Vol. 2A "INVPCID"): descriptor = PCID in bits 11:0, linear address
+    /// in 127:64; types 0 (individual address), 1 (single context), 2 (all incl. global),
+    /// 3 (all but global). This TLB is not PCID-tagged, so each type drops at least what the
+    /// SDM requires.
+    func execInvpcid(_ i: Inst) throws(Fault) {
+        guard model.has(.invpcid), i.pointee.isMemory else { throw Fault.ud }
+        if cpl != 0 { throw Fault.gp(0) }
+        let type = readReg(i.pointee.reg, is64 ? 8 : 4)
+        let ea = effectiveAddress(i)
+        let lo = try read(Int(i.pointee.seg), ea, UInt64.self)
+        let hi = try read(Int(i.pointee.seg), ea &+ 8, UInt64.self)
+        if lo >> 12 != 0 { throw Fault.gp(0) }                     // descriptor bits 63:12 reserved
+        let pcid = lo & 0xFFF
+        switch type {
+        case 0:
+            if !isCanonical(hi) { throw Fault.gp(0) }
+            if cr4 & CR4.pcide == 0 && pcid != 0 { throw Fault.gp(0) }
+            tlb.flushPage(hi)
+        case 1:
+            if cr4 & CR4.pcide == 0 && pcid != 0 { throw Fault.gp(0) }
+            tlb.flushNonGlobal()
+        case 2: tlb.flushAll()
+        case 3: tlb.flushNonGlobal()
+        default: throw Fault.gp(0)
+        }
+        pending |= PendingBit.modeChanged
+    }
+
+    /// INVD / WBINVD: CPL 0; caches are coherent here, so nothing else happens.
+    func execInvd(_ i: Inst) throws(Fault) {
+        if cpl != 0 { throw Fault.gp(0) }
+    }
+
+    func execWbinvd(_ i: Inst) throws(Fault) {
+        if cpl != 0 { throw Fault.gp(0) }
+    }
+
+    /// CLFLUSH m8: faults as a byte read of the address would (except #PF on a not-present
+    /// page behaves as a read), then does nothing.
+    func execClflush(_ i: Inst) throws(Fault) {
+        guard i.pointee.isMemory else { throw Fault.ud }
+        let la = try memoryOperandLinear(i, 1, write: false)
+        _ = try readLinear(la, UInt8.self)
+    }
+
+    func execLfence(_ i: Inst) throws(Fault) {}
+    func execMfence(_ i: Inst) throws(Fault) {}
+    func execSfence(_ i: Inst) throws(Fault) {}
+
+    /// PAUSE: a spin-loop hint (a VM exit with "PAUSE exiting"; otherwise nothing).
+    func execPause(_ i: Inst) throws(Fault) {}
+}
