@@ -29,7 +29,7 @@ let package = Package(
         .target(name: "Hypervisor", dependencies: ["CPU", "Platform", "Tracing"]),
         .target(name: "X86Assembler"),
         .executableTarget(name: "matryoshka", dependencies: [
-            "Hypervisor", "Platform", "CPU", "Tracing", "X86Assembler",
+            "Hypervisor", "Platform", "CPU", "Tracing", "X86Assembler", "QEMUFrontend",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .target(name: "QEMUFrontend", dependencies: ["CPU"]),

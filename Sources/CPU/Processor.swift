@@ -191,6 +191,12 @@ public final class Processor {
         pending |= PendingBit.stop
     }
 
+    /// Drops any cached translation of the linear page containing `la` (as INVLPG would).
+    public func invalidatePage(_ la: UInt64) {
+        tlb.flushPage(la)
+        pending |= PendingBit.modeChanged
+    }
+
     /// Clears every cached translation (always architecturally permitted).
     public func flushTLB() {
         tlb.flushAll()

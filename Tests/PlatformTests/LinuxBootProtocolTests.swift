@@ -26,7 +26,7 @@ final class LinuxBootProtocolTests: XCTestCase {
         return d
     }
 
-    private let ram: [LinuxBootProtocol.MemoryRegion] = [
+    private let ram: [MemoryRegion] = [
         .init(base: 0, length: 0x9_FC00, type: 1), .init(base: 0x10_0000, length: 0x3F0_0000, type: 1)]
 
     func testLoadsKernelZeroPageCommandLineInitrdAndTables() throws {

@@ -369,8 +369,8 @@ extension Processor {
         if dRaw == 0 { throw Fault.de }
         let d = Processor.signExtend(dRaw, s)
         let bits = Int64(s) * 8
-        let maxQ = (Int64(1) << (bits - 1)) - 1
-        let minQ = -(Int64(1) << (bits - 1))
+        let maxQ = Int64.max >> (64 - bits)
+        let minQ = ~maxQ
         switch s {
         case 1, 2, 4:
             let n: Int64

@@ -3,9 +3,9 @@ import Foundation
 import Platform
 
 /// The machine's time base. By default time is virtual: it advances with the instructions the
-/// vCPUs retire (one nanosecond per instruction) plus the idle time skipped when every vCPU
-/// waits, so two runs of the same guest see identical clocks and produce identical output.
-/// `.host` follows the host's monotonic clock instead.
+/// vCPUs retire (one nanosecond per instruction, summed over vCPUs, which run round robin)
+/// plus the idle time skipped when every vCPU waits, so two runs of the same guest see
+/// identical clocks and produce identical output. `.host` follows the host's monotonic clock.
 public final class VirtualClock: TimeSource {
     public enum Source: String, Sendable, CaseIterable {
         case virtual
@@ -20,8 +20,6 @@ public final class VirtualClock: TimeSource {
     /// Time skipped while all vCPUs were halted (virtual mode).
     private var idleNanoseconds: UInt64 = 0
     private let hostStart = DispatchTime.now().uptimeNanoseconds
-    /// Per-vCPU TSC offsets written by the guest (IA32_TSC writes), in TSC ticks.
-    private var tscOffsets: [Int: UInt64] = [:]
 
     public init(source: Source = .virtual, tscHz: UInt64 = 2_000_000_000) {
         self.source = source
@@ -48,10 +46,21 @@ public final class VirtualClock: TimeSource {
         if source == .virtual && deadline > now { idleNanoseconds &+= deadline - now }
     }
 
+    /// The TSC of vCPU `cpu` as that processor computes it.
     public func tsc(cpu: Int) -> UInt64 {
-        let ns = nanoseconds
-        let ticks = UInt64((Double(ns) * Double(tscHz) / 1e9))
-        return ticks &+ (tscOffsets[cpu] ?? 0)
+        guard cpu >= 0 && cpu < processors.count else { return 0 }
+        return processors[cpu].timeStampCounter
+    }
+
+    /// TSC ticks per virtual nanosecond (the model's TSC rate over a 1 GIPS processor).
+    var ticksPerNanosecond: UInt64 { max(tscHz / 1_000_000_000, 1) }
+
+    /// Before a vCPU runs: align its TSC with machine time, so every vCPU's TSC is machine time
+    /// × the TSC rate at the start of its slice and advances with its own instructions
+    /// (guest-written TSC adjustments stay on top).
+    func synchronizeTSC(_ p: Processor) {
+        let target = nanoseconds &* ticksPerNanosecond
+        p.timeStampOffset = target &- p.instructionsRetired &* p.model.tscPerInstruction
     }
 
     /// Nanoseconds until the given TSC value is reached on `cpu` (0 if already past).

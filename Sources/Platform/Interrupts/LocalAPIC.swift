@@ -361,6 +361,12 @@ public final class LocalAPIC: MMIODevice {
         }
     }
 
+    /// TPR, for CR8 (CR8[3:0] = TPR[7:4], SDM Vol. 3A §12.8.6.1).
+    public var taskPriority: UInt8 {
+        get { UInt8(tpr & 0xFF) }
+        set { tpr = UInt32(newValue); host?.apicInterruptPending() }
+    }
+
     // MARK: TSC-deadline (IA32_TSC_DEADLINE, MSR 0x6E0; §12.5.4.1)
 
     public var tscDeadline: UInt64 { timer.tscDeadline }

@@ -29,7 +29,7 @@ public enum LinuxBootProtocol {
     }
 
     /// "HdrS", and the protocol version that introduced xloadflags (64-bit entry).
-    static let headerMagic: UInt32 = 0x5372_6448
+    public static let headerMagic: UInt32 = 0x5372_6448
     static let minimumVersion: UInt16 = 0x020C
 
     /// What the vCPU needs to start the kernel in 64-bit mode.
@@ -46,19 +46,8 @@ public enum LinuxBootProtocol {
         public static let dataSelector: UInt16 = 0x18
     }
 
-    /// A usable-RAM map in E820 terms (type 1 RAM, 2 reserved).
-    public struct MemoryRegion: Equatable, Sendable {
-        public var base: UInt64
-        public var length: UInt64
-        public var type: UInt32
-        public init(base: UInt64, length: UInt64, type: UInt32) {
-            self.base = base
-            self.length = length
-            self.type = type
-        }
-    }
-
     static func u8(_ d: [UInt8], _ o: Int) -> UInt8 { d[o] }
+    public static func readU32(_ d: [UInt8], _ o: Int) -> UInt32 { u32(d, o) }
     static func u16(_ d: [UInt8], _ o: Int) -> UInt16 { UInt16(d[o]) | UInt16(d[o + 1]) << 8 }
     static func u32(_ d: [UInt8], _ o: Int) -> UInt32 { (0..<4).reduce(0) { $0 | UInt32(d[o + $1]) << (8 * $1) } }
     static func u64(_ d: [UInt8], _ o: Int) -> UInt64 { (0..<8).reduce(0) { $0 | UInt64(d[o + $1]) << (8 * $1) } }

@@ -1,0 +1,69 @@
+import CPU
+import Platform
+
+/// One virtual processor: the emulated processor, its local APIC, and the run state the
+/// scheduler needs (SDM Vol. 3A §9.4 for INIT and start-up IPIs).
+public final class VCPU: LocalAPICHost {
+    public enum RunState: Equatable, Sendable {
+        case running
+        /// HLT: waits for an interrupt (or NMI, INIT).
+        case halted
+        /// An application processor after INIT: waits for a start-up IPI.
+        case waitingForSIPI
+        /// Triple fault: the processor is in shutdown.
+        case shutdown
+    }
+
+    public let index: Int
+    public let processor: Processor
+    public let lapic: LocalAPIC
+    public internal(set) var state: RunState
+    var nmiPending = false
+    var initPending = false
+    var sipiVector: UInt8?
+
+    init(index: Int, processor: Processor, lapic: LocalAPIC) {
+        self.index = index
+        self.processor = processor
+        self.lapic = lapic
+        state = index == 0 ? .running : .waitingForSIPI
+    }
+
+    // MARK: LocalAPICHost
+
+    public func apicInterruptPending() {
+        if state == .halted, processor.rflags & (1 << 9) != 0, lapic.pendingVector != nil { state = .running }
+    }
+
+    public func apicNMI() {
+        nmiPending = true
+        if state == .halted { state = .running }
+    }
+
+    public func apicINIT() { initPending = true }
+
+    public func apicStartup(vector: UInt8) {
+        if state == .waitingForSIPI { sipiVector = vector }
+    }
+
+    /// Applies INIT and SIPI received since the last slice (SDM Vol. 3A §9.4.3): INIT resets the
+    /// processor; an application processor then waits for a SIPI, which starts real-mode
+    /// execution at vector × 4096.
+    func applyInterprocessorSignals() {
+        if initPending {
+            initPending = false
+            processor.reset()
+            lapic.resetRegisters()
+            // The BSP restarts at the reset vector; application processors wait for a SIPI.
+            state = lapic.baseMSR & (1 << 8) != 0 ? .running : .waitingForSIPI
+            sipiVector = nil
+        }
+        if state == .waitingForSIPI, let v = sipiVector {
+            sipiVector = nil
+            processor.setSegment(.cs, SegmentRegister(selector: UInt16(v) << 8, base: UInt64(v) << 12,
+                                                      limit: 0xFFFF, accessRights: 0x9B))
+            processor.rip = 0
+            state = .running
+        }
+    }
+}

@@ -1,0 +1,63 @@
+import CPU
+import Platform
+
+/// Loading a kernel image and putting the boot vCPU in the state its boot protocol specifies.
+extension VirtualMachine {
+    /// The guest-physical memory map of this machine.
+    public var memoryMap: [MemoryRegion] { MemoryRegion.pcMap(ramSize: configuration.memoryBytes) }
+
+    /// Loads a Multiboot (ELF or a.out-kludge) kernel or a Linux bzImage and prepares the BSP.
+    /// `initrd` becomes the Multiboot module (as QEMU's -initrd does) or the Linux initrd.
+    public func boot(kernel: [UInt8], commandLine: String = "", initrd: [UInt8]? = nil) throws {
+        let state: BootState
+        if MultibootLoader.isMultiboot(kernel) {
+            let modules = initrd.map { [MultibootLoader.Module(bytes: $0, commandLine: "initrd")] } ?? []
+            state = try MultibootLoader.load(image: kernel, commandLine: commandLine, modules: modules,
+                                             into: memory, memoryMap: memoryMap)
+        } else if kernel.count > 0x206, LinuxBootProtocol.readU32(kernel, 0x202) == LinuxBootProtocol.headerMagic {
+            let plan = try LinuxBootProtocol.load(image: kernel, commandLine: commandLine, initrd: initrd,
+                                                  into: memory, memoryMap: memoryMap)
+            state = plan.bootState
+        } else if ELFImage.isELF(kernel) {
+            throw LoaderError.unsupportedELF("ELF image without a Multiboot header")
+        } else {
+            throw LoaderError.unknownFormat
+        }
+        apply(state, to: bootProcessor)
+    }
+
+    /// Sets a processor to a loader's entry state (Multiboot §3.2; Linux 64-bit boot protocol).
+    func apply(_ s: BootState, to p: Processor) {
+        p.reset()
+        switch s.mode {
+        case .protected32:
+            p.setControlRegisters(cr0: CR0.pe | CR0.et, cr3: 0, cr4: 0, efer: 0)
+            let code = SegmentRegister(selector: 0x08, base: 0, limit: 0xFFFF_FFFF, accessRights: 0xC09B)
+            let data = SegmentRegister(selector: 0x10, base: 0, limit: 0xFFFF_FFFF, accessRights: 0xC093)
+            for idx in SegmentRegisterIndex.allCases { p.setSegment(idx, idx == .cs ? code : data) }
+        case .long64(let root, let gdtBase, let gdtLimit, let cs, let ds):
+            p.setControlRegisters(cr0: CR0.pe | CR0.et | CR0.ne | CR0.pg, cr3: root, cr4: CR4.pae,
+                                  efer: EFER.lme | EFER.lma)
+            p.gdtr = DescriptorTableRegister(base: gdtBase, limit: UInt32(gdtLimit))
+            let code = SegmentRegister(selector: cs, base: 0, limit: 0xFFFF_FFFF, accessRights: 0xA09B)
+            let data = SegmentRegister(selector: ds, base: 0, limit: 0xFFFF_FFFF, accessRights: 0xC093)
+            for idx in SegmentRegisterIndex.allCases { p.setSegment(idx, idx == .cs ? code : data) }
+        }
+        p.rip = s.entry
+        p.gpr[GPR.rax.rawValue] = s.rax
+        p.gpr[GPR.rbx.rawValue] = s.rbx
+        p.gpr[GPR.rsi.rawValue] = s.rsi
+        p.setRFLAGS(2)
+    }
+}
+
+extension LinuxBootProtocol.BootPlan {
+    /// The 64-bit entry state: identity paging, __BOOT_CS/__BOOT_DS, RSI = boot_params.
+    public var bootState: BootState {
+        var s = BootState(mode: .long64(pageTableRoot: pageTableRoot, gdtBase: gdtBase, gdtLimit: gdtLimit,
+                                        codeSelector: Self.codeSelector, dataSelector: Self.dataSelector),
+                          entry: entry)
+        s.rsi = bootParams
+        return s
+    }
+}

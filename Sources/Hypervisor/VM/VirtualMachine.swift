@@ -1,0 +1,214 @@
+import CPU
+import Platform
+
+/// The L1 virtual machine: guest memory, the PC platform's buses and interrupt controllers,
+/// the vCPUs and the deterministic scheduler that runs them on one host thread.
+public final class VirtualMachine {
+    public enum Outcome: Equatable, Sendable {
+        /// The guest wrote to isa-debug-exit: QEMU's convention, status = (value << 1) | 1.
+        case exited(status: Int32)
+        /// Triple fault with `noReboot`.
+        case shutdown(cpu: Int)
+        /// Every vCPU waits and nothing can wake one (no timer, no pending interrupt).
+        case deadlock
+        /// The instruction limit given to `run` was reached.
+        case instructionLimit
+    }
+
+    public let configuration: MachineConfiguration
+    public let memory: PhysicalMemory
+    public let bus: PlatformBus
+    public let clock: VirtualClock
+    public let scheduler: EventScheduler
+    public let apicBus: APICBus
+    public let ioapic: IOAPIC
+    public private(set) var vcpus: [VCPU] = []
+    /// The 8259 pair, once the board attaches it.
+    public var externalInterrupts: ExternalInterruptSource?
+    /// The vCPU whose instruction is executing (the local APIC window decodes to its APIC).
+    public private(set) var current: VCPU
+    /// Set by the exit device; ends `run`.
+    public var exitStatus: Int32?
+    /// Triple faults and resets seen (for `noReboot == false`).
+    public private(set) var resets = 0
+
+    /// The PC's devices.
+    public private(set) var board: PCBoard!
+
+    public init(_ configuration: MachineConfiguration, board options: PCBoardOptions = PCBoardOptions()) throws {
+        try configuration.validate()
+        self.configuration = configuration
+        memory = try PhysicalMemory(size: configuration.memoryBytes)
+        bus = PlatformBus()
+        clock = VirtualClock(source: configuration.clock,
+                             tscHz: configuration.cpuModel.tscKHz * 1000)
+        scheduler = EventScheduler(time: clock)
+        apicBus = APICBus()
+        ioapic = IOAPIC(bus: apicBus)
+        var list: [VCPU] = []
+        for i in 0..<configuration.cpuCount {
+            let p = Processor(memory: memory, bus: bus, model: configuration.cpuModel, index: i)
+            let lapic = LocalAPIC(apicID: UInt32(i), cpuIndex: i, bootstrap: i == 0, bus: apicBus,
+                                  scheduler: scheduler, x2APICSupported: configuration.cpuModel.has(.x2apic))
+            let v = VCPU(index: i, processor: p, lapic: lapic)
+            lapic.host = v
+            clock.attach(p)
+            list.append(v)
+        }
+        vcpus = list
+        current = list[0]
+        for v in vcpus { v.processor.platformRegisters = self }
+        try bus.map(mmio: LocalAPIC.defaultBase..<(LocalAPIC.defaultBase + 0x1000), to: LocalAPICWindow(self))
+        try bus.map(mmio: IOAPIC.defaultBase..<(IOAPIC.defaultBase + 0x1000), to: ioapic)
+        memory.addHole(0xFEC0_0000..<0x1_0000_0000)
+        board = try PCBoard(vm: self, options: options)
+    }
+
+    public var bootProcessor: Processor { vcpus[0].processor }
+
+    /// Ends the run with an exit status (the isa-debug-exit device calls this).
+    public func requestExit(status: Int32) {
+        exitStatus = status
+        current.processor.requestStop()
+    }
+
+    /// Runs the vCPUs round robin until the guest exits, shuts down, deadlocks or retires
+    /// `instructionLimit` instructions in total.
+    public func run(instructionLimit: UInt64 = .max) -> Outcome {
+        while true {
+            if let s = exitStatus { return .exited(status: s) }
+            var ran = false
+            for v in vcpus {
+                v.applyInterprocessorSignals()
+                deliverEvents(to: v)
+                guard v.state == .running else { continue }
+                current = v
+                clock.synchronizeTSC(v.processor)
+                let stop = v.processor.run(budget: sliceBudget())
+                ran = true
+                switch stop {
+                case .halted:
+                    v.state = v.processor.activity == .shutdown ? .shutdown : .halted
+                case .shutdown:
+                    v.state = .shutdown
+                    if configuration.noReboot { return .shutdown(cpu: v.index) }
+                    reset()
+                case .budgetExhausted, .stopRequested, .vmExit:
+                    break
+                }
+                scheduler.runDue()
+                if let s = exitStatus { return .exited(status: s) }
+            }
+            if clock.instructionsRetired >= instructionLimit { return .instructionLimit }
+            if !ran {
+                // Every vCPU waits: jump virtual time to the next timer, or give up.
+                guard let deadline = scheduler.nextDeadline else {
+                    if vcpus.contains(where: { $0.state == .halted && hasDeliverableEvent($0) }) { continue }
+                    return .deadlock
+                }
+                clock.skipIdle(to: deadline)
+                scheduler.runDue()
+            }
+        }
+    }
+
+    /// Instructions the current slice may run: up to the next timer deadline.
+    private func sliceBudget() -> UInt64 {
+        var budget = configuration.sliceInstructions
+        if let d = scheduler.nextDeadline {
+            let now = clock.nanoseconds
+            let left = d > now ? (d - now + clock.nanosecondsPerInstruction - 1) / clock.nanosecondsPerInstruction : 1
+            budget = max(1, min(budget, left))
+        }
+        return budget
+    }
+
+    private func hasDeliverableEvent(_ v: VCPU) -> Bool {
+        if v.nmiPending { return true }
+        guard v.processor.rflags & (1 << 9) != 0 else { return false }
+        if v.lapic.pendingVector != nil { return true }
+        return v.index == 0 && v.lapic.acceptsExtINT && externalInterrupts?.interruptRequested == true
+    }
+
+    /// Injects a pending NMI or external interrupt when the processor can take it
+    /// (SDM Vol. 3A §6.8.1 "Masking Maskable Hardware Interrupts", §6.7.1 NMI handling).
+    private func deliverEvents(to v: VCPU) {
+        guard v.state == .running || v.state == .halted else { return }
+        let p = v.processor
+        if v.nmiPending && p.injectNMI() {
+            v.nmiPending = false
+            v.state = .running
+        }
+        guard p.interruptWindowOpen else { return }
+        var vector: UInt8?
+        if let lv = v.lapic.pendingVector {
+            vector = lv
+            _ = v.lapic.acknowledge()
+        } else if v.index == 0, v.lapic.acceptsExtINT, let pic = externalInterrupts, pic.interruptRequested {
+            vector = pic.acknowledgeInterrupt()
+        }
+        if let vec = vector, p.injectInterrupt(vector: vec) {
+            v.state = .running
+        }
+    }
+
+    /// Machine reset after a triple fault without `noReboot`: processors to their reset state.
+    private func reset() {
+        resets += 1
+        for v in vcpus {
+            v.processor.reset()
+            v.lapic.resetRegisters()
+            v.state = v.index == 0 ? .running : .waitingForSIPI
+        }
+    }
+}
+
+/// The local APIC MMIO page decodes to the APIC of the vCPU making the access.
+final class LocalAPICWindow: MMIODevice {
+    unowned let vm: VirtualMachine
+    init(_ vm: VirtualMachine) { self.vm = vm }
+    func mmioRead(offset: UInt64, size: Int) -> UInt64 { vm.current.lapic.mmioRead(offset: offset, size: size) }
+    func mmioWrite(offset: UInt64, size: Int, value: UInt64) {
+        vm.current.lapic.mmioWrite(offset: offset, size: size, value: value)
+    }
+}
+
+/// Platform MSRs: the local APIC's (SDM Vol. 3A §12.4.4, §12.12.1.2, §12.5.4.1).
+extension VirtualMachine: PlatformRegisterHandler {
+    static let apicBaseMSR: UInt32 = 0x1B
+    static let tscDeadlineMSR: UInt32 = 0x6E0
+
+    public func readMSR(_ index: UInt32, cpu: Processor) -> PlatformMSRResult {
+        let lapic = vcpus[cpu.index].lapic
+        switch index {
+        case Self.apicBaseMSR: return .value(lapic.baseMSR)
+        case Self.tscDeadlineMSR:
+            return configuration.cpuModel.has(.tscDeadline) ? .value(lapic.tscDeadline) : .generalProtection
+        case 0x800...0x8FF: return lapic.readMSR(index).map { .value($0) } ?? .generalProtection
+        default: return .notHandled
+        }
+    }
+
+    public func writeMSR(_ index: UInt32, value: UInt64, cpu: Processor) -> PlatformMSRResult {
+        let lapic = vcpus[cpu.index].lapic
+        switch index {
+        case Self.apicBaseMSR:
+            return lapic.writeBaseMSR(value, physicalAddressBits: configuration.cpuModel.physicalAddressBits)
+                ? .value(0) : .generalProtection
+        case Self.tscDeadlineMSR:
+            guard configuration.cpuModel.has(.tscDeadline) else { return .generalProtection }
+            lapic.writeTSCDeadline(value)
+            return .value(0)
+        case 0x800...0x8FF: return lapic.writeMSR(index, value) ? .value(0) : .generalProtection
+        default: return .notHandled
+        }
+    }
+
+    public func taskPriorityWritten(cpu: Processor, value: UInt64) {
+        vcpus[cpu.index].lapic.taskPriority = UInt8(truncatingIfNeeded: value << 4)
+    }
+
+    public func taskPriority(cpu: Processor) -> UInt64? {
+        UInt64(vcpus[cpu.index].lapic.taskPriority >> 4)
+    }
+}

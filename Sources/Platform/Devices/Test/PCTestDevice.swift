@@ -1,0 +1,45 @@
+import CPU
+
+/// QEMU's `pc-testdev` as kvm-unit-tests' x86 framework uses it (QEMU hw/misc/pc-testdev.c
+/// behaviour; kvm-unit-tests lib/x86/apic.c, x86/emulator.c, x86/realmode.c, x86/eventinj.c):
+/// - ports 0xE0–0xE3: a scratch I/O register that reads back what was written, at any width;
+/// - port 0xE4 (32-bit write): "flush page" — drop cached translations of that page so the
+///   guest's later access re-walks its page tables;
+/// - ports 0x2000–0x2017: drive ISA IRQ line (port − 0x2000) to the written level.
+public final class PCTestDevice: PortIODevice {
+    public static let ioPorts: ClosedRange<UInt16> = 0xE0...0xE7
+    public static let irqPorts: ClosedRange<UInt16> = 0x2000...0x2017
+
+    private var scratch: UInt32 = 0
+    public weak var interruptLines: InterruptLineSink?
+    /// Invalidates cached translations for a linear page on every processor.
+    public var flushPage: (UInt64) -> Void = { _ in }
+
+    public init() {}
+
+    public func ioRead(port: UInt16, size: Int) -> UInt32 {
+        switch port {
+        case 0xE0...0xE3:
+            let shift = UInt32(port - 0xE0) * 8
+            let mask: UInt32 = size == 4 ? 0xFFFF_FFFF : (1 << UInt32(8 * size)) - 1
+            return (scratch >> shift) & mask
+        default:
+            return size == 4 ? 0xFFFF_FFFF : (1 << UInt32(8 * size)) - 1
+        }
+    }
+
+    public func ioWrite(port: UInt16, size: Int, value: UInt32) {
+        switch port {
+        case 0xE0...0xE3:
+            let shift = UInt32(port - 0xE0) * 8
+            let mask: UInt32 = (size == 4 ? 0xFFFF_FFFF : (1 << UInt32(8 * size)) - 1) << shift
+            scratch = (scratch & ~mask) | ((value << shift) & mask)
+        case 0xE4:
+            flushPage(UInt64(value))
+        case Self.irqPorts:
+            interruptLines?.setIRQ(Int(port - 0x2000), level: value & 1 != 0)
+        default:
+            break
+        }
+    }
+}

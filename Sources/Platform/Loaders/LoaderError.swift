@@ -1,0 +1,29 @@
+/// Why an image cannot be loaded: one precise sentence for the user (exit status 2).
+public enum LoaderError: Error, CustomStringConvertible, Equatable {
+    case notELF
+    case truncated(what: String, size: Int)
+    case unsupportedELF(String)
+    case noMultibootHeader
+    case badMultibootChecksum
+    case unsupportedMultibootFlags(UInt32)
+    case doesNotFit(what: String, address: UInt64, size: UInt64, ramSize: UInt64)
+    case overlapsBootInformation(address: UInt64)
+    case unknownFormat
+
+    public var description: String {
+        switch self {
+        case .notELF: return "not an ELF file (no \\x7FELF magic)"
+        case .truncated(let what, let size): return "image is truncated: \(what) extends past the end of the \(size)-byte file"
+        case .unsupportedELF(let why): return "unsupported ELF image: \(why)"
+        case .noMultibootHeader: return "no Multiboot header (magic 0x1BADB002) in the first 8192 bytes"
+        case .badMultibootChecksum: return "Multiboot header checksum is wrong (magic + flags + checksum ≠ 0)"
+        case .unsupportedMultibootFlags(let f):
+            return "Multiboot header requests unsupported features (flags 0x\(String(f, radix: 16)): video mode or unknown bits)"
+        case .doesNotFit(let what, let a, let s, let r):
+            return "\(what) at 0x\(String(a, radix: 16)) (0x\(String(s, radix: 16)) bytes) does not fit in guest RAM (0x\(String(r, radix: 16)) bytes)"
+        case .overlapsBootInformation(let a):
+            return "image segment at 0x\(String(a, radix: 16)) overlaps the boot information area"
+        case .unknownFormat: return "unrecognised kernel image format (expected Multiboot ELF/a.out or a Linux bzImage)"
+        }
+    }
+}

@@ -1,0 +1,99 @@
+import ArgumentParser
+import CPU
+import Foundation
+import Hypervisor
+import Platform
+import QEMUFrontend
+
+/// `matryoshka run [KERNEL]`: boots a kernel (Multiboot ELF/a.out or Linux bzImage) — or the
+/// bundled default guest — on a PC with COM1 on stdout. Exit status: the value the guest wrote
+/// to isa-debug-exit (0xF4), so a guest reporting success with 0 exits 0; 1 if the guest stopped
+/// otherwise (deadlock, instruction limit); 2 for a usage or image error. (`matryoshka-qemu`
+/// keeps QEMU's (value << 1) | 1 convention instead.)
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Boot a kernel (or the bundled default guest) with COM1 on standard output.")
+
+    @Argument(help: "Kernel image: Multiboot (ELF or a.out kludge) or Linux bzImage. Omit for the bundled default guest.")
+    var kernel: String?
+
+    @Option(help: "Kernel command line.")
+    var append: String = ""
+
+    @Option(help: "Initial ramdisk (a Multiboot module, or the Linux initrd).")
+    var initrd: String?
+
+    @Option(name: [.customShort("m"), .long], help: "Guest RAM in MiB.")
+    var memory: UInt64 = 128
+
+    @Option(help: "Number of vCPUs.")
+    var smp: Int = 1
+
+    @Option(help: "CPU model in QEMU's syntax (e.g. qemu64,+x2apic or max).")
+    var cpu: String = "max"
+
+    @Option(help: "Time base: virtual (reproducible, default) or host.")
+    var clock: String = "virtual"
+
+    @Option(help: "Stop after this many guest instructions.")
+    var maxInstructions: UInt64?
+
+    @Flag(help: "Print a summary (instructions, time, outcome) to standard error.")
+    var summary = false
+
+    func run() throws {
+        let started = Date()
+        var config = MachineConfiguration()
+        config.memoryBytes = memory << 20
+        config.cpuCount = smp
+        do { config.cpuModel = try CPUModelSpec.model(from: cpu) }
+        catch { throw Failure("\(error)") }
+        guard let source = VirtualClock.Source(rawValue: clock) else { throw Failure("--clock must be virtual or host") }
+        config.clock = source
+        let image: [UInt8]
+        if let path = kernel {
+            guard let data = FileManager.default.contents(atPath: path) else { throw Failure("cannot read kernel image '\(path)'") }
+            image = [UInt8](data)
+        } else {
+            image = DefaultGuest.image().elf
+        }
+        var rd: [UInt8]?
+        if let path = initrd {
+            guard let data = FileManager.default.contents(atPath: path) else { throw Failure("cannot read initrd '\(path)'") }
+            rd = [UInt8](data)
+        }
+        var options = PCBoardOptions()
+        let out = FileHandle.standardOutput
+        var line: [UInt8] = []
+        options.serialOutput = { b in
+            line.append(b)
+            if b == 10 || line.count >= 4096 { out.write(Data(line)); line.removeAll(keepingCapacity: true) }
+        }
+        let vm: VirtualMachine
+        do {
+            vm = try VirtualMachine(config, board: options)
+            try vm.boot(kernel: image, commandLine: append, initrd: rd)
+        } catch { throw Failure("\(error)") }
+        let outcome = vm.run(instructionLimit: maxInstructions ?? .max)
+        if !line.isEmpty { out.write(Data(line)) }
+        if summary || kernel == nil {
+            let secs = Date().timeIntervalSince(started)
+            let n = vm.clock.instructionsRetired
+            FileHandle.standardError.write(Data(String(
+                format: "matryoshka: %@ — %llu guest instructions, %.1f virtual ms, %.2f s wall (%.0f MIPS)\n",
+                "\(outcome)", n, Double(vm.clock.nanoseconds) / 1e6, secs, Double(n) / secs / 1e6).utf8))
+        }
+        switch outcome {
+        case .exited(let status): throw ExitCode((status >> 1) & 0x7F)
+        case .shutdown: throw ExitCode(0)
+        case .deadlock, .instructionLimit: throw ExitCode(1)
+        }
+    }
+}
+
+/// A user-facing error: one line, exit status 2.
+struct Failure: Error, CustomStringConvertible {
+    let description: String
+    init(_ d: String) { description = d }
+}
