@@ -181,6 +181,10 @@ public final class Processor {
     /// TSC ticks L0 adds to the virtual TSC (e.g. time skipped while the vCPU was idle).
     public var timeStampOffset: UInt64 = 0
 
+    /// L0 waits for an interrupt / NMI window (see `requestInterruptWindow()`).
+    var interruptWindowWanted = false
+    var nmiWindowWanted = false
+
     /// Set by `requestStop()`; consumed by the run loop.
     var stopRequested = false
 

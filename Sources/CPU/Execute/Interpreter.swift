@@ -14,6 +14,9 @@ public enum StopReason: Equatable, Sendable {
     /// The platform asked the processor to stop after the current instruction
     /// (`requestStop()`: e.g. a device ending the run, or a timer needing service).
     case stopRequested
+    /// L0 asked to regain control when an interrupt or NMI window opens
+    /// (`requestInterruptWindow()`/`requestNMIWindow()`), and it has.
+    case interruptWindow
 }
 
 /// The interpreter: fetches decoded blocks and executes them (the hot path).

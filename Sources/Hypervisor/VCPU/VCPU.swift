@@ -19,6 +19,8 @@ public final class VCPU: LocalAPICHost {
     public let lapic: LocalAPIC
     public internal(set) var state: RunState
     var nmiPending = false
+    /// The vCPU is inside `Processor.run` (an APIC event must interrupt the slice).
+    var isRunning = false
     var initPending = false
     var sipiVector: UInt8?
 
@@ -32,18 +34,27 @@ public final class VCPU: LocalAPICHost {
     // MARK: LocalAPICHost
 
     public func apicInterruptPending() {
-        if state == .halted, processor.rflags & (1 << 9) != 0, lapic.pendingVector != nil { state = .running }
+        guard lapic.pendingVector != nil else { return }
+        if state == .halted, processor.rflags & (1 << 9) != 0 { state = .running }
+        // A self-IPI or a device on this vCPU's own instruction: deliver at the next boundary.
+        if isRunning { processor.requestStop() }
     }
 
     public func apicNMI() {
         nmiPending = true
         if state == .halted { state = .running }
+        if isRunning { processor.requestStop() }
     }
 
-    public func apicINIT() { initPending = true }
+    /// INIT cancels any start-up IPI received before it.
+    public func apicINIT() {
+        initPending = true
+        sipiVector = nil
+    }
 
+    /// A SIPI counts only in the wait-for-SIPI state (or right after an INIT not yet applied).
     public func apicStartup(vector: UInt8) {
-        if state == .waitingForSIPI { sipiVector = vector }
+        if state == .waitingForSIPI || initPending { sipiVector = vector }
     }
 
     /// Applies INIT and SIPI received since the last slice (SDM Vol. 3A §9.4.3): INIT resets the
@@ -56,7 +67,6 @@ public final class VCPU: LocalAPICHost {
             lapic.resetRegisters()
             // The BSP restarts at the reset vector; application processors wait for a SIPI.
             state = lapic.baseMSR & (1 << 8) != 0 ? .running : .waitingForSIPI
-            sipiVector = nil
         }
         if state == .waitingForSIPI, let v = sipiVector {
             sipiVector = nil

@@ -10,6 +10,7 @@ extension VirtualMachine {
     /// `initrd` becomes the Multiboot module (as QEMU's -initrd does) or the Linux initrd.
     public func boot(kernel: [UInt8], commandLine: String = "", initrd: [UInt8]? = nil) throws {
         let state: BootState
+        try applyFirmwareHandoff()
         if MultibootLoader.isMultiboot(kernel) {
             let modules = initrd.map { [MultibootLoader.Module(bytes: $0, commandLine: "initrd")] } ?? []
             state = try MultibootLoader.load(image: kernel, commandLine: commandLine, modules: modules,

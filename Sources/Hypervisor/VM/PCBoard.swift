@@ -58,6 +58,7 @@ public final class PCBoard {
             t.flushPage = { [unowned vm] la in for v in vm.vcpus { v.processor.invalidatePage(la) } }
             try bus.map(ports: PCTestDevice.ioPorts, to: t)
             try bus.map(ports: PCTestDevice.irqPorts, to: t)
+            try bus.map(mmio: PCTestDevice.ioMemoryBase..<(PCTestDevice.ioMemoryBase + PCTestDevice.ioMemorySize), to: t)
             testDevice = t
         } else {
             testDevice = nil

@@ -84,7 +84,9 @@ public final class VirtualMachine {
                 guard v.state == .running else { continue }
                 current = v
                 clock.synchronizeTSC(v.processor)
+                v.isRunning = true
                 let stop = v.processor.run(budget: sliceBudget())
+                v.isRunning = false
                 ran = true
                 switch stop {
                 case .halted:
@@ -93,7 +95,7 @@ public final class VirtualMachine {
                     v.state = .shutdown
                     if configuration.noReboot { return .shutdown(cpu: v.index) }
                     reset()
-                case .budgetExhausted, .stopRequested, .vmExit:
+                case .budgetExhausted, .stopRequested, .vmExit, .interruptWindow:
                     break
                 }
                 scheduler.runDue()
@@ -135,16 +137,25 @@ public final class VirtualMachine {
     private func deliverEvents(to v: VCPU) {
         guard v.state == .running || v.state == .halted else { return }
         let p = v.processor
-        if v.nmiPending && p.injectNMI() {
-            v.nmiPending = false
-            v.state = .running
+        if v.nmiPending {
+            if p.injectNMI() {
+                v.nmiPending = false
+                v.state = .running
+            } else {
+                p.requestNMIWindow()
+            }
         }
-        guard p.interruptWindowOpen else { return }
+        let extINT = v.index == 0 && v.lapic.acceptsExtINT && externalInterrupts?.interruptRequested == true
+        guard v.lapic.pendingVector != nil || extINT else { return }
+        guard p.interruptWindowOpen else {
+            // Regain control as soon as the guest can take it (after STI, MOV SS, POPF…).
+            if v.state == .running { p.requestInterruptWindow() }
+            return
+        }
         var vector: UInt8?
-        if let lv = v.lapic.pendingVector {
-            vector = lv
-            _ = v.lapic.acknowledge()
-        } else if v.index == 0, v.lapic.acceptsExtINT, let pic = externalInterrupts, pic.interruptRequested {
+        if v.lapic.pendingVector != nil {
+            vector = v.lapic.acknowledge()
+        } else if extINT, let pic = externalInterrupts {
             vector = pic.acknowledgeInterrupt()
         }
         if let vec = vector, p.injectInterrupt(vector: vec) {

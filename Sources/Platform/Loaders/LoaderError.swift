@@ -7,7 +7,6 @@ public enum LoaderError: Error, CustomStringConvertible, Equatable {
     case badMultibootChecksum
     case unsupportedMultibootFlags(UInt32)
     case doesNotFit(what: String, address: UInt64, size: UInt64, ramSize: UInt64)
-    case overlapsBootInformation(address: UInt64)
     case unknownFormat
 
     public var description: String {
@@ -21,8 +20,6 @@ public enum LoaderError: Error, CustomStringConvertible, Equatable {
             return "Multiboot header requests unsupported features (flags 0x\(String(f, radix: 16)): video mode or unknown bits)"
         case .doesNotFit(let what, let a, let s, let r):
             return "\(what) at 0x\(String(a, radix: 16)) (0x\(String(s, radix: 16)) bytes) does not fit in guest RAM (0x\(String(r, radix: 16)) bytes)"
-        case .overlapsBootInformation(let a):
-            return "image segment at 0x\(String(a, radix: 16)) overlaps the boot information area"
         case .unknownFormat: return "unrecognised kernel image format (expected Multiboot ELF/a.out or a Linux bzImage)"
         }
     }

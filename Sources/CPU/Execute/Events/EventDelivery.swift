@@ -125,6 +125,17 @@ extension Processor {
         return d
     }
 
+    /// The RFLAGS image pushed for `e`: fault-class exceptions push RF = 1 so the faulting
+    /// instruction can restart past an instruction breakpoint (SDM Vol. 3A §18.3.1.1); traps,
+    /// interrupts, #DB, NMI and the aborts #DF/#MC push RF as it was.
+    static func pushedFlags(_ f: UInt64, _ e: Event) -> UInt64 {
+        guard e.type == .hardwareException else { return f }
+        switch e.vector {
+        case Vector.db, Vector.nmi, Vector.df, Vector.mc: return f
+        default: return f | RFLAGS.rf
+        }
+    }
+
     /// Whether the event pushes its error code (hardware exceptions that define one).
     static func pushesErrorCode(_ e: Event) -> Bool {
         e.hasErrorCode && e.type == .hardwareException

@@ -26,10 +26,37 @@ extension Processor {
         return true
     }
 
-    /// Work deferred to an instruction boundary (`pending` bits): nothing beyond ending the
-    /// current block is needed today.
+    /// An NMI would be accepted now (not blocked by a previous NMI or by MOV SS).
+    public var nmiWindowOpen: Bool {
+        !nmiBlocked && !interruptShadow.contains(.movSS) && (activity == .active || activity == .hlt)
+    }
+
+    /// Makes `run` return `.interruptWindow` at the first instruction boundary where a
+    /// maskable interrupt can be delivered (L0 has one pending but RFLAGS.IF, STI or MOV SS
+    /// blocks it). Like VMX "interrupt-window exiting", SDM Vol. 3C §26.2.
+    public func requestInterruptWindow() {
+        interruptWindowWanted = true
+        pending |= PendingBit.eventWindow
+    }
+
+    /// Makes `run` return `.interruptWindow` once NMIs are unblocked (after IRET).
+    public func requestNMIWindow() {
+        nmiWindowWanted = true
+        pending |= PendingBit.eventWindow
+    }
+
+    /// Work deferred to an instruction boundary (`pending` bits). While L0 waits for an event
+    /// window the check repeats at every boundary until the window opens.
     func handlePending() -> StopReason? {
         pending = 0
+        if interruptWindowWanted || nmiWindowWanted {
+            if (interruptWindowWanted && interruptWindowOpen) || (nmiWindowWanted && nmiWindowOpen) {
+                interruptWindowWanted = false
+                nmiWindowWanted = false
+                return .interruptWindow
+            }
+            pending |= PendingBit.eventWindow
+        }
         return nil
     }
 }

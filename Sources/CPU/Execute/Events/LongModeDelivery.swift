@@ -24,7 +24,7 @@ extension Processor {
             sp = try stackFrom64BitTSS(offset: 4 + 8 * UInt64(newCPL), ext: ext)
         }
         sp &= ~0xF
-        var frame: [UInt64] = [UInt64(oldSS.selector), oldSP, oldFlags,
+        var frame: [UInt64] = [UInt64(oldSS.selector), oldSP, Self.pushedFlags(oldFlags, e),
                                UInt64(segments[SegmentRegisterIndex.cs.rawValue].selector), returnRIP]
         if Self.pushesErrorCode(e) { frame.append(UInt64(e.errorCode)) }
         let bottom = sp &- UInt64(frame.count * 8)

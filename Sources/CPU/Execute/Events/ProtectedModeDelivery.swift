@@ -101,7 +101,7 @@ extension Processor {
             }
             frame += [UInt64(oldSS.selector), oldSP & (oldSS.defaultBig ? 0xFFFF_FFFF : 0xFFFF)]
         }
-        frame += [oldFlags, UInt64(oldCS.selector), returnRIP]
+        frame += [Self.pushedFlags(oldFlags, e), UInt64(oldCS.selector), returnRIP]
         if Self.pushesErrorCode(e) { frame.append(UInt64(e.errorCode)) }
         let fault = newSS != nil ? UInt32(newSSSel & 0xFFFC) | ext : ext
         let sp = try pushFrame(frame, size: size, ss: stack, top: top, big: stack.defaultBig,

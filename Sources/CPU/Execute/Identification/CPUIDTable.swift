@@ -42,6 +42,8 @@ extension Processor {
             var edx: UInt32 = (1 << 2) | (1 << 3) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 8) | (1 << 9)
                 | (1 << 11) | (1 << 13) | (1 << 15) | (1 << 16) | (1 << 17) | (1 << 19)
             edx |= bit(f.contains(.x87), 0) | bit(f.contains(.sse), 24) | bit(f.contains(.sse), 25) | bit(f.contains(.sse), 26)
+            // APIC follows IA32_APIC_BASE[11]: a globally disabled local APIC hides the bit.
+            if let base = readMSR(MSRIndex.apicBase), base & (1 << 11) == 0 { edx &= ~(1 << 9) }
             return CPUIDResult(model.signature, ebx, ecx, edx)
         case 6:
             return CPUIDResult(1 << 2, 0, 0, 0)   // ARAT: the APIC timer runs in every C-state

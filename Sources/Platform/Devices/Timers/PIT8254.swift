@@ -33,12 +33,19 @@ public final class PIT8254: PortIODevice {
 
     private var now: UInt64 { scheduler.time.nanoseconds }
 
-    /// Input-clock ticks since the counter started.
-    private func ticks(_ c: Channel) -> UInt64 {
-        (now &- c.start) * Self.frequency / 1_000_000_000
+    /// a × b / c without intermediate overflow (saturating at UInt64.max).
+    static func scaled(_ a: UInt64, _ b: UInt64, _ c: UInt64) -> UInt64 {
+        let p = a.multipliedFullWidth(by: b)
+        if p.high >= c { return .max }
+        return c.dividingFullWidth((high: p.high, low: p.low)).quotient
     }
 
-    private static func ns(ticks: UInt64) -> UInt64 { ticks * 1_000_000_000 / frequency }
+    /// Input-clock ticks since the counter started.
+    private func ticks(_ c: Channel) -> UInt64 {
+        Self.scaled(now &- c.start, Self.frequency, 1_000_000_000)
+    }
+
+    private static func ns(ticks: UInt64) -> UInt64 { scaled(ticks, 1_000_000_000, frequency) }
 
     /// The counting element's value now (datasheet "Mode 0" … "Mode 5" descriptions).
     private func count(_ k: Int) -> UInt16 {
@@ -169,7 +176,7 @@ public final class PIT8254: PortIODevice {
         irqPeriodIndex += 1
         let periodic = c.mode == 2 || c.mode == 3
         if !periodic && irqPeriodIndex > 1 { return }
-        let deadline = c.start + Self.ns(ticks: UInt64(c.reload) * irqPeriodIndex)
+        let deadline = c.start &+ Self.ns(ticks: UInt64(c.reload) &* irqPeriodIndex)
         irqEvent = scheduler.schedule(at: deadline) { [unowned self] in
             self.irqEvent = nil
             self.interruptLines?.pulseIRQ(0)

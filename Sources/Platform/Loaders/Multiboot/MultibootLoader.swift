@@ -6,9 +6,9 @@ import CPU
 public enum MultibootLoader {
     public static let headerMagic: UInt32 = 0x1BAD_B002
     public static let bootloaderMagic: UInt32 = 0x2BAD_B002
-    /// Boot information, command lines and module list live in low memory below 640 KiB.
-    public static let infoAddress: UInt64 = 0x9000
-    static let infoAreaEnd: UInt64 = 0xA0000
+    /// Boot information, command lines and the module list go in the page-aligned area after
+    /// the kernel's highest byte (as QEMU's loader places them), 64 KiB at most.
+    static let infoAreaSize: UInt64 = 0x1_0000
     /// Modules are placed page-aligned from 16 MiB upward unless the kernel is there.
     static let moduleFloor: UInt64 = 0x100_0000
 
@@ -68,7 +68,6 @@ public enum MultibootLoader {
             guard !ov, end <= ram, memory.isRAM(addr) else {
                 throw LoaderError.doesNotFit(what: what, address: addr, size: memSize, ramSize: ram)
             }
-            if addr < infoAreaEnd && end > infoAddress { throw LoaderError.overlapsBootInformation(address: addr) }
             try memory.write(Array(bytes), at: addr)
             if memSize > UInt64(bytes.count) {
                 try memory.write([UInt8](repeating: 0, count: Int(memSize - UInt64(bytes.count))), at: addr + UInt64(bytes.count))
@@ -98,7 +97,13 @@ public enum MultibootLoader {
             entry = elf.entry
         }
 
-        // Boot information structure (§3.3) and its strings and tables, in low memory.
+        // Boot information structure (§3.3) and its strings and tables, after the kernel.
+        let infoAddress = (kernelEnd + 0xFFF) & ~0xFFF
+        let infoAreaEnd = infoAddress + infoAreaSize
+        guard infoAreaEnd <= ram else {
+            throw LoaderError.doesNotFit(what: "boot information", address: infoAddress, size: infoAreaSize, ramSize: ram)
+        }
+        kernelEnd = infoAreaEnd
         var info = [UInt8](repeating: 0, count: 88)
         var cursor = infoAddress + 0x100
         func put32(_ o: Int, _ v: UInt32) { for k in 0..<4 { info[o + k] = UInt8(truncatingIfNeeded: v >> (8 * UInt32(k))) } }
