@@ -181,6 +181,13 @@ public final class Processor {
     /// TSC ticks L0 adds to the virtual TSC (e.g. time skipped while the vCPU was idle).
     public var timeStampOffset: UInt64 = 0
 
+    /// `instructionsRetired` right after the IRET that loaded RFLAGS.RF = 1: RF then
+    /// suppresses the breakpoints of the instruction that follows it.
+    var rfLoadedAtRetired: UInt64 = ~0
+
+    /// TF was set at the start of the instruction executing now: #DB trap after it.
+    var singleStepPending = false
+
     /// L0 waits for an interrupt / NMI window (see `requestInterruptWindow()`).
     var interruptWindowWanted = false
     var nmiWindowWanted = false

@@ -67,6 +67,6 @@ public final class VirtualClock: TimeSource {
     public func nanoseconds(untilTSC value: UInt64, cpu: Int) -> UInt64 {
         let now = tsc(cpu: cpu)
         guard value > now else { return 0 }
-        return UInt64((Double(value - now) * 1e9 / Double(tscHz)).rounded(.up))
+        return PIT8254.scaled(value - now, 1_000_000_000, max(tscHz, 1))
     }
 }

@@ -102,7 +102,7 @@ final class LocalAPICTimer {
         tscDeadline = value
         guard value != 0 else { return }
         let delta = value > tscNow ? value - tscNow : 0
-        let ns = tscHz == 0 ? delta : UInt64((Double(delta) * 1e9 / Double(tscHz)).rounded(.up))
+        let ns = tscHz == 0 ? delta : PIT8254.scaled(delta, 1_000_000_000, tscHz)
         event = scheduler.schedule(at: now &+ ns) { [unowned self] in
             self.event = nil
             self.tscDeadline = 0

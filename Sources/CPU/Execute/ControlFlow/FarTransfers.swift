@@ -265,13 +265,18 @@ extension Processor {
     }
 
     /// After a return to an outer level, DS/ES/FS/GS holding data or non-conforming code with
-    /// DPL < new CPL become null (SDM Vol. 2B "RET", "IRET").
+    /// DPL < new CPL become null (SDM Vol. 2B "RET", "IRET": "segment registers made NULL, not
+    /// the segment base" — the hidden base stays, which 64-bit FS/GS users rely on).
     func nullInaccessibleDataSegments() {
         for idx in [SegmentRegisterIndex.es, .ds, .fs, .gs] {
             let sg = segments[idx.rawValue]
             if sg.unusable { continue }
             let conformingCode = sg.isCode && sg.type & 4 != 0
-            if !conformingCode && sg.dpl < cpl { setSegment(idx, nullSegment(0)) }
+            if !conformingCode && sg.dpl < cpl {
+                var n = nullSegment(0)
+                n.base = sg.base
+                setSegment(idx, n)
+            }
         }
     }
 }

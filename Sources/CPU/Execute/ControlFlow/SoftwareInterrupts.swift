@@ -57,6 +57,7 @@ extension Processor {
             try protectedModeIret(size: size)
         }
         nmiBlocked = false
+        if flagsOther & RFLAGS.rf != 0 { rfLoadedAtRetired = instructionsRetired &+ 1 }
         pending |= PendingBit.eventWindow
     }
 

@@ -67,6 +67,8 @@ extension Processor {
         }
         if e.type == .nmi { nmiBlocked = true }
         if activity == .hlt { activity = .active }
+        // The interrupted instruction's single-step trap is discarded (delivery clears TF).
+        singleStepPending = false
         // Delivery ends any STI/MOV-SS blocking and starts a new block of execution.
         shadowRetired = ~0
         pending |= PendingBit.modeChanged

@@ -49,6 +49,10 @@ extension Processor {
     /// window the check repeats at every boundary until the window opens.
     func handlePending() -> StopReason? {
         pending = 0
+        if debugChecksNeeded {
+            pending |= PendingBit.eventWindow
+            if let stop = debugBoundary() { return stop }
+        }
         if interruptWindowWanted || nmiWindowWanted {
             if (interruptWindowWanted && interruptWindowOpen) || (nmiWindowWanted && nmiWindowOpen) {
                 interruptWindowWanted = false

@@ -34,7 +34,7 @@ public final class PIT8254: PortIODevice {
     private var now: UInt64 { scheduler.time.nanoseconds }
 
     /// a × b / c without intermediate overflow (saturating at UInt64.max).
-    static func scaled(_ a: UInt64, _ b: UInt64, _ c: UInt64) -> UInt64 {
+    public static func scaled(_ a: UInt64, _ b: UInt64, _ c: UInt64) -> UInt64 {
         let p = a.multipliedFullWidth(by: b)
         if p.high >= c { return .max }
         return c.dividingFullWidth((high: p.high, low: p.low)).quotient

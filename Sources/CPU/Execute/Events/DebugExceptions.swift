@@ -1,0 +1,59 @@
+/// Single-step and instruction-breakpoint debug exceptions (SDM Vol. 3A §18.3.1 "Debug
+/// Exception (#DB)": single-step trap §18.3.1.4, instruction-breakpoint fault §18.3.1.1, RF;
+/// §6.8.3 MOV SS/POP SS delaying them). Checked at instruction boundaries only while TF is
+/// set or an execute breakpoint is enabled in DR7, so the hot loop pays nothing otherwise.
+/// Data and I/O breakpoints are not implemented.
+extension Processor {
+    /// DR7 enables an execute (R/W = 00) breakpoint in some DRn.
+    var executeBreakpointsEnabled: Bool {
+        for n in 0..<4 where dr7 & (3 << (2 * UInt64(n))) != 0 && (dr7 >> (16 + 4 * UInt64(n))) & 3 == 0 {
+            return true
+        }
+        return false
+    }
+
+    /// Whether per-instruction debug checks are needed now.
+    var debugChecksNeeded: Bool {
+        flagsOther & RFLAGS.tf != 0 || singleStepPending || executeBreakpointsEnabled
+    }
+
+    /// Breakpoint matches (DR6 B3–B0) for an instruction fetch at linear address `la`.
+    func executeBreakpointHits(_ la: UInt64) -> UInt64 {
+        var hits: UInt64 = 0
+        let regs = [dr.0, dr.1, dr.2, dr.3]
+        for n in 0..<4 where dr7 & (3 << (2 * UInt64(n))) != 0 && (dr7 >> (16 + 4 * UInt64(n))) & 3 == 0 {
+            if regs[n] == la { hits |= 1 << UInt64(n) }
+        }
+        return hits
+    }
+
+    /// Runs at an instruction boundary while `debugChecksNeeded`: delivers the single-step
+    /// trap of the instruction that just completed, arms it for the next one, and raises an
+    /// instruction-breakpoint fault before the next instruction executes.
+    func debugBoundary() -> StopReason?? {
+        if singleStepPending {
+            // MOV SS / POP SS delay a single-step trap by one instruction (§6.8.3).
+            if !interruptShadow.contains(.movSS) {
+                singleStepPending = false
+                dr6 |= 1 << 14                                    // BS
+                return .some(raise(.exception(Vector.db)))
+            }
+        }
+        if flagsOther & RFLAGS.tf != 0 { singleStepPending = true }
+        if executeBreakpointsEnabled {
+            // RF set by the IRET that just completed suppresses this instruction's breakpoints;
+            // any other RF is stale (processors clear it as each instruction completes).
+            let suppressed = flagsOther & RFLAGS.rf != 0 && rfLoadedAtRetired == instructionsRetired
+            flagsOther &= ~RFLAGS.rf
+            if !suppressed {
+                let la = segments[SegmentRegisterIndex.cs.rawValue].base &+ rip
+                let hits = executeBreakpointHits(is64 ? la : la & 0xFFFF_FFFF)
+                if hits != 0 {
+                    dr6 = (dr6 & ~0xF) | hits
+                    return .some(raise(.exception(Vector.db)))
+                }
+            }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,47 @@
+import XCTest
+import X86Assembler
+@testable import CPU
+
+/// Single-step traps and instruction breakpoints (SDM Vol. 3A §18.3.1).
+final class DebugExceptionTests: XCTestCase {
+    typealias Env = LongModeEnvironment
+    let code: UInt64 = 0x10_0000
+
+    func testInstructionBreakpointFaultsBeforeExecution() {
+        let m = TestMachine()
+        let a = Assembler(mode: .bits64, origin: code)
+        let bp = a.label()
+        a.mov(rax, bp)
+        a.mov(dr2, rax)
+        a.mov(eax, 0x420)          // G2 + the fixed bit 10
+        a.mov(dr7, rax)
+        a.bind(bp)
+        a.nop()
+        a.hlt()
+        m.load(a.assemble(), at: code)
+        m.enterLong64(entry: code, stack: 0x8_0000)
+        Env.install(m)
+        XCTAssertEqual(m.run(budget: 100), .halted)
+        XCTAssertEqual(Env.recordedVector(m), 1)
+        XCTAssertEqual(Env.frame(m, count: 1)[0], bp.address, "fault: RIP of the breakpoint instruction")
+        XCTAssertEqual(m.cpu.dr6 & 0xF, 0x4, "B2")
+    }
+
+    func testSingleStepTrapsAfterEachInstruction() {
+        let m = TestMachine()
+        let a = Assembler(mode: .bits64, origin: code)
+        a.pushf()
+        a.or(qword[rsp], 0x100)    // TF
+        a.popf()
+        a.nop()                    // first stepped instruction
+        let after = a.boundLabel()
+        a.hlt()
+        m.load(a.assemble(), at: code)
+        m.enterLong64(entry: code, stack: 0x8_0000)
+        Env.install(m)
+        XCTAssertEqual(m.run(budget: 100), .halted)
+        XCTAssertEqual(Env.recordedVector(m), 1)
+        XCTAssertEqual(Env.frame(m, count: 1)[0], after.address, "trap after the NOP that followed POPF")
+        XCTAssertEqual(m.cpu.dr6 & 0x4000, 0x4000, "BS")
+    }
+}
