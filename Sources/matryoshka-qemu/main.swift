@@ -55,7 +55,10 @@ options.serialOutput = { b in
 let vm: VirtualMachine
 do {
     vm = try VirtualMachine(config, board: options)
-    try vm.boot(kernel: [UInt8](kernelData), commandLine: cmd.append, initrd: initrd)
+    // Like QEMU (and GRUB), a Multiboot command line starts with the kernel's path.
+    let isMultiboot = MultibootLoader.isMultiboot([UInt8](kernelData))
+    let commandLine = isMultiboot ? (cmd.append.isEmpty ? kernelPath : "\(kernelPath) \(cmd.append)") : cmd.append
+    try vm.boot(kernel: [UInt8](kernelData), commandLine: commandLine, initrd: initrd)
 } catch {
     fail("\(error)")
 }

@@ -104,8 +104,10 @@ public final class PIC8259Pair: PortIODevice, InterruptLineSink {
         return master.acknowledge()
     }
 
+    /// The slave's INT output drives master IR2 as a level (it stays requested exactly as long
+    /// as the slave has a deliverable request).
     private func updateCascade() {
-        master.set(2, slave.pending != nil)
+        if slave.pending != nil { master.irr |= 0x04 } else { master.irr &= ~0x04 }
     }
 
     public func setIRQ(_ irq: Int, level: Bool) {

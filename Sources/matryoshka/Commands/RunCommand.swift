@@ -73,7 +73,10 @@ struct RunCommand: ParsableCommand {
         let vm: VirtualMachine
         do {
             vm = try VirtualMachine(config, board: options)
-            try vm.boot(kernel: image, commandLine: append, initrd: rd)
+            // A Multiboot command line starts with the kernel's path, as GRUB and QEMU pass it.
+            let name = kernel ?? "default-guest"
+            let line = MultibootLoader.isMultiboot(image) ? (append.isEmpty ? name : "\(name) \(append)") : append
+            try vm.boot(kernel: image, commandLine: line, initrd: rd)
         } catch { throw Failure("\(error)") }
         let outcome = vm.run(instructionLimit: maxInstructions ?? .max)
         if !line.isEmpty { out.write(Data(line)) }

@@ -1,0 +1,130 @@
+import XCTest
+import X86Assembler
+@testable import CPU
+@testable import Hypervisor
+@testable import Platform
+
+/// The VM end to end: a Multiboot guest built here boots, prints on COM1, takes PIT interrupts
+/// through the 8259 and exits through isa-debug-exit; runs are deterministic.
+final class VirtualMachineTests: XCTestCase {
+    /// A Multiboot ELF32 kernel: 32-bit code that programs the PIC and PIT, waits for three
+    /// timer interrupts with HLT, prints "tick" per interrupt and exits with status 0x21.
+    static func guest() -> [UInt8] {
+        let load: UInt32 = 0x10_0000
+        let a = Assembler(mode: .bits32, origin: UInt64(load))
+        let magic: UInt32 = 0x1BAD_B002, flags: UInt32 = 3
+        a.dd(magic); a.dd(flags); a.dd(0 &- (magic &+ flags))
+        let entry = UInt32(a.here)
+        let idt = a.label(), idtr = a.label(), handler = a.label(), wait = a.label(), count = a.label()
+        let gdt = a.label(), gdtr = a.label(), flush = a.label()
+        // Multiboot leaves GDTR undefined (§3.2): load our own flat GDT first.
+        a.lgdt(mem[gdtr])
+        a.jmpFar(selector: 0x08, flush)
+        a.bind(flush)
+        a.mov(ax, 0x10); a.mov(SegmentRegister.ds, ax); a.mov(SegmentRegister.ss, ax); a.mov(esp, 0x9_0000)
+        a.lidt(mem[idtr])
+        // PIC: ICW1–4, vector base 0x20, unmask IRQ 0 only.
+        for (p, v) in [(0x20, 0x11), (0x21, 0x20), (0x21, 0x04), (0x21, 0x01), (0x21, 0xFE)] {
+            a.mov(al, Int64(v)); a.out(port: UInt8(p), al)
+        }
+        // PIT channel 0: mode 2, count 11932 (≈ 10 ms).
+        a.mov(al, 0x34); a.out(port: 0x43, al)
+        a.mov(al, Int64(11932 & 0xFF)); a.out(port: 0x40, al)
+        a.mov(al, Int64(11932 >> 8)); a.out(port: 0x40, al)
+        a.sti()
+        a.bind(wait)
+        a.hlt()
+        a.cmp(dword[count], 3)
+        a.j(.b, wait)
+        a.mov(al, 0x21); a.out(port: 0xF4, al)
+        a.hlt()
+        // IRQ 0 handler: print "tick\n", EOI, count.
+        a.bind(handler)
+        a.push(eax); a.push(edx)
+        a.mov(dx, 0x3F8)
+        for ch in "tick\n".utf8 { a.mov(al, Int64(ch)); a.out(dx, al) }
+        a.mov(al, 0x20); a.out(port: 0x20, al)
+        a.inc(dword[count])
+        a.pop(edx); a.pop(eax)
+        a.iret()
+        a.align(8, fill: 0)
+        a.bind(gdt)
+        a.dq(0)
+        a.descriptor(base: 0, limit: 0xFFFFF, access: 0x9A, flags: 0xC)
+        a.descriptor(base: 0, limit: 0xFFFFF, access: 0x92, flags: 0xC)
+        a.bind(gdtr)
+        a.dw(3 * 8 - 1); a.dd(gdt)
+        a.align(8, fill: 0)
+        a.bind(idt)
+        // 0x21 gates; only 0x20 (IRQ 0) is filled in below.
+        a.zeros(0x20 * 8)
+        a.dw(0); a.dw(0x08); a.db(0, 0x8E); a.dw(0)
+        a.bind(idtr)
+        a.dw(0x21 * 8 - 1); a.dd(idt)
+        a.bind(count)
+        a.dd(0)
+        var code = a.assemble()
+        // Patch gate 0x20 with the handler address.
+        let h = UInt32(handler.address!)
+        let gate = Int(idt.address! - UInt64(load)) + 0x20 * 8
+        code[gate] = UInt8(h & 0xFF); code[gate + 1] = UInt8((h >> 8) & 0xFF)
+        code[gate + 6] = UInt8((h >> 16) & 0xFF); code[gate + 7] = UInt8(h >> 24)
+        return Self.elf(code, load: load, entry: entry)
+    }
+
+    /// A minimal ELF32 executable with one PT_LOAD segment.
+    static func elf(_ seg: [UInt8], load: UInt32, entry: UInt32) -> [UInt8] {
+        func le16(_ v: UInt16) -> [UInt8] { [UInt8(v & 0xFF), UInt8(v >> 8)] }
+        func le32(_ v: UInt32) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: v >> (8 * $0)) } }
+        var out: [UInt8] = [0x7F, 0x45, 0x4C, 0x46, 1, 1, 1, 0] + [UInt8](repeating: 0, count: 8)
+        out += le16(2) + le16(3) + le32(1) + le32(entry) + le32(52) + le32(0) + le32(0)
+        out += le16(52) + le16(32) + le16(1) + le16(40) + le16(0) + le16(0)
+        out += le32(1) + le32(0x100) + le32(load) + le32(load) + le32(UInt32(seg.count)) + le32(UInt32(seg.count)) + le32(7) + le32(4)
+        out += [UInt8](repeating: 0, count: 0x100 - out.count)
+        return out + seg
+    }
+
+    func runGuest() throws -> (output: String, outcome: VirtualMachine.Outcome, instructions: UInt64, ns: UInt64) {
+        var out: [UInt8] = []
+        var options = PCBoardOptions()
+        options.serialOutput = { out.append($0) }
+        let vm = try VirtualMachine(MachineConfiguration(), board: options)
+        try vm.boot(kernel: Self.guest(), commandLine: "test")
+        let outcome = vm.run(instructionLimit: 50_000_000)
+        return (String(decoding: out, as: UTF8.self), outcome, vm.clock.instructionsRetired, vm.clock.nanoseconds)
+    }
+
+    func testTimerInterruptsThroughThePICAndDebugExit() throws {
+        let r = try runGuest()
+        XCTAssertEqual(r.output, "tick\ntick\ntick\n")
+        XCTAssertEqual(r.outcome, .exited(status: (0x21 << 1) | 1))
+        // Three PIT periods of 11932 / 1.193182 MHz ≈ 10 ms each passed in virtual time.
+        XCTAssertGreaterThan(r.ns, 29_000_000)
+        XCTAssertLessThan(r.ns, 31_000_000)
+    }
+
+    func testRunsAreDeterministic() throws {
+        let a = try runGuest(), b = try runGuest()
+        XCTAssertEqual(a.output, b.output)
+        XCTAssertEqual(a.instructions, b.instructions)
+        XCTAssertEqual(a.ns, b.ns)
+    }
+
+    func testBadImagesAndConfigurationsGivePreciseErrors() throws {
+        let vm = try VirtualMachine(MachineConfiguration())
+        XCTAssertThrowsError(try vm.boot(kernel: [1, 2, 3])) { XCTAssertEqual($0 as? LoaderError, .unknownFormat) }
+        var truncated = Self.guest()
+        truncated.removeLast(truncated.count - 0x120)
+        XCTAssertThrowsError(try vm.boot(kernel: truncated)) { e in
+            guard case .truncated = e as? LoaderError else { return XCTFail("\(e)") }
+        }
+        var config = MachineConfiguration()
+        config.memoryBytes = 100 << 30
+        XCTAssertThrowsError(try VirtualMachine(config)) {
+            XCTAssertEqual($0 as? MachineConfiguration.Error, .memoryOutOfRange(100 << 30))
+        }
+        config = MachineConfiguration()
+        config.cpuCount = 0
+        XCTAssertThrowsError(try VirtualMachine(config))
+    }
+}

@@ -1,0 +1,168 @@
+import XCTest
+@testable import Platform
+
+private final class Clock: TimeSource {
+    var nanoseconds: UInt64 = 0
+    func tsc(cpu: Int) -> UInt64 { nanoseconds * 2 }
+    var tscHz: UInt64 { 2_000_000_000 }
+}
+
+private final class Lines: InterruptLineSink {
+    var levels = [Int: Bool]()
+    var rising = [Int]()
+    func setIRQ(_ irq: Int, level: Bool) {
+        if level && levels[irq] != true { rising.append(irq) }
+        levels[irq] = level
+    }
+}
+
+/// The PC's legacy devices driven through their ports.
+final class UARTTests: XCTestCase {
+    func testTransmitLineStatusLoopbackAndInterrupts() {
+        var out: [UInt8] = []
+        let lines = Lines()
+        let u = UART16550(output: { out.append($0) })
+        u.interruptLines = lines
+        u.ioWrite(port: 0x3F8, size: 1, value: 0x41)
+        XCTAssertEqual(out, [0x41])
+        XCTAssertEqual(u.ioRead(port: 0x3FD, size: 1) & 0x60, 0x60, "THRE and TEMT")
+        XCTAssertEqual(u.ioRead(port: 0x3FD, size: 1) & 1, 0, "no data ready")
+        // Divisor latch.
+        u.ioWrite(port: 0x3FB, size: 1, value: 0x83)
+        u.ioWrite(port: 0x3F8, size: 1, value: 0x01)
+        XCTAssertEqual(u.ioRead(port: 0x3F8, size: 1), 0x01)
+        u.ioWrite(port: 0x3FB, size: 1, value: 0x03)
+        // Loopback: output returns as input.
+        u.ioWrite(port: 0x3FC, size: 1, value: 0x10)
+        u.ioWrite(port: 0x3F8, size: 1, value: 0x5A)
+        XCTAssertEqual(out, [0x41], "looped back, not transmitted")
+        XCTAssertEqual(u.ioRead(port: 0x3FD, size: 1) & 1, 1)
+        XCTAssertEqual(u.ioRead(port: 0x3F8, size: 1), 0x5A)
+        // Receive interrupt on IRQ 4 (OUT2 gates it).
+        u.ioWrite(port: 0x3FC, size: 1, value: 0x08)
+        u.ioWrite(port: 0x3F9, size: 1, value: 0x01)
+        u.receive([0x31])
+        XCTAssertEqual(lines.levels[4], true)
+        XCTAssertEqual(u.ioRead(port: 0x3FA, size: 1) & 0x0F, 0x04, "IIR: received data available")
+        _ = u.ioRead(port: 0x3F8, size: 1)
+        XCTAssertEqual(lines.levels[4], false)
+        XCTAssertEqual(u.ioRead(port: 0x3FA, size: 1) & 0x01, 0x01, "no interrupt pending")
+    }
+}
+
+final class PICTests: XCTestCase {
+    func initialise(_ pic: PIC8259Pair) {
+        for (p, v) in [(0x20, 0x11), (0x21, 0x20), (0x21, 0x04), (0x21, 0x01),
+                       (0xA0, 0x11), (0xA1, 0x28), (0xA1, 0x02), (0xA1, 0x01), (0x21, 0x00), (0xA1, 0x00)] {
+            pic.ioWrite(port: UInt16(p), size: 1, value: UInt32(v))
+        }
+    }
+
+    func testPriorityEOIAndCascade() {
+        let pic = PIC8259Pair()
+        initialise(pic)
+        pic.pulseIRQ(3)
+        pic.pulseIRQ(1)
+        XCTAssertEqual(pic.acknowledgeInterrupt(), 0x21, "IRQ 1 has priority over IRQ 3")
+        XCTAssertNil(pic.acknowledgeInterrupt(), "IRQ 3 waits while IRQ 1 is in service")
+        pic.ioWrite(port: 0x20, size: 1, value: 0x0B)          // OCW3: read ISR
+        XCTAssertEqual(pic.ioRead(port: 0x20, size: 1), 0x02)
+        pic.ioWrite(port: 0x20, size: 1, value: 0x20)          // non-specific EOI
+        XCTAssertEqual(pic.acknowledgeInterrupt(), 0x23)
+        pic.ioWrite(port: 0x20, size: 1, value: 0x63)          // specific EOI for IR3
+        // Slave IRQ 10 through the cascade.
+        pic.pulseIRQ(10)
+        XCTAssertEqual(pic.acknowledgeInterrupt(), 0x2A)
+        // Masking.
+        pic.ioWrite(port: 0x21, size: 1, value: 0xFF)
+        pic.pulseIRQ(0)
+        XCTAssertFalse(pic.interruptRequested)
+        XCTAssertEqual(pic.ioRead(port: 0x21, size: 1), 0xFF)
+    }
+
+    func testLevelTriggeredInputsFollowTheLine() {
+        let pic = PIC8259Pair()
+        initialise(pic)
+        pic.ioWrite(port: 0x4D1, size: 1, value: 0x08)         // IRQ 11 level-triggered
+        pic.setIRQ(11, level: true)
+        XCTAssertEqual(pic.acknowledgeInterrupt(), 0x2B)
+        pic.ioWrite(port: 0xA0, size: 1, value: 0x20)
+        pic.ioWrite(port: 0x20, size: 1, value: 0x20)
+        XCTAssertTrue(pic.interruptRequested, "still asserted → requested again")
+        pic.setIRQ(11, level: false)
+        XCTAssertFalse(pic.interruptRequested)
+    }
+}
+
+final class PITTests: XCTestCase {
+    func testRateGeneratorCountsAndInterrupts() {
+        let clock = Clock()
+        let sched = EventScheduler(time: clock)
+        let lines = Lines()
+        let pit = PIT8254(scheduler: sched)
+        pit.interruptLines = lines
+        pit.ioWrite(port: 0x43, size: 1, value: 0x34)          // ch0, lo/hi, mode 2
+        pit.ioWrite(port: 0x40, size: 1, value: 0xE8)
+        pit.ioWrite(port: 0x40, size: 1, value: 0x03)          // 1000 → 838 µs period
+        clock.nanoseconds = 419_000                            // half a period: ≈ 500 ticks
+        pit.ioWrite(port: 0x43, size: 1, value: 0x00)          // latch
+        let lo = pit.ioRead(port: 0x40, size: 1), hi = pit.ioRead(port: 0x40, size: 1)
+        let count = Int(lo | hi << 8)
+        XCTAssertTrue((498...502).contains(count), "count \(count)")
+        for k in 1...3 {
+            clock.nanoseconds = UInt64(k) * 838_096 + 10
+            sched.runDue()
+        }
+        XCTAssertEqual(lines.rising.filter { $0 == 0 }.count, 3, "one IRQ 0 per period")
+    }
+
+    func testReadBackStatusAndSpeakerGate() {
+        let clock = Clock()
+        let pit = PIT8254(scheduler: EventScheduler(time: clock))
+        pit.ioWrite(port: 0x43, size: 1, value: 0xB6)          // ch2, lo/hi, mode 3
+        pit.ioWrite(port: 0x42, size: 1, value: 0x00)
+        pit.ioWrite(port: 0x42, size: 1, value: 0x10)
+        pit.ioWrite(port: 0x43, size: 1, value: 0xE8)          // read-back status of ch2
+        XCTAssertEqual(pit.ioRead(port: 0x42, size: 1) & 0x3F, 0x36, "access lo/hi, mode 3")
+        pit.ioWrite(port: 0x61, size: 1, value: 0x01)
+        XCTAssertEqual(pit.ioRead(port: 0x61, size: 1) & 1, 1, "gate bit")
+    }
+}
+
+final class FirmwareAndTestDeviceTests: XCTestCase {
+    func testFirmwareConfigItems() {
+        let f = FirmwareConfig(ramSize: 256 << 20, cpuCount: 4)
+        f.ioWrite(port: 0x510, size: 2, value: 0)
+        XCTAssertEqual((0..<4).map { _ in UInt8(f.ioRead(port: 0x511, size: 1)) }, Array("QEMU".utf8))
+        f.ioWrite(port: 0x510, size: 2, value: 5)
+        XCTAssertEqual(f.ioRead(port: 0x511, size: 1), 4)
+        XCTAssertEqual(f.ioRead(port: 0x511, size: 1), 0)
+        f.ioWrite(port: 0x510, size: 2, value: 3)
+        var ram: UInt64 = 0
+        for k in 0..<8 { ram |= UInt64(f.ioRead(port: 0x511, size: 1)) << (8 * UInt64(k)) }
+        XCTAssertEqual(ram, 256 << 20)
+        f.ioWrite(port: 0x510, size: 2, value: 0x1234)
+        XCTAssertEqual(f.ioRead(port: 0x511, size: 1), 0, "unknown items read as 0")
+    }
+
+    func testDebugExitAndPCTestdev() {
+        var status: Int32?
+        let d = DebugExit(base: 0xF4, size: 4) { status = $0 }
+        d.ioWrite(port: 0xF4, size: 4, value: 1)
+        XCTAssertEqual(status, 3, "(value << 1) | 1")
+        let t = PCTestDevice()
+        let lines = Lines()
+        t.interruptLines = lines
+        t.ioWrite(port: 0xE0, size: 4, value: 0xDEAD_BEEF)
+        XCTAssertEqual(t.ioRead(port: 0xE0, size: 2), 0xBEEF)
+        XCTAssertEqual(t.ioRead(port: 0xE2, size: 1), 0xAD)
+        t.ioWrite(port: 0x200E, size: 1, value: 1)
+        XCTAssertEqual(lines.levels[14], true)
+        t.mmioWrite(offset: 0x10, size: 8, value: 0x1122_3344_5566_7788)
+        XCTAssertEqual(t.mmioRead(offset: 0x12, size: 2), 0x5566)
+        var flushed: UInt64?
+        t.flushPage = { flushed = $0 }
+        t.ioWrite(port: 0xE4, size: 4, value: 0x1234_5000)
+        XCTAssertEqual(flushed, 0x1234_5000)
+    }
+}
