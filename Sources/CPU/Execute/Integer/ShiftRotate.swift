@@ -16,6 +16,38 @@ extension Processor {
 
     func shift(_ i: Inst, count raw: UInt64) throws(Fault) {
         let size = i.pointee.opSize
+        // Fast path: SHL/SHR/SAR of a 32/64-bit register (the forms compilers emit most).
+        let kind = i.pointee.sub & 7
+        if !i.pointee.isMemory && size >= 4 && (kind == 4 || kind == 5 || kind == 7) {
+            let bits: UInt64 = size == 8 ? 64 : 32
+            let c = raw & (bits - 1)
+            guard c != 0 else { writeReg(i.pointee.rm, size, readReg(i.pointee.rm, size)); return }
+            let d = readReg(i.pointee.rm, size)
+            let m: UInt64 = size == 8 ? ~0 : 0xFFFF_FFFF
+            let msb = UInt64(1) << (bits - 1)
+            var r: UInt64, cf: Bool, of: Bool
+            switch kind {
+            case 4:
+                r = (d << c) & m
+                cf = (d >> (bits - c)) & 1 != 0
+                of = (r & msb != 0) != cf
+            case 5:
+                r = d >> c
+                cf = (d >> (c - 1)) & 1 != 0
+                of = d & msb != 0
+            default:
+                let sd = size == 8 ? Int64(bitPattern: d) : Int64(Int32(truncatingIfNeeded: d))
+                r = UInt64(bitPattern: sd >> Int64(c)) & m
+                cf = (UInt64(bitPattern: sd) >> (c - 1)) & 1 != 0
+                of = false
+            }
+            writeReg(i.pointee.rm, size, r)
+            var f = Self.parityFlag(r) | (cf ? RFLAGS.cf : 0) | (of ? RFLAGS.of : 0)
+            if r == 0 { f |= RFLAGS.zf }
+            if r & msb != 0 { f |= RFLAGS.sf }
+            flags.set(f)
+            return
+        }
         let bits = UInt64(size) * 8
         let count = raw & (size == 8 ? 0x3F : 0x1F)
         let (d, la) = try readForUpdate(i, size)
