@@ -188,6 +188,9 @@ public final class Processor {
     /// TF was set at the start of the instruction executing now: #DB trap after it.
     var singleStepPending = false
 
+    /// VM entry is delivering its injected event (the exception bitmap does not apply).
+    var injectingAtEntry = false
+
     /// L0 waits for an interrupt / NMI window (see `requestInterruptWindow()`).
     var interruptWindowWanted = false
     var nmiWindowWanted = false

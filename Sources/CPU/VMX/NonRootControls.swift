@@ -1,11 +1,23 @@
 /// The controls of the current VMCS that the interpreter consults while executing guest
 /// code, unpacked from the VM-execution control fields at VM entry (SDM Vol. 3C §25.6)
-/// so each sensitive instruction tests one stored Bool.
+/// so each sensitive instruction tests one stored value.
 struct NonRootControls {
+    var pin: PinBasedControls = []
+    var primary: PrimaryProcessorBasedControls = []
+    var secondary: SecondaryProcessorBasedControls = []
     /// "enable EPT" (secondary processor-based control bit 1).
     var ept = false
     /// The EPT pointer (VMCS field 0x201A) when `ept` is set.
     var eptPointer = EPTPointer(0)
+    var exceptionBitmap: UInt32 = 0
+    var pageFaultErrorCodeMask: UInt32 = 0
+    var pageFaultErrorCodeMatch: UInt32 = 0
+    var cr0Mask: UInt64 = 0, cr0Shadow: UInt64 = 0
+    var cr4Mask: UInt64 = 0, cr4Shadow: UInt64 = 0
+    var cr3Targets: [UInt64] = []
+    var ioBitmapA: UInt64 = 0, ioBitmapB: UInt64 = 0
+    var msrBitmaps: UInt64 = 0
+    var tscOffset: UInt64 = 0
     init() {}
 }
 
@@ -13,6 +25,7 @@ struct NonRootControls {
 /// (SDM Vol. 3C §28.2 "Recording VM-exit information").
 public struct PendingExit: Sendable {
     public var reason: ExitReason = .exceptionOrNMI
+    public var entryFailure = false
     public var qualification: UInt64 = 0
     public var guestLinearAddress: UInt64 = 0
     public var guestPhysicalAddress: UInt64 = 0

@@ -8,6 +8,8 @@ extension Processor {
     func raise(_ e: Event) -> StopReason? {
         var event = e
         while true {
+            if nonRoot && !injectingAtEntry, let stop = exceptionExit(event) { return stop }
+            injectingAtEntry = false
             do throws(Fault) {
                 try deliver(event)
                 return nil
@@ -41,10 +43,34 @@ extension Processor {
         }
     }
 
-    /// Triple fault: the processor enters the shutdown state (SDM Vol. 3A §6.15).
+    /// Triple fault: the processor enters the shutdown state (SDM Vol. 3A §6.15); in VMX
+    /// non-root operation it is a VM exit instead (`run(vmcs:)` records it).
     func enterShutdown() -> StopReason {
+        if nonRoot { return .shutdown }
         activity = .shutdown
         return .shutdown
+    }
+
+    /// Exceptions that the exception bitmap (with the #PF error-code mask/match) turns into
+    /// VM exits (SDM Vol. 3C §26.2, §28.2.2 interruption information).
+    func exceptionExit(_ e: Event) -> StopReason? {
+        guard e.type == .hardwareException || e.type == .softwareException || e.type == .privilegedSoftwareException
+        else { return nil }
+        var exits = controls.exceptionBitmap & (1 << UInt32(e.vector & 31)) != 0
+        if e.vector == Vector.pf && e.type == .hardwareException {
+            let matches = e.errorCode & controls.pageFaultErrorCodeMask == controls.pageFaultErrorCodeMatch
+            if !matches { exits.toggle() }
+        }
+        guard exits else { return nil }
+        pendingExit = PendingExit()
+        pendingExit.reason = .exceptionOrNMI
+        pendingExit.interruptionInfo = UInt32(e.vector) | UInt32(e.type.rawValue) << 8
+            | (e.hasErrorCode && e.type == .hardwareException ? 1 << 11 : 0) | (1 << 31)
+        pendingExit.interruptionErrorCode = e.errorCode
+        if e.vector == Vector.pf && e.type == .hardwareException { pendingExit.qualification = faultingLinearAddress }
+        if e.vector == Vector.db && e.type == .hardwareException { pendingExit.qualification = dr6 & 0x600F }
+        if e.type != .hardwareException { pendingExit.instructionLength = UInt32(e.instructionLength) }
+        return .vmExit
     }
 
     /// External events (and exceptions) set EXT in error codes naming an IDT entry or selector.

@@ -53,6 +53,14 @@ extension Processor {
             pending |= PendingBit.eventWindow
             if let stop = debugBoundary() { return stop }
         }
+        if nonRoot && controls.primary.contains(.interruptWindowExiting) {
+            if interruptWindowOpen {
+                pendingExit = PendingExit()
+                pendingExit.reason = .interruptWindow
+                return .vmExit
+            }
+            pending |= PendingBit.eventWindow
+        }
         if interruptWindowWanted || nmiWindowWanted {
             if (interruptWindowWanted && interruptWindowOpen) || (nmiWindowWanted && nmiWindowOpen) {
                 interruptWindowWanted = false

@@ -86,6 +86,7 @@ extension Processor {
 
     /// SDM Vol. 2A "CPUID".
     func execCpuid(_ i: Inst) throws(Fault) {
+        try exitUnconditionally(i, .cpuid)
         let r = cpuidLeaf(UInt32(truncatingIfNeeded: gpr[0]), UInt32(truncatingIfNeeded: gpr[1]))
         gpr[0] = UInt64(r.eax); gpr[3] = UInt64(r.ebx); gpr[1] = UInt64(r.ecx); gpr[2] = UInt64(r.edx)
     }

@@ -136,6 +136,7 @@ extension Processor {
     /// SDM Vol. 2B "RDMSR": CPL 0; EDX:EAX ← MSR[ECX].
     func execRdmsr(_ i: Inst) throws(Fault) {
         if cpl != 0 { throw Fault.gp(0) }
+        try msrExit(i, write: false)
         guard let v = readMSR(UInt32(truncatingIfNeeded: gpr[1])) else { throw Fault.gp(0) }
         gpr[0] = v & 0xFFFF_FFFF
         gpr[2] = v >> 32
@@ -144,6 +145,7 @@ extension Processor {
     /// SDM Vol. 2B "WRMSR": CPL 0; MSR[ECX] ← EDX:EAX.
     func execWrmsr(_ i: Inst) throws(Fault) {
         if cpl != 0 { throw Fault.gp(0) }
+        try msrExit(i, write: true)
         let v = (gpr[2] << 32) | (gpr[0] & 0xFFFF_FFFF)
         guard writeMSR(UInt32(truncatingIfNeeded: gpr[1]), v) else { throw Fault.gp(0) }
         pending |= PendingBit.modeChanged

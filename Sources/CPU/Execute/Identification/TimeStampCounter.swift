@@ -11,7 +11,11 @@ extension Processor {
     /// RDTSC: CR4.TSD with CPL > 0 → #GP(0).
     func execRdtsc(_ i: Inst) throws(Fault) {
         if cr4 & CR4.tsd != 0 && cpl > 0 { throw Fault.gp(0) }
-        let t = timeStampCounter
+        if nonRoot && controls.primary.contains(.rdtscExiting) {
+            throw instructionExit(i, i.pointee.op == .rdtscp ? .rdtscp : .rdtsc)
+        }
+        var t = timeStampCounter
+        if nonRoot && controls.primary.contains(.useTSCOffsetting) { t &+= controls.tscOffset }
         gpr[0] = t & 0xFFFF_FFFF
         gpr[2] = t >> 32
     }
@@ -19,6 +23,7 @@ extension Processor {
     /// RDTSCP: RDTSC plus ECX ← IA32_TSC_AUX.
     func execRdtscp(_ i: Inst) throws(Fault) {
         guard model.has(.rdtscp) else { throw Fault.ud }
+        if nonRoot && !controls.secondary.contains(.enableRDTSCP) { throw Fault.ud }
         try execRdtsc(i)
         gpr[1] = msr.tscAux & 0xFFFF_FFFF
     }
@@ -32,6 +37,8 @@ extension Processor {
     /// RDPMC: no performance counters are implemented (CPUID.0AH reports version 0), so every
     /// counter index is invalid: #GP(0) — after the CR4.PCE privilege check.
     func execRdpmc(_ i: Inst) throws(Fault) {
+        if cr4 & CR4.pce == 0 && cpl > 0 { throw Fault.gp(0) }
+        if nonRoot && controls.primary.contains(.rdpmcExiting) { throw instructionExit(i, .rdpmc) }
         throw Fault.gp(0)
     }
 

@@ -42,6 +42,7 @@ extension Processor {
     func portIn(_ port: UInt16, _ i: Inst) throws(Fault) {
         let size = Self.ioSize(i)
         try checkIOPermission(port, size)
+        try ioExit(i, port: port, size: size, input: true, string: false, immediate: i.pointee.op == .inImm)
         let v = ioBus.ioRead(port: port, size: size)
         writeReg(0, UInt8(size), UInt64(v))
     }
@@ -49,6 +50,7 @@ extension Processor {
     func portOut(_ port: UInt16, _ i: Inst) throws(Fault) {
         let size = Self.ioSize(i)
         try checkIOPermission(port, size)
+        try ioExit(i, port: port, size: size, input: false, string: false, immediate: i.pointee.op == .outImm)
         let v = UInt32(truncatingIfNeeded: readReg(0, UInt8(size)))
         ioBus.ioWrite(port: port, size: size, value: v)
     }

@@ -141,6 +141,7 @@ extension Processor {
         let size = i.pointee.opSize == 1 ? 1 : (i.pointee.opSize == 2 ? 2 : 4)
         let port = UInt16(truncatingIfNeeded: gpr[GPR.rdx.rawValue])
         try checkIOPermission(port, size)
+        try ioExit(i, port: port, size: size, input: true, string: true, immediate: false)
         let s = stringRegisters(i)
         let delta = UInt64(bitPattern: stringStep * Int64(size))
         let es = SegmentRegisterIndex.es.rawValue
@@ -159,6 +160,7 @@ extension Processor {
         let size = i.pointee.opSize == 1 ? 1 : (i.pointee.opSize == 2 ? 2 : 4)
         let port = UInt16(truncatingIfNeeded: gpr[GPR.rdx.rawValue])
         try checkIOPermission(port, size)
+        try ioExit(i, port: port, size: size, input: false, string: true, immediate: false)
         let s = stringRegisters(i)
         let delta = UInt64(bitPattern: stringStep * Int64(size))
         try repeatString(i) { () throws(Fault) -> Bool in

@@ -5,6 +5,9 @@ extension Processor {
     /// non-canonical address in 64-bit mode is a no-op (§4.10.4.1).
     func execInvlpg(_ i: Inst) throws(Fault) {
         if cpl != 0 { throw Fault.gp(0) }
+        if nonRoot && controls.primary.contains(.invlpgExiting) {
+            throw instructionExit(i, .invlpg, qualification: effectiveAddress(i) &+ segments[Int(i.pointee.seg)].base)
+        }
         let la = try memoryOperandLinear(i, 1, write: false)
         if is64 && !isCanonical(la) { return }
         tlb.flushPage(la)
@@ -42,10 +45,12 @@ extension Processor {
     /// INVD / WBINVD: CPL 0; caches are coherent here, so nothing else happens.
     func execInvd(_ i: Inst) throws(Fault) {
         if cpl != 0 { throw Fault.gp(0) }
+        try exitUnconditionally(i, .invd)
     }
 
     func execWbinvd(_ i: Inst) throws(Fault) {
         if cpl != 0 { throw Fault.gp(0) }
+        if nonRoot && controls.secondary.contains(.wbinvdExiting) { throw instructionExit(i, .wbinvd) }
     }
 
     /// CLFLUSH m8: faults as a byte read of the address would (except #PF on a not-present
@@ -61,5 +66,7 @@ extension Processor {
     func execSfence(_ i: Inst) throws(Fault) {}
 
     /// PAUSE: a spin-loop hint (a VM exit with "PAUSE exiting"; otherwise nothing).
-    func execPause(_ i: Inst) throws(Fault) {}
+    func execPause(_ i: Inst) throws(Fault) {
+        if nonRoot && controls.primary.contains(.pauseExiting) { throw instructionExit(i, .pause) }
+    }
 }

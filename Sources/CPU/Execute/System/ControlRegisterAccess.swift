@@ -111,11 +111,19 @@ extension Processor {
     func execMovToCR(_ i: Inst) throws(Fault) {
         if cpl != 0 { throw Fault.gp(0) }
         let v = readReg(i.pointee.rm, i.pointee.opSize)
-        switch i.pointee.reg {
-        case 0: try writeCR0(v)
+        let cr = i.pointee.reg
+        if nonRoot {
+            let q = Self.crQualification(cr, toCR: true, i.pointee.rm)
+            if cr == 3 && controls.primary.contains(.cr3LoadExiting) && !controls.cr3Targets.contains(v) {
+                throw instructionExit(i, .crAccess, qualification: q)
+            }
+            if cr == 8 && controls.primary.contains(.cr8LoadExiting) { throw instructionExit(i, .crAccess, qualification: q) }
+        }
+        switch cr {
+        case 0: try writeCR0(try guestControlRegisterWrite(i, cr: 0, value: v))
         case 2: cr2 = v
         case 3: try writeCR3(v)
-        case 4: try writeCR4(v)
+        case 4: try writeCR4(try guestControlRegisterWrite(i, cr: 4, value: v))
         case 8: try writeCR8(v)
         default: throw Fault.ud
         }
@@ -124,12 +132,19 @@ extension Processor {
     /// MOV r, CRn. Outside 64-bit mode the result is the low 32 bits.
     func execMovFromCR(_ i: Inst) throws(Fault) {
         if cpl != 0 { throw Fault.gp(0) }
+        if nonRoot {
+            let cr = i.pointee.reg
+            let q = Self.crQualification(cr, toCR: false, i.pointee.rm)
+            if (cr == 3 && controls.primary.contains(.cr3StoreExiting)) || (cr == 8 && controls.primary.contains(.cr8StoreExiting)) {
+                throw instructionExit(i, .crAccess, qualification: q)
+            }
+        }
         let v: UInt64
         switch i.pointee.reg {
-        case 0: v = cr0
+        case 0: v = guestControlRegisterRead(cr: 0, value: cr0)
         case 2: v = cr2
         case 3: v = cr3
-        case 4: v = cr4
+        case 4: v = guestControlRegisterRead(cr: 4, value: cr4)
         case 8: v = platformRegisters?.taskPriority(cpu: self) ?? cr8
         default: throw Fault.ud
         }

@@ -23,6 +23,9 @@ extension Processor {
     func execMovToDR(_ i: Inst) throws(Fault) {
         if cpl != 0 { throw Fault.gp(0) }
         let r = try debugRegisterIndex(i.pointee.reg)
+        if nonRoot && controls.primary.contains(.movDRExiting) {
+            throw instructionExit(i, .drAccess, qualification: UInt64(i.pointee.reg & 7) | (UInt64(i.pointee.rm & 15) << 8))
+        }
         try checkGeneralDetect()
         var v = readReg(i.pointee.rm, i.pointee.opSize)
         if !is64 { v &= 0xFFFF_FFFF }
@@ -46,6 +49,9 @@ extension Processor {
     func execMovFromDR(_ i: Inst) throws(Fault) {
         if cpl != 0 { throw Fault.gp(0) }
         let r = try debugRegisterIndex(i.pointee.reg)
+        if nonRoot && controls.primary.contains(.movDRExiting) {
+            throw instructionExit(i, .drAccess, qualification: UInt64(i.pointee.reg & 7) | (1 << 4) | (UInt64(i.pointee.rm & 15) << 8))
+        }
         try checkGeneralDetect()
         let v: UInt64
         switch r {

@@ -4,6 +4,7 @@ extension Processor {
     /// SDM Vol. 2A "HLT": CPL 0 only; enters the HLT activity state after the instruction.
     func execHlt(_ i: Inst) throws(Fault) {
         if cpl != 0 { throw Fault.gp(0) }
+        if nonRoot && controls.primary.contains(.hltExiting) { throw instructionExit(i, .hlt) }
         activity = .hlt
         pending |= PendingBit.stop
     }
@@ -35,6 +36,7 @@ extension Processor {
     }
     func execXsetbv(_ i: Inst) throws(Fault) {
         if !model.has(.xsave) || cr4 & CR4.osxsave == 0 { throw Fault.ud }
+        try exitUnconditionally(i, .xsetbv)
         throw Fault.ud
     }
 
@@ -43,7 +45,10 @@ extension Processor {
     func execWrpkru(_ i: Inst) throws(Fault) { throw Fault.ud }
 
     /// GETSEC with CR4.SMXE = 0 raises #UD (SMX is not supported; SDM Vol. 2D "GETSEC").
-    func execGetsec(_ i: Inst) throws(Fault) { throw Fault.ud }
+    func execGetsec(_ i: Inst) throws(Fault) {
+        try exitUnconditionally(i, .getsec)   // GETSEC exits in non-root operation before #UD
+        throw Fault.ud
+    }
 
     /// RSM outside SMM raises #UD (SDM Vol. 2B "RSM"; there is no SMM here).
     func execRsm(_ i: Inst) throws(Fault) { throw Fault.ud }

@@ -1,0 +1,172 @@
+import Foundation
+import XCTest
+import X86Assembler
+@testable import CPU
+
+/// VM entry and exits under test-built VMCSs (SDM Vol. 3C ch. 26–28).
+final class VMExitTests: XCTestCase {
+    final class Bus: DeviceBus {
+        func ioRead(port: UInt16, size: Int) -> UInt32 { 0xFFFF_FFFF }
+        func ioWrite(port: UInt16, size: Int, value: UInt32) {}
+        func mmioRead(address: UInt64, size: Int) -> UInt64? { nil }
+        func mmioWrite(address: UInt64, size: Int, value: UInt64) -> Bool { false }
+    }
+
+    static let code: UInt64 = 0x10_0000
+    let memory = try! PhysicalMemory(size: 16 << 20)
+    let bus = Bus()
+    lazy var cpu = Processor(memory: memory, bus: bus)
+
+    /// A VMCS for a 64-bit guest at `code` with 1 GiB identity-mapped (tables at 0x1000).
+    func vmcs(_ build: (Assembler) -> Void) throws -> VMCS {
+        let a = Assembler(mode: .bits64, origin: Self.code)
+        build(a)
+        try memory.write(a.assemble(), at: Self.code)
+        try memory.store(UInt64(0x2007), at: 0x1000)
+        try memory.store(UInt64(0x3007), at: 0x2000)
+        for k in 0..<512 { try memory.store(UInt64(k) << 21 | 0x87, at: 0x3000 + UInt64(k) * 8) }
+        let v = VMCS()
+        v[.pinBasedControls] = UInt64(PinBasedControls.default1.rawValue)
+        v[.primaryProcessorBasedControls] = UInt64(PrimaryProcessorBasedControls.default1.rawValue & ~(3 << 15))
+        v[.exitControls] = UInt64(VMExitControls.default1.rawValue | VMExitControls.hostAddressSpaceSize.rawValue)
+        v[.entryControls] = UInt64(VMEntryControls.default1.rawValue | VMEntryControls.ia32eModeGuest.rawValue)
+        v[.hostCR0] = 0x8000_0031; v[.hostCR4] = 0x2020; v[.hostCR3] = 0x1000
+        v[.hostCSSelector] = 8; v[.hostSSSelector] = 0x10; v[.hostTRSelector] = 0x18; v[.hostRIP] = 0x1234
+        v[.guestCR0] = 0x8000_0031; v[.guestCR4] = 0x2020; v[.guestCR3] = 0x1000
+        v[.guestRIP] = Self.code; v[.guestRSP] = 0x8_0000; v[.guestRFLAGS] = 2; v[.guestDR7] = 0x400
+        v[.guestCSSelector] = 8; v[.guestCSLimit] = 0xFFFF_FFFF; v[.guestCSAccessRights] = 0xA09B
+        for (sel, lim, ar) in [(VMCSField.guestSSSelector, VMCSField.guestSSLimit, VMCSField.guestSSAccessRights),
+                               (.guestDSSelector, .guestDSLimit, .guestDSAccessRights),
+                               (.guestESSelector, .guestESLimit, .guestESAccessRights),
+                               (.guestFSSelector, .guestFSLimit, .guestFSAccessRights),
+                               (.guestGSSelector, .guestGSLimit, .guestGSAccessRights)] {
+            v[sel] = 0x10; v[lim] = 0xFFFF_FFFF; v[ar] = 0xC093
+        }
+        v[.guestLDTRAccessRights] = 0x1_0000
+        v[.guestTRSelector] = 0x18; v[.guestTRLimit] = 0x67; v[.guestTRAccessRights] = 0x8B
+        v[.guestGDTRLimit] = 0x1F; v[.guestIDTRLimit] = 0xFFF
+        return v
+    }
+
+    func testCPUIDExitsWithInstructionLengthAndSavedState() throws {
+        let v = try vmcs { a in a.mov(eax, 7); a.cpuid(); a.hlt() }
+        XCTAssertEqual(cpu.run(vmcs: v, budget: 100), .vmExit(.cpuid))
+        XCTAssertEqual(v[.exitReason], 10)
+        XCTAssertEqual(v[.exitInstructionLength], 2)
+        XCTAssertEqual(v[.guestRIP], Self.code + 5, "RIP of the CPUID")
+        XCTAssertEqual(cpu.gpr[0], 7)
+    }
+
+    func testConditionalExits() throws {
+        var v = try vmcs { a in a.hlt() }
+        v[.primaryProcessorBasedControls] |= UInt64(PrimaryProcessorBasedControls.hltExiting.rawValue)
+        XCTAssertEqual(cpu.run(vmcs: v, budget: 100), .vmExit(.hlt))
+        XCTAssertEqual(v[.exitInstructionLength], 1)
+
+        // I/O with unconditional I/O exiting: qualification port, size, direction, immediate.
+        v = try vmcs { a in a.mov(al, 5); a.out(port: 0x80, al) }
+        v[.primaryProcessorBasedControls] |= UInt64(PrimaryProcessorBasedControls.unconditionalIOExiting.rawValue)
+        XCTAssertEqual(cpu.run(vmcs: v, budget: 100), .vmExit(.ioInstruction))
+        XCTAssertEqual(v[.exitQualification], (0x80 << 16) | (1 << 6))
+
+        // RDMSR without MSR bitmaps always exits.
+        v = try vmcs { a in a.mov(ecx, 0x10); a.rdmsr() }
+        XCTAssertEqual(cpu.run(vmcs: v, budget: 100), .vmExit(.rdmsr))
+
+        // MOV to CR0 that changes a bit owned by the host (mask) exits with qualification.
+        v = try vmcs { a in a.mov(rax, cr0); a.xor(eax, 1 << 16); a.mov(cr0, rax) }
+        v[.cr0GuestHostMask] = 1 << 16
+        v[.cr0ReadShadow] = 1 << 16
+        XCTAssertEqual(cpu.run(vmcs: v, budget: 100), .vmExit(.crAccess))
+        XCTAssertEqual(v[.exitQualification] & 0xF3F, 0)   // CR0, MOV to CR, RAX
+
+        // VMCALL always exits.
+        v = try vmcs { a in a.vmcall() }
+        XCTAssertEqual(cpu.run(vmcs: v, budget: 100), .vmExit(.vmcall))
+        XCTAssertEqual(v[.exitInstructionLength], 3)
+
+        // #UD in the exception bitmap.
+        v = try vmcs { a in a.ud2() }
+        v[.exceptionBitmap] = 1 << 6
+        XCTAssertEqual(cpu.run(vmcs: v, budget: 100), .vmExit(.exceptionOrNMI))
+        XCTAssertEqual(v[.exitInterruptionInformation], 0x8000_0306)
+    }
+
+    func testEntryFailures() throws {
+        var v = try vmcs { a in a.hlt() }
+        v[.pinBasedControls] = 0                      // default1 bits cleared
+        XCTAssertEqual(cpu.run(vmcs: v, budget: 10), .entryFailed(.invalidControlFields))
+        XCTAssertEqual(v[.vmInstructionError], 7)
+        v = try vmcs { a in a.hlt() }
+        v[.hostCR4] = 0x20                            // VMXE missing
+        XCTAssertEqual(cpu.run(vmcs: v, budget: 10), .entryFailed(.invalidHostState))
+        v = try vmcs { a in a.hlt() }
+        v[.guestRFLAGS] = 0                           // bit 1 must be 1
+        XCTAssertEqual(cpu.run(vmcs: v, budget: 10), .vmExit(.entryFailureGuestState))
+        XCTAssertEqual(v[.exitReason], 33 | (1 << 31))
+    }
+
+    func testEventInjectionAndTripleFault() throws {
+        // Inject #GP(0x10) with an empty IDT → #GP/#DF/triple fault → exit reason 2.
+        let v = try vmcs { a in a.hlt() }
+        v[.entryInterruptionInformation] = 0x8000_0B0D
+        v[.entryExceptionErrorCode] = 0x10
+        v[.guestIDTRLimit] = 0
+        XCTAssertEqual(cpu.run(vmcs: v, budget: 10), .vmExit(.tripleFault))
+        XCTAssertEqual(v[.entryInterruptionInformation] >> 31, 0, "valid bit cleared by the exit")
+    }
+
+    func testCapabilityMSRsAreConsistent() {
+        let c = VMXCapabilities()
+        for index: UInt32 in [0x481, 0x482, 0x483, 0x484, 0x48B, 0x48D, 0x48E, 0x48F, 0x490] {
+            let m = c.msr(index)!
+            let allowed0 = UInt32(truncatingIfNeeded: m), allowed1 = UInt32(truncatingIfNeeded: m >> 32)
+            XCTAssertEqual(allowed0 & ~allowed1, 0, "allowed-0 ⊆ allowed-1 in 0x\(String(index, radix: 16))")
+        }
+        XCTAssertEqual(UInt32(truncatingIfNeeded: c.msr(0x481)!), 0x16, "pin default1")
+        XCTAssertEqual(c.msr(0x48E)! & 0xFFFF_FFFF, c.msr(0x482)! & 0xFFFF_FFFF & ~(3 << 15), "TRUE procbased relaxes CR3 exiting")
+        XCTAssertEqual(c.msr(0x480)! & 0x7FFF_FFFF, UInt64(VMXCapabilities.revisionIdentifier))
+        XCTAssertEqual((c.msr(0x480)! >> 32) & 0x1FFF, 4096)
+        XCTAssertNil(c.msr(0x492))
+        for e in VMCSFieldTable.entries {
+            // The encoding's width/type bits are the table's classification (Table 25-21).
+            XCTAssertEqual(e.field.encoding & 1, 0, e.name)
+        }
+        XCTAssertEqual(Set(VMCSFieldTable.entries.map(\.field.encoding)).count, VMCSFieldTable.entries.count, "unique encodings")
+    }
+
+    func testVMREADAndVMWRITESemantics() {
+        let v = VMCS()
+        XCTAssertNil(v.write(encoding: 0x6C16, value: 0x1234_5678_9ABC, anyFieldWritable: false))
+        XCTAssertEqual(try v.read(encoding: 0x6C16).get(), 0x1234_5678_9ABC)
+        XCTAssertNil(v.write(encoding: 0x0800, value: 0x12345, anyFieldWritable: false))
+        XCTAssertEqual(try v.read(encoding: 0x0800).get(), 0x2345, "16-bit field truncates")
+        XCTAssertNil(v.write(encoding: 0x2011, value: 0xAABB_CCDD, anyFieldWritable: false))
+        XCTAssertEqual(v[.tscOffset] >> 32, 0xAABB_CCDD, "high-half access")
+        XCTAssertEqual(v.write(encoding: 0x4402, value: 1, anyFieldWritable: false), .readOnlyComponent)
+        XCTAssertNil(v.write(encoding: 0x4402, value: 1, anyFieldWritable: true))
+        XCTAssertEqual(v.write(encoding: 0x0002, value: 1, anyFieldWritable: true), .unsupportedComponent, "posted interrupts not supported")
+        XCTAssertEqual(v.write(encoding: 0x0801, value: 1, anyFieldWritable: true), .unsupportedComponent, "high half of a 16-bit field")
+        XCTAssertThrowsError(try v.read(encoding: 0x1_0000_0000).get())
+    }
+
+    /// 1,000,000 entries and CPUID exits (MATRYOSHKA_VMX_EXITS scales it); prints exits/s.
+    func testCPUIDExitLoopThroughput() throws {
+        let n = Int(ProcessInfo.processInfo.environment["MATRYOSHKA_VMX_EXITS"] ?? "") ?? 100_000
+        let v = try vmcs { a in
+            let top = a.boundLabel()
+            a.cpuid()
+            a.jmp(top, short: true)
+        }
+        let start = Date()
+        for _ in 0..<n {
+            guard cpu.run(vmcs: v, budget: 1000) == .vmExit(.cpuid) else { return XCTFail("unexpected outcome") }
+            // L0 emulates CPUID and skips the instruction.
+            let r = cpu.cpuidLeaf(UInt32(truncatingIfNeeded: cpu.gpr[0]), UInt32(truncatingIfNeeded: cpu.gpr[1]))
+            cpu.gpr[0] = UInt64(r.eax); cpu.gpr[3] = UInt64(r.ebx); cpu.gpr[1] = UInt64(r.ecx); cpu.gpr[2] = UInt64(r.edx)
+            v[.guestRIP] = v[.guestRIP] &+ v[.exitInstructionLength]
+        }
+        let s = Date().timeIntervalSince(start)
+        print(String(format: "VMX CPUID EXIT LOOP: %d entries+exits in %.2f s = %.0f exits/s", n, s, Double(n) / s))
+    }
+}
