@@ -13,8 +13,9 @@ public struct MSRFile: Sendable {
     public var pat: UInt64 = 0x0007_0406_0007_0406
     public var tscAux: UInt64 = 0
     public var apicBase: UInt64 = 0xFEE0_0900
-    /// IA32_MISC_ENABLE: fast strings (bit 0) set, as firmware leaves it.
-    public var miscEnable: UInt64 = 1
+    /// IA32_MISC_ENABLE: fast strings (bit 0) as firmware leaves it; BTS and PEBS
+    /// unavailable (bits 11, 12), no performance monitoring (bit 7 clear).
+    public var miscEnable: UInt64 = 0x1801
     public var featureControl: UInt64 = 0
     public var debugCtl: UInt64 = 0
     public var mtrrDefType: UInt64 = 0

@@ -231,6 +231,7 @@ public final class LocalAPIC: MMIODevice {
             return true
         }
         if value >> 32 != 0 { return false }
+        if r == .selfIPI && value & ~0xFF != 0 { return false }   // bits 31:8 reserved
         return write(r, UInt32(truncatingIfNeeded: value))
     }
 

@@ -24,6 +24,7 @@ struct BenchCommand: ParsableCommand {
     var writeImages: String?
 
     func validate() throws {
+        guard integerIterations >= 1, memoryIterations >= 1 else { throw ValidationError("iteration counts must be at least 1") }
         guard workload == "all" || BenchmarkGuest.Workload(rawValue: workload) != nil else {
             throw ValidationError("unknown workload '\(workload)' (integer, memory or all)")
         }
@@ -41,7 +42,8 @@ struct BenchCommand: ParsableCommand {
         for w in workloads {
             let iterations = w == .integer ? integerIterations : memoryIterations
             let full = BenchmarkGuest.image(w, iterations: iterations)
-            let empty = BenchmarkGuest.image(w, iterations: 0)
+            // The baseline runs one iteration (the loop is DEC/JNZ-terminated, so 0 would mean 2⁶⁴).
+            let empty = BenchmarkGuest.image(w, iterations: 1)
             let loopInstructions = iterations * BenchmarkGuest.instructionsPerIteration
             if let dir = writeImages {
                 let url = URL(fileURLWithPath: dir).appendingPathComponent("bench-\(w.rawValue).elf")

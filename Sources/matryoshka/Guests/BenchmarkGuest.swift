@@ -22,7 +22,9 @@ enum BenchmarkGuest {
     static let memoryMiB = 64
 
     /// The Multiboot ELF image and its entry point.
+    /// `iterations` must be at least 1 (the loop counts down with DEC/JNZ).
     static func image(_ w: Workload, iterations: UInt64) -> (elf: [UInt8], code: [UInt8], entry: UInt32) {
+        precondition(iterations >= 1, "the benchmark loop needs at least one iteration")
         let a = Assembler(mode: .bits32, origin: UInt64(loadAddress))
         a.db(MultibootELF.header)
         let entry = UInt32(a.here)

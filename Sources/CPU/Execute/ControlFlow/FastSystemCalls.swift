@@ -17,6 +17,8 @@ extension Processor {
             gpr[GPR.rcx.rawValue] = nextRIP
             gpr[11] = rflags & ~RFLAGS.rf
             setRFLAGS(rflags & ~msr.sfmask & ~RFLAGS.rf)
+            // SYSCALL that masks TF takes no single-step trap itself (kvm-unit-tests syscall.c).
+            if flagsOther & RFLAGS.tf == 0 { singleStepPending = false }
             cs = Self.flatCode64
             nextRIP = is64 ? msr.lstar : msr.cstar
         } else {
@@ -56,6 +58,8 @@ extension Processor {
         cs.accessRights |= 3 << 5
         if efer & EFER.lma != 0 {
             setRFLAGS((gpr[11] & RFLAGS.writable & ~(RFLAGS.rf | RFLAGS.vm)) | RFLAGS.fixed1)
+            // TF loaded by SYSRET single-steps at once: #DB after SYSRET, in the user context.
+            if flagsOther & RFLAGS.tf != 0 { singleStepPending = true }
         } else {
             setRFLAGS(rflags | RFLAGS.if)
         }

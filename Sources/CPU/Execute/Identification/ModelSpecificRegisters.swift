@@ -66,7 +66,10 @@ extension Processor {
         ModelSpecificRegister(index: MSRIndex.mcgStatus, name: "IA32_MCG_STATUS", read: { $0.msr.mcgStatus },
                               write: { p, v in guard v == 0 else { return false }; p.msr.mcgStatus = 0; return true }),
         ModelSpecificRegister(index: MSRIndex.miscEnable, name: "IA32_MISC_ENABLE", read: { $0.msr.miscEnable },
-                              write: { p, v in p.msr.miscEnable = v & 1; return true }),   // fast strings only
+                              write: { p, v in
+                                  // Bits 7 (performance monitoring available), 11 (BTS unavailable)
+                                  // and 12 (PEBS unavailable) are read-only.
+                                  p.msr.miscEnable = (v & ~0x1880) | (p.msr.miscEnable & 0x1880); return true }),
         ModelSpecificRegister(index: MSRIndex.debugCtl, name: "IA32_DEBUGCTL", read: { $0.msr.debugCtl },
                               write: { p, v in guard v & ~0x3 == 0 else { return false }; p.msr.debugCtl = v; return true }),
         ModelSpecificRegister(index: MSRIndex.pat, name: "IA32_PAT", read: { $0.msr.pat },
