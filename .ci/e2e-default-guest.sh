@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The README's main-job command on the bundled default guest: it must boot to 64-bit mode,
+# compute the prime count, report the CPUID vendor and exit 0 through isa-debug-exit — twice,
+# with byte-identical output (deterministic virtual time).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out1=$(.build/release/matryoshka run 2>/dev/null)
+out2=$(.build/release/matryoshka run 2>/dev/null)
+echo "$out1"
+grep -q "64-bit mode reached" <<<"$out1"
+grep -q "Primes below 100000: 9592" <<<"$out1"
+grep -q "CPUID vendor: GenuineIntel" <<<"$out1"
+[ "$out1" = "$out2" ] || { echo "default guest output differs between runs"; exit 1; }
+# A malformed image is one line on stderr and exit status 2.
+tmp=$(mktemp)
+printf 'not a kernel' > "$tmp"
+set +e
+.build/release/matryoshka run "$tmp" 2>"$tmp.err"; rc=$?
+set -e
+rm -f "$tmp"
+[ "$rc" -eq 2 ] || { echo "malformed image: expected exit 2, got $rc"; exit 1; }
+[ "$(wc -l < "$tmp.err")" -eq 1 ] || { echo "malformed image: expected one line of error"; cat "$tmp.err"; exit 1; }
+rm -f "$tmp.err"
+echo "e2e default guest: OK"
