@@ -6,6 +6,17 @@ extension Processor {
         if mode == .real || mode == .virtual8086 { throw Fault.ud }
     }
 
+    /// Descriptor-table exiting (SDM Vol. 3C §26.1.3): LGDT/LIDT/SGDT/SIDT exit with reason 46,
+    /// LLDT/LTR/SLDT/STR with reason 47; instruction information per Tables 28-10/28-11
+    /// (the operation identity in bits 29:28).
+    func descriptorTableExit(_ i: Inst, ldtrTR: Bool, identity: UInt32) throws(Fault) {
+        guard nonRoot && controls.secondary.contains(.descriptorTableExiting) else { return }
+        var info = vmxInstructionInformation(i) & ~(0xF << 28)
+        info |= identity << 28
+        let q = i.pointee.isMemory ? UInt64(bitPattern: i.pointee.disp) : 0
+        throw instructionExit(i, ldtrTR ? .ldtrTrAccess : .gdtrIdtrAccess, qualification: q, info: info)
+    }
+
     /// UMIP (SDM Vol. 3A §2.5): SGDT, SIDT, SLDT, SMSW, STR at CPL > 0 raise #GP(0).
     func checkUMIP() throws(Fault) {
         if cr4 & CR4.umip != 0 && cpl > 0 { throw Fault.gp(0) }
@@ -31,10 +42,16 @@ extension Processor {
     }
 
     func execLgdt(_ i: Inst) throws(Fault) {
+        guard i.pointee.isMemory else { throw Fault.ud }
+        if cpl != 0 { throw Fault.gp(0) }
+        try descriptorTableExit(i, ldtrTR: false, identity: 2)
         gdtr = try loadTableRegister(i)
     }
 
     func execLidt(_ i: Inst) throws(Fault) {
+        guard i.pointee.isMemory else { throw Fault.ud }
+        if cpl != 0 { throw Fault.gp(0) }
+        try descriptorTableExit(i, ldtrTR: false, identity: 3)
         idtr = try loadTableRegister(i)
     }
 
@@ -50,8 +67,19 @@ extension Processor {
         else { try write(seg, ea &+ 2, UInt32(truncatingIfNeeded: r.base)) }
     }
 
-    func execSgdt(_ i: Inst) throws(Fault) { try storeTableRegister(i, gdtr) }
-    func execSidt(_ i: Inst) throws(Fault) { try storeTableRegister(i, idtr) }
+    func execSgdt(_ i: Inst) throws(Fault) {
+        guard i.pointee.isMemory else { throw Fault.ud }
+        try checkUMIP()
+        try descriptorTableExit(i, ldtrTR: false, identity: 0)
+        try storeTableRegister(i, gdtr)
+    }
+
+    func execSidt(_ i: Inst) throws(Fault) {
+        guard i.pointee.isMemory else { throw Fault.ud }
+        try checkUMIP()
+        try descriptorTableExit(i, ldtrTR: false, identity: 1)
+        try storeTableRegister(i, idtr)
+    }
 
     /// SLDT/STR: the selector; a register destination is zero-extended to the operand size.
     private func storeSelector(_ i: Inst, _ sel: UInt16) throws(Fault) {
@@ -61,8 +89,19 @@ extension Processor {
         else { writeReg(i.pointee.rm, i.pointee.opSize, UInt64(sel)) }
     }
 
-    func execSldt(_ i: Inst) throws(Fault) { try storeSelector(i, ldtr.selector) }
-    func execStr(_ i: Inst) throws(Fault) { try storeSelector(i, tr.selector) }
+    func execSldt(_ i: Inst) throws(Fault) {
+        try requireProtectedMode()
+        try checkUMIP()
+        try descriptorTableExit(i, ldtrTR: true, identity: 0)
+        try storeSelector(i, ldtr.selector)
+    }
+
+    func execStr(_ i: Inst) throws(Fault) {
+        try requireProtectedMode()
+        try checkUMIP()
+        try descriptorTableExit(i, ldtrTR: true, identity: 1)
+        try storeSelector(i, tr.selector)
+    }
 
     /// Whether system descriptors are 16 bytes (IA-32e mode, SDM Vol. 3A §3.5.2).
     var wideSystemDescriptors: Bool { efer & EFER.lma != 0 }
@@ -71,6 +110,7 @@ extension Processor {
     func execLldt(_ i: Inst) throws(Fault) {
         try requireProtectedMode()
         if cpl != 0 { throw Fault.gp(0) }
+        try descriptorTableExit(i, ldtrTR: true, identity: 2)
         let sel = UInt16(truncatingIfNeeded: try readRM(i, 2))
         let s = SelectorParts(sel)
         if s.isNull {
@@ -90,6 +130,7 @@ extension Processor {
     func execLtr(_ i: Inst) throws(Fault) {
         try requireProtectedMode()
         if cpl != 0 { throw Fault.gp(0) }
+        try descriptorTableExit(i, ldtrTR: true, identity: 3)
         let sel = UInt16(truncatingIfNeeded: try readRM(i, 2))
         let s = SelectorParts(sel)
         if s.isNull { throw Fault.gp(0) }

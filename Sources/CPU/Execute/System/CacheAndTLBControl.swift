@@ -20,7 +20,13 @@ extension Processor {
     /// SDM requires.
     func execInvpcid(_ i: Inst) throws(Fault) {
         guard model.has(.invpcid), i.pointee.isMemory else { throw Fault.ud }
+        // In VMX non-root operation INVPCID needs "enable INVPCID" (else #UD) and exits with
+        // "INVLPG exiting" (SDM Vol. 3C §26.3, §26.1.3).
+        if nonRoot && !controls.secondary.contains(.enableINVPCID) { throw Fault.ud }
         if cpl != 0 { throw Fault.gp(0) }
+        if nonRoot && controls.primary.contains(.invlpgExiting) {
+            throw instructionExit(i, .invpcid, qualification: UInt64(bitPattern: i.pointee.disp), info: vmxInstructionInformation(i))
+        }
         let type = readReg(i.pointee.reg, is64 ? 8 : 4)
         let ea = effectiveAddress(i)
         let lo = try read(Int(i.pointee.seg), ea, UInt64.self)
