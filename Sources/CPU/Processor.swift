@@ -185,6 +185,12 @@ public final class Processor {
     /// suppresses the breakpoints of the instruction that follows it.
     var rfLoadedAtRetired: UInt64 = ~0
 
+    /// DR7 enables a data breakpoint (R/W = 01 or 11): data accesses are checked on the
+    /// slow path and the TLB is flushed at every boundary so each access takes it.
+    var watchpointsArmed = false
+    /// Data breakpoints (DR6 B3–B0) hit by the instruction executing now.
+    var dataBreakpointHits: UInt64 = 0
+
     /// TF was set at the start of the instruction executing now: #DB trap after it.
     var singleStepPending = false
 

@@ -45,3 +45,29 @@ final class DebugExceptionTests: XCTestCase {
         XCTAssertEqual(m.cpu.dr6 & 0x4000, 0x4000, "BS")
     }
 }
+
+final class DataBreakpointTests: XCTestCase {
+    typealias Env = LongModeEnvironment
+
+    /// A data breakpoint hit by MOV SS is delayed past the next instruction and, when that
+    /// instruction is ICEBP, reported with it in a single #DB (SDM Vol. 3A §6.8.3).
+    func testMovSSWatchpointMergesWithICEBP() throws {
+        let m = TestMachine()
+        let code: UInt64 = 0x10_0000, value: UInt64 = 0x7_0000
+        let a = Assembler(mode: .bits64, origin: code)
+        a.mov(rax, Int64(value)); a.mov(dr1, rax)
+        a.mov(eax, 0x00F0_040A); a.mov(dr7, rax)
+        a.clc()
+        a.mov(SegmentRegister.ss, word[Int64(value)])
+        a.db(0x2E, 0x2E, 0xF1)
+        a.hlt()
+        m.load(a.assemble(), at: code)
+        try m.memory.store(UInt16(LongModeEnvironment.kernelSS), at: value)
+        m.enterLong64(entry: code, stack: 0x8_0000)
+        Env.install(m)
+        XCTAssertEqual(m.run(budget: 100), .halted)
+        XCTAssertEqual(Env.recordedVector(m), 1)
+        XCTAssertEqual(m.cpu.dr6 & 0xF, 0x2, "B1 reported with the ICEBP #DB")
+        XCTAssertEqual(Env.frame(m, count: 1)[0], code + 29, "after the ICEBP: one #DB for both")
+    }
+}

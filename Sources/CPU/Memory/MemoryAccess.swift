@@ -178,6 +178,7 @@ extension Processor {
     /// A read that missed the TLB, crosses a page, or reaches a device.
     
     func readLinearSlow(_ la: UInt64, _ size: Int, _ access: AccessType) throws(Fault) -> UInt64 {
+        if watchpointsArmed && !access.isFetch { noteDataAccess(la, size, write: false) }
         let end = la &+ UInt64(size - 1)
         if (end ^ la) & ~0xFFF == 0 || size == 1 {
             if is64 && !isCanonical(end) { throw Fault.gp(0) }
@@ -197,6 +198,7 @@ extension Processor {
 
     
     func writeLinearSlow(_ la: UInt64, _ size: Int, _ value: UInt64, _ access: AccessType) throws(Fault) {
+        if watchpointsArmed { noteDataAccess(la, size, write: true) }
         let end = la &+ UInt64(size - 1)
         if is64 && !isCanonical(end) { throw Fault.gp(0) }
         if (end ^ la) & ~0xFFF == 0 || size == 1 {

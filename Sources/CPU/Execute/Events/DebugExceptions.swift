@@ -2,7 +2,8 @@
 /// Exception (#DB)": single-step trap §18.3.1.4, instruction-breakpoint fault §18.3.1.1, RF;
 /// §6.8.3 MOV SS/POP SS delaying them). Checked at instruction boundaries only while TF is
 /// set or an execute breakpoint is enabled in DR7, so the hot loop pays nothing otherwise.
-/// Data and I/O breakpoints are not implemented.
+/// Data breakpoints are checked on the slow memory path while armed; I/O breakpoints are not
+/// implemented.
 extension Processor {
     /// DR7 enables an execute (R/W = 00) breakpoint in some DRn.
     var executeBreakpointsEnabled: Bool {
@@ -12,9 +13,33 @@ extension Processor {
         return false
     }
 
+    /// DR7 enables a data breakpoint (R/W = 01 write, 11 read/write) in some DRn.
+    var dataBreakpointsEnabled: Bool {
+        for n in 0..<4 where dr7 & (3 << (2 * UInt64(n))) != 0 && (dr7 >> (16 + 4 * UInt64(n))) & 1 == 1 {
+            return true
+        }
+        return false
+    }
+
     /// Whether per-instruction debug checks are needed now.
     var debugChecksNeeded: Bool {
-        flagsOther & RFLAGS.tf != 0 || singleStepPending || executeBreakpointsEnabled
+        flagsOther & RFLAGS.tf != 0 || singleStepPending || executeBreakpointsEnabled || watchpointsArmed
+            || dataBreakpointHits != 0
+    }
+
+    /// A data access of `size` bytes at `la` (SDM Vol. 3A §18.2.5 "Breakpoint Field Recognition":
+    /// the breakpoint address is aligned to its length; any overlapping byte matches).
+    func noteDataAccess(_ la: UInt64, _ size: Int, write: Bool) {
+        let regs = [dr.0, dr.1, dr.2, dr.3]
+        for n in 0..<4 where dr7 & (3 << (2 * UInt64(n))) != 0 {
+            let rw = (dr7 >> (16 + 4 * UInt64(n))) & 3
+            guard rw == 3 || (rw == 1 && write) else { continue }
+            let lenCode = (dr7 >> (18 + 4 * UInt64(n))) & 3
+            let len: UInt64 = [1, 2, 8, 4][Int(lenCode)]
+            let start = regs[n] & ~(len - 1)
+            if la < start &+ len && start < la &+ UInt64(size) { dataBreakpointHits |= 1 << UInt64(n) }
+        }
+        if dataBreakpointHits != 0 { pending |= PendingBit.eventWindow }
     }
 
     /// Breakpoint matches (DR6 B3–B0) for an instruction fetch at linear address `la`.
@@ -31,6 +56,18 @@ extension Processor {
     /// trap of the instruction that just completed, arms it for the next one, and raises an
     /// instruction-breakpoint fault before the next instruction executes.
     func debugBoundary() -> StopReason?? {
+        if watchpointsArmed { tlb.flushAll() }          // keep every data access on the checked path
+        // MOV SS / POP SS delay data-breakpoint traps too (§6.8.3).
+        if dataBreakpointHits != 0 && !interruptShadow.contains(.movSS) {
+            // Data breakpoints are traps: reported after the instruction, with any single-step.
+            dr6 = (dr6 & ~0xF) | dataBreakpointHits
+            dataBreakpointHits = 0
+            if singleStepPending && !interruptShadow.contains(.movSS) {
+                singleStepPending = false
+                dr6 |= 1 << 14
+            }
+            return .some(raise(.exception(Vector.db)))
+        }
         if singleStepPending {
             // MOV SS / POP SS delay a single-step trap by one instruction (§6.8.3).
             if !interruptShadow.contains(.movSS) {

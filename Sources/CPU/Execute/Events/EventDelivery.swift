@@ -93,8 +93,13 @@ extension Processor {
         }
         if e.type == .nmi { nmiBlocked = true }
         if activity == .hlt { activity = .active }
-        // The interrupted instruction's single-step trap is discarded (delivery clears TF).
+        // The interrupted instruction's single-step trap is discarded (delivery clears TF);
+        // data breakpoints still pending join a #DB being delivered now (one #DB, §18.3.1).
         singleStepPending = false
+        if e.vector == Vector.db && e.type != .softwareInterrupt && dataBreakpointHits != 0 {
+            dr6 |= dataBreakpointHits
+            dataBreakpointHits = 0
+        }
         // Delivery ends any STI/MOV-SS blocking and starts a new block of execution.
         shadowRetired = ~0
         pending |= PendingBit.modeChanged

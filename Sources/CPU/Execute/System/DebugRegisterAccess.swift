@@ -41,7 +41,9 @@ extension Processor {
         case 7:
             if v >> 32 != 0 { throw Fault.gp(0) }
             dr7 = (v & 0xFFFF_2BFF) | 0x400
-            pending |= PendingBit.eventWindow   // (re)arm instruction-breakpoint checks
+            watchpointsArmed = dataBreakpointsEnabled
+            if watchpointsArmed { flushTLB() }
+            pending |= PendingBit.eventWindow   // (re)arm breakpoint checks
         default: throw Fault.ud
         }
     }
