@@ -64,6 +64,9 @@ do {
 }
 let outcome = vm.run()
 if !pending.isEmpty { stdout.write(Data(pending)) }
+if ProcessInfo.processInfo.environment["MATRYOSHKA_SUMMARY"] != nil {
+    FileHandle.standardError.write(Data("matryoshka-qemu: \(outcome), \(vm.clock.instructionsRetired) guest instructions, \(vm.clock.nanoseconds) virtual ns\n".utf8))
+}
 switch outcome {
 case .exited(let status): exit(status & 0xFF)
 case .shutdown: exit(0)
