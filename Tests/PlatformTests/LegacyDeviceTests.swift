@@ -1,3 +1,4 @@
+import CPU
 import XCTest
 @testable import Platform
 
@@ -164,5 +165,52 @@ final class FirmwareAndTestDeviceTests: XCTestCase {
         t.flushPage = { flushed = $0 }
         t.ioWrite(port: 0xE4, size: 4, value: 0x1234_5000)
         XCTAssertEqual(flushed, 0x1234_5000)
+    }
+}
+
+final class RTCAndACPITests: XCTestCase {
+    func testClockRegistersInBCDAndBinaryAndMemorySize() {
+        let clock = Clock()
+        let rtc = CMOSRealTimeClock(time: clock, epoch: 1_767_225_600)        // 2026-01-01 00:00:00
+        clock.nanoseconds = (13 * 3600 + 45 * 60 + 7) * 1_000_000_000
+        func reg(_ r: UInt8) -> UInt32 { rtc.ioWrite(port: 0x70, size: 1, value: UInt32(r)); return rtc.ioRead(port: 0x71, size: 1) }
+        XCTAssertEqual(reg(0x00), 0x07)
+        XCTAssertEqual(reg(0x02), 0x45)
+        XCTAssertEqual(reg(0x04), 0x13)
+        XCTAssertEqual(reg(0x07), 0x01)
+        XCTAssertEqual(reg(0x08), 0x01)
+        XCTAssertEqual(reg(0x09), 0x26)
+        XCTAssertEqual(reg(0x32), 0x20)
+        XCTAssertEqual(reg(0x06), 5, "Thursday")
+        rtc.ioWrite(port: 0x70, size: 1, value: 0x0B); rtc.ioWrite(port: 0x71, size: 1, value: 0x06)   // binary
+        XCTAssertEqual(reg(0x02), 45)
+        XCTAssertEqual(reg(0x0D), 0x80)
+        rtc.setMemorySize(bytes: 128 << 20)
+        XCTAssertEqual(reg(0x34) | reg(0x35) << 8, (112 << 20) >> 16)
+    }
+
+    func testPMTimerCountsAt3579545Hz() {
+        let clock = Clock()
+        let pm = ACPIPowerManagement(time: clock)
+        clock.nanoseconds = 1_000_000_000
+        XCTAssertEqual(pm.ioRead(port: 0x608, size: 4), 3_579_545 & 0xFF_FFFF)
+        XCTAssertEqual(pm.ioRead(port: 0x604, size: 2) & 1, 1, "SCI_EN")
+    }
+
+    func testACPITablesChecksumAndPointToEachOther() throws {
+        let memory = try PhysicalMemory(size: 4 << 20)
+        try ACPITables.install(in: memory, cpuCount: 2)
+        let rsdp = try memory.read(at: ACPITables.rsdpAddress, length: 20)
+        XCTAssertEqual(Array(rsdp[0..<8]), Array("RSD PTR ".utf8))
+        XCTAssertEqual(rsdp.reduce(0, &+), 0, "RSDP checksum")
+        let rsdt = UInt64(try memory.load(UInt32.self, at: ACPITables.rsdpAddress + 16))
+        let len = Int(try memory.load(UInt32.self, at: rsdt + 4))
+        XCTAssertEqual(try memory.read(at: rsdt, length: len).reduce(0, &+), 0, "RSDT checksum")
+        let fadt = UInt64(try memory.load(UInt32.self, at: rsdt + 36))
+        XCTAssertEqual(try memory.read(at: fadt, length: 4), Array("FACP".utf8))
+        XCTAssertEqual(try memory.load(UInt32.self, at: fadt + 76), 0x608, "PM_TMR_BLK")
+        let madt = UInt64(try memory.load(UInt32.self, at: rsdt + 40))
+        XCTAssertEqual(try memory.read(at: madt, length: 4), Array("APIC".utf8))
+        XCTAssertEqual(try memory.load(UInt32.self, at: madt + 36), 0xFEE0_0000)
     }
 }

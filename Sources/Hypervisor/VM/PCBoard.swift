@@ -26,6 +26,8 @@ public final class PCBoard {
     public let pciHost: PCIHostBridge
     public let testDevice: PCTestDevice?
     public let debugExit: DebugExit?
+    public let acpiPM: ACPIPowerManagement
+    public let rtc: CMOSRealTimeClock
 
     /// Builds the board's devices and maps them on `vm`'s buses.
     init(vm: VirtualMachine, options: PCBoardOptions) throws {
@@ -43,6 +45,11 @@ public final class PCBoard {
         try bus.map(ports: firmwareConfig.ports, to: firmwareConfig)
         try bus.map(ports: PCIHostBridge.addressPort...PCIHostBridge.addressPort + 3, to: pciHost)
         try bus.map(ports: PCIHostBridge.dataPorts, to: pciHost)
+        rtc = CMOSRealTimeClock(time: vm.clock)
+        rtc.setMemorySize(bytes: vm.configuration.memoryBytes)
+        try bus.map(ports: 0x70...0x71, to: rtc)
+        acpiPM = ACPIPowerManagement(time: vm.clock)
+        try bus.map(ports: acpiPM.ports, to: acpiPM)
         if options.pit {
             let t = PIT8254(scheduler: vm.scheduler)
             t.interruptLines = router

@@ -1,0 +1,95 @@
+/// The PC's CMOS RAM and real-time clock (Motorola MC146818A datasheet: registers 0–9 time and
+/// alarms, A–D status; BCD or binary by register B bit 2, 12/24-hour by bit 1) at ports
+/// 0x70 (index, bit 7 = NMI disable) and 0x71 (data). The time is a fixed epoch plus virtual
+/// time, so runs are reproducible; the periodic, alarm and update interrupts are not raised.
+public final class CMOSRealTimeClock: PortIODevice {
+    private var cmos = [UInt8](repeating: 0, count: 128)
+    private var index: UInt8 = 0
+    private let time: TimeSource
+    /// Seconds since 1970-01-01 at virtual time zero.
+    public let epoch: UInt64
+
+    public init(time: TimeSource, epoch: UInt64 = 1_767_225_600) {   // 2026-01-01 00:00:00 UTC
+        self.time = time
+        self.epoch = epoch
+        cmos[0x0A] = 0x26          // 32.768 kHz time base, 1024 Hz rate
+        cmos[0x0B] = 0x02          // 24-hour, BCD
+        cmos[0x0D] = 0x80          // valid RAM and time
+    }
+
+    /// Memory-size bytes firmware and older kernels read (base, extended, above 16 MiB and 4 GiB).
+    public func setMemorySize(bytes: UInt64) {
+        cmos[0x15] = 0x80; cmos[0x16] = 0x02                              // 640 KiB base memory
+        let extKB = min(bytes > 0x10_0000 ? (bytes - 0x10_0000) >> 10 : 0, 0xFFFF)
+        cmos[0x17] = UInt8(extKB & 0xFF); cmos[0x18] = UInt8(extKB >> 8)
+        cmos[0x30] = cmos[0x17]; cmos[0x31] = cmos[0x18]
+        let above16M = min(bytes > 0x100_0000 ? (min(bytes, 0xC000_0000) - 0x100_0000) >> 16 : 0, 0xFFFF)
+        cmos[0x34] = UInt8(above16M & 0xFF); cmos[0x35] = UInt8(above16M >> 8)
+        let above4G = bytes > 0xC000_0000 ? (bytes - 0xC000_0000) >> 16 : 0
+        cmos[0x5B] = UInt8(above4G & 0xFF); cmos[0x5C] = UInt8((above4G >> 8) & 0xFF); cmos[0x5D] = UInt8((above4G >> 16) & 0xFF)
+    }
+
+    private var binary: Bool { cmos[0x0B] & 0x04 != 0 }
+    private var hour24: Bool { cmos[0x0B] & 0x02 != 0 }
+
+    private func encode(_ v: Int) -> UInt8 { binary ? UInt8(v) : UInt8((v / 10) << 4 | (v % 10)) }
+
+    /// Days since 1970-01-01 → (year, month, day) in the proleptic Gregorian calendar.
+    static func civil(_ days: Int) -> (Int, Int, Int) {
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let d = doy - (153 * mp + 2) / 5 + 1
+        let m = mp < 10 ? mp + 3 : mp - 9
+        return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
+    }
+
+    private func timeRegister(_ r: Int) -> UInt8 {
+        let now = epoch + time.nanoseconds / 1_000_000_000
+        let secs = Int(now % 86_400), days = Int(now / 86_400)
+        let (y, m, d) = Self.civil(days)
+        switch r {
+        case 0x00: return encode(secs % 60)
+        case 0x02: return encode((secs / 60) % 60)
+        case 0x04:
+            let h = secs / 3600
+            if hour24 { return encode(h) }
+            let h12 = h % 12 == 0 ? 12 : h % 12
+            return encode(h12) | (h >= 12 ? 0x80 : 0)
+        case 0x06: return encode((days + 4) % 7 + 1)          // 1970-01-01 was a Thursday; Sunday = 1
+        case 0x07: return encode(d)
+        case 0x08: return encode(m)
+        case 0x09: return encode(y % 100)
+        case 0x32: return encode(y / 100)
+        default: return cmos[r]
+        }
+    }
+
+    public func ioRead(port: UInt16, size: Int) -> UInt32 {
+        guard port == 0x71 else { return 0xFF }
+        let r = Int(index & 0x7F)
+        switch r {
+        case 0x00, 0x02, 0x04, 0x06, 0x07, 0x08, 0x09, 0x32: return UInt32(timeRegister(r))
+        case 0x0A: return UInt32(cmos[0x0A] & 0x7F)                        // UIP never observed set
+        case 0x0C:
+            let v = cmos[0x0C]; cmos[0x0C] = 0                                 // read clears the flags
+            return UInt32(v)
+        default: return UInt32(cmos[r])
+        }
+    }
+
+    public func ioWrite(port: UInt16, size: Int, value: UInt32) {
+        let v = UInt8(truncatingIfNeeded: value)
+        if port == 0x70 { index = v; return }
+        guard port == 0x71 else { return }
+        let r = Int(index & 0x7F)
+        switch r {
+        case 0x0C, 0x0D: break                                                 // read-only
+        case 0x0A: cmos[0x0A] = v & 0x7F
+        default: cmos[r] = v
+        }
+    }
+}

@@ -1,0 +1,63 @@
+import CPU
+
+/// The ACPI tables the firmware would provide (ACPI Specification 6.4 ch. 5.2): an RSDP in the
+/// BIOS read-only area, an RSDT listing a FADT (with its FACS and a minimal DSDT) and a MADT
+/// describing the local APICs, the I/O APIC and the IRQ 0 → GSI 2 override. kvm-unit-tests
+/// reads the FADT's PM timer block from them.
+public enum ACPITables {
+    public static let rsdpAddress: UInt64 = 0xF_0000
+    static let tablesBase: UInt64 = 0xF_0100
+    static let oemID = Array("MTRYSK".utf8)
+
+    static func le(_ v: UInt64, _ n: Int) -> [UInt8] { (0..<n).map { UInt8(truncatingIfNeeded: v >> (8 * UInt64($0))) } }
+
+    /// The 8-bit checksum making `bytes` sum to zero.
+    static func checksum(_ bytes: [UInt8]) -> UInt8 { 0 &- bytes.reduce(0, &+) }
+
+    /// A table: the 36-byte system description header (§5.2.6) + `body`, checksummed.
+    static func table(_ signature: String, revision: UInt8, _ body: [UInt8]) -> [UInt8] {
+        var t = Array(signature.utf8) + le(UInt64(36 + body.count), 4) + [revision, 0] + oemID
+        t += Array("MATRYOSH".utf8) + le(1, 4) + Array("MTRY".utf8) + le(1, 4)
+        t += body
+        t[9] = checksum(t)
+        return t
+    }
+
+    /// Writes the tables for `cpuCount` processors and the PM block at `pmBase`.
+    public static func install(in memory: PhysicalMemory, cpuCount: Int, pmBase: UInt16 = ACPIPowerManagement.defaultBase) throws {
+        var cursor = tablesBase
+        func place(_ t: [UInt8]) throws -> UInt64 {
+            let at = cursor
+            try memory.write(t, at: at)
+            cursor = (cursor + UInt64(t.count) + 15) & ~15
+            return at
+        }
+        // FACS (§5.2.10): 64 bytes, no checksum, 64-byte aligned.
+        cursor = (cursor + 63) & ~63
+        var facs = Array("FACS".utf8) + le(64, 4) + [UInt8](repeating: 0, count: 56)
+        facs[32] = 1                                                // version
+        let facsAt = try place(facs)
+        let dsdtAt = try place(table("DSDT", revision: 1, []))     // no AML objects
+        var fadt = [UInt8](repeating: 0, count: 116 - 36)
+        func put(_ off: Int, _ v: UInt64, _ n: Int) { for (k, b) in le(v, n).enumerated() { fadt[off - 36 + k] = b } }
+        put(36, facsAt, 4)
+        put(40, dsdtAt, 4)
+        put(46, 9, 2)                                                // SCI_INT
+        put(56, UInt64(pmBase), 4)                                   // PM1a_EVT_BLK
+        put(64, UInt64(pmBase) + 4, 4)                               // PM1a_CNT_BLK
+        put(76, UInt64(pmBase) + 8, 4)                               // PM_TMR_BLK
+        put(88, 4, 1); put(89, 2, 1); put(91, 4, 1)                  // PM1_EVT_LEN, PM1_CNT_LEN, PM_TMR_LEN
+        put(112, 1 << 4 | 1 << 5, 4)                                 // PWR_BUTTON, SLP_BUTTON (control-method absent)
+        let fadtAt = try place(table("FACP", revision: 1, fadt))
+        // MADT (§5.2.12): local APIC address, PCAT_COMPAT, entries.
+        var madt = le(LocalAPIC.defaultBase, 4) + le(1, 4)
+        for k in 0..<cpuCount { madt += [0, 8, UInt8(k), UInt8(k)] + le(1, 4) }    // processor local APIC, enabled
+        madt += [1, 12, 0, 0] + le(IOAPIC.defaultBase, 4) + le(0, 4)              // I/O APIC, GSI base 0
+        madt += [2, 10, 0, 0] + le(2, 4) + le(0, 2)                               // ISA IRQ 0 → GSI 2
+        let madtAt = try place(table("APIC", revision: 1, madt))
+        let rsdtAt = try place(table("RSDT", revision: 1, le(fadtAt, 4) + le(madtAt, 4)))
+        var rsdp = Array("RSD PTR ".utf8) + [0] + oemID + [0] + le(rsdtAt, 4)
+        rsdp[8] = checksum(rsdp)
+        try memory.write(rsdp, at: rsdpAddress)
+    }
+}
