@@ -171,6 +171,7 @@ public final class Processor {
         shadowRetired = ~0
         nmiBlocked = false
         activity = .active
+        lastTranslationContext = nil
         updateMode()
         flushTLB()
     }
@@ -193,6 +194,15 @@ public final class Processor {
 
     /// TF was set at the start of the instruction executing now: #DB trap after it.
     var singleStepPending = false
+
+    /// The translation context the TLB holds entries for, in VMX non-root operation (nil:
+    /// entries from outside VMX or unknown).
+    var lastTranslationContext: TranslationContext?
+    /// Guest-physical readers for the VM-entry checks, made once.
+    lazy var physicalReaders: (@Sendable (UInt64) -> UInt32?, @Sendable (UInt64) -> UInt64?) = {
+        let mem = memory
+        return ({ a in try? mem.load(UInt32.self, at: a) }, { a in try? mem.load(UInt64.self, at: a) })
+    }()
 
     /// VM entry is delivering its injected event (the exception bitmap does not apply).
     var injectingAtEntry = false

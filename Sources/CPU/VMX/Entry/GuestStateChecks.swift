@@ -289,8 +289,13 @@ public enum GuestStateChecks {
     /// Every guest-state check, in the order VM entry evaluates them.
     public static let all: [GuestStateCheck] = controlRegisters + segmentRegisters + tablesRIPAndFlags + nonRegisterState + pdptes
 
+    /// The predicates alone, so evaluating them copies no names.
+    static let predicates: [@Sendable (GuestStateArea, GuestStateCheckContext) -> Bool] = all.map(\.holds)
+
     /// The first check `state` fails, or nil when VM entry may load it.
     public static func firstViolation(_ state: GuestStateArea, _ context: GuestStateCheckContext) -> GuestStateCheck? {
-        all.first { !$0.holds(state, context) }
+        let p = predicates
+        for k in 0..<p.count where !p[k](state, context) { return all[k] }
+        return nil
     }
 }

@@ -13,6 +13,11 @@ public enum VMRunOutcome: Equatable, Sendable {
     case budgetExhausted, stopRequested, interruptWindow, halted
 }
 
+/// What the software TLB's contents were built under, for skipping flushes on re-entry.
+struct TranslationContext: Equatable {
+    var cr0: UInt64, cr3: UInt64, cr4: UInt64, efer: UInt64, eptp: UInt64, pdpte0: UInt64
+}
+
 extension Processor {
     /// The VMX capabilities this processor implements (what `run(vmcs:)` checks against).
     public var vmxCapabilities: VMXCapabilities {
@@ -80,8 +85,8 @@ extension Processor {
         }
         saveGuestState(v)
         nonRoot = false
-        controls = NonRootControls()
-        flushTLB()   // no VPID tagging: translations of the guest are dropped on every exit
+        // The TLB keeps the guest's translations across the exit (L0 runs no guest code); the
+        // next entry flushes only if the translation context changed (see `loadGuestState`).
         return outcome
     }
 
@@ -143,9 +148,8 @@ extension Processor {
         c.linearAddressBits = model.linearAddressBits
         c.eferSupported = eferWritable
         c.vmcsRevision = VMXCapabilities.revisionIdentifier
-        let mem = memory
-        c.readPhysical32 = { a in try? mem.load(UInt32.self, at: a) }
-        c.readPhysical64 = { a in try? mem.load(UInt64.self, at: a) }
+        c.readPhysical32 = physicalReaders.0
+        c.readPhysical64 = physicalReaders.1
         return c
     }
 
@@ -191,7 +195,14 @@ extension Processor {
         interruptShadow = shadow
         nmiBlocked = s.interruptibility & 8 != 0
         updateMode()
-        flushTLB()
+        // Cached translations depend on the paging controls and the EPT pointer: keep them only
+        // when re-entering the same context (no VPID tagging yet, so any change flushes).
+        let context = TranslationContext(cr0: cr0, cr3: cr3, cr4: cr4, efer: efer,
+                                         eptp: v.secondary.contains(.enableEPT) ? v[.eptPointer] : ~0, pdpte0: pdpte.0)
+        if context != lastTranslationContext {
+            flushTLB()
+            lastTranslationContext = context
+        }
     }
 
     /// Unpacks the controls the instruction handlers consult (`NonRootControls`).

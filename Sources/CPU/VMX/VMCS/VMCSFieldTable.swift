@@ -171,14 +171,21 @@ public enum VMCSFieldTable {
         Entry(field: .hostRIP, name: "host RIP", supported: true),
     ]
 
-    /// Encoding → dense index into `entries` (the VMCS stores values by this index).
-    static let indexByEncoding: [UInt32: Int] = {
-        var d: [UInt32: Int] = [:]
-        for (k, e) in entries.enumerated() { d[e.field.encoding] = k }
-        return d
+    /// Encoding → dense index into `entries` (the VMCS stores values by this index), as a flat
+    /// array over the 15-bit encoding space so a field access is one load, not a hash lookup.
+    static let indexByEncoding: [Int16] = {
+        var t = [Int16](repeating: -1, count: 0x8000)
+        for (k, e) in entries.enumerated() { t[Int(e.field.encoding)] = Int16(k) }
+        return t
     }()
 
-    public static func index(of f: VMCSField) -> Int? { indexByEncoding[f.fullField.encoding] }
+    @inline(__always)
+    public static func index(of f: VMCSField) -> Int? {
+        let e = f.encoding & ~1
+        guard e < 0x8000 else { return nil }
+        let k = indexByEncoding[Int(e)]
+        return k < 0 ? nil : Int(k)
+    }
     public static func entry(_ f: VMCSField) -> Entry? { index(of: f).map { entries[$0] } }
 
     /// The highest index (bits 9:1) of any supported field: IA32_VMX_VMCS_ENUM[9:1].
