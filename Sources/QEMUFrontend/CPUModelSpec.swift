@@ -28,6 +28,13 @@ public enum CPUModelSpec {
     /// Properties that change nothing in this emulator (migration policy, host passthrough hints).
     static let ignoredProperties: Set<String> = ["migratable", "enforce", "check", "kvm"]
 
+    /// Features requested that this machine does not offer its guests, each with the reason
+    /// (QEMU warns and continues in the same situation).
+    public static func warnings(for spec: String) -> [String] {
+        spec.split(separator: ",").contains("+vmx")
+            ? ["nested VMX is not implemented yet: CPUID.1:ECX.VMX stays clear for the guest"] : []
+    }
+
     public static func model(from spec: String) throws -> CPUModel {
         let parts = spec.split(separator: ",").map(String.init)
         guard let name = parts.first, let base = baseModels[name] else {
@@ -36,6 +43,7 @@ public enum CPUModelSpec {
         var m = CPUModel()
         m.vendor = base.vendor
         m.features = base.features
+        m.features.remove(.vmx)
         for p in parts.dropFirst() {
             if p.hasPrefix("+") || p.hasPrefix("-") {
                 let name = String(p.dropFirst())
@@ -44,6 +52,7 @@ public enum CPUModelSpec {
                     if let f = featureNames[name] { m.features.remove(f) }
                     continue
                 }
+                if name == "vmx" { continue }   // not offered to guests until nested VMX exists (warnings(for:))
                 guard let f = featureNames[name], implemented(f) else {
                     throw QEMUCommandLine.ParseError("CPU feature '\(name)' is not implemented by Matryoshka's processor")
                 }

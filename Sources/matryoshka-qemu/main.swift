@@ -26,6 +26,11 @@ if cmd.listDevices {
     print(QEMUCommandLine.deviceList)
     exit(0)
 }
+// Like QEMU, the machine (CPU model) is validated before the kernel is opened, so an
+// unsupported -cpu is reported as such (kvm-unit-tests then skips the test).
+let cpuModel: CPUModel
+do { cpuModel = try CPUModelSpec.model(from: cmd.cpu) } catch { fail("\(error)") }
+for w in CPUModelSpec.warnings(for: cmd.cpu) { FileHandle.standardError.write(Data("matryoshka-qemu: warning: \(w)\n".utf8)) }
 guard let kernelPath = cmd.kernel else { fail("no -kernel given (Matryoshka has no firmware to boot a disk)") }
 guard let kernelData = FileManager.default.contents(atPath: kernelPath) else { fail("could not open kernel file '\(kernelPath)'", status: 1) }
 var initrd: [UInt8]?
@@ -38,7 +43,7 @@ var config = MachineConfiguration()
 config.memoryBytes = cmd.memoryMiB << 20
 config.cpuCount = cmd.smp
 config.noReboot = true
-do { config.cpuModel = try CPUModelSpec.model(from: cmd.cpu) } catch { fail("\(error)") }
+config.cpuModel = cpuModel
 
 var options = PCBoardOptions()
 options.pcTestdev = cmd.pcTestdev

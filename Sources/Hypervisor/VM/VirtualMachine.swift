@@ -37,6 +37,10 @@ public final class VirtualMachine {
 
     public init(_ configuration: MachineConfiguration, board options: PCBoardOptions = PCBoardOptions()) throws {
         try configuration.validate()
+        var configuration = configuration
+        // L0 offers VMX to its guests only with nested VMX, which is not built yet: the
+        // guests' CPUID and CR4.VMXE follow a model without it.
+        configuration.cpuModel.features.remove(.vmx)
         self.configuration = configuration
         memory = try PhysicalMemory(size: configuration.memoryBytes)
         bus = PlatformBus()
