@@ -1,14 +1,15 @@
 import ArgumentParser
 import Foundation
 
-/// `matryoshka bench`: guest MIPS on the integer and memory loops, with QEMU TCG and Bochs
-/// running the same Multiboot images in the same session.
+/// `matryoshka bench`: guest MIPS on the integer and memory loops, and port-I/O writes (each
+/// a VM exit to L0 here) per second, with QEMU TCG and Bochs running the same Multiboot images
+/// in the same session.
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Measure guest MIPS on the benchmark loops against QEMU TCG and Bochs.")
+        abstract: "Measure guest MIPS, exits/s and port-I/O writes/s against QEMU TCG and Bochs.")
 
-    @Option(help: "Workloads to run: integer, memory or all.")
+    @Option(help: "Workloads to run: integer, memory, portio or all.")
     var workload: String = "all"
 
     @Option(help: "Iterations of the integer loop (5 instructions each).")
@@ -17,6 +18,9 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Iterations of the memory loop (5 instructions each).")
     var memoryIterations: UInt64 = 100_000_000
 
+    @Option(help: "Iterations of the port-I/O loop (5 instructions each, one OUT).")
+    var portioIterations: UInt64 = 2_000_000
+
     @Flag(help: "Measure Matryoshka only.")
     var noPeers = false
 
@@ -24,9 +28,19 @@ struct BenchCommand: ParsableCommand {
     var writeImages: String?
 
     func validate() throws {
-        guard integerIterations >= 1, memoryIterations >= 1 else { throw ValidationError("iteration counts must be at least 1") }
+        guard integerIterations >= 1, memoryIterations >= 1, portioIterations >= 1 else {
+            throw ValidationError("iteration counts must be at least 1")
+        }
         guard workload == "all" || BenchmarkGuest.Workload(rawValue: workload) != nil else {
-            throw ValidationError("unknown workload '\(workload)' (integer, memory or all)")
+            throw ValidationError("unknown workload '\(workload)' (integer, memory, portio or all)")
+        }
+    }
+
+    func iterations(_ w: BenchmarkGuest.Workload) -> UInt64 {
+        switch w {
+        case .integer: return integerIterations
+        case .memory: return memoryIterations
+        case .portio: return portioIterations
         }
     }
 
@@ -40,34 +54,39 @@ struct BenchCommand: ParsableCommand {
             if let why = peer.unavailableReason() { print("\(peer.name): skipped — \(why)") }
         }
         for w in workloads {
-            let iterations = w == .integer ? integerIterations : memoryIterations
-            let full = BenchmarkGuest.image(w, iterations: iterations)
+            let n = iterations(w)
+            let full = BenchmarkGuest.image(w, iterations: n)
             // The baseline runs one iteration (the loop is DEC/JNZ-terminated, so 0 would mean 2⁶⁴).
             let empty = BenchmarkGuest.image(w, iterations: 1)
-            let loopInstructions = iterations * BenchmarkGuest.instructionsPerIteration
+            let loopInstructions = n * BenchmarkGuest.instructionsPerIteration
             if let dir = writeImages {
                 let url = URL(fileURLWithPath: dir).appendingPathComponent("bench-\(w.rawValue).elf")
                 try Data(full.elf).write(to: url)
                 print("wrote \(url.path)")
             }
-            print("\n== \(w.rawValue) loop: \(loopInstructions) guest instructions ==")
-            let m = try MatryoshkaBenchRun.run(code: full.code, loadAddress: UInt64(BenchmarkGuest.loadAddress),
-                                               entry: UInt64(full.entry), memoryMiB: BenchmarkGuest.memoryMiB,
-                                               instructionLimit: loopInstructions * 2 + 10_000_000)
-            guard m.exitStatus != nil else {
-                print("Matryoshka: the guest did not finish (stopped: \(m.stop) after \(m.instructions) instructions)")
+            print("\n== \(w.rawValue) loop: \(loopInstructions) guest instructions, \(w == .portio ? n : 0) port writes ==")
+            let limit = loopInstructions * 2 + 10_000_000
+            let m0 = try MatryoshkaBenchRun.run(elf: empty.elf, memoryMiB: BenchmarkGuest.memoryMiB, instructionLimit: limit)
+            let m = try MatryoshkaBenchRun.run(elf: full.elf, memoryMiB: BenchmarkGuest.memoryMiB, instructionLimit: limit)
+            guard case .exited = m.outcome else {
+                print("Matryoshka: the guest did not finish (\(m.outcome) after \(m.instructions) instructions)")
                 throw ExitCode(1)
             }
-            let ours = Double(m.instructions) / m.seconds / 1e6
-            print(String(format: "%-12@ %8.1f MIPS  (%llu instructions in %.2f s)", "Matryoshka" as NSString, ours, m.instructions, m.seconds))
+            let seconds = max(m.seconds - m0.seconds, 1e-3)
+            let ours = Double(loopInstructions) / seconds / 1e6
+            let exitsPerSecond = Double(m.exits - m0.exits) / seconds
+            let oursRate = w == .portio ? Double(n) / seconds : ours
+            let unit = w == .portio ? "writes/s" : "MIPS"
+            print(String(format: "%-12@ %12.1f %@  (%.1f MIPS, %llu VM exits, %.0f exits/s, %.2f s)",
+                         "Matryoshka" as NSString, oursRate, unit as NSString, ours, m.exits, exitsPerSecond, m.seconds))
             for peer in peers where peer.unavailableReason() == nil {
                 do {
                     let t0 = try peer.run(elf: empty.elf, workDirectory: work)
                     let t1 = try peer.run(elf: full.elf, workDirectory: work)
                     let loop = max(t1 - t0, 1e-3)
-                    let mips = Double(loopInstructions) / loop / 1e6
-                    print(String(format: "%-12@ %8.1f MIPS  (%.2f s, %.2f s of it boot)   Matryoshka/%@ = %.2f",
-                                 peer.name as NSString, mips, t1, t0, peer.name as NSString, ours / mips))
+                    let rate = w == .portio ? Double(n) / loop : Double(loopInstructions) / loop / 1e6
+                    print(String(format: "%-12@ %12.1f %@  (%.2f s, %.2f s of it boot)   Matryoshka/%@ = %.3f",
+                                 peer.name as NSString, rate, unit as NSString, t1, t0, peer.name as NSString, oursRate / rate))
                 } catch {
                     print("\(peer.name): failed — \(error)")
                 }

@@ -13,6 +13,9 @@ enum BenchmarkGuest {
         /// 8-byte loads at a 64-byte stride, summed over a 16 MiB array (wrapping): 5 instructions
         /// per iteration.
         case memory
+        /// OUT to port 0x80 (the POST-code port every PC ignores) plus four register
+        /// instructions: 5 instructions per iteration, one port write (a VM exit to L0 here).
+        case portio
     }
 
     static let loadAddress: UInt32 = 0x10_0000
@@ -44,6 +47,10 @@ enum BenchmarkGuest {
             a.align(16)
             a.bind(loop)
             a.add(rax, qword[rsi + rdx]); a.add(rdx, 64); a.and(rdx, arrayMask); a.dec(rcx); a.jnz(loop)
+        case .portio:
+            a.align(16)
+            a.bind(loop)
+            a.out(port: 0x80, al); a.add(rax, rbx); a.xor(rbx, rax); a.dec(rcx); a.jnz(loop)
         }
         emitPowerOff(a)
         let code = a.assemble()

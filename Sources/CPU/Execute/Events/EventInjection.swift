@@ -53,13 +53,17 @@ extension Processor {
             pending |= PendingBit.eventWindow
             if let stop = debugBoundary() { return stop }
         }
+        // A closed window is re-checked at the next boundary only while it can open without
+        // an RFLAGS or NMI-blocking change (an STI / MOV SS shadow ending): the instructions
+        // that set IF or end NMI blocking (STI, POPF, IRET, VM entry…) raise `eventWindow`
+        // themselves, so code running with IF = 0 keeps its block chaining.
         if nonRoot && controls.primary.contains(.interruptWindowExiting) {
             if interruptWindowOpen {
                 pendingExit = PendingExit()
                 pendingExit.reason = .interruptWindow
                 return .vmExit
             }
-            pending |= PendingBit.eventWindow
+            if interruptFlag { pending |= PendingBit.eventWindow }
         }
         if interruptWindowWanted || nmiWindowWanted {
             if (interruptWindowWanted && interruptWindowOpen) || (nmiWindowWanted && nmiWindowOpen) {
@@ -67,7 +71,9 @@ extension Processor {
                 nmiWindowWanted = false
                 return .interruptWindow
             }
-            pending |= PendingBit.eventWindow
+            if (interruptWindowWanted && interruptFlag) || (nmiWindowWanted && !nmiBlocked) {
+                pending |= PendingBit.eventWindow
+            }
         }
         return nil
     }
