@@ -35,6 +35,30 @@ public struct GuestStateArea: Equatable, Sendable {
     public var rflags: UInt64 = 2
     public var es = Segment.unusable, cs = Segment.unusable, ss = Segment.unusable, ds = Segment.unusable
     public var fs = Segment.unusable, gs = Segment.unusable
+
+    /// ES … GS by register index (VMCS field order, SDM Vol. 3C §25.4.1).
+    public subscript(segment k: SegmentRegisterIndex) -> Segment {
+        get {
+            switch k {
+            case .es: return es
+            case .cs: return cs
+            case .ss: return ss
+            case .ds: return ds
+            case .fs: return fs
+            case .gs: return gs
+            }
+        }
+        set {
+            switch k {
+            case .es: es = newValue
+            case .cs: cs = newValue
+            case .ss: ss = newValue
+            case .ds: ds = newValue
+            case .fs: fs = newValue
+            case .gs: gs = newValue
+            }
+        }
+    }
     public var ldtr = Segment.unusable
     public var tr = Segment.unusable
     public var gdtrBase: UInt64 = 0, gdtrLimit: UInt32 = 0

@@ -32,7 +32,12 @@ public enum GuestStateChecks {
         if g.limit >> 20 != 0 && !g.g { return false }
         return true
     }
-    static func dataSegments(_ s: S) -> [S.Segment] { [s.ds, s.es, s.fs, s.gs] }
+    /// DS, ES, FS and GS all satisfy `p` (no array is built: entries run these on every exit).
+    @inline(__always)
+    static func dataSegments(_ s: S, _ p: (S.Segment) -> Bool) -> Bool { p(s.ds) && p(s.es) && p(s.fs) && p(s.gs) }
+    /// SS, DS, ES, FS and GS all satisfy `p`.
+    @inline(__always)
+    static func stackAndDataSegments(_ s: S, _ p: (S.Segment) -> Bool) -> Bool { p(s.ss) && dataSegments(s, p) }
     static func paeWithoutLongMode(_ s: S, _ c: C) -> Bool {
         s.cr0 & (1 << 31) != 0 && s.cr4 & (1 << 5) != 0 && !c.ia32eModeGuest
     }
@@ -123,10 +128,10 @@ public enum GuestStateChecks {
             v86(s) || !s.ss.usable || s.ss.type == 3 || s.ss.type == 7
         },
         check("data-type", "27.3.1.2", "usable DS/ES/FS/GS are accessed, and readable if code") { s, _ in
-            v86(s) || dataSegments(s).allSatisfy { !$0.usable || ($0.type & 1 != 0 && ($0.type & 8 == 0 || $0.type & 2 != 0)) }
+            v86(s) || dataSegments(s) { !$0.usable || ($0.type & 1 != 0 && ($0.type & 8 == 0 || $0.type & 2 != 0)) }
         },
         check("s-bit", "27.3.1.2", "CS and usable SS/DS/ES/FS/GS have S = 1") { s, _ in
-            v86(s) || (s.cs.s && ([s.ss] + dataSegments(s)).allSatisfy { !$0.usable || $0.s })
+            v86(s) || (s.cs.s && stackAndDataSegments(s) { !$0.usable || $0.s })
         },
         check("cs-dpl", "27.3.1.2", "CS.DPL: 0 for type 3; = SS.DPL for 9/11; ≤ SS.DPL for 13/15") { s, _ in
             if v86(s) { return true }
@@ -144,26 +149,22 @@ public enum GuestStateChecks {
             return true
         },
         check("data-dpl", "27.3.1.2", "usable DS/ES/FS/GS of type 0–11: DPL ≥ RPL (unless unrestricted guest)") { s, c in
-            v86(s) || c.unrestrictedGuest || dataSegments(s).allSatisfy { !$0.usable || $0.type > 11 || $0.dpl >= $0.rpl }
+            v86(s) || c.unrestrictedGuest || dataSegments(s) { !$0.usable || $0.type > 11 || $0.dpl >= $0.rpl }
         },
         check("present", "27.3.1.2", "CS and usable SS/DS/ES/FS/GS have P = 1") { s, _ in
-            v86(s) || (s.cs.present && ([s.ss] + dataSegments(s)).allSatisfy { !$0.usable || $0.present })
+            v86(s) || (s.cs.present && stackAndDataSegments(s) { !$0.usable || $0.present })
         },
         check("ar-reserved-11-8", "27.3.1.2", "CS and usable SS/DS/ES/FS/GS have access-rights bits 11:8 = 0") { s, _ in
-            v86(s) || ([s.cs] + [s.ss] + dataSegments(s)).enumerated().allSatisfy {
-                ($0.offset != 0 && !$0.element.usable) || $0.element.accessRights & 0xF00 == 0
-            }
+            v86(s) || (s.cs.accessRights & 0xF00 == 0 && stackAndDataSegments(s) { !$0.usable || $0.accessRights & 0xF00 == 0 })
         },
         check("cs-db-with-l", "27.3.1.2", "IA-32e mode guest with CS.L = 1 has CS.D/B = 0") { s, c in
             v86(s) || !c.ia32eModeGuest || !s.cs.l || !s.cs.db
         },
         check("granularity", "27.3.1.2", "CS and usable SS/DS/ES/FS/GS have G consistent with the limit") { s, _ in
-            v86(s) || (granularityConsistent(s.cs) && ([s.ss] + dataSegments(s)).allSatisfy { !$0.usable || granularityConsistent($0) })
+            v86(s) || (granularityConsistent(s.cs) && stackAndDataSegments(s) { !$0.usable || granularityConsistent($0) })
         },
         check("ar-reserved-31-17", "27.3.1.2", "CS and usable SS/DS/ES/FS/GS have access-rights bits 31:17 = 0") { s, _ in
-            v86(s) || ([s.cs] + [s.ss] + dataSegments(s)).enumerated().allSatisfy {
-                ($0.offset != 0 && !$0.element.usable) || $0.element.accessRights >> 17 == 0
-            }
+            v86(s) || (s.cs.accessRights >> 17 == 0 && stackAndDataSegments(s) { !$0.usable || $0.accessRights >> 17 == 0 })
         },
         check("tr-type", "27.3.1.2", "TR type is 11 (busy 64-bit TSS) in IA-32e mode, else 3 or 11") { s, c in
             c.ia32eModeGuest ? s.tr.type == 11 : (s.tr.type == 3 || s.tr.type == 11)
@@ -289,13 +290,12 @@ public enum GuestStateChecks {
     /// Every guest-state check, in the order VM entry evaluates them.
     public static let all: [GuestStateCheck] = controlRegisters + segmentRegisters + tablesRIPAndFlags + nonRegisterState + pdptes
 
-    /// The predicates alone, so evaluating them copies no names.
-    static let predicates: [@Sendable (GuestStateArea, GuestStateCheckContext) -> Bool] = all.map(\.holds)
-
-    /// The first check `state` fails, or nil when VM entry may load it.
+    /// The first check `state` fails, or nil when VM entry may load it. The rows are read in
+    /// place (no record or closure is copied or re-abstracted: every VM entry runs this).
     public static func firstViolation(_ state: GuestStateArea, _ context: GuestStateCheckContext) -> GuestStateCheck? {
-        let p = predicates
-        for k in 0..<p.count where !p[k](state, context) { return all[k] }
-        return nil
+        all.withUnsafeBufferPointer { rows in
+            for k in rows.indices where !rows[k].holds(state, context) { return rows[k] }
+            return nil
+        }
     }
 }

@@ -112,8 +112,7 @@ extension Processor {
         var s = GuestStateArea()
         s.cr0 = v[.guestCR0]; s.cr3 = v[.guestCR3]; s.cr4 = v[.guestCR4]; s.dr7 = v[.guestDR7]
         s.rsp = v[.guestRSP]; s.rip = v[.guestRIP]; s.rflags = v[.guestRFLAGS]
-        let segs = Self.segmentFields.map { Self.segment(v, $0.1, $0.2, $0.3, $0.4) }
-        s.es = segs[0]; s.cs = segs[1]; s.ss = segs[2]; s.ds = segs[3]; s.fs = segs[4]; s.gs = segs[5]
+        for (k, sel, base, limit, ar) in Self.segmentFields { s[segment: k] = Self.segment(v, sel, base, limit, ar) }
         s.ldtr = Self.segment(v, .guestLDTRSelector, .guestLDTRBase, .guestLDTRLimit, .guestLDTRAccessRights)
         s.tr = Self.segment(v, .guestTRSelector, .guestTRBase, .guestTRLimit, .guestTRAccessRights)
         s.gdtrBase = v[.guestGDTRBase]; s.gdtrLimit = UInt32(truncatingIfNeeded: v[.guestGDTRLimit])
@@ -176,9 +175,9 @@ extension Processor {
         msr.sysenterCS = UInt64(s.sysenterCS)
         msr.sysenterESP = s.sysenterESP
         msr.sysenterEIP = s.sysenterEIP
-        let segs = [s.es, s.cs, s.ss, s.ds, s.fs, s.gs]
-        for (k, g) in segs.enumerated() {
-            segments[k] = SegmentRegister(selector: g.selector, base: g.base, limit: g.limit, accessRights: g.accessRights)
+        for (k, _, _, _, _) in Self.segmentFields {
+            let g = s[segment: k]
+            segments[k.rawValue] = SegmentRegister(selector: g.selector, base: g.base, limit: g.limit, accessRights: g.accessRights)
         }
         ldtr = SegmentRegister(selector: s.ldtr.selector, base: s.ldtr.base, limit: s.ldtr.limit, accessRights: s.ldtr.accessRights)
         tr = SegmentRegister(selector: s.tr.selector, base: s.tr.base, limit: s.tr.limit, accessRights: s.tr.accessRights)

@@ -6,12 +6,36 @@ public final class VMCS {
     public var revision: UInt32
     /// Launch state (§25.11.3): VMLAUNCH needs "clear", VMRESUME "launched".
     public var launched = false
-    var values: [UInt64]
+    /// Field values by table index. VM entry and exit touch ~150 fields, so storage and the
+    /// encoding → index map are reached through plain pointers (no array uniqueness or
+    /// lazy-global checks per access).
+    let values: UnsafeMutablePointer<UInt64>
+    let indexByEncoding: UnsafePointer<Int16>
+
+    /// The encoding → index map, built once for every VMCS (immutable after initialization).
+    nonisolated(unsafe) static let sharedIndex: UnsafePointer<Int16> = {
+        let p = UnsafeMutablePointer<Int16>.allocate(capacity: VMCSFieldTable.indexByEncoding.count)
+        p.initialize(from: VMCSFieldTable.indexByEncoding, count: VMCSFieldTable.indexByEncoding.count)
+        return UnsafePointer(p)
+    }()
 
     public init(revision: UInt32 = VMXCapabilities.revisionIdentifier) {
         self.revision = revision
-        values = [UInt64](repeating: 0, count: VMCSFieldTable.entries.count)
+        values = .allocate(capacity: VMCSFieldTable.entries.count)
+        values.initialize(repeating: 0, count: VMCSFieldTable.entries.count)
+        indexByEncoding = Self.sharedIndex
         self[.vmcsLinkPointer] = ~0
+    }
+
+    deinit { values.deallocate() }
+
+    /// The table index of `f`, or nil for an encoding not in Appendix B.
+    @inline(__always)
+    func index(of f: VMCSField) -> Int? {
+        let e = f.encoding & ~1
+        guard e < 0x8000 else { return nil }
+        let k = indexByEncoding[Int(e)]
+        return k < 0 ? nil : Int(k)
     }
 
     static func widthMask(_ f: VMCSField) -> UInt64 {
@@ -25,11 +49,11 @@ public final class VMCS {
     /// Full-field access by L0 (no read-only or support restrictions; width-masked).
     public subscript(_ f: VMCSField) -> UInt64 {
         get {
-            guard let k = VMCSFieldTable.index(of: f) else { return 0 }
+            guard let k = index(of: f) else { return 0 }
             return f.isHighHalf ? values[k] >> 32 : values[k]
         }
         set {
-            guard let k = VMCSFieldTable.index(of: f) else { return }
+            guard let k = index(of: f) else { return }
             if f.isHighHalf {
                 values[k] = (values[k] & 0xFFFF_FFFF) | (newValue << 32)
             } else {
