@@ -70,6 +70,32 @@ final class TimerAndMTFExitTests: XCTestCase {
         XCTAssertEqual(cpu.run(vmcs: bad, budget: 100), .entryFailed(.invalidControlFields))
     }
 
+    func testBoundaryPriorities() throws {
+        // Timer (value 0) above NMI-window exiting above an NMI (Vol. 3A Table 6-2 + §26.5.1).
+        var v = try spinningGuest()
+        v.enable([Pin.activateVMXPreemptionTimer, Pin.nmiExiting, Pin.virtualNMIs]); v.enable(Primary.nmiWindowExiting)
+        v[.vmxPreemptionTimerValue] = 0
+        cpu.presentNMI()
+        XCTAssertEqual(cpu.run(vmcs: v, budget: 100), .vmExit(.preemptionTimer))
+        v = try spinningGuest()
+        v.enable([Pin.nmiExiting, Pin.virtualNMIs]); v.enable(Primary.nmiWindowExiting)
+        XCTAssertEqual(cpu.run(vmcs: v, budget: 100), .vmExit(.nmiWindow))
+        XCTAssertTrue(cpu.nmiPresented)
+        v = try spinningGuest()
+        v.enable([Pin.nmiExiting, Pin.virtualNMIs])
+        XCTAssertEqual(cpu.run(vmcs: v, budget: 100), .vmExit(.exceptionOrNMI))
+        XCTAssertFalse(cpu.nmiPresented)
+        // MTF above a single-step trap: the #DB is delivered after the MTF VM exit.
+        let t = try g.vmcs { a in a.nop(); a.nop() }
+        try g.installDescriptorTables(t, vectors: [1])
+        t.enable(Primary.monitorTrapFlag)
+        t[.guestRFLAGS] = 0x102                                  // TF
+        XCTAssertEqual(cpu.run(vmcs: t, budget: 100), .vmExit(.monitorTrapFlag))
+        XCTAssertEqual(t[.guestRIP], Self.code + 1)
+        XCTAssertEqual(cpu.run(vmcs: t, budget: 100), .vmExit(.monitorTrapFlag), "after delivering the single-step #DB")
+        XCTAssertEqual(t[.guestRIP], VMXTestGuest.handlerAddress(1))
+    }
+
     func testMonitorTrapFlagExitsAfterEachInstruction() throws {
         let v = try g.vmcs { a in a.nop(); a.mov(eax, 5); a.hlt() }
         v.enable(Primary.monitorTrapFlag)
@@ -104,6 +130,14 @@ final class TimerAndMTFExitTests: XCTestCase {
         v[.entryInterruptionInformation] = 0x8000_0030
         XCTAssertEqual(cpu.run(vmcs: v, budget: 100), .vmExit(.monitorTrapFlag))
         XCTAssertEqual(v[.guestRIP], VMXTestGuest.handlerAddress(0x30))
+        // An interrupt L0 presents, delivered through the IDT at a boundary: same.
+        v = try g.vmcs { a in a.nop() }
+        try g.installDescriptorTables(v, vectors: [0x31])
+        v.enable(Primary.monitorTrapFlag)
+        v[.guestRFLAGS] = 0x202
+        cpu.presentExternalInterrupt(vector: 0x31)
+        XCTAssertEqual(cpu.run(vmcs: v, budget: 100), .vmExit(.monitorTrapFlag))
+        XCTAssertEqual(v[.guestRIP], VMXTestGuest.handlerAddress(0x31))
         // A fault the instruction raises: the exit follows the delivery of the fault.
         v = try g.vmcs { a in a.ud2() }
         try g.installDescriptorTables(v, vectors: [6])

@@ -59,7 +59,7 @@ extension Processor {
         if nonRoot, let stop = monitorTrapBoundary() { return stop }
         if debugChecksNeeded {
             pending |= PendingBit.eventWindow
-            if let stop = debugBoundary() { return stop }
+            if let stop = debugBoundary() { return stop ?? monitorTrapAfterDelivery() }
         }
         if nonRoot, let stop = nonRootEventBoundary() { return stop }
         if interruptWindowWanted || nmiWindowWanted {

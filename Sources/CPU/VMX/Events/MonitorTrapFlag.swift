@@ -17,6 +17,14 @@ extension Processor {
         if controls.primary.contains(.monitorTrapFlag) { vmxEvents.mtfPending = true }
     }
 
+    /// SDM Vol. 3C §26.5.2 — right after an event delivered at a boundary (a debug trap, an NMI
+    /// or interrupt through the IDT): the MTF VM exit it made pending comes before the
+    /// handler's first instruction (nil outside VMX non-root operation or without one pending).
+    func monitorTrapAfterDelivery() -> StopReason? {
+        guard nonRoot && vmxEvents.mtfPending else { return nil }
+        return monitorTrapBoundary()
+    }
+
     /// SDM Vol. 3C §26.5.2 — the MTF check at an instruction boundary, before debug traps: an
     /// MTF VM exit if one is pending or an instruction retired since the last check. Re-arms
     /// itself (including the REP-iteration stop) while MTF is on.

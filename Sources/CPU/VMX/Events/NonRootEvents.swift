@@ -106,7 +106,7 @@ extension Processor {
                 if pin.contains(.nmiExiting) {
                     return .some(exitForEvent(.exceptionOrNMI, interruptionInfo: Self.nmiInterruptionInformation))
                 }
-                return .some(raise(Event(vector: Vector.nmi, type: .nmi)))
+                return .some(raise(Event(vector: Vector.nmi, type: .nmi)) ?? monitorTrapAfterDelivery())
             }
             waiting = true
         }
@@ -119,7 +119,7 @@ extension Processor {
                 if awake && interruptShadow.isEmpty { return .some(externalInterruptExit(vector)) }
             } else if interruptWindowOpen {
                 vmxEvents.externalInterrupt = nil
-                return .some(raise(Event(vector: vector, type: .external)))
+                return .some(raise(Event(vector: vector, type: .external)) ?? monitorTrapAfterDelivery())
             }
             waiting = true
         }
