@@ -123,6 +123,9 @@ public final class Processor {
     /// go to this bus instead of exiting: L0's instruction-emulation service (see
     /// `emulateCurrentInstruction(using:)`).
     var emulationBus: DeviceBus? = nil
+    /// L0 is emulating the instruction that exited (`emulateInstruction(vmcs:bus:)`): the
+    /// instruction-caused exits it resolves do not recur.
+    var emulatingForL0 = false
 
     public init(memory: PhysicalMemory, bus: DeviceBus, model: CPUModel = .default, index: Int = 0) {
         self.memory = memory

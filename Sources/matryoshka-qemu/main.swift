@@ -79,4 +79,7 @@ case .deadlock:
     FileHandle.standardError.write(Data("matryoshka-qemu: all vCPUs are halted with interrupts disabled and no timer pending\n".utf8))
     exit(1)
 case .instructionLimit: exit(1)
+case .l0Failure(let cpu, let message):
+    FileHandle.standardError.write(Data("matryoshka-qemu: L0 failure on vCPU \(cpu): \(message)\n".utf8))
+    exit(3)
 }

@@ -390,6 +390,8 @@ extension Processor {
     func handleFault(_ f: Fault) -> StopReason? {
         switch f {
         case .exception(let e):
+            // An instruction L0 emulates ends with its exception delivered to the guest.
+            if emulatingForL0 { return raise(e) ?? .budgetExhausted }
             return raise(e)
         case .vmExit:
             return .vmExit

@@ -5,7 +5,10 @@ import Platform
 /// The machine's time base. By default time is virtual: it advances with the instructions the
 /// vCPUs retire (one nanosecond per instruction, summed over vCPUs, which run round robin)
 /// plus the idle time skipped when every vCPU waits, so two runs of the same guest see
-/// identical clocks and produce identical output. `.host` follows the host's monotonic clock.
+/// identical clocks and produce identical output. Each VM exit L0 handles also costs virtual
+/// time (`vmExitNanoseconds`), as an exit and re-entry cost real time on hardware, so guests
+/// that time exits (kvm-unit-tests' vmexit) see a plausible cost and finish in bounded
+/// iterations. `.host` follows the host's monotonic clock.
 public final class VirtualClock: TimeSource {
     public enum Source: String, Sendable, CaseIterable {
         case virtual
@@ -19,6 +22,11 @@ public final class VirtualClock: TimeSource {
     private var processors: [Processor] = []
     /// Time skipped while all vCPUs were halted (virtual mode).
     private var idleNanoseconds: UInt64 = 0
+    /// Virtual time charged for the VM exits L0 handled.
+    private var exitNanoseconds: UInt64 = 0
+    /// The virtual cost of one VM exit and the entry that resumes the guest: 1 µs, the order
+    /// of a hardware VMX round trip with a KVM-class handler.
+    public let vmExitNanoseconds: UInt64 = 1_000
     private let hostStart = DispatchTime.now().uptimeNanoseconds
 
     public init(source: Source = .virtual, tscHz: UInt64 = 2_000_000_000) {
@@ -35,9 +43,14 @@ public final class VirtualClock: TimeSource {
 
     public var nanoseconds: UInt64 {
         switch source {
-        case .virtual: return instructionsRetired &* nanosecondsPerInstruction &+ idleNanoseconds
+        case .virtual: return instructionsRetired &* nanosecondsPerInstruction &+ idleNanoseconds &+ exitNanoseconds
         case .host: return DispatchTime.now().uptimeNanoseconds &- hostStart
         }
+    }
+
+    /// Charges one VM exit's handling to virtual time.
+    func chargeVMExit() {
+        if source == .virtual { exitNanoseconds &+= vmExitNanoseconds }
     }
 
     /// Moves virtual time forward to `deadline` while every vCPU is idle.

@@ -23,6 +23,14 @@ public final class VCPU: LocalAPICHost {
     var isRunning = false
     var initPending = false
     var sipiVector: UInt8?
+    /// The VMCS L0 runs this vCPU under (L1's state between VM exits and entries).
+    public internal(set) var vmcs01: VMCS!
+    /// L0 changed the processor's state directly (boot, reset, INIT, SIPI): VMCS01's guest
+    /// state is taken from the processor before the next VM entry.
+    var guestStateStale = true
+    /// L0 completed an instruction with RFLAGS.TF = 1: a single-step #DB is owed before any
+    /// interrupt (SDM Vol. 3A §6.9, Table 6-2).
+    var pendingDebugTrap = false
 
     init(index: Int, processor: Processor, lapic: LocalAPIC) {
         self.index = index
@@ -33,9 +41,14 @@ public final class VCPU: LocalAPICHost {
 
     // MARK: LocalAPICHost
 
+    /// RFLAGS.IF of the guest as L0 will next enter it.
+    var interruptFlag: Bool {
+        (guestStateStale || vmcs01 == nil ? processor.rflags : vmcs01[.guestRFLAGS]) & (1 << 9) != 0
+    }
+
     public func apicInterruptPending() {
         guard lapic.pendingVector != nil else { return }
-        if state == .halted, processor.rflags & (1 << 9) != 0 { state = .running }
+        if state == .halted, interruptFlag { state = .running }
         // A self-IPI or a device on this vCPU's own instruction: deliver at the next boundary.
         if isRunning { processor.requestStop() }
     }
@@ -63,6 +76,8 @@ public final class VCPU: LocalAPICHost {
     func applyInterprocessorSignals() {
         if initPending {
             initPending = false
+            guestStateStale = true
+            pendingDebugTrap = false
             processor.reset()
             lapic.resetRegisters()
             // The BSP restarts at the reset vector; application processors wait for a SIPI.
@@ -70,6 +85,7 @@ public final class VCPU: LocalAPICHost {
         }
         if state == .waitingForSIPI, let v = sipiVector {
             sipiVector = nil
+            guestStateStale = true
             processor.setSegment(.cs, SegmentRegister(selector: UInt16(v) << 8, base: UInt64(v) << 12,
                                                       limit: 0xFFFF, accessRights: 0x9B))
             processor.rip = 0

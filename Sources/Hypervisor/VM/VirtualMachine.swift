@@ -1,5 +1,6 @@
 import CPU
 import Platform
+import Tracing
 
 /// The L1 virtual machine: guest memory, the PC platform's buses and interrupt controllers,
 /// the vCPUs and the deterministic scheduler that runs them on one host thread.
@@ -13,6 +14,8 @@ public final class VirtualMachine {
         case deadlock
         /// The instruction limit given to `run` was reached.
         case instructionLimit
+        /// L0 could not resolve a VM exit (an L0 bug or an access nothing can emulate).
+        case l0Failure(cpu: Int, message: String)
     }
 
     public let configuration: MachineConfiguration
@@ -34,6 +37,10 @@ public final class VirtualMachine {
 
     /// The PC's devices.
     public private(set) var board: PCBoard!
+    /// EPT01: L1's guest-physical memory as L0 maps it.
+    public let ept01: EPT01
+    /// Every VM exit L0 handled, with per-level statistics.
+    public let exitTrace = ExitTrace()
 
     public init(_ configuration: MachineConfiguration, board options: PCBoardOptions = PCBoardOptions()) throws {
         try configuration.validate()
@@ -42,7 +49,13 @@ public final class VirtualMachine {
         // guests' CPUID and CR4.VMXE follow a model without it.
         configuration.cpuModel.features.remove(.vmx)
         self.configuration = configuration
-        memory = try PhysicalMemory(size: configuration.memoryBytes)
+        // L0's region (EPT01's tables) lies above L1's RAM; EPT01 does not map it.
+        let ramTop = configuration.memoryBytes
+        memory = try PhysicalMemory(size: ramTop + EPT01.reservedBytes)
+        memory.addHole(ramTop..<(ramTop + EPT01.reservedBytes))
+        // The I/O APIC and local APIC windows (and the rest up to 4 GiB) are devices, not RAM.
+        memory.addHole(0xFEC0_0000..<0x1_0000_0000)
+        ept01 = try EPT01(memory: memory, ramTop: ramTop, regionBase: ramTop)
         bus = PlatformBus()
         clock = VirtualClock(source: configuration.clock,
                              tscHz: configuration.cpuModel.tscKHz * 1000)
@@ -64,7 +77,7 @@ public final class VirtualMachine {
         for v in vcpus { v.processor.platformRegisters = self }
         try bus.map(mmio: LocalAPIC.defaultBase..<(LocalAPIC.defaultBase + 0x1000), to: LocalAPICWindow(self))
         try bus.map(mmio: IOAPIC.defaultBase..<(IOAPIC.defaultBase + 0x1000), to: ioapic)
-        memory.addHole(0xFEC0_0000..<0x1_0000_0000)
+        for v in vcpus { v.vmcs01 = VMCS01.make(ept: ept01.pointer) }
         board = try PCBoard(vm: self, options: options)
     }
 
@@ -84,22 +97,31 @@ public final class VirtualMachine {
             var ran = false
             for v in vcpus {
                 v.applyInterprocessorSignals()
+                if v.guestStateStale {
+                    VMCS01.load(guestStateOf: v.processor, into: v.vmcs01)
+                    v.guestStateStale = false
+                }
                 deliverEvents(to: v)
                 guard v.state == .running else { continue }
                 current = v
                 clock.synchronizeTSC(v.processor)
                 v.isRunning = true
-                let stop = v.processor.run(budget: sliceBudget())
+                let outcome = v.processor.run(vmcs: v.vmcs01, budget: sliceBudget())
                 v.isRunning = false
                 ran = true
-                switch stop {
+                switch outcome {
+                case .vmExit(let reason):
+                    if v.vmcs01[.exitReason] & (1 << 31) != 0 {
+                        return .l0Failure(cpu: v.index, message: "VMCS01 failed a VM-entry guest-state check (\(reason), qualification \(v.vmcs01[.exitQualification])): an L0 bug")
+                    }
+                    if case .end(let o) = handleL1Exit(reason, on: v) { return o }
+                case .entryFailed(let error):
+                    return .l0Failure(cpu: v.index, message: "VMCS01 failed a VM-entry check (\(error)): an L0 bug")
+                case .vmxAbort(let indicator):
+                    return .l0Failure(cpu: v.index, message: "VMX abort \(indicator.rawValue) (\(indicator)) on a VM exit from VMCS01: an L0 bug")
                 case .halted:
-                    v.state = v.processor.activity == .shutdown ? .shutdown : .halted
-                case .shutdown:
-                    v.state = .shutdown
-                    if configuration.noReboot { return .shutdown(cpu: v.index) }
-                    reset()
-                case .budgetExhausted, .stopRequested, .vmExit, .interruptWindow:
+                    v.state = .halted
+                case .budgetExhausted, .stopRequested, .interruptWindow:
                     break
                 }
                 scheduler.runDue()
@@ -131,29 +153,47 @@ public final class VirtualMachine {
 
     private func hasDeliverableEvent(_ v: VCPU) -> Bool {
         if v.nmiPending { return true }
-        guard v.processor.rflags & (1 << 9) != 0 else { return false }
+        guard v.interruptFlag else { return false }
         if v.lapic.pendingVector != nil { return true }
         return v.index == 0 && v.lapic.acceptsExtINT && externalInterrupts?.interruptRequested == true
     }
 
-    /// Injects a pending NMI or external interrupt when the processor can take it
-    /// (SDM Vol. 3A §6.8.1 "Masking Maskable Hardware Interrupts", §6.7.1 NMI handling).
+    /// Queues the highest-priority pending event for the next VM entry through VMCS01's
+    /// VM-entry interruption-information field (SDM Vol. 3C §25.8.3, §27.6): a single-step
+    /// #DB L0 owes, then an NMI, then a maskable interrupt from the local APIC or the 8259
+    /// (SDM Vol. 3A §6.9 Table 6-2 priorities). A maskable interrupt waits for RFLAGS.IF = 1
+    /// and no blocking by STI / MOV SS (§6.8.1, Vol. 3C §25.4.2); while it waits, VMCS01 asks
+    /// for an interrupt-window exit (§26.2).
     private func deliverEvents(to v: VCPU) {
-        guard v.state == .running || v.state == .halted else { return }
-        let p = v.processor
+        guard v.state == .running || v.state == .halted, let vmcs = v.vmcs01 else { return }
+        // One event per entry: an event already queued (or being re-injected) goes first.
+        guard vmcs[.entryInterruptionInformation] & (1 << 31) == 0 else { return }
+        if v.pendingDebugTrap {
+            if v.state == .halted && !hasDeliverableEvent(v) { return }   // the trap follows the HLT's wake-up
+            v.pendingDebugTrap = false
+            inject(v, vector: Vector.db)
+            v.state = .running
+            return
+        }
+        let blocking = vmcs[.guestInterruptibilityState]
         if v.nmiPending {
-            if p.injectNMI() {
+            // Blocked by NMI (bit 3) or MOV SS (bit 1): wait for the NMI window.
+            if blocking & 0xA == 0 {
                 v.nmiPending = false
+                vmcs[.entryInterruptionInformation] = (1 << 31) | (2 << 8) | UInt64(Vector.nmi)
                 v.state = .running
-            } else {
-                p.requestNMIWindow()
+                return
             }
+            v.processor.requestNMIWindow()
         }
         let extINT = v.index == 0 && v.lapic.acceptsExtINT && externalInterrupts?.interruptRequested == true
-        guard v.lapic.pendingVector != nil || extINT else { return }
-        guard p.interruptWindowOpen else {
+        guard v.lapic.pendingVector != nil || extINT else {
+            setInterruptWindowExiting(v, false)
+            return
+        }
+        guard vmcs[.guestRFLAGS] & (1 << 9) != 0, blocking & 3 == 0 else {
             // Regain control as soon as the guest can take it (after STI, MOV SS, POPF…).
-            if v.state == .running { p.requestInterruptWindow() }
+            if v.state == .running { setInterruptWindowExiting(v, true) }
             return
         }
         var vector: UInt8?
@@ -162,16 +202,20 @@ public final class VirtualMachine {
         } else if extINT, let pic = externalInterrupts {
             vector = pic.acknowledgeInterrupt()
         }
-        if let vec = vector, p.injectInterrupt(vector: vec) {
+        setInterruptWindowExiting(v, false)
+        if let vec = vector {
+            vmcs[.entryInterruptionInformation] = (1 << 31) | UInt64(vec)   // type 0: external interrupt
             v.state = .running
         }
     }
 
     /// Machine reset after a triple fault without `noReboot`: processors to their reset state.
-    private func reset() {
+    func reset() {
         resets += 1
         for v in vcpus {
             v.processor.reset()
+            v.guestStateStale = true
+            v.pendingDebugTrap = false
             v.lapic.resetRegisters()
             v.state = v.index == 0 ? .running : .waitingForSIPI
         }

@@ -4,6 +4,7 @@ import Foundation
 import Hypervisor
 import Platform
 import QEMUFrontend
+import Tracing
 
 /// `matryoshka run [KERNEL]`: boots a kernel (Multiboot ELF/a.out or Linux bzImage) — or the
 /// bundled default guest — on a PC with COM1 on stdout. Exit status: the value the guest wrote
@@ -41,6 +42,12 @@ struct RunCommand: ParsableCommand {
 
     @Flag(help: "Print a summary (instructions, time, outcome) to standard error.")
     var summary = false
+
+    @Flag(help: "Print the table of VM exits L0 handled (per level and reason) to standard error.")
+    var exitStatistics = false
+
+    @Option(help: "Write the VM exits as a Chrome/Perfetto trace (JSON) to this file.")
+    var exitTrace: String?
 
     func run() throws {
         let started = Date()
@@ -86,11 +93,28 @@ struct RunCommand: ParsableCommand {
             FileHandle.standardError.write(Data(String(
                 format: "matryoshka: %@ — %llu guest instructions, %.1f virtual ms, %.2f s wall (%.0f MIPS)\n",
                 "\(outcome)", n, Double(vm.clock.nanoseconds) / 1e6, secs, Double(n) / secs / 1e6).utf8))
+            for v in vm.vcpus {
+                let g = v.vmcs01!
+                FileHandle.standardError.write(Data(String(
+                    format: "matryoshka: vCPU %d %@: RIP 0x%llx RSP 0x%llx RFLAGS 0x%llx CR0 0x%llx CR3 0x%llx CR4 0x%llx\n",
+                    v.index, "\(v.state)", g[.guestRIP], g[.guestRSP], g[.guestRFLAGS], g[.guestCR0], g[.guestCR3], g[.guestCR4]).utf8))
+            }
+        }
+        if summary || exitStatistics {
+            FileHandle.standardError.write(Data(TraceExport.statisticsTable(vm.exitTrace).utf8))
+        }
+        if let path = exitTrace {
+            guard FileManager.default.createFile(atPath: path, contents: Data(TraceExport.chromeTrace(vm.exitTrace).utf8)) else {
+                throw Failure("cannot write exit trace '\(path)'")
+            }
         }
         switch outcome {
         case .exited(let status): throw ExitCode((status >> 1) & 0x7F)
         case .shutdown: throw ExitCode(0)
         case .deadlock, .instructionLimit: throw ExitCode(1)
+        case .l0Failure(let cpu, let message):
+            FileHandle.standardError.write(Data("matryoshka: L0 failure on vCPU \(cpu): \(message)\n".utf8))
+            throw ExitCode(3)
         }
     }
 }

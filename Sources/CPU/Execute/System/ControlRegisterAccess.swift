@@ -59,7 +59,10 @@ extension Processor {
 
     /// Loads CR4 with the checks of MOV to CR4 (SDM Vol. 2B; §2.5; §4.10.4.1 flushes).
     func writeCR4(_ value: UInt64) throws(Fault) {
-        if value & ~cr4Writable != 0 { throw Fault.gp(0) }
+        // In VMX operation CR4.VMXE is fixed to 1 (SDM Vol. 3C §24.8, IA32_VMX_CR4_FIXED0); a
+        // guest that must not see it is given a guest/host mask and read shadow by L0.
+        let writable = nonRoot ? cr4Writable | CR4.vmxe : cr4Writable
+        if value & ~writable != 0 { throw Fault.gp(0) }
         let lma = efer & EFER.lma != 0
         if lma && value & CR4.pae == 0 { throw Fault.gp(0) }                 // leaving PAE in IA-32e mode
         if lma && (value ^ cr4) & CR4.la57 != 0 { throw Fault.gp(0) }         // LA57 fixed in IA-32e mode

@@ -27,6 +27,8 @@ extension Processor {
         var c = VMXCapabilities()
         c.ept = model.eptFeatures
         c.physicalAddressBits = model.physicalAddressBits
+        // IA32_VMX_CR4_FIXED1: the CR4 bits this processor implements, VMXE included.
+        c.cr4Fixed1 = cr4Writable | CR4.vmxe
         return c
     }
 
@@ -306,5 +308,9 @@ extension Processor {
         if nmiBlocked { interruptibility |= 8 }
         v[.guestInterruptibilityState] = interruptibility
         v[.guestPDPTE0] = pdpte.0; v[.guestPDPTE1] = pdpte.1; v[.guestPDPTE2] = pdpte.2; v[.guestPDPTE3] = pdpte.3
+        // §28.3: the "IA-32e mode guest" VM-entry control receives IA32_EFER.LMA, so a guest
+        // that entered or left IA-32e mode is re-entered in the mode it is in.
+        let ia32e = UInt64(VMEntryControls.ia32eModeGuest.rawValue)
+        v[.entryControls] = efer & EFER.lma != 0 ? v[.entryControls] | ia32e : v[.entryControls] & ~ia32e
     }
 }

@@ -29,7 +29,8 @@ extension Processor {
     /// MTF VM exit if one is pending or an instruction retired since the last check. Re-arms
     /// itself (including the REP-iteration stop) while MTF is on.
     func monitorTrapBoundary() -> StopReason? {
-        guard vmxEvents.mtfPending || controls.primary.contains(.monitorTrapFlag) else { return nil }
+        // L0 emulating an exited instruction: MTF and the events below belong to the next entry.
+        guard !emulatingForL0, vmxEvents.mtfPending || controls.primary.contains(.monitorTrapFlag) else { return nil }
         if vmxEvents.mtfPending || instructionsRetired != vmxEvents.mtfRetiredMark {
             vmxEvents.mtfPending = false
             vmxEvents.mtfRetiredMark = instructionsRetired

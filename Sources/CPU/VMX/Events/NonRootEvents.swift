@@ -85,6 +85,7 @@ extension Processor {
     /// NMI, interrupt-window exiting, external interrupt. `.some(nil)`: an event was delivered
     /// through the guest IDT (a new boundary follows).
     func nonRootEventBoundary() -> StopReason?? {
+        if emulatingForL0 { return nil }      // they belong to the next VM entry
         if vmxEvents.timer.active && instructionsRetired >= vmxEvents.timer.deadline && activity != .waitForSIPI {
             return .some(preemptionTimerExit())
         }

@@ -16,7 +16,7 @@ extension Processor {
 
     /// CPUID, INVD, GETSEC, XSETBV and the VMX instructions exit unconditionally.
     func exitUnconditionally(_ i: Inst, _ reason: ExitReason) throws(Fault) {
-        if nonRoot { throw instructionExit(i, reason) }
+        if nonRoot && !emulatingForL0 { throw instructionExit(i, reason) }
     }
 
     /// MOV to CR0/CR4 under a guest/host mask: exits when a masked bit would differ from the
@@ -25,7 +25,7 @@ extension Processor {
         guard nonRoot else { return value }
         let (mask, shadow, current) = cr == 0 ? (controls.cr0Mask, controls.cr0Shadow, cr0)
                                                : (controls.cr4Mask, controls.cr4Shadow, cr4)
-        if (value ^ shadow) & mask != 0 {
+        if (value ^ shadow) & mask != 0 && !emulatingForL0 {
             throw instructionExit(i, .crAccess, qualification: UInt64(cr) | (UInt64(i.pointee.rm & 15) << 8))
         }
         return (value & ~mask) | (current & mask)
@@ -47,7 +47,7 @@ extension Processor {
     /// I/O instruction exits (§26.1.3: unconditional I/O exiting, or the I/O bitmaps when
     /// "use I/O bitmaps" is 1) with the qualification of Table 28-5.
     func ioExit(_ i: Inst, port: UInt16, size: Int, input: Bool, string: Bool, immediate: Bool) throws(Fault) {
-        guard nonRoot else { return }
+        guard nonRoot && !emulatingForL0 else { return }
         var exits: Bool
         if controls.primary.contains(.useIOBitmaps) {
             exits = false
@@ -72,7 +72,7 @@ extension Processor {
     /// for the low (0–0x1FFF) and high (0xC0000000–0xC0001FFF) ranges, all others exiting
     /// (§26.1.3, §25.6.9).
     func msrExit(_ i: Inst, write: Bool) throws(Fault) {
-        guard nonRoot else { return }
+        guard nonRoot && !emulatingForL0 else { return }
         let index = UInt32(truncatingIfNeeded: gpr[1])
         var exits = true
         if controls.primary.contains(.useMSRBitmaps) {

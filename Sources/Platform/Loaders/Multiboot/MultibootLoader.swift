@@ -60,7 +60,8 @@ public enum MultibootLoader {
     public static func load(image d: [UInt8], commandLine: String, modules: [Module],
                             into memory: PhysicalMemory, memoryMap: [MemoryRegion]) throws -> BootState {
         let header = try findHeader(d)
-        let ram = memory.size
+        // The top of RAM the memory map reports (memory above it may belong to the hypervisor).
+        let ram = memoryMap.filter { $0.type == 1 }.map { $0.base &+ $0.length }.max() ?? memory.size
         var kernelEnd: UInt64 = 0
         var entry: UInt64
         func place(_ what: String, _ addr: UInt64, _ bytes: ArraySlice<UInt8>, memSize: UInt64) throws {

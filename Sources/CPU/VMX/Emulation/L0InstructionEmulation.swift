@@ -1,0 +1,66 @@
+/// L0's instruction-emulation service: after a VM exit, L0 asks the processor to execute the
+/// exiting guest instruction once more, on the state saved in the VMCS, with the accesses
+/// that caused the exit going to L0's devices instead of exiting again. This is what a
+/// software hypervisor's instruction emulator does for MMIO, string I/O and MSR accesses on
+/// real VT-x hardware; here the emulator is the processor itself, so every instruction has
+/// exactly the semantics (faults, flags, REP behaviour) it has when executed natively.
+public enum InstructionEmulationOutcome: Equatable, Sendable {
+    /// The instruction retired, or raised an exception that was delivered to the guest; the
+    /// VMCS guest-state area holds the result.
+    case completed
+    /// Emulating the instruction caused a VM exit (e.g. a triple fault); the VMCS
+    /// exit-information fields describe it.
+    case vmExit(ExitReason)
+    /// The instruction needs what no device bus can give: a code fetch or a paging-structure
+    /// access at a guest-physical address EPT does not map. The EPT-violation exit
+    /// information in the VMCS says where.
+    case cannotEmulate(ExitReason)
+}
+
+extension Processor {
+    /// Emulates the guest instruction at the guest RIP saved in `v`, for L0 after a VM exit.
+    ///
+    /// Runs one instruction in VMX non-root operation under `v`'s controls except that the
+    /// instruction-caused exits L0 is resolving (I/O instructions, RDMSR/WRMSR, MOV CR under
+    /// the guest/host masks, unconditional exits) do not occur, and guest-physical accesses
+    /// EPT does not map go to `bus` (SDM Vol. 3C §29.3.3.2: the EPT violation L0 resolves).
+    /// No VM-entry checks run: the state is the one this processor saved at the exit
+    /// (SDM Vol. 3C §28.3), and no event is injected (§27.6 applies to the next real entry).
+    public func emulateInstruction(vmcs v: VMCS, bus: DeviceBus) -> InstructionEmulationOutcome {
+        loadGuestState(guestStateArea(v), v, v.entryControls)
+        unpackControls(v)
+        // Event windows belong to the next VM entry, not to the emulated instruction.
+        controls.primary.remove(.interruptWindowExiting)
+        nonRoot = true
+        emulationBus = bus
+        emulatingForL0 = true
+        pending &= ~PendingBit.eventWindow
+        let stop = run(budget: 1)
+        emulatingForL0 = false
+        emulationBus = nil
+        var outcome = InstructionEmulationOutcome.completed
+        switch stop {
+        case .vmExit:
+            recordExit(v)
+            let r = pendingExit.reason
+            outcome = (r == .eptViolation || r == .eptMisconfiguration) ? .cannotEmulate(r) : .vmExit(r)
+        case .shutdown:
+            pendingExit = PendingExit()
+            pendingExit.reason = .tripleFault
+            recordExit(v)
+            outcome = .vmExit(.tripleFault)
+        case .budgetExhausted, .stopRequested, .interruptWindow, .halted:
+            break
+        }
+        saveGuestState(v)
+        nonRoot = false
+        return outcome
+    }
+
+    /// Writes the processor's current architectural state into `v`'s guest-state area, as a
+    /// VM exit saves it (SDM Vol. 3C §28.3). L0 uses it to start a VMCS from a state it set
+    /// up directly (power-on reset, a loader's entry state, INIT/SIPI).
+    public func storeGuestState(into v: VMCS) {
+        saveGuestState(v)
+    }
+}

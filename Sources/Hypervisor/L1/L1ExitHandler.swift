@@ -1,0 +1,187 @@
+import CPU
+import Tracing
+
+/// L0's handling of the VM exits of an L1 vCPU running under VMCS01 (SDM Vol. 3C ch. 26
+/// "VM Exits" for the causes, §28.2 for the exit information read here).
+///
+/// Each exit is resolved the way the instruction or event is specified to behave on the PC
+/// L0 presents: CPUID from the vCPU model, port I/O on the platform bus, MMIO (EPT01
+/// violations in device windows) and string I/O and MSR accesses by emulating the
+/// instruction against the devices, HLT by descheduling the vCPU. Anything else is an L0
+/// bug and ends the run with a precise message; L1 never sees a half-handled exit.
+extension VirtualMachine {
+    /// What the run loop does after an exit.
+    enum L1ExitResolution {
+        /// Re-enter L1.
+        case resume
+        /// End the run with this outcome.
+        case end(Outcome)
+    }
+
+    func handleL1Exit(_ reason: ExitReason, on v: VCPU) -> L1ExitResolution {
+        let vmcs = v.vmcs01!
+        let rip = vmcs[.guestRIP], qualification = vmcs[.exitQualification]
+        exitTrace.record(ExitEvent(time: clock.nanoseconds, cpu: UInt16(v.index), level: .l1, reason: reason,
+                                   qualification: qualification, guestRIP: rip))
+        reinjectVectoredEvent(v)
+        clock.chargeVMExit()
+        switch reason {
+        case .cpuid:
+            handleCPUID(v)
+        case .hlt:
+            skipInstruction(v)
+            if !v.pendingDebugTrap { v.state = .halted }
+        case .ioInstruction:
+            return handleIO(v, qualification: qualification)
+        case .rdmsr, .wrmsr, .xsetbv:
+            // The MSR policy is the architectural one with the local APIC's MSRs on L0's APIC
+            // (`PlatformRegisterHandler`): the processor's RDMSR/WRMSR, #GP included.
+            return emulate(v, because: reason)
+        case .crAccess:
+            return handleControlRegisterAccess(v, qualification: qualification)
+        case .eptViolation:
+            // A guest-physical address EPT01 leaves unmapped: a device window or open bus.
+            return emulate(v, because: reason)
+        case .interruptWindow:
+            setInterruptWindowExiting(v, false)
+        case .tripleFault:
+            v.state = .shutdown
+            if configuration.noReboot { return .end(.shutdown(cpu: v.index)) }
+            reset()
+        case .invd, .wbinvd:
+            skipInstruction(v)            // caches are not modelled: nothing to write back
+        case .getsec, .vmcall, .vmclear, .vmlaunch, .vmptrld, .vmptrst, .vmread, .vmresume, .vmwrite,
+             .vmxoff, .vmxon, .invept, .invvpid, .vmfunc:
+            // L1 is not offered VMX (CPUID.1:ECX.VMX = 0, CR4.VMXE reads 0) nor SMX: #UD.
+            inject(v, vector: Vector.ud)
+        default:
+            return .end(.l0Failure(cpu: v.index, message: "unexpected VM exit \(reason) from L1 at RIP 0x\(String(rip, radix: 16)), qualification 0x\(String(qualification, radix: 16))"))
+        }
+        return .resume
+    }
+
+    // MARK: Instruction handlers
+
+    /// CPUID (SDM Vol. 2A "CPUID"): the leaves of the vCPU's model.
+    func handleCPUID(_ v: VCPU) {
+        let p = v.processor
+        let r = p.cpuidLeaf(UInt32(truncatingIfNeeded: p.gpr[0]), UInt32(truncatingIfNeeded: p.gpr[1]))
+        p.gpr[GPR.rax.rawValue] = UInt64(r.eax)
+        p.gpr[GPR.rbx.rawValue] = UInt64(r.ebx)
+        p.gpr[GPR.rcx.rawValue] = UInt64(r.ecx)
+        p.gpr[GPR.rdx.rawValue] = UInt64(r.edx)
+        skipInstruction(v)
+    }
+
+    /// IN/OUT with the exit qualification of SDM Vol. 3C Table 28-5: size in bits 2:0,
+    /// direction in bit 3, string in bit 4, port in bits 31:16. String forms are emulated
+    /// (segments, RSI/RDI, REP counts and faults are the processor's).
+    func handleIO(_ v: VCPU, qualification q: UInt64) -> L1ExitResolution {
+        if q & (1 << 4) != 0 { return emulate(v, because: .ioInstruction) }
+        let size = Int(q & 7) + 1, input = q & (1 << 3) != 0, port = UInt16(truncatingIfNeeded: q >> 16)
+        let p = v.processor
+        let rax = p.gpr[GPR.rax.rawValue]
+        if input {
+            let value = UInt64(bus.ioRead(port: port, size: size))
+            switch size {
+            case 1: p.gpr[GPR.rax.rawValue] = (rax & ~0xFF) | (value & 0xFF)
+            case 2: p.gpr[GPR.rax.rawValue] = (rax & ~0xFFFF) | (value & 0xFFFF)
+            default: p.gpr[GPR.rax.rawValue] = value & 0xFFFF_FFFF   // 32-bit results zero-extend
+            }
+        } else {
+            let mask: UInt64 = size == 1 ? 0xFF : (size == 2 ? 0xFFFF : 0xFFFF_FFFF)
+            bus.ioWrite(port: port, size: size, value: UInt32(rax & mask))
+        }
+        skipInstruction(v)
+        return .resume
+    }
+
+    /// MOV to CR0/CR4 that changes a host-owned bit (SDM Vol. 3C Table 28-3 qualification).
+    /// CR4.VMXE = 1 is reserved for L1 (no VMX offered): #GP(0). Otherwise the instruction
+    /// is emulated (its own checks and side effects apply to the L1-owned bits) and the
+    /// read shadow takes L1's value of the host-owned bits once it has retired.
+    func handleControlRegisterAccess(_ v: VCPU, qualification q: UInt64) -> L1ExitResolution {
+        let vmcs = v.vmcs01!
+        let cr = Int(q & 0xF), accessType = (q >> 4) & 3, register = Int((q >> 8) & 0xF)
+        guard accessType == 0, cr == 0 || cr == 4 else { return emulate(v, because: .crAccess) }
+        let value = v.processor.gpr[register]
+        if cr == 4 && value & CR4.vmxe != 0 {
+            inject(v, vector: Vector.gp, errorCode: 0)
+            return .resume
+        }
+        let next = vmcs[.guestRIP] &+ vmcs[.exitInstructionLength]
+        let result = emulate(v, because: .crAccess)
+        if case .resume = result, vmcs[.guestRIP] == next {
+            if cr == 0 { vmcs[.cr0ReadShadow] = value & VMCS01.cr0HostOwned }
+            else { vmcs[.cr4ReadShadow] = value & VMCS01.cr4HostOwned }
+        }
+        return result
+    }
+
+    /// Emulates the exiting instruction against the platform bus.
+    func emulate(_ v: VCPU, because reason: ExitReason) -> L1ExitResolution {
+        let vmcs = v.vmcs01!
+        switch v.processor.emulateInstruction(vmcs: vmcs, bus: bus) {
+        case .completed:
+            return .resume
+        case .vmExit(let r):
+            return handleL1Exit(r, on: v)
+        case .cannotEmulate(let r):
+            let gpa = vmcs[.guestPhysicalAddress]
+            return .end(.l0Failure(cpu: v.index, message: "cannot emulate the instruction at RIP 0x\(String(vmcs[.guestRIP], radix: 16)) (\(reason)): \(r) at guest-physical 0x\(String(gpa, radix: 16)), which is neither RAM nor a device L0 can emulate a code fetch or page walk from"))
+        }
+    }
+
+    // MARK: Guest-state edits L0 makes
+
+    /// Completes an instruction L0 performed for L1: RIP past it, blocking by STI / MOV SS
+    /// ended (SDM Vol. 3C §25.4.2 Table 25-3: the blocking covers one instruction), and with
+    /// RFLAGS.TF a single-step trap after it (SDM Vol. 3A §18.3.1.4: DR6.BS, delivered as a
+    /// #DB trap before any interrupt, Table 6-2 priority 4 vs 5).
+    func skipInstruction(_ v: VCPU) {
+        let vmcs = v.vmcs01!
+        var rip = vmcs[.guestRIP] &+ vmcs[.exitInstructionLength]
+        let long = vmcs[.entryControls] & UInt64(VMEntryControls.ia32eModeGuest.rawValue) != 0 && vmcs[.guestCSAccessRights] & (1 << 13) != 0
+        // Outside 64-bit mode RIP wraps at the code segment's size (CS.D/B, bit 14).
+        if !long { rip &= vmcs[.guestCSAccessRights] & (1 << 14) != 0 ? 0xFFFF_FFFF : 0xFFFF }
+        vmcs[.guestRIP] = rip
+        vmcs[.guestInterruptibilityState] &= ~3
+        if vmcs[.guestRFLAGS] & (1 << 8) != 0 {
+            v.processor.dr6 |= 1 << 14
+            v.pendingDebugTrap = true
+        }
+    }
+
+    /// Queues hardware exception `vector` for the next VM entry (SDM Vol. 3C §25.8.3, §27.6).
+    /// The error code is delivered only where the exception pushes one and L1 is in
+    /// protected mode (§27.2.1.3).
+    func inject(_ v: VCPU, vector: UInt8, errorCode: UInt32? = nil) {
+        let vmcs = v.vmcs01!
+        var info: UInt64 = (1 << 31) | (3 << 8) | UInt64(vector)
+        if let e = errorCode, Vector.pushesErrorCode(vector), vmcs[.guestCR0] & CR0.pe != 0 {
+            info |= 1 << 11
+            vmcs[.entryExceptionErrorCode] = UInt64(e)
+        }
+        vmcs[.entryInterruptionInformation] = info
+        vmcs[.entryInstructionLength] = 0
+    }
+
+    /// An exit during the delivery of an event (IDT-vectoring information valid, SDM Vol. 3C
+    /// §28.2.4) leaves that event undelivered: L0 queues it again for the next entry, with
+    /// its error code and instruction length (§27.6.1).
+    func reinjectVectoredEvent(_ v: VCPU) {
+        let vmcs = v.vmcs01!
+        let info = vmcs[.idtVectoringInformation]
+        guard info & (1 << 31) != 0 else { return }
+        vmcs[.entryInterruptionInformation] = info & 0x8000_0FFF
+        vmcs[.entryExceptionErrorCode] = vmcs[.idtVectoringErrorCode]
+        vmcs[.entryInstructionLength] = vmcs[.exitInstructionLength]
+    }
+
+    func setInterruptWindowExiting(_ v: VCPU, _ on: Bool) {
+        let vmcs = v.vmcs01!
+        let bit = UInt64(PrimaryProcessorBasedControls.interruptWindowExiting.rawValue)
+        vmcs[.primaryProcessorBasedControls] = on ? vmcs[.primaryProcessorBasedControls] | bit
+                                                  : vmcs[.primaryProcessorBasedControls] & ~bit
+    }
+}
