@@ -116,6 +116,8 @@ public final class Processor {
     var controls = NonRootControls()
     /// Exit information recorded when an instruction or event causes a VM exit.
     public internal(set) var pendingExit = PendingExit()
+    /// Presented NMI/interrupt, pending MTF exit, preemption timer (VMX/Events/NonRootEvents).
+    var vmxEvents = NonRootEventState()
 
     /// When set, memory accesses that miss EPT (or reach a non-RAM address) and all port I/O
     /// go to this bus instead of exiting: L0's instruction-emulation service (see

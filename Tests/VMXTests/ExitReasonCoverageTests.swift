@@ -85,6 +85,19 @@ final class ExitReasonCoverageTests: XCTestCase {
         XCTAssertEqual(o, .vmExit(.invpcid))
     }
 
+    /// RDPMC with "RDPMC exiting" (reason 15) and RDTSCP with "RDTSC exiting" and "enable
+    /// RDTSCP" (reason 51), each with its instruction length (SDM Vol. 3C §26.1.3, §28.2.4).
+    func testCounterReadExits() throws {
+        var (o, v) = try run(primary: .rdpmcExiting) { a in a.xor(ecx, ecx); a.db(0x0F, 0x33) }   // RDPMC
+        XCTAssertEqual(o, .vmExit(.rdpmc)); XCTAssertEqual(v[.exitInstructionLength], 2)
+        XCTAssertEqual(v[.guestRIP], VMXTestGuest.code + 2)
+        (o, v) = try run(primary: .rdtscExiting, secondary: .enableRDTSCP) { $0.rdtscp() }
+        XCTAssertEqual(o, .vmExit(.rdtscp)); XCTAssertEqual(v[.exitInstructionLength], 3)
+        // Without "enable RDTSCP", RDTSCP is #UD before any exit (§26.3).
+        (o, v) = try run(primary: .rdtscExiting, { $0.rdtscp() }, configure: { $0[.exceptionBitmap] = 1 << 6 })
+        XCTAssertEqual(o, .vmExit(.exceptionOrNMI)); XCTAssertEqual(v[.exitInterruptionInformation] & 0xFF, 6)
+    }
+
     func testInterruptWindowExit() throws {
         let (o, v) = try run(primary: .interruptWindowExiting) { a in a.nop(); a.sti(); a.nop(); a.nop() }
         XCTAssertEqual(o, .vmExit(.interruptWindow))

@@ -136,8 +136,10 @@ final class VMExitTests: XCTestCase {
 /// A processor with 16 MiB and a builder of VMCSs for 64-bit test guests.
 final class VMXTestGuest {
     final class Bus: DeviceBus {
+        /// Called on each port write that reaches the bus (to act as a device during a run).
+        var onIOWrite: ((UInt16, UInt32) -> Void)?
         func ioRead(port: UInt16, size: Int) -> UInt32 { 0xFFFF_FFFF }
-        func ioWrite(port: UInt16, size: Int, value: UInt32) {}
+        func ioWrite(port: UInt16, size: Int, value: UInt32) { onIOWrite?(port, value) }
         func mmioRead(address: UInt64, size: Int) -> UInt64? { nil }
         func mmioWrite(address: UInt64, size: Int, value: UInt64) -> Bool { false }
     }

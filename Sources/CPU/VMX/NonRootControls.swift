@@ -5,6 +5,8 @@ struct NonRootControls {
     var pin: PinBasedControls = []
     var primary: PrimaryProcessorBasedControls = []
     var secondary: SecondaryProcessorBasedControls = []
+    /// The VM-exit controls (e.g. "acknowledge interrupt on exit").
+    var exit: VMExitControls = []
     /// "enable EPT" (secondary processor-based control bit 1).
     var ept = false
     /// The EPT pointer (VMCS field 0x201A) when `ept` is set.
@@ -33,5 +35,8 @@ public struct PendingExit: Sendable {
     public var instructionInfo: UInt32 = 0
     public var interruptionInfo: UInt32 = 0
     public var interruptionErrorCode: UInt32 = 0
+    /// The event being delivered when the exit occurred (§28.2.4); 0 when not during delivery.
+    public var idtVectoringInfo: UInt32 = 0
+    public var idtVectoringErrorCode: UInt32 = 0
     public init() {}
 }

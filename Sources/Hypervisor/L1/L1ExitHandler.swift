@@ -44,6 +44,8 @@ extension VirtualMachine {
             return emulate(v, because: reason)
         case .interruptWindow:
             setInterruptWindowExiting(v, false)
+        case .nmiWindow:
+            setNMIWindowExiting(v, false)
         case .tripleFault:
             v.state = .shutdown
             if configuration.noReboot { return .end(.shutdown(cpu: v.index)) }
@@ -178,9 +180,12 @@ extension VirtualMachine {
         vmcs[.entryInstructionLength] = vmcs[.exitInstructionLength]
     }
 
-    func setInterruptWindowExiting(_ v: VCPU, _ on: Bool) {
+    func setInterruptWindowExiting(_ v: VCPU, _ on: Bool) { setPrimaryControl(v, .interruptWindowExiting, on) }
+    func setNMIWindowExiting(_ v: VCPU, _ on: Bool) { setPrimaryControl(v, .nmiWindowExiting, on) }
+
+    func setPrimaryControl(_ v: VCPU, _ control: PrimaryProcessorBasedControls, _ on: Bool) {
         let vmcs = v.vmcs01!
-        let bit = UInt64(PrimaryProcessorBasedControls.interruptWindowExiting.rawValue)
+        let bit = UInt64(control.rawValue)
         vmcs[.primaryProcessorBasedControls] = on ? vmcs[.primaryProcessorBasedControls] | bit
                                                   : vmcs[.primaryProcessorBasedControls] & ~bit
     }

@@ -18,7 +18,10 @@ public enum VMCS01 {
     /// `load(guestStateOf:into:)`.
     public static func make(ept: EPTPointer) -> VMCS {
         let v = VMCS()
-        let pin = PinBasedControls.default1
+        // Virtual NMIs (with NMI exiting, which they require, §27.2.1.1): L1's NMI blocking is
+        // tracked per VMCS so L0 can ask for an NMI-window exit (§26.5.2) when it has an NMI
+        // for an L1 that is still handling one.
+        let pin = PinBasedControls.default1.union([.nmiExiting, .virtualNMIs])
         let primary = PrimaryProcessorBasedControls.default1
             .union([.hltExiting, .unconditionalIOExiting, .activateSecondaryControls])
             .subtracting([.cr3LoadExiting, .cr3StoreExiting])

@@ -117,6 +117,8 @@ public final class VirtualMachine {
                     if case .end(let o) = handleL1Exit(reason, on: v) { return o }
                 case .entryFailed(let error):
                     return .l0Failure(cpu: v.index, message: "VMCS01 failed a VM-entry check (\(error)): an L0 bug")
+                case .vmxAbort(let indicator):
+                    return .l0Failure(cpu: v.index, message: "VMX abort \(indicator.rawValue) (\(indicator)) on a VM exit from VMCS01: an L0 bug")
                 case .halted:
                     v.state = .halted
                 case .budgetExhausted, .stopRequested, .interruptWindow:
@@ -161,7 +163,8 @@ public final class VirtualMachine {
     /// #DB L0 owes, then an NMI, then a maskable interrupt from the local APIC or the 8259
     /// (SDM Vol. 3A §6.9 Table 6-2 priorities). A maskable interrupt waits for RFLAGS.IF = 1
     /// and no blocking by STI / MOV SS (§6.8.1, Vol. 3C §25.4.2); while it waits, VMCS01 asks
-    /// for an interrupt-window exit (§26.2).
+    /// for an interrupt-window exit, and an NMI blocked by L1's NMI handler for an
+    /// NMI-window exit (§26.5.2).
     private func deliverEvents(to v: VCPU) {
         guard v.state == .running || v.state == .halted, let vmcs = v.vmcs01 else { return }
         // One event per entry: an event already queued (or being re-injected) goes first.
@@ -175,14 +178,15 @@ public final class VirtualMachine {
         }
         let blocking = vmcs[.guestInterruptibilityState]
         if v.nmiPending {
-            // Blocked by NMI (bit 3) or MOV SS (bit 1): wait for the NMI window.
+            // Blocked by (virtual-)NMI blocking (bit 3) or MOV SS (bit 1): NMI-window exiting.
             if blocking & 0xA == 0 {
                 v.nmiPending = false
+                setNMIWindowExiting(v, false)
                 vmcs[.entryInterruptionInformation] = (1 << 31) | (2 << 8) | UInt64(Vector.nmi)
                 v.state = .running
                 return
             }
-            v.processor.requestNMIWindow()
+            setNMIWindowExiting(v, true)
         }
         let extINT = v.index == 0 && v.lapic.acceptsExtINT && externalInterrupts?.interruptRequested == true
         guard v.lapic.pendingVector != nil || extINT else {

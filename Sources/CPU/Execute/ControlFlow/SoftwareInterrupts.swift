@@ -56,7 +56,7 @@ extension Processor {
         case .protected, .compatibility, .long64:
             try protectedModeIret(size: size)
         }
-        nmiBlocked = false
+        if iretUnblocksNMIs { nmiBlocked = false }
         if flagsOther & RFLAGS.rf != 0 { rfLoadedAtRetired = instructionsRetired &+ 1 }
         pending |= PendingBit.eventWindow
     }

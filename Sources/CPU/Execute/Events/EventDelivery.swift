@@ -7,19 +7,29 @@ extension Processor {
     /// shutdown or a VM exit.
     func raise(_ e: Event) -> StopReason? {
         var event = e
+        // The exception bitmap is consulted for the original event and for a double fault it
+        // produces; a fault met while delivering `event` is checked in the catch below, with
+        // `event` recorded as the one being delivered (Vol. 3C §28.2.4).
+        var checkBitmap = !injectingAtEntry
+        injectingAtEntry = false
         while true {
-            if nonRoot && !injectingAtEntry, let stop = exceptionExit(event) { return stop }
-            injectingAtEntry = false
+            if nonRoot && checkBitmap, let stop = exceptionExit(event) { return stop }
+            checkBitmap = true
             do throws(Fault) {
                 try deliver(event)
                 return nil
             } catch {
                 switch error {
                 case .vmExit:
+                    if nonRoot { recordEventDuringDelivery(event) }
                     return .vmExit
                 case .shutdown:
                     return enterShutdown()
                 case .exception(let second):
+                    if nonRoot, let stop = exceptionExit(second) {
+                        recordEventDuringDelivery(event)
+                        return stop
+                    }
                     if event.type == .hardwareException && event.vector == Vector.df {
                         return enterShutdown()   // fault while delivering #DF: triple fault
                     }
@@ -27,6 +37,7 @@ extension Processor {
                         event = .exception(Vector.df, errorCode: 0)
                     } else {
                         event = second       // benign combination: handled serially
+                        checkBitmap = false  // already checked above
                     }
                 }
             }
@@ -93,6 +104,7 @@ extension Processor {
         }
         if e.type == .nmi { nmiBlocked = true }
         if activity == .hlt { activity = .active }
+        if nonRoot { noteEventDeliveredForMTF() }
         // The interrupted instruction's single-step trap is discarded (delivery clears TF);
         // data breakpoints still pending join a #DB being delivered now (one #DB, §18.3.1).
         singleStepPending = false

@@ -9,17 +9,23 @@ extension Processor {
     }
 
     /// Delivers external interrupt `vector` if the window is open (waking the processor from
-    /// HLT). Returns false when the interrupt is not accepted now.
+    /// HLT). Returns false when the interrupt is not accepted now. Called during VMX non-root
+    /// operation (by a device in an access), it presents the interrupt instead
+    /// (`presentExternalInterrupt(vector:)`).
     @discardableResult
     public func injectInterrupt(vector: UInt8) -> Bool {
+        if nonRoot { presentExternalInterrupt(vector: vector); return true }   // see NonRootEvents
         guard interruptWindowOpen else { return false }
         if let stop = raise(Event(vector: vector, type: .external)), stop == .shutdown { return true }
         return true
     }
 
     /// Delivers an NMI unless NMIs are blocked (by a previous NMI until IRET, or by MOV SS).
+    /// During VMX non-root operation it raises the NMI input instead (`presentNMI()`), so "NMI
+    /// exiting" can turn it into a VM exit at the next boundary.
     @discardableResult
     public func injectNMI() -> Bool {
+        if nonRoot { presentNMI(); return true }   // taken at the next boundary (NonRootEvents)
         guard !nmiBlocked, !interruptShadow.contains(.movSS),
               activity == .active || activity == .hlt else { return false }
         _ = raise(Event(vector: Vector.nmi, type: .nmi))
@@ -49,28 +55,22 @@ extension Processor {
     /// window the check repeats at every boundary until the window opens.
     func handlePending() -> StopReason? {
         pending = 0
+        // VMX non-root operation: MTF above debug traps, the other events below (NonRootEvents).
+        if nonRoot, let stop = monitorTrapBoundary() { return stop }
         if debugChecksNeeded {
             pending |= PendingBit.eventWindow
-            if let stop = debugBoundary() { return stop }
+            if let stop = debugBoundary() { return stop ?? monitorTrapAfterDelivery() }
         }
-        // A closed window is re-checked at the next boundary only while it can open without
-        // an RFLAGS or NMI-blocking change (an STI / MOV SS shadow ending): the instructions
-        // that set IF or end NMI blocking (STI, POPF, IRET, VM entry…) raise `eventWindow`
-        // themselves, so code running with IF = 0 keeps its block chaining.
-        if nonRoot && controls.primary.contains(.interruptWindowExiting) {
-            if interruptWindowOpen {
-                pendingExit = PendingExit()
-                pendingExit.reason = .interruptWindow
-                return .vmExit
-            }
-            if interruptFlag { pending |= PendingBit.eventWindow }
-        }
+        if nonRoot, let stop = nonRootEventBoundary() { return stop }
         if interruptWindowWanted || nmiWindowWanted {
             if (interruptWindowWanted && interruptWindowOpen) || (nmiWindowWanted && nmiWindowOpen) {
                 interruptWindowWanted = false
                 nmiWindowWanted = false
                 return .interruptWindow
             }
+            // Re-checked at the next boundary only while an STI / MOV SS shadow can end it:
+            // the instructions that set IF or end NMI blocking (STI, POPF, IRET…) raise
+            // `eventWindow` themselves, so code running with IF = 0 keeps its block chaining.
             if (interruptWindowWanted && interruptFlag) || (nmiWindowWanted && !nmiBlocked) {
                 pending |= PendingBit.eventWindow
             }

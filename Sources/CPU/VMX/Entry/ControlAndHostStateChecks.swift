@@ -49,6 +49,13 @@ enum VMEntryChecks {
         return true
     }
 
+    /// §27.2.1.1: "virtual NMIs" needs "NMI exiting"; "NMI-window exiting" needs "virtual NMIs".
+    static func nmiControlsValid(_ v: VMCS) -> Bool {
+        let pin = v.pin
+        if pin.contains(.virtualNMIs) && !pin.contains(.nmiExiting) { return false }
+        return pin.contains(.virtualNMIs) || !v.primary.contains(.nmiWindowExiting)
+    }
+
     /// §27.2.1.1: the EPT pointer: supported memory type, page-walk length, A/D only if
     /// supported, reserved bits 11:7 clear, address within MAXPHYADDR.
     static func eptPointerValid(_ v: VMCS, _ c: VMXCapabilities) -> Bool {
@@ -63,6 +70,7 @@ enum VMEntryChecks {
     /// §27.2.1.2: VM-exit controls conform; "save VMX-preemption timer" needs the timer.
     static func exitControlsConform(_ v: VMCS, _ c: VMXCapabilities) -> Bool {
         VMXCapabilities.conforms(v.exitControls.rawValue, to: c.msr(0x48F)!)
+            && (v.pin.contains(.activateVMXPreemptionTimer) || !v.exitControls.contains(.saveVMXPreemptionTimer))
     }
 
     /// §27.2.1.3: VM-entry controls conform; entry to SMM is impossible outside SMM.
@@ -124,9 +132,12 @@ enum VMEntryChecks {
         ("cr3-target-count", { v, _ in cr3TargetCountValid(v) }),
         ("bitmap-addresses", bitmapAddressesValid),
         ("vpid-and-unrestricted-guest", { v, _ in vpidAndUnrestrictedGuestValid(v) }),
+        ("nmi-controls", { v, _ in nmiControlsValid(v) }),
         ("ept-pointer", eptPointerValid),
         ("exit-controls-reserved-bits", exitControlsConform),
+        ("exit-msr-lists", exitMSRListsValid),
         ("entry-controls-reserved-bits", entryControlsConform),
+        ("entry-msr-load-list", entryMSRListValid),
         ("entry-interruption-information", { v, _ in entryInterruptionValid(v) }),
     ]
     static let hostChecks: [(String, @Sendable (VMCS, VMXCapabilities) -> Bool)] = [

@@ -8,6 +8,9 @@ public enum VMRunOutcome: Equatable, Sendable {
     /// VM entry failed a control or host-state check (VMfailValid with this error); nothing
     /// was loaded.
     case entryFailed(VMInstructionError)
+    /// A VMX abort (§28.7): the VM exit could not complete (e.g. a VM-exit MSR list entry
+    /// failed); the indicator is also in `VMCS.abortIndicator`, and the processor is shut down.
+    case vmxAbort(VMXAbortIndicator)
     /// L0 regained control without a VM exit (budget, `requestStop`, interrupt window, HLT
     /// without HLT exiting); the guest state is saved in the VMCS to resume with.
     case budgetExhausted, stopRequested, interruptWindow, halted
@@ -44,11 +47,19 @@ extension Processor {
         if let failed = GuestStateChecks.firstViolation(state, context) {
             v[.exitReason] = UInt64(ExitReason.entryFailureGuestState.rawValue) | (1 << 31)
             v[.exitQualification] = failed.qualification
-            return .vmExit(.entryFailureGuestState)
+            return completeEntryFailure(v, .entryFailureGuestState)
         }
         loadGuestState(state, v, entryControls)
         unpackControls(v)
+        // §27.4: the VM-entry MSR-load list; a failing entry is a VM-entry failure (reason 34).
+        if let failure = loadEntryMSRList(v) {
+            v[.exitReason] = UInt64(ExitReason.entryFailureMSRLoading.rawValue) | (1 << 31)
+            v[.exitQualification] = UInt64(failure.entryNumber)
+            return completeEntryFailure(v, .entryFailureMSRLoading)
+        }
         nonRoot = true
+        pendingExit = PendingExit()          // exits that fill in only some fields start clean
+        vmxEvents.mtfPending = false
         // §27.6: event injection through the guest IDT (the exception bitmap does not apply).
         let injection = UInt32(truncatingIfNeeded: v[.entryInterruptionInformation])
         v[.entryInterruptionInformation] = UInt64(injection & ~(1 << 31))
@@ -60,33 +71,49 @@ extension Processor {
                           hasErrorCode: injection & (1 << 11) != 0,
                           instructionLength: UInt8(truncatingIfNeeded: v[.entryInstructionLength]))
             if type == .other {
-                // Pending MTF VM exit (vector 0): not supported (MTF is not advertised).
+                injectPendingMTFExit()       // §27.6.2: vector 0 (checked in §27.2.1.3)
             } else {
                 injectingAtEntry = true
                 stop = raise(e)
                 injectingAtEntry = false
             }
         }
-        if controls.primary.contains(.interruptWindowExiting) { pending |= PendingBit.eventWindow }
-        if stop == nil { stop = run(budget: budget) }
-        let outcome: VMRunOutcome
+        startPreemptionTimer(v)
+        armNonRootEvents(v)
+        // The budget ends where the preemption timer reaches zero (VMX/Events/PreemptionTimer).
+        if stop == nil { stop = run(budget: budgetWithinPreemptionTimer(budget)) }
+        var outcome: VMRunOutcome
         switch stop! {
         case .vmExit:
-            recordExit(v)
             outcome = .vmExit(pendingExit.reason)
         case .shutdown:
             // A triple fault in VMX non-root operation is a VM exit (§26.2).
             pendingExit = PendingExit()
             pendingExit.reason = .tripleFault
-            recordExit(v)
             outcome = .vmExit(.tripleFault)
-        case .budgetExhausted: outcome = .budgetExhausted
+        case .budgetExhausted:
+            outcome = preemptionTimerExpired ? .vmExit(preemptionTimerExitReason()) : .budgetExhausted
+        case .halted:
+            // The timer counts in HLT (§26.5.1); virtual time has nothing else to count while
+            // the guest waits, so it expires at once.
+            outcome = vmxEvents.timer.active ? .vmExit(preemptionTimerExitReason()) : .halted
         case .stopRequested: outcome = .stopRequested
         case .interruptWindow: outcome = .interruptWindow
-        case .halted: outcome = .halted
+        }
+        if case .vmExit = outcome {
+            recordExit(v)
+            savePreemptionTimer(v)
+        } else if vmxEvents.timer.active {
+            // No VM exit: the timer resumes from where it stopped at the next entry.
+            v[.vmxPreemptionTimerValue] = preemptionTimerValue
         }
         saveGuestState(v)
         nonRoot = false
+        if case .vmExit = outcome {
+            // §28.4 then §28.6: the VM-exit MSR-store and MSR-load lists.
+            if storeExitMSRList(v) != nil { return vmxAbort(v, .savingGuestMSRsFailed) }
+            if loadExitMSRList(v) != nil { return vmxAbort(v, .loadingHostMSRsFailed) }
+        }
         // The TLB keeps the guest's translations across the exit (L0 runs no guest code); the
         // next entry flushes only if the translation context changed (see `loadGuestState`).
         return outcome
@@ -212,6 +239,7 @@ extension Processor {
         c.pin = v.pin
         c.primary = v.primary
         c.secondary = v.secondary
+        c.exit = v.exitControls
         c.ept = c.secondary.contains(.enableEPT)
         c.eptPointer = EPTPointer(v[.eptPointer])
         c.exceptionBitmap = UInt32(truncatingIfNeeded: v[.exceptionBitmap])
@@ -238,7 +266,17 @@ extension Processor {
         v[.exitInstructionInformation] = UInt64(e.instructionInfo)
         v[.exitInterruptionInformation] = UInt64(e.interruptionInfo)
         v[.exitInterruptionErrorCode] = UInt64(e.interruptionErrorCode)
-        v[.idtVectoringInformation] = 0
+        v[.idtVectoringInformation] = UInt64(e.idtVectoringInfo)
+        v[.idtVectoringErrorCode] = UInt64(e.idtVectoringErrorCode)
+    }
+
+    /// §27.8: after a VM-entry failure during or after loading guest state (reasons 33, 34) the
+    /// processor loads host state as a VM exit would, including the VM-exit MSR-load list; the
+    /// guest-state area and the MSR-store list are untouched, and the injection stays valid.
+    func completeEntryFailure(_ v: VMCS, _ reason: ExitReason) -> VMRunOutcome {
+        nonRoot = false
+        if loadExitMSRList(v) != nil { return vmxAbort(v, .loadingHostMSRsFailed) }
+        return .vmExit(reason)
     }
 
     /// §28.3: saves the guest's state into the guest-state area.

@@ -6,6 +6,8 @@ public final class VMCS {
     public var revision: UInt32
     /// Launch state (§25.11.3): VMLAUNCH needs "clear", VMRESUME "launched".
     public var launched = false
+    /// The VMX-abort indicator (byte offset 4 of the VMCS region, §25.2, §28.7); 0 = no abort.
+    public var abortIndicator: UInt32 = 0
     /// Field values by table index. VM entry and exit touch ~150 fields, so storage and the
     /// encoding → index map are reached through plain pointers (no array uniqueness or
     /// lazy-global checks per access).

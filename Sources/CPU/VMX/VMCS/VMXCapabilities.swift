@@ -6,15 +6,15 @@ public struct VMXCapabilities: Sendable {
     /// VMCS revision identifier (IA32_VMX_BASIC[30:0]).
     public static let revisionIdentifier: UInt32 = 0x4D54_5259 & 0x7FFF_FFFF
 
-    public var pin: PinBasedControls = [.externalInterruptExiting, .nmiExiting]
+    public var pin: PinBasedControls = [.externalInterruptExiting, .nmiExiting, .virtualNMIs, .activateVMXPreemptionTimer]
     public var primary: PrimaryProcessorBasedControls = [.interruptWindowExiting, .useTSCOffsetting, .hltExiting,
         .invlpgExiting, .rdpmcExiting, .rdtscExiting, .cr3LoadExiting, .cr3StoreExiting, .cr8LoadExiting,
-        .cr8StoreExiting, .movDRExiting, .unconditionalIOExiting, .useIOBitmaps, .useMSRBitmaps, .pauseExiting,
-        .activateSecondaryControls]
+        .cr8StoreExiting, .nmiWindowExiting, .movDRExiting, .unconditionalIOExiting, .useIOBitmaps,
+        .monitorTrapFlag, .useMSRBitmaps, .pauseExiting, .activateSecondaryControls]
     public var secondary: SecondaryProcessorBasedControls = [.enableEPT, .descriptorTableExiting, .enableRDTSCP,
         .enableVPID, .wbinvdExiting, .unrestrictedGuest, .enableINVPCID]
     public var exit: VMExitControls = [.saveDebugControls, .hostAddressSpaceSize, .acknowledgeInterruptOnExit,
-        .savePAT, .loadPAT, .saveEFER, .loadEFER]
+        .savePAT, .loadPAT, .saveEFER, .loadEFER, .saveVMXPreemptionTimer]
     public var entry: VMEntryControls = [.loadDebugControls, .ia32eModeGuest, .loadPAT, .loadEFER]
     /// Default1 bits the TRUE MSRs let software clear (Appendix A.3.2: CR3-load/store exiting;
     /// A.4/A.5: save/load debug controls).
@@ -38,11 +38,15 @@ public struct VMXCapabilities: Sendable {
         UInt64(Self.revisionIdentifier) | (UInt64(4096) << 32) | (6 << 50) | (1 << 54) | (1 << 55)
     }
 
-    /// IA32_VMX_MISC: activity states HLT/shutdown/wait-for-SIPI (bits 8:6), CR3-target count 4
-    /// (24:16), 512 MSR-list entries ((27:25 + 1) × 512), VMWRITE to exit-information fields
-    /// allowed (29), injection with instruction length 0 (30).
+    /// The VMX-preemption timer counts down when TSC bit X changes (IA32_VMX_MISC[4:0] = X).
+    public static let preemptionTimerRate: UInt64 = 5
+
+    /// IA32_VMX_MISC: VMX-preemption timer rate (bits 4:0), activity states
+    /// HLT/shutdown/wait-for-SIPI (8:6), CR3-target count 4 (24:16), 512 MSR-list entries
+    /// ((27:25 + 1) × 512), VMWRITE to exit-information fields allowed (29), injection with
+    /// instruction length 0 (30).
     public var misc: UInt64 {
-        (7 << 6) | (4 << 16) | (0 << 25) | (1 << 29) | (1 << 30)
+        Self.preemptionTimerRate | (7 << 6) | (4 << 16) | (0 << 25) | (1 << 29) | (1 << 30)
     }
 
     public static let cr0Fixed0: UInt64 = 0x8000_0021          // PE, NE, PG
