@@ -171,7 +171,6 @@ public final class Processor {
         shadowRetired = ~0
         nmiBlocked = false
         activity = .active
-        lastTranslationContext = nil
         updateMode()
         flushTLB()
     }
@@ -195,9 +194,6 @@ public final class Processor {
     /// TF was set at the start of the instruction executing now: #DB trap after it.
     var singleStepPending = false
 
-    /// The translation context the TLB holds entries for, in VMX non-root operation (nil:
-    /// entries from outside VMX or unknown).
-    var lastTranslationContext: TranslationContext?
     /// Guest-physical readers for the VM-entry checks, made once.
     lazy var physicalReaders: (@Sendable (UInt64) -> UInt32?, @Sendable (UInt64) -> UInt64?) = {
         let mem = memory
@@ -223,13 +219,14 @@ public final class Processor {
 
     /// Drops any cached translation of the linear page containing `la` (as INVLPG would).
     public func invalidatePage(_ la: UInt64) {
-        tlb.flushPage(la)
-        pending |= PendingBit.modeChanged
+        invalidateMappingsForINVLPG(la)
     }
 
-    /// Clears every cached translation (always architecturally permitted).
+    /// Clears every cached translation of every context (always architecturally permitted)
+    /// and re-selects the current context.
     public func flushTLB() {
         tlb.flushAll()
+        activateTranslationContext()
     }
 }
 

@@ -9,6 +9,8 @@ struct NonRootControls {
     var ept = false
     /// The EPT pointer (VMCS field 0x201A) when `ept` is set.
     var eptPointer = EPTPointer(0)
+    /// The virtual-processor identifier (VMCS field 0000H), meaningful with "enable VPID".
+    var vpid: UInt16 = 0
     var exceptionBitmap: UInt32 = 0
     var pageFaultErrorCodeMask: UInt32 = 0
     var pageFaultErrorCodeMatch: UInt32 = 0

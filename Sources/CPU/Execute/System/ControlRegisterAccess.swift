@@ -52,7 +52,7 @@ extension Processor {
         let changed = v ^ cr0
         cr0 = v
         efer = newEFER
-        if changed & (CR0.pg | CR0.wp | CR0.pe | CR0.cd) != 0 { flushTLB() }
+        if changed & (CR0.pg | CR0.wp | CR0.pe | CR0.cd) != 0 { invalidateMappingsOfCurrentVPID() }
         updateMode()
         pending |= PendingBit.modeChanged
     }
@@ -72,13 +72,14 @@ extension Processor {
             try loadPDPTEs(cr3: cr3)
         }
         cr4 = value
-        if changed & (pagingBits | CR4.pcide | CR4.la57) != 0 { flushTLB() }
+        if changed & (pagingBits | CR4.pcide | CR4.la57) != 0 { invalidateMappingsOfCurrentVPID() }
         updateMode()   // SMAP/UMIP/… change the access masks
         pending |= PendingBit.modeChanged
     }
 
-    /// Loads CR3 (SDM Vol. 2B "MOV to CR3"; §4.10.4.1: non-global translations are flushed
-    /// unless CR4.PCIDE = 1 and bit 63 of the source is set).
+    /// Loads CR3 (SDM Vol. 2B "MOV to CR3"; §4.10.4.1: the non-global translations of the PCID
+    /// loaded are flushed — for the current VPID, Vol. 3C §29.4.3.1 — unless CR4.PCIDE = 1 and
+    /// bit 63 of the source is set).
     func writeCR3(_ value: UInt64) throws(Fault) {
         var v = value
         var noFlush = false
@@ -95,7 +96,8 @@ extension Processor {
             try loadPDPTEs(cr3: v)
         }
         cr3 = v
-        if !noFlush { tlb.flushNonGlobal() }
+        activateTranslationContext()                 // the PCID may have changed
+        if !noFlush { invalidateNonGlobalMappings(pcid: currentPCID) }
         pending |= PendingBit.modeChanged
     }
 

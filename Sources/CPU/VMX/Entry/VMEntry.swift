@@ -13,11 +13,6 @@ public enum VMRunOutcome: Equatable, Sendable {
     case budgetExhausted, stopRequested, interruptWindow, halted
 }
 
-/// What the software TLB's contents were built under, for skipping flushes on re-entry.
-struct TranslationContext: Equatable {
-    var cr0: UInt64, cr3: UInt64, cr4: UInt64, efer: UInt64, eptp: UInt64, pdpte0: UInt64
-}
-
 extension Processor {
     /// The VMX capabilities this processor implements (what `run(vmcs:)` checks against).
     public var vmxCapabilities: VMXCapabilities {
@@ -47,6 +42,7 @@ extension Processor {
         loadGuestState(state, v, entryControls)
         unpackControls(v)
         nonRoot = true
+        updateCachedMappingsOnVMEntry()
         // §27.6: event injection through the guest IDT (the exception bitmap does not apply).
         let injection = UInt32(truncatingIfNeeded: v[.entryInterruptionInformation])
         v[.entryInterruptionInformation] = UInt64(injection & ~(1 << 31))
@@ -85,8 +81,7 @@ extension Processor {
         }
         saveGuestState(v)
         nonRoot = false
-        // The TLB keeps the guest's translations across the exit (L0 runs no guest code); the
-        // next entry flushes only if the translation context changed (see `loadGuestState`).
+        updateCachedMappingsOnVMExit()
         return outcome
     }
 
@@ -195,14 +190,6 @@ extension Processor {
         interruptShadow = shadow
         nmiBlocked = s.interruptibility & 8 != 0
         updateMode()
-        // Cached translations depend on the paging controls and the EPT pointer: keep them only
-        // when re-entering the same context (no VPID tagging yet, so any change flushes).
-        let context = TranslationContext(cr0: cr0, cr3: cr3, cr4: cr4, efer: efer,
-                                         eptp: v.secondary.contains(.enableEPT) ? v[.eptPointer] : ~0, pdpte0: pdpte.0)
-        if context != lastTranslationContext {
-            flushTLB()
-            lastTranslationContext = context
-        }
     }
 
     /// Unpacks the controls the instruction handlers consult (`NonRootControls`).
@@ -213,6 +200,7 @@ extension Processor {
         c.secondary = v.secondary
         c.ept = c.secondary.contains(.enableEPT)
         c.eptPointer = EPTPointer(v[.eptPointer])
+        c.vpid = UInt16(truncatingIfNeeded: v[.virtualProcessorIdentifier])
         c.exceptionBitmap = UInt32(truncatingIfNeeded: v[.exceptionBitmap])
         c.pageFaultErrorCodeMask = UInt32(truncatingIfNeeded: v[.pageFaultErrorCodeMask])
         c.pageFaultErrorCodeMatch = UInt32(truncatingIfNeeded: v[.pageFaultErrorCodeMatch])
