@@ -200,6 +200,9 @@ public final class Processor {
         return ({ a in try? mem.load(UInt32.self, at: a) }, { a in try? mem.load(UInt64.self, at: a) })
     }()
 
+    /// VMCS objects placed in VMCS regions by L0, by physical address (see VMCSRegions.swift).
+    var vmcsRegions: [UInt64: VMCS] = [:]
+
     /// VM entry is delivering its injected event (the exception bitmap does not apply).
     var injectingAtEntry = false
 

@@ -20,6 +20,13 @@ struct NonRootControls {
     var ioBitmapA: UInt64 = 0, ioBitmapB: UInt64 = 0
     var msrBitmaps: UInt64 = 0
     var tscOffset: UInt64 = 0
+    /// The VMCS being run (VMfailValid in non-root operation writes its VM-instruction error).
+    var currentVMCS: VMCS? = nil
+    /// "VMCS shadowing": VMCS link pointer, VMREAD/VMWRITE bitmaps, and the shadow VMCS the
+    /// link pointer names (nil: FFFFFFFF_FFFFFFFFH or none registered; see VMCSRegions.swift).
+    var vmcsLinkPointer: UInt64 = ~0
+    var vmreadBitmap: UInt64 = 0, vmwriteBitmap: UInt64 = 0
+    var shadowVMCS: VMCS? = nil
     init() {}
 }
 

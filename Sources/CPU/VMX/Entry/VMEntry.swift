@@ -211,6 +211,7 @@ extension Processor {
         c.ioBitmapA = v[.ioBitmapA]; c.ioBitmapB = v[.ioBitmapB]
         c.msrBitmaps = v[.msrBitmaps]
         c.tscOffset = v[.tscOffset]
+        unpackShadowingControls(v, into: &c)
         controls = c
     }
 

@@ -12,7 +12,7 @@ public struct VMXCapabilities: Sendable {
         .cr8StoreExiting, .movDRExiting, .unconditionalIOExiting, .useIOBitmaps, .useMSRBitmaps, .pauseExiting,
         .activateSecondaryControls]
     public var secondary: SecondaryProcessorBasedControls = [.enableEPT, .descriptorTableExiting, .enableRDTSCP,
-        .enableVPID, .wbinvdExiting, .unrestrictedGuest, .enableINVPCID]
+        .enableVPID, .wbinvdExiting, .unrestrictedGuest, .enableINVPCID, .vmcsShadowing]
     public var exit: VMExitControls = [.saveDebugControls, .hostAddressSpaceSize, .acknowledgeInterruptOnExit,
         .savePAT, .loadPAT, .saveEFER, .loadEFER]
     public var entry: VMEntryControls = [.loadDebugControls, .ia32eModeGuest, .loadPAT, .loadEFER]
