@@ -27,6 +27,9 @@ struct NonRootControls {
     var vmcsLinkPointer: UInt64 = ~0
     var vmreadBitmap: UInt64 = 0, vmwriteBitmap: UInt64 = 0
     var shadowVMCS: VMCS? = nil
+    /// "Use TPR shadow": the virtual-APIC page and TPR threshold (TPRShadow.swift).
+    var virtualAPICAddress: UInt64 = 0
+    var tprThreshold: UInt32 = 0
     init() {}
 }
 

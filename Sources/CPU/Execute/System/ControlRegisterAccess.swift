@@ -126,7 +126,13 @@ extension Processor {
         case 2: cr2 = v
         case 3: try writeCR3(v)
         case 4: try writeCR4(try guestControlRegisterWrite(i, cr: 4, value: v))
-        case 8: try writeCR8(v)
+        case 8:
+            if nonRoot && controls.primary.contains(.useTPRShadow) {
+                if v & ~0xF != 0 { throw Fault.gp(0) }
+                try virtualizeMOVToCR8(v)                 // §30.3: VTPR, not the APIC's TPR
+            } else {
+                try writeCR8(v)
+            }
         default: throw Fault.ud
         }
     }
@@ -147,7 +153,8 @@ extension Processor {
         case 2: v = cr2
         case 3: v = cr3
         case 4: v = guestControlRegisterRead(cr: 4, value: cr4)
-        case 8: v = platformRegisters?.taskPriority(cpu: self) ?? cr8
+        case 8: v = nonRoot && controls.primary.contains(.useTPRShadow) ? virtualizedCR8Read()
+                                                                         : platformRegisters?.taskPriority(cpu: self) ?? cr8
         default: throw Fault.ud
         }
         writeReg(i.pointee.rm, i.pointee.opSize, v)

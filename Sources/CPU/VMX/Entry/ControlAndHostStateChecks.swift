@@ -132,6 +132,7 @@ enum VMEntryChecks {
         ("cr3-target-count", { v, _ in cr3TargetCountValid(v) }),
         ("bitmap-addresses", bitmapAddressesValid),
         ("vmcs-shadowing-bitmap-addresses", vmcsShadowingBitmapAddressesValid),
+        ("tpr-shadow", tprShadowControlsValid),
         ("vpid-and-unrestricted-guest", { v, _ in vpidAndUnrestrictedGuestValid(v) }),
         ("ept-pointer", eptPointerValid),
         ("exit-controls-reserved-bits", exitControlsConform),

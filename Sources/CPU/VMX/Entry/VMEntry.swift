@@ -30,6 +30,10 @@ extension Processor {
             v[.vmInstructionError] = UInt64(error.rawValue)
             return .entryFailed(error)
         }
+        if !tprThresholdNotAboveVTPR(v) {                 // §27.2.1.1, reads the virtual-APIC page
+            v[.vmInstructionError] = UInt64(VMInstructionError.invalidControlFields.rawValue)
+            return .entryFailed(.invalidControlFields)
+        }
         // §27.3: guest-state checks; a failure is a VM-entry-failure exit (reason 33, bit 31).
         let entryControls = v.entryControls
         let state = guestStateArea(v)
@@ -212,6 +216,7 @@ extension Processor {
         c.msrBitmaps = v[.msrBitmaps]
         c.tscOffset = v[.tscOffset]
         unpackShadowingControls(v, into: &c)
+        unpackAPICVirtualizationControls(v, into: &c)
         controls = c
     }
 

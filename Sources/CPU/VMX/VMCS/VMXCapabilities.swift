@@ -9,7 +9,7 @@ public struct VMXCapabilities: Sendable {
     public var pin: PinBasedControls = [.externalInterruptExiting, .nmiExiting]
     public var primary: PrimaryProcessorBasedControls = [.interruptWindowExiting, .useTSCOffsetting, .hltExiting,
         .invlpgExiting, .rdpmcExiting, .rdtscExiting, .cr3LoadExiting, .cr3StoreExiting, .cr8LoadExiting,
-        .cr8StoreExiting, .movDRExiting, .unconditionalIOExiting, .useIOBitmaps, .useMSRBitmaps, .pauseExiting,
+        .cr8StoreExiting, .useTPRShadow, .movDRExiting, .unconditionalIOExiting, .useIOBitmaps, .useMSRBitmaps, .pauseExiting,
         .activateSecondaryControls]
     public var secondary: SecondaryProcessorBasedControls = [.enableEPT, .descriptorTableExiting, .enableRDTSCP,
         .enableVPID, .wbinvdExiting, .unrestrictedGuest, .enableINVPCID, .vmcsShadowing]
