@@ -128,6 +128,53 @@ final class VPIDTLBTests: XCTestCase {
         XCTAssertEqual(bed.enter(v)[0], Bed.value(frame: 4), "PCID 2 still has its translation")
     }
 
+    /// A page fault invalidates the faulting page's translations (Vol. 3A §4.10.4.1), even
+    /// with a VPID (nothing else would drop the stale read-only entry here).
+    func testPageFaultInvalidatesTheFaultingPage() throws {
+        let bed = try Bed { a in
+            let top = a.boundLabel()
+            a.mov(rax, qword[Int64(Bed.page(0))])
+            a.mov(rbx, qword[Int64(Bed.page(1))])
+            a.vmcall()
+            a.mov(qword[Int64(Bed.page(0))], rbx)     // page 0 is read-only: #PF
+            a.jmp(top)
+        }
+        try bed.memory.store(Bed.frame(0) | 5, at: Bed.pt)      // page 0 → frame 0, read-only
+        let v = try bed.vmcs(vpid: 1)
+        v[.exceptionBitmap] = 1 << 14
+        v[.guestCR0] |= 1 << 16                        // CR0.WP: supervisor writes honour R/W
+        let top = v[.guestRIP]
+        XCTAssertEqual(bed.enter(v)[0...1], Bed.values(0, 1)[0...1])
+        try bed.memory.store(Bed.frame(4) | 5, at: Bed.pt)
+        try bed.map(page: 1, frame: 5)
+        XCTAssertEqual(bed.cpu.run(vmcs: v, budget: 100), .vmExit(.exceptionOrNMI))
+        XCTAssertEqual(v[.exitInterruptionInformation] & 0xFF, 14)
+        v[.guestRIP] = top
+        let r = bed.enter(v)
+        XCTAssertEqual(r[0], Bed.value(frame: 4), "the #PF dropped page 0's stale translation")
+        XCTAssertEqual(r[1], Bed.value(frame: 1), "page 1 is still cached (stale)")
+    }
+
+    /// Code written through a translation another VPID cached before the page held decoded code
+    /// still invalidates the decoded blocks (write permission is revoked in every context).
+    func testSelfModifyingCodeAcrossVPIDs() throws {
+        let bed = try Bed { a in
+            a.mov(qword[Int64(Bed.page(3) + 0x800)], rax)   // caches a writable (dirty) translation, VPID 2
+            a.vmcall()
+            a.mov(dword[Int64(Bed.page(3) + 1)], ebx)   // patches VPID 1's MOV EAX immediate
+            a.vmcall()
+        }
+        try bed.memory.write([0xB8, 0x11, 0, 0, 0, 0x0F, 0x01, 0xC1], at: Bed.frame(3))   // mov eax, 0x11; vmcall
+        let v1 = try bed.vmcs(vpid: 1), v2 = try bed.vmcs(vpid: 2)
+        v1[.guestRIP] = Bed.page(3)
+        bed.enter(v2)
+        XCTAssertEqual(bed.enter(v1)[0], 0x11)
+        bed.cpu.gpr[3] = 0x22
+        bed.enter(v2)
+        v1[.guestRIP] = Bed.page(3)
+        XCTAssertEqual(bed.enter(v1)[0], 0x22, "VPID 1 runs the patched code")
+    }
+
     /// 1,000,000 entries and CPUID exits with "enable VPID" (MATRYOSHKA_VMX_EXITS scales it);
     /// prints exits/s. Compare with `VMExitTests.testCPUIDExitLoopThroughput` (VPID off: every
     /// entry and exit invalidates VPID 0000H).

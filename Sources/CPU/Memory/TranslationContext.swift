@@ -55,6 +55,20 @@ extension Processor {
         pending |= PendingBit.modeChanged
     }
 
+    /// A page fault (Vol. 3A §4.10.4.1: it invalidates the translations of the faulting page
+    /// for the current PCID) — for the current VPID and all EP4TAs (Vol. 3C §29.4.3.1).
+    func invalidateMappingsForPageFault(_ la: UInt64) {
+        let vpid = currentVPID, pcid = currentPCID
+        tlb.invalidatePage(la) { $0.vpid == vpid && $0.pcid == pcid ? .all : .none }
+    }
+
+    /// An EPT violation on the translation of linear address `la` (Vol. 3C §29.4.3.1): drops the
+    /// combined mappings for `la` of the current VPID, PCID and EP4TA.
+    func invalidateMappingsForEPTViolation(_ la: UInt64) {
+        let tag = currentTranslationTag
+        tlb.invalidatePage(la) { $0 == tag ? .all : .none }
+    }
+
     /// MOV to CR3 (Vol. 3A §4.10.4.1): unless CR4.PCIDE = 1 and bit 63 of the source is 1,
     /// invalidates the non-global translations of the PCID being loaded (000H when PCIDE = 0),
     /// for the current VPID and all EP4TAs.
