@@ -102,6 +102,46 @@ final class VPIDTLBTests: XCTestCase {
         XCTAssertEqual(bed.enter(v2), Bed.values(0, 1, 2), "VPID 2 is untouched by VPID 1's MOV to CR3")
     }
 
+    /// INVPCID in the guest (Vol. 2A "INVPCID"), for its own VPID only: type 0 drops one
+    /// page's non-global translation, type 3 every non-global one, type 2 every one.
+    func testINVPCIDTypesActOnTheCurrentVPIDOnly() throws {
+        func reads(_ a: Assembler) {
+            a.mov(rax, qword[Int64(Bed.page(0))])
+            a.mov(rbx, qword[Int64(Bed.page(1))])
+            a.mov(rdx, qword[Int64(Bed.page(2))])
+            a.vmcall()
+        }
+        let bed = try Bed { a in
+            let top = a.boundLabel()
+            reads(a)                                              // exit 1
+            a.mov(ecx, 0); a.invpcid(rcx, oword[0x9000])          // type 0, page 1 (global): kept
+            a.mov(ecx, 0); a.invpcid(rcx, oword[0x9010])          // type 0, page 0: dropped
+            reads(a)                                              // exit 2
+            a.mov(ecx, 3); a.invpcid(rcx, oword[0x9000])          // all non-global
+            reads(a)                                              // exit 3
+            a.mov(ecx, 2); a.invpcid(rcx, oword[0x9000])          // all, globals too
+            reads(a)                                              // exit 4
+            a.jmp(top)
+        }
+        try bed.memory.store(UInt64(0), at: 0x9000); try bed.memory.store(Bed.page(1), at: 0x9008)
+        try bed.memory.store(UInt64(0), at: 0x9010); try bed.memory.store(Bed.page(0), at: 0x9018)
+        try bed.map(page: 1, frame: 1, global: true)
+        let v1 = try bed.vmcs(vpid: 1, pge: true), v2 = try bed.vmcs(vpid: 2, pge: true)
+        for v in [v1, v2] { v[.secondaryProcessorBasedControls] |= UInt64(SecondaryProcessorBasedControls.enableINVPCID.rawValue) }
+        let top = v2[.guestRIP]
+        XCTAssertEqual(bed.enter(v1), Bed.values(0, 1, 2))
+        XCTAssertEqual(bed.enter(v2), Bed.values(0, 1, 2))
+        try bed.map(page: 0, frame: 4)
+        try bed.map(page: 1, frame: 5, global: true)
+        try bed.map(page: 2, frame: 6)
+        let expected = [Bed.values(4, 1, 2), Bed.values(4, 1, 6), Bed.values(4, 5, 6)]
+        for (step, values) in expected.enumerated() {
+            XCTAssertEqual(bed.enter(v1), values, "VPID 1 after INVPCID step \(step + 1)")
+            v2[.guestRIP] = top
+            XCTAssertEqual(bed.enter(v2), Bed.values(0, 1, 2), "VPID 2 untouched after step \(step + 1)")
+        }
+    }
+
     /// PCIDs: a MOV to CR3 with bit 63 set switches PCID without invalidating, and the
     /// translations of each PCID are used only under it (Vol. 3A §4.10.1, §4.10.4.1).
     func testPCIDsTagTranslations() throws {
