@@ -110,9 +110,6 @@ final class SoftwareTLB {
         (linear & ~0xFFF) | generation
     }
 
-    /// The tag of the current set (the context translations are being cached for).
-    var currentTag: TranslationTag { sets[current].tag }
-
     // MARK: Choosing the current set
 
     /// Makes the set for `tag` current, reusing the least recently used set if none holds it.
