@@ -176,7 +176,6 @@ public final class Processor {
         shadowRetired = ~0
         nmiBlocked = false
         activity = .active
-        lastTranslationContext = nil
         updateMode()
         flushTLB()
     }
@@ -200,14 +199,14 @@ public final class Processor {
     /// TF was set at the start of the instruction executing now: #DB trap after it.
     var singleStepPending = false
 
-    /// The translation context the TLB holds entries for, in VMX non-root operation (nil:
-    /// entries from outside VMX or unknown).
-    var lastTranslationContext: TranslationContext?
     /// Guest-physical readers for the VM-entry checks, made once.
     lazy var physicalReaders: (@Sendable (UInt64) -> UInt32?, @Sendable (UInt64) -> UInt64?) = {
         let mem = memory
         return ({ a in try? mem.load(UInt32.self, at: a) }, { a in try? mem.load(UInt64.self, at: a) })
     }()
+
+    /// VMCS objects placed in VMCS regions by L0, by physical address (see VMCSRegions.swift).
+    var vmcsRegions: [UInt64: VMCS] = [:]
 
     /// VM entry is delivering its injected event (the exception bitmap does not apply).
     var injectingAtEntry = false
@@ -228,13 +227,14 @@ public final class Processor {
 
     /// Drops any cached translation of the linear page containing `la` (as INVLPG would).
     public func invalidatePage(_ la: UInt64) {
-        tlb.flushPage(la)
-        pending |= PendingBit.modeChanged
+        invalidateMappingsForINVLPG(la)
     }
 
-    /// Clears every cached translation (always architecturally permitted).
+    /// Clears every cached translation of every context (always architecturally permitted)
+    /// and re-selects the current context.
     public func flushTLB() {
         tlb.flushAll()
+        activateTranslationContext()
     }
 }
 

@@ -25,8 +25,6 @@ extension Processor {
     /// shuts down, or (in VMX non-root operation) a VM exit occurs.
     @inline(never)
     public func run(budget: UInt64) -> StopReason {
-        // Running outside VMX non-root operation builds translations of another context.
-        if !nonRoot { lastTranslationContext = nil }
         let end = instructionsRetired &+ budget
         // The block just completed, for following its cached successor links (-1: none).
         var previous: Int32 = -1

@@ -1,5 +1,6 @@
 /// VMX instructions executed by guest code. In VMX non-root operation every one of them
-/// causes a VM exit (SDM Vol. 3C §26.1.2) — L0 emulates them for its guests (nested VMX).
+/// causes a VM exit (SDM Vol. 3C §26.1.2) — L0 emulates them for its guests (nested VMX) —
+/// except VMREAD/VMWRITE that "VMCS shadowing" lets reach the shadow VMCS (§26.1.3).
 /// Outside VMX non-root operation the processor has no VMX root mode of its own (L0 is
 /// Swift), so they raise #UD, as they do on any processor with CR4.VMXE = 0.
 extension Processor {
@@ -37,8 +38,7 @@ extension Processor {
     func execVmresume(_ i: Inst) throws(Fault) { try vmxInstruction(i, .vmresume) }
     func execVmxoff(_ i: Inst) throws(Fault) { try vmxInstruction(i, .vmxoff) }
     func execVmfunc(_ i: Inst) throws(Fault) { try vmxInstruction(i, .vmfunc) }
-    func execVmread(_ i: Inst) throws(Fault) { try vmxInstruction(i, .vmread) }
-    func execVmwrite(_ i: Inst) throws(Fault) { try vmxInstruction(i, .vmwrite) }
+    // VMREAD and VMWRITE: see ShadowVMCSAccess.swift (VMCS shadowing).
     func execVmptrld(_ i: Inst) throws(Fault) { try vmxInstruction(i, .vmptrld) }
     func execVmptrst(_ i: Inst) throws(Fault) { try vmxInstruction(i, .vmptrst) }
     func execVmclear(_ i: Inst) throws(Fault) { try vmxInstruction(i, .vmclear) }

@@ -278,6 +278,7 @@ extension Processor {
             code |= PFErrorCode.fetch
         }
         faultingLinearAddress = la
+        invalidateMappingsForPageFault(la)
         return .exception(.exception(Vector.pf, errorCode: code))
     }
 

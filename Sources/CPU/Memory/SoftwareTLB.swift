@@ -37,26 +37,68 @@ struct TLBEntry {
     var pad: UInt16 = 0
 }
 
-/// A direct-mapped software TLB of linear-page translations to host pointers.
+/// One set of cached translations: every translation in it has the same `TranslationTag`.
+struct TLBSet {
+    /// The entries, allocated the first time the set is used (`SoftwareTLB.count` of them).
+    var entries: UnsafeMutablePointer<TLBEntry>? = nil
+    /// The generation live entries carry in tag bits 11:0 (see `SoftwareTLB`).
+    var generation: UInt64 = 1
+    var tag = TranslationTag(vpid: 0, pcid: 0, ep4ta: TranslationTag.linear)
+    var inUse = false
+    /// `SoftwareTLB.clock` when the set was last current (least recently used is reused first).
+    var lastUse: UInt64 = 0
+    /// The paging controls the entries' permission bits were computed under (see
+    /// `Processor.pagingControlBasis`); entries made under other controls are dropped.
+    var basis: UInt64 = 0
+}
+
+/// The software TLB: a few direct-mapped sets of linear-page translations to host pointers,
+/// one set per `TranslationTag` (VPID, PCID, EP4TA), so translations of several contexts are
+/// cached at once and VM entries/exits with VPIDs switch sets instead of flushing
+/// (SDM Vol. 3C §29.1, §29.4; Vol. 3A §4.10).
 ///
-/// Flushes are O(1): the tag carries a 12-bit generation that a flush advances; the array is
-/// cleared only when the generation wraps.
+/// The hot path sees only the current set: `entries` and `generation`, one compare and one add
+/// on a hit. Dropping a whole set is O(1): tags carry a 12-bit generation that advances; the
+/// set's array is cleared only when its generation wraps. When all sets are in use the least
+/// recently used one is dropped and reused (a processor may drop cached translations at any
+/// time, §29.4.3.2).
 final class SoftwareTLB {
     static let bits = 12
     static let count = 1 << bits
     static let indexMask: UInt64 = UInt64(count - 1)
+    /// Contexts cached at once.
+    static let setCount = 8
 
-    let entries: UnsafeMutablePointer<TLBEntry>
-    var generation: UInt64 = 1
-    /// Advances on every flush: block-to-block links made under an older epoch are stale.
+    /// The current set's entries and generation (hot path).
+    private(set) var entries: UnsafeMutablePointer<TLBEntry>
+    private(set) var generation: UInt64 = 1
+    /// Advances on every flush and set switch: block-to-block links made under an older epoch
+    /// are stale.
     var epoch: UInt64 = 0
 
+    let sets: UnsafeMutablePointer<TLBSet>
+    /// Index of the current set in `sets`.
+    private(set) var current = 0
+    private var clock: UInt64 = 0
+
     init() {
-        entries = .allocate(capacity: SoftwareTLB.count)
-        entries.initialize(repeating: TLBEntry(), count: SoftwareTLB.count)
+        sets = .allocate(capacity: SoftwareTLB.setCount)
+        sets.initialize(repeating: TLBSet(), count: SoftwareTLB.setCount)
+        entries = Self.makeEntries()
+        sets[0].entries = entries
+        sets[0].inUse = true
     }
 
-    deinit { entries.deallocate() }
+    deinit {
+        for k in 0..<SoftwareTLB.setCount { sets[k].entries?.deallocate() }
+        sets.deallocate()
+    }
+
+    static func makeEntries() -> UnsafeMutablePointer<TLBEntry> {
+        let e = UnsafeMutablePointer<TLBEntry>.allocate(capacity: count)
+        e.initialize(repeating: TLBEntry(), count: count)
+        return e
+    }
 
     @inline(__always)
     func slot(_ linear: UInt64) -> UnsafeMutablePointer<TLBEntry> {
@@ -68,37 +110,113 @@ final class SoftwareTLB {
         (linear & ~0xFFF) | generation
     }
 
+    // MARK: Choosing the current set
+
+    /// Makes the set for `tag` current, reusing the least recently used set if none holds it.
+    /// A set whose entries were made under other paging controls (`basis`) is emptied first.
+    func activate(_ tag: TranslationTag, basis: UInt64) {
+        if sets[current].tag == tag {
+            if sets[current].basis != basis { drop(set: current); sets[current].basis = basis }
+            return
+        }
+        clock &+= 1
+        sets[current].lastUse = clock
+        var chosen = -1
+        for k in 0..<SoftwareTLB.setCount where sets[k].inUse && sets[k].tag == tag { chosen = k; break }
+        if chosen < 0 {
+            chosen = 0
+            for k in 0..<SoftwareTLB.setCount {
+                if !sets[k].inUse { chosen = k; break }
+                if sets[k].lastUse < sets[chosen].lastUse { chosen = k }
+            }
+            if sets[chosen].entries == nil { sets[chosen].entries = Self.makeEntries() }
+            drop(set: chosen)
+            sets[chosen].inUse = true
+            sets[chosen].tag = tag
+            sets[chosen].basis = basis
+        } else if sets[chosen].basis != basis {
+            drop(set: chosen)
+            sets[chosen].basis = basis
+        }
+        current = chosen
+        entries = sets[chosen].entries!
+        generation = sets[chosen].generation
+        epoch &+= 1
+    }
+
+    // MARK: Invalidation
+
+    /// Drops every translation of set `k` (advances its generation).
+    private func drop(set k: Int) {
+        epoch &+= 1
+        var g = sets[k].generation + 1
+        if g > 0xFFF {
+            g = 1
+            if let e = sets[k].entries { for i in 0..<SoftwareTLB.count { e[i].tag = 0 } }
+        }
+        sets[k].generation = g
+        if k == current { generation = g }
+    }
+
+    /// Drops every cached translation of every context.
     func flushAll() {
-        epoch &+= 1
-        generation += 1
-        if generation > 0xFFF {
-            generation = 1
-            for i in 0..<SoftwareTLB.count { entries[i].tag = 0 }
+        for k in 0..<SoftwareTLB.setCount where sets[k].inUse { drop(set: k) }
+    }
+
+    /// Drops every translation of the contexts `matching` selects.
+    func invalidate(_ matching: (TranslationTag) -> Bool) {
+        for k in 0..<SoftwareTLB.setCount where sets[k].inUse && matching(sets[k].tag) { drop(set: k) }
+    }
+
+    /// Drops the translations other than global ones of the contexts `matching` selects
+    /// (global translations: Vol. 3A §4.10.2.4).
+    func invalidateNonGlobal(_ matching: (TranslationTag) -> Bool) {
+        for k in 0..<SoftwareTLB.setCount where sets[k].inUse && matching(sets[k].tag) {
+            epoch &+= 1
+            let g = sets[k].generation, e = sets[k].entries!
+            for i in 0..<SoftwareTLB.count where e[i].tag & 0xFFF == g && !e[i].global { e[i].tag = 0 }
         }
     }
 
-    /// Drops every translation except global ones (MOV CR3 with CR4.PGE = 1, SDM Vol. 3A §4.10.4.1).
-    func flushNonGlobal() {
-        epoch &+= 1
-        let g = generation
-        for i in 0..<SoftwareTLB.count where entries[i].tag & 0xFFF == g && !entries[i].global {
-            entries[i].tag = 0
+    /// Which translations of one linear page a context loses (`invalidatePage`).
+    enum PageInvalidation { case none, all, globalOnly, nonGlobalOnly }
+
+    /// Drops the translation of the page containing `linear` in each context, as `rule` says.
+    func invalidatePage(_ linear: UInt64, _ rule: (TranslationTag) -> PageInvalidation) {
+        let index = Int((linear >> 12) & SoftwareTLB.indexMask)
+        for k in 0..<SoftwareTLB.setCount where sets[k].inUse {
+            let r = rule(sets[k].tag)
+            if r == .none { continue }
+            epoch &+= 1
+            let e = sets[k].entries! + index
+            guard e.pointee.tag == (linear & ~0xFFF) | sets[k].generation else { continue }
+            switch r {
+            case .all: e.pointee.tag = 0
+            case .globalOnly: if e.pointee.global { e.pointee.tag = 0 }
+            case .nonGlobalOnly: if !e.pointee.global { e.pointee.tag = 0 }
+            case .none: break
+            }
         }
     }
 
-    /// Drops the translation for one linear page (INVLPG; SDM Vol. 3A §4.10.4.1).
-    func flushPage(_ linear: UInt64) {
-        epoch &+= 1
-        let e = slot(linear)
-        if e.pointee.tag == tag(linear) { e.pointee.tag = 0 }
+    /// Whether the context `tag` holds a live translation of the page containing `linear`
+    /// (for tests and diagnostics; the hot path never asks).
+    func holds(_ linear: UInt64, for tag: TranslationTag) -> Bool {
+        for k in 0..<SoftwareTLB.setCount where sets[k].inUse && sets[k].tag == tag {
+            let e = sets[k].entries! + Int((linear >> 12) & SoftwareTLB.indexMask)
+            return e.pointee.tag == (linear & ~0xFFF) | sets[k].generation
+        }
+        return false
     }
 
-    /// Removes write permission from every entry mapping host-physical page `page`
-    /// (the page now holds decoded code, so stores must take the slow path).
+    /// Removes write permission from every entry, in every context, mapping host-physical page
+    /// `page` (the page now holds decoded code, so stores must take the slow path).
     func revokeWrites(toPhysicalPage page: UInt64) {
-        let g = generation
-        for i in 0..<SoftwareTLB.count where entries[i].tag & 0xFFF == g && entries[i].physical == page {
-            entries[i].perms &= ~TLBPerm.allWrite
+        for k in 0..<SoftwareTLB.setCount where sets[k].inUse {
+            let g = sets[k].generation, e = sets[k].entries!
+            for i in 0..<SoftwareTLB.count where e[i].tag & 0xFFF == g && e[i].physical == page {
+                e[i].perms &= ~TLBPerm.allWrite
+            }
         }
     }
 }

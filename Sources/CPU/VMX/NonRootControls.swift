@@ -11,6 +11,8 @@ struct NonRootControls {
     var ept = false
     /// The EPT pointer (VMCS field 0x201A) when `ept` is set.
     var eptPointer = EPTPointer(0)
+    /// The virtual-processor identifier (VMCS field 0000H), meaningful with "enable VPID".
+    var vpid: UInt16 = 0
     var exceptionBitmap: UInt32 = 0
     var pageFaultErrorCodeMask: UInt32 = 0
     var pageFaultErrorCodeMatch: UInt32 = 0
@@ -20,6 +22,16 @@ struct NonRootControls {
     var ioBitmapA: UInt64 = 0, ioBitmapB: UInt64 = 0
     var msrBitmaps: UInt64 = 0
     var tscOffset: UInt64 = 0
+    /// The VMCS being run (VMfailValid in non-root operation writes its VM-instruction error).
+    var currentVMCS: VMCS? = nil
+    /// "VMCS shadowing": VMCS link pointer, VMREAD/VMWRITE bitmaps, and the shadow VMCS the
+    /// link pointer names (nil: FFFFFFFF_FFFFFFFFH or none registered; see VMCSRegions.swift).
+    var vmcsLinkPointer: UInt64 = ~0
+    var vmreadBitmap: UInt64 = 0, vmwriteBitmap: UInt64 = 0
+    var shadowVMCS: VMCS? = nil
+    /// "Use TPR shadow": the virtual-APIC page and TPR threshold (TPRShadow.swift).
+    var virtualAPICAddress: UInt64 = 0
+    var tprThreshold: UInt32 = 0
     init() {}
 }
 

@@ -16,7 +16,10 @@ public enum VMCS01 {
 
     /// A VMCS01 with L0's controls and host state, whose guest state is set later with
     /// `load(guestStateOf:into:)`.
-    public static func make(ept: EPTPointer) -> VMCS {
+    /// Each vCPU's VMCS01 has its own VPID (index + 1), so L1's cached translations survive
+    /// its VM exits and entries (SDM Vol. 3C §29.1: with VPID 0 or VPID off, every entry and
+    /// exit would invalidate them).
+    public static func make(ept: EPTPointer, vpid: UInt16) -> VMCS {
         let v = VMCS()
         // Virtual NMIs (with NMI exiting, which they require, §27.2.1.1): L1's NMI blocking is
         // tracked per VMCS so L0 can ask for an NMI-window exit (§26.5.2) when it has an NMI
@@ -25,7 +28,8 @@ public enum VMCS01 {
         let primary = PrimaryProcessorBasedControls.default1
             .union([.hltExiting, .unconditionalIOExiting, .activateSecondaryControls])
             .subtracting([.cr3LoadExiting, .cr3StoreExiting])
-        let secondary: SecondaryProcessorBasedControls = [.enableEPT, .unrestrictedGuest, .enableRDTSCP, .enableINVPCID]
+        let secondary: SecondaryProcessorBasedControls = [.enableEPT, .enableVPID, .unrestrictedGuest, .enableRDTSCP,
+                                                          .enableINVPCID]
         let exit = VMExitControls.default1.union([.hostAddressSpaceSize, .saveDebugControls, .savePAT, .loadPAT,
                                                   .saveEFER, .loadEFER])
         let entry = VMEntryControls.default1.union([.loadDebugControls, .loadPAT, .loadEFER])
@@ -35,6 +39,7 @@ public enum VMCS01 {
         v[.exitControls] = UInt64(exit.rawValue)
         v[.entryControls] = UInt64(entry.rawValue)
         v[.eptPointer] = ept.raw
+        v[.virtualProcessorIdentifier] = UInt64(vpid)
         v[.exceptionBitmap] = 0
         v[.cr0GuestHostMask] = cr0HostOwned
         v[.cr4GuestHostMask] = cr4HostOwned

@@ -77,7 +77,7 @@ public final class VirtualMachine {
         for v in vcpus { v.processor.platformRegisters = self }
         try bus.map(mmio: LocalAPIC.defaultBase..<(LocalAPIC.defaultBase + 0x1000), to: LocalAPICWindow(self))
         try bus.map(mmio: IOAPIC.defaultBase..<(IOAPIC.defaultBase + 0x1000), to: ioapic)
-        for v in vcpus { v.vmcs01 = VMCS01.make(ept: ept01.pointer) }
+        for v in vcpus { v.vmcs01 = VMCS01.make(ept: ept01.pointer, vpid: UInt16(v.index + 1)) }
         board = try PCBoard(vm: self, options: options)
     }
 

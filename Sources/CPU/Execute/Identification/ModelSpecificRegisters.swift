@@ -31,7 +31,7 @@ extension Processor {
         if cr0 & CR0.pg != 0 && (v ^ efer) & EFER.lme != 0 { return false }
         let old = efer
         efer = (v & ~EFER.lma) | (efer & EFER.lma)
-        if (old ^ efer) & EFER.nxe != 0 { flushTLB() }
+        if (old ^ efer) & EFER.nxe != 0 { invalidateMappingsOfCurrentVPID() }
         updateMode()
         return true
     }

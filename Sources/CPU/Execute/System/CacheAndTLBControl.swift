@@ -10,14 +10,12 @@ extension Processor {
         }
         let la = try memoryOperandLinear(i, 1, write: false)
         if is64 && !isCanonical(la) { return }
-        tlb.flushPage(la)
-        pending |= PendingBit.modeChanged
+        invalidateMappingsForINVLPG(la)
     }
 
     /// INVPCID r, m128 (SDM Vol. 2A "INVPCID"): descriptor = PCID in bits 11:0, linear address
     /// in 127:64; types 0 (individual address), 1 (single context), 2 (all incl. global),
-    /// 3 (all but global). This TLB is not PCID-tagged, so each type drops at least what the
-    /// SDM requires.
+    /// 3 (all but global), each for the current VPID (`invalidateMappingsForINVPCID`).
     func execInvpcid(_ i: Inst) throws(Fault) {
         guard model.has(.invpcid), i.pointee.isMemory else { throw Fault.ud }
         // In VMX non-root operation INVPCID needs "enable INVPCID" (else #UD) and exits with
@@ -37,15 +35,12 @@ extension Processor {
         case 0:
             if !isCanonical(hi) { throw Fault.gp(0) }
             if cr4 & CR4.pcide == 0 && pcid != 0 { throw Fault.gp(0) }
-            tlb.flushPage(hi)
         case 1:
             if cr4 & CR4.pcide == 0 && pcid != 0 { throw Fault.gp(0) }
-            tlb.flushNonGlobal()
-        case 2: tlb.flushAll()
-        case 3: tlb.flushNonGlobal()
+        case 2, 3: break
         default: throw Fault.gp(0)
         }
-        pending |= PendingBit.modeChanged
+        invalidateMappingsForINVPCID(type: type, pcid: UInt16(pcid), linearAddress: hi)
     }
 
     /// INVD / WBINVD: CPL 0; caches are coherent here, so nothing else happens.

@@ -52,7 +52,7 @@ extension Processor {
         let changed = v ^ cr0
         cr0 = v
         efer = newEFER
-        if changed & (CR0.pg | CR0.wp | CR0.pe | CR0.cd) != 0 { flushTLB() }
+        if changed & (CR0.pg | CR0.wp | CR0.pe | CR0.cd) != 0 { invalidateMappingsOfCurrentVPID() }
         updateMode()
         pending |= PendingBit.modeChanged
     }
@@ -75,13 +75,14 @@ extension Processor {
             try loadPDPTEs(cr3: cr3)
         }
         cr4 = value
-        if changed & (pagingBits | CR4.pcide | CR4.la57) != 0 { flushTLB() }
+        if changed & (pagingBits | CR4.pcide | CR4.la57) != 0 { invalidateMappingsOfCurrentVPID() }
         updateMode()   // SMAP/UMIP/… change the access masks
         pending |= PendingBit.modeChanged
     }
 
-    /// Loads CR3 (SDM Vol. 2B "MOV to CR3"; §4.10.4.1: non-global translations are flushed
-    /// unless CR4.PCIDE = 1 and bit 63 of the source is set).
+    /// Loads CR3 (SDM Vol. 2B "MOV to CR3"; §4.10.4.1: the non-global translations of the PCID
+    /// loaded are flushed — for the current VPID, Vol. 3C §29.4.3.1 — unless CR4.PCIDE = 1 and
+    /// bit 63 of the source is set).
     func writeCR3(_ value: UInt64) throws(Fault) {
         var v = value
         var noFlush = false
@@ -98,7 +99,8 @@ extension Processor {
             try loadPDPTEs(cr3: v)
         }
         cr3 = v
-        if !noFlush { tlb.flushNonGlobal() }
+        activateTranslationContext()                 // the PCID may have changed
+        if !noFlush { invalidateNonGlobalMappings(pcid: currentPCID) }
         pending |= PendingBit.modeChanged
     }
 
@@ -127,7 +129,13 @@ extension Processor {
         case 2: cr2 = v
         case 3: try writeCR3(v)
         case 4: try writeCR4(try guestControlRegisterWrite(i, cr: 4, value: v))
-        case 8: try writeCR8(v)
+        case 8:
+            if nonRoot && controls.primary.contains(.useTPRShadow) {
+                if v & ~0xF != 0 { throw Fault.gp(0) }
+                try virtualizeMOVToCR8(v)                 // §30.3: VTPR, not the APIC's TPR
+            } else {
+                try writeCR8(v)
+            }
         default: throw Fault.ud
         }
     }
@@ -148,7 +156,8 @@ extension Processor {
         case 2: v = cr2
         case 3: v = cr3
         case 4: v = guestControlRegisterRead(cr: 4, value: cr4)
-        case 8: v = platformRegisters?.taskPriority(cpu: self) ?? cr8
+        case 8: v = nonRoot && controls.primary.contains(.useTPRShadow) ? virtualizedCR8Read()
+                                                                         : platformRegisters?.taskPriority(cpu: self) ?? cr8
         default: throw Fault.ud
         }
         writeReg(i.pointee.rm, i.pointee.opSize, v)

@@ -28,7 +28,7 @@ extension Processor {
             q |= UInt64(rights & 7) << 3
             if let la = linear {
                 q |= 1 << 7
-                if !pagingStructure { q |= 1 << 8 }
+                if !pagingStructure { q |= 1 << 8; invalidateMappingsForEPTViolation(la) }
                 pendingExit.guestLinearAddress = la
             }
             pendingExit.reason = .eptViolation

@@ -42,6 +42,14 @@ enum VMEntryChecks {
         return true
     }
 
+    /// §27.2.1.1: with "VMCS shadowing", the VMREAD- and VMWRITE-bitmap addresses are 4-KByte
+    /// aligned within MAXPHYADDR.
+    static func vmcsShadowingBitmapAddressesValid(_ v: VMCS, _ c: VMXCapabilities) -> Bool {
+        guard v.secondary.contains(.vmcsShadowing) else { return true }
+        return alignedWithinWidth(v[.vmreadBitmapAddress], c.physicalAddressBits)
+            && alignedWithinWidth(v[.vmwriteBitmapAddress], c.physicalAddressBits)
+    }
+
     /// §27.2.1.1: "enable VPID" needs a non-zero VPID; "unrestricted guest" needs EPT.
     static func vpidAndUnrestrictedGuestValid(_ v: VMCS) -> Bool {
         if v.secondary.contains(.enableVPID) && v[.virtualProcessorIdentifier] == 0 { return false }
@@ -131,6 +139,8 @@ enum VMEntryChecks {
         ("execution-controls-reserved-bits", executionControlsConform),
         ("cr3-target-count", { v, _ in cr3TargetCountValid(v) }),
         ("bitmap-addresses", bitmapAddressesValid),
+        ("vmcs-shadowing-bitmap-addresses", vmcsShadowingBitmapAddressesValid),
+        ("tpr-shadow", tprShadowControlsValid),
         ("vpid-and-unrestricted-guest", { v, _ in vpidAndUnrestrictedGuestValid(v) }),
         ("nmi-controls", { v, _ in nmiControlsValid(v) }),
         ("ept-pointer", eptPointerValid),

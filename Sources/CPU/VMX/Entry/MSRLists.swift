@@ -97,7 +97,7 @@ extension Processor {
         let efer = self.efer
         defer {
             // A load that changes paging behaviour must not leave stale translations (§27.4).
-            if self.efer != efer { flushTLB(); lastTranslationContext = nil }
+            if self.efer != efer { flushTLB() }
         }
         for k in 0..<count {
             let number = MSRListFailure(entryNumber: UInt32(truncatingIfNeeded: k + 1))

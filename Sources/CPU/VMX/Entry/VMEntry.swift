@@ -16,11 +16,6 @@ public enum VMRunOutcome: Equatable, Sendable {
     case budgetExhausted, stopRequested, interruptWindow, halted
 }
 
-/// What the software TLB's contents were built under, for skipping flushes on re-entry.
-struct TranslationContext: Equatable {
-    var cr0: UInt64, cr3: UInt64, cr4: UInt64, efer: UInt64, eptp: UInt64, pdpte0: UInt64
-}
-
 extension Processor {
     /// The VMX capabilities this processor implements (what `run(vmcs:)` checks against).
     public var vmxCapabilities: VMXCapabilities {
@@ -39,6 +34,10 @@ extension Processor {
         if let (_, error) = VMEntryChecks.firstFailure(v, caps) {
             v[.vmInstructionError] = UInt64(error.rawValue)
             return .entryFailed(error)
+        }
+        if !tprThresholdNotAboveVTPR(v) {                 // §27.2.1.1, reads the virtual-APIC page
+            v[.vmInstructionError] = UInt64(VMInstructionError.invalidControlFields.rawValue)
+            return .entryFailed(.invalidControlFields)
         }
         // §27.3: guest-state checks; a failure is a VM-entry-failure exit (reason 33, bit 31).
         let entryControls = v.entryControls
@@ -60,6 +59,7 @@ extension Processor {
         nonRoot = true
         pendingExit = PendingExit()          // exits that fill in only some fields start clean
         vmxEvents.mtfPending = false
+        updateCachedMappingsOnVMEntry()
         // §27.6: event injection through the guest IDT (the exception bitmap does not apply).
         let injection = UInt32(truncatingIfNeeded: v[.entryInterruptionInformation])
         v[.entryInterruptionInformation] = UInt64(injection & ~(1 << 31))
@@ -109,13 +109,12 @@ extension Processor {
         }
         saveGuestState(v)
         nonRoot = false
+        updateCachedMappingsOnVMExit()
         if case .vmExit = outcome {
             // §28.4 then §28.6: the VM-exit MSR-store and MSR-load lists.
             if storeExitMSRList(v) != nil { return vmxAbort(v, .savingGuestMSRsFailed) }
             if loadExitMSRList(v) != nil { return vmxAbort(v, .loadingHostMSRsFailed) }
         }
-        // The TLB keeps the guest's translations across the exit (L0 runs no guest code); the
-        // next entry flushes only if the translation context changed (see `loadGuestState`).
         return outcome
     }
 
@@ -223,14 +222,6 @@ extension Processor {
         interruptShadow = shadow
         nmiBlocked = s.interruptibility & 8 != 0
         updateMode()
-        // Cached translations depend on the paging controls and the EPT pointer: keep them only
-        // when re-entering the same context (no VPID tagging yet, so any change flushes).
-        let context = TranslationContext(cr0: cr0, cr3: cr3, cr4: cr4, efer: efer,
-                                         eptp: v.secondary.contains(.enableEPT) ? v[.eptPointer] : ~0, pdpte0: pdpte.0)
-        if context != lastTranslationContext {
-            flushTLB()
-            lastTranslationContext = context
-        }
     }
 
     /// Unpacks the controls the instruction handlers consult (`NonRootControls`).
@@ -242,6 +233,7 @@ extension Processor {
         c.exit = v.exitControls
         c.ept = c.secondary.contains(.enableEPT)
         c.eptPointer = EPTPointer(v[.eptPointer])
+        c.vpid = UInt16(truncatingIfNeeded: v[.virtualProcessorIdentifier])
         c.exceptionBitmap = UInt32(truncatingIfNeeded: v[.exceptionBitmap])
         c.pageFaultErrorCodeMask = UInt32(truncatingIfNeeded: v[.pageFaultErrorCodeMask])
         c.pageFaultErrorCodeMatch = UInt32(truncatingIfNeeded: v[.pageFaultErrorCodeMatch])
@@ -252,6 +244,8 @@ extension Processor {
         c.ioBitmapA = v[.ioBitmapA]; c.ioBitmapB = v[.ioBitmapB]
         c.msrBitmaps = v[.msrBitmaps]
         c.tscOffset = v[.tscOffset]
+        unpackShadowingControls(v, into: &c)
+        unpackAPICVirtualizationControls(v, into: &c)
         controls = c
     }
 

@@ -9,10 +9,10 @@ public struct VMXCapabilities: Sendable {
     public var pin: PinBasedControls = [.externalInterruptExiting, .nmiExiting, .virtualNMIs, .activateVMXPreemptionTimer]
     public var primary: PrimaryProcessorBasedControls = [.interruptWindowExiting, .useTSCOffsetting, .hltExiting,
         .invlpgExiting, .rdpmcExiting, .rdtscExiting, .cr3LoadExiting, .cr3StoreExiting, .cr8LoadExiting,
-        .cr8StoreExiting, .nmiWindowExiting, .movDRExiting, .unconditionalIOExiting, .useIOBitmaps,
+        .cr8StoreExiting, .useTPRShadow, .nmiWindowExiting, .movDRExiting, .unconditionalIOExiting, .useIOBitmaps,
         .monitorTrapFlag, .useMSRBitmaps, .pauseExiting, .activateSecondaryControls]
     public var secondary: SecondaryProcessorBasedControls = [.enableEPT, .descriptorTableExiting, .enableRDTSCP,
-        .enableVPID, .wbinvdExiting, .unrestrictedGuest, .enableINVPCID]
+        .enableVPID, .wbinvdExiting, .unrestrictedGuest, .enableINVPCID, .vmcsShadowing]
     public var exit: VMExitControls = [.saveDebugControls, .hostAddressSpaceSize, .acknowledgeInterruptOnExit,
         .savePAT, .loadPAT, .saveEFER, .loadEFER, .saveVMXPreemptionTimer]
     public var entry: VMEntryControls = [.loadDebugControls, .ia32eModeGuest, .loadPAT, .loadEFER]

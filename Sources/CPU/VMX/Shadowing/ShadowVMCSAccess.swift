@@ -1,0 +1,74 @@
+/// VMREAD and VMWRITE in VMX non-root operation with "VMCS shadowing" (SDM Vol. 3C ch. 31
+/// "VMREAD", "VMWRITE" Operation; §26.1.3; §25.6.15 "VMCS Shadowing Bitmap Addresses"): an
+/// access the VMREAD/VMWRITE bitmap lets through reads or writes the shadow VMCS the VMCS link
+/// pointer references, without a VM exit.
+extension Processor {
+    /// Whether VMREAD/VMWRITE of `encoding` causes a VM exit (ch. 31 Operation): always when
+    /// "VMCS shadowing" is 0 or the encoding sets any of bits 63:15; otherwise when its bit in
+    /// the bitmap is 1 — bit x & 7 of the byte at physical address bitmap | (x >> 3), x =
+    /// encoding[14:0]. An unreadable bitmap byte counts as all ones.
+    func vmcsAccessExits(encoding: UInt64, bitmap: UInt64) -> Bool {
+        guard controls.secondary.contains(.vmcsShadowing), encoding >> 15 == 0 else { return true }
+        let x = encoding & 0x7FFF
+        let byte = (try? memory.load(UInt8.self, at: bitmap | (x >> 3))) ?? 0xFF
+        return byte & (1 << UInt8(x & 7)) != 0
+    }
+
+    /// The #UD conditions of VMREAD/VMWRITE that precede a VM exit (ch. 31 Operation): CR0.PE
+    /// = 0, RFLAGS.VM = 1, or compatibility mode.
+    func vmcsAccessUndefined() -> Bool {
+        mode == .real || mode == .virtual8086 || mode == .compatibility
+    }
+
+    /// The shadow VMCS for an access that did not exit, after the checks that come first: CPL
+    /// > 0 → #GP(0); link pointer FFFFFFFF_FFFFFFFFH → VMfailInvalid (nil). A link pointer
+    /// naming no VMCS registered with `registerVMCS` makes the access exit instead, so L0
+    /// handles it.
+    func shadowVMCSForAccess(_ i: Inst, _ reason: ExitReason) throws(Fault) -> VMCS? {
+        if cpl > 0 { throw Fault.gp(0) }
+        if controls.vmcsLinkPointer == ~0 {
+            vmFailInvalid()
+            return nil
+        }
+        guard let shadow = controls.shadowVMCS else { try vmxInstruction(i, reason); return nil }
+        return shadow
+    }
+
+    /// VMREAD r/m, r: the register holds the field encoding; the destination is 64 bits in
+    /// 64-bit mode, 32 bits otherwise (a longer field is truncated, a shorter one zero-extended).
+    /// Unsupported field → VMfailValid(12), before any access to a memory destination.
+    func execVmread(_ i: Inst) throws(Fault) {
+        guard nonRoot else { throw Fault.ud }
+        if vmcsAccessUndefined() { throw Fault.ud }
+        let size: UInt8 = is64 ? 8 : 4
+        let encoding = readReg(i.pointee.reg, size)
+        if vmcsAccessExits(encoding: encoding, bitmap: controls.vmreadBitmap) { return try vmxInstruction(i, .vmread) }
+        guard let shadow = try shadowVMCSForAccess(i, .vmread) else { return }
+        switch shadow.read(encoding: encoding) {
+        case .failure(let e): vmFailValid(e.rawValue)
+        case .success(let value):
+            try writeRM(i, size, value)
+            vmSucceed()
+        }
+    }
+
+    /// VMWRITE r, r/m: the register holds the field encoding, r/m the value (64 bits in 64-bit
+    /// mode, 32 otherwise). The source is read after the link pointer is found valid and before
+    /// the field is checked; unsupported field → VMfailValid(12); a VM-exit information field
+    /// → VMfailValid(13) unless IA32_VMX_MISC[29] allows writing it.
+    func execVmwrite(_ i: Inst) throws(Fault) {
+        guard nonRoot else { throw Fault.ud }
+        if vmcsAccessUndefined() { throw Fault.ud }
+        let size: UInt8 = is64 ? 8 : 4
+        let encoding = readReg(i.pointee.reg, size)
+        if vmcsAccessExits(encoding: encoding, bitmap: controls.vmwriteBitmap) { return try vmxInstruction(i, .vmwrite) }
+        guard let shadow = try shadowVMCSForAccess(i, .vmwrite) else { return }
+        let value = try readRM(i, size)
+        let anyFieldWritable = vmxCapabilities.misc & (1 << 29) != 0
+        if let e = shadow.write(encoding: encoding, value: value, anyFieldWritable: anyFieldWritable) {
+            vmFailValid(e.rawValue)
+        } else {
+            vmSucceed()
+        }
+    }
+}
