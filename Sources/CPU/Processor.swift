@@ -98,6 +98,8 @@ public final class Processor {
     // MARK: Software TLB and decode cache
 
     let tlb: SoftwareTLB
+    /// Guest-physical → host-physical translations derived from EPT (SDM Vol. 3C §29.4.1).
+    let guestPhysicalMappings = GuestPhysicalMappingCache()
     var accessMasks = AccessMasks()
     let decodeCache: DecodeCache
     /// Holds an instruction decoded outside the cache (see `decodeSingle`).
@@ -178,6 +180,7 @@ public final class Processor {
         activity = .active
         updateMode()
         flushTLB()
+        guestPhysicalMappings.flushAll()
     }
 
     /// L0's handler for platform MSRs (local APIC) when running outside VMX non-root operation.

@@ -16,8 +16,15 @@ extension Processor {
         let asWrite = access.isWrite || (pagingStructure && adOn)
         let ea = EPTAccess(read: !asWrite && !access.isFetch, write: asWrite, fetch: access.isFetch,
                            pagingStructure: pagingStructure)
+        // §29.4.1: a cached guest-physical mapping that allows the access stands for the walk.
+        let ep4ta = controls.eptPointer.raw & 0x000F_FFFF_FFFF_F000
+        if !adOn, let hit = guestPhysicalMappings.lookup(gpa, ep4ta: ep4ta),
+           (!ea.read || hit.rights & 1 != 0) && (!ea.write || hit.rights & 2 != 0) && (!ea.fetch || hit.rights & 4 != 0) {
+            return (hit.hostPage | (gpa & 0xFFF), Self.tlbPermissions(eptRights: hit.rights))
+        }
         switch walker.translate(gpa, ea, eptp: controls.eptPointer) {
         case .translated(let hpa, let rights, _):
+            if !adOn { guestPhysicalMappings.insert(gpa, ep4ta: ep4ta, hostPhysical: hpa, rights: rights) }
             return (hpa, Self.tlbPermissions(eptRights: rights))
         case .violation(let rights):
             if rights == 0 && emulationBus != nil && !pagingStructure && !access.isFetch { return nil }

@@ -32,6 +32,9 @@ extension Processor {
         // Event windows belong to the next VM entry, not to the emulated instruction.
         controls.primary.remove(.interruptWindowExiting)
         nonRoot = true
+        // The guest's cached translations (its VPID/PCID/EPTP set); emulating is neither a VM
+        // entry nor an exit, so nothing is invalidated.
+        activateTranslationContext()
         emulationBus = bus
         emulatingForL0 = true
         pending &= ~PendingBit.eventWindow
@@ -54,6 +57,7 @@ extension Processor {
         }
         saveGuestState(v)
         nonRoot = false
+        activateTranslationContext()
         return outcome
     }
 

@@ -21,8 +21,8 @@ extension Processor {
     ///   `eptp`, for all VPIDs and PCIDs; the EPTP must be one VM entry would accept (memory
     ///   type, page-walk length, A/D, reserved bits; §27.2.1.1), else error 28;
     /// - all-context: the guest-physical and combined mappings of every EP4TA.
-    /// Linear mappings (made without EPT) are never affected. Guest-physical mappings are not
-    /// cached by this processor (see `TranslationTag`), so only combined mappings drop.
+    /// Linear mappings (made without EPT) are never affected. Cached guest-physical mappings
+    /// (`GuestPhysicalMappingCache`) are all dropped, for either type.
     public func invept(_ type: INVEPTType, eptp: EPTPointer) throws(InvalidationOperandError) {
         switch type {
         case .singleContext:
@@ -32,6 +32,7 @@ extension Processor {
         case .allContext:
             tlb.invalidate { $0.isCombined }
         }
+        guestPhysicalMappings.flushAll()
         pending |= PendingBit.modeChanged
     }
 
