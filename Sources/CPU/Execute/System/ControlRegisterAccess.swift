@@ -180,12 +180,15 @@ extension Processor {
     /// SDM Vol. 2B "SMSW": CR0 bits 15:0 to memory (16 bits) or a register (operand size;
     /// upper bits of a 32/64-bit destination get CR0's, per the SDM's "undefined" — we store
     /// CR0). CR4.UMIP with CPL > 0 → #GP(0).
+    /// In VMX non-root operation the host-owned bits read from the CR0 read shadow, as for
+    /// MOV from CR0 (SDM Vol. 3C §26.3 "SMSW").
     func execSmsw(_ i: Inst) throws(Fault) {
         if cr4 & CR4.umip != 0 && cpl > 0 { throw Fault.gp(0) }
+        let visible = guestControlRegisterRead(cr: 0, value: cr0)
         if i.pointee.isMemory {
-            try writeRM(i, 2, cr0 & 0xFFFF)
+            try writeRM(i, 2, visible & 0xFFFF)
         } else {
-            writeReg(i.pointee.rm, i.pointee.opSize, cr0 & Processor.mask(i.pointee.opSize))
+            writeReg(i.pointee.rm, i.pointee.opSize, visible & Processor.mask(i.pointee.opSize))
         }
     }
 }
