@@ -231,6 +231,7 @@ extension Processor {
                 return v
             }
         }
+        if let a = t.apicAccess { return try apicAccessPageRead(t, size, a) }
         return try deviceRead(t, size)
     }
 
@@ -254,6 +255,7 @@ extension Processor {
             }
             return
         }
+        if t.apicAccess != nil { return try apicAccessPageWrite(t, size, value) }
         try deviceWrite(t, size, value)
     }
 
