@@ -64,6 +64,17 @@ final class APICAccessTests: XCTestCase {
         XCTAssertEqual(v[.exitQualification], 0x1310, "bit 12 is the W/R bit a page fault would report")
     }
 
+    func testREPStringStoreExitsBeforeItsFirstIteration() throws {
+        let setup: (Assembler) -> Void = { a in a.mov(edi, Int64(Self.apicAccess + 0x300)); a.mov(ecx, 4); a.mov(eax, 0) }
+        let v = try vmcs { a in setup(a); a.rep(); a.stos(4); a.vmcall() }
+        XCTAssertEqual(cpu.run(vmcs: v, budget: 100), .vmExit(.apicAccess))
+        XCTAssertEqual(v[.exitQualification], 0x1300)
+        XCTAssertEqual(v[.guestRIP], VMXTestGuest.code + length(setup), "RIP of the REP STOSD")
+        XCTAssertEqual(cpu.gpr[1], 4, "RCX: no iteration completed")
+        XCTAssertEqual(cpu.gpr[7], Self.apicAccess + 0x300, "RDI unchanged")
+        XCTAssertEqual(try guest.memory.load(UInt32.self, at: Self.apicAccess + 0x300), 0xA5A5_A5A5)
+    }
+
     func testInstructionFetchExitsWithTypeFetch() throws {
         let v = try vmcs { a in a.mov(eax, Int64(Self.apicAccess + 0x10)); a.jmp(rax) }
         XCTAssertEqual(cpu.run(vmcs: v, budget: 100), .vmExit(.apicAccess))
@@ -110,6 +121,24 @@ final class APICAccessTests: XCTestCase {
         v[.secondaryProcessorBasedControls] |= UInt64(SecondaryProcessorBasedControls.virtualizeAPICAccesses.rawValue)
         XCTAssertEqual(cpu.run(vmcs: v, budget: 100), .vmExit(.apicAccess))
         XCTAssertEqual(v[.exitQualification], 0x20)
+    }
+
+    func testGuestPagingStructureOnTheAPICAccessPageIsAGuestPhysicalAccess() throws {
+        // EPT identity-maps 0–16 MiB; the guest's page directory (0x3000) is the APIC-access
+        // page, so the walk for the first instruction fetch reads it through EPT (§30.4.6.2).
+        let v = try vmcs { a in a.vmcall() }
+        let pml4: UInt64 = 0x20000, pdpt: UInt64 = 0x21000, pd: UInt64 = 0x22000
+        try guest.memory.store(pdpt | 7, at: pml4)
+        try guest.memory.store(pd | 7, at: pdpt)
+        for k in 0..<8 { try guest.memory.store(UInt64(k) << 21 | 0x87 | (6 << 3), at: pd + UInt64(k) * 8) }
+        v.enable(SecondaryProcessorBasedControls.enableEPT)
+        v[.eptPointer] = EPTPointer.make(root: pml4).raw
+        v[.apicAccessAddress] = 0x3000
+        XCTAssertEqual(cpu.run(vmcs: v, budget: 100), .vmExit(.apicAccess))
+        XCTAssertEqual(v[.exitQualification], 0xF000, "access type 15: guest-physical, during instruction execution")
+        XCTAssertEqual(v[.guestPhysicalAddress], 0x3000 + 8 * (VMXTestGuest.code >> 21), "the PDE read")
+        v[.apicAccessAddress] = Self.apicAccess
+        XCTAssertEqual(cpu.run(vmcs: v, budget: 100), .vmExit(.vmcall), "the same guest runs with another APIC-access page")
     }
 
     // MARK: VTPR virtualization with "use TPR shadow" (§30.4.2, §30.4.3)

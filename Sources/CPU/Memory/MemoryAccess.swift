@@ -168,9 +168,15 @@ extension Processor {
 
     
     func probeLinear(_ la: UInt64, _ size: Int, _ access: AccessType) throws(Fault) {
-        _ = try translate(la, access)
+        let t = try translate(la, access)
         let end = la &+ UInt64(size - 1)
-        if (end ^ la) & ~0xFFF != 0 { _ = try translate(end & ~0xFFF, access) }
+        let crosses = (end ^ la) & ~0xFFF != 0
+        let firstSize = crosses ? Int(0x1000 - (la & 0xFFF)) : size
+        if t.apicAccess != nil { try probeAPICAccessPage(t, firstSize, access) }
+        if crosses {
+            let t2 = try translate(end & ~0xFFF, access)
+            if t2.apicAccess != nil { try probeAPICAccessPage(t2, size - firstSize, access) }
+        }
     }
 
     // MARK: Slow paths

@@ -134,6 +134,19 @@ extension Processor {
         pending |= PendingBit.eventWindow
     }
 
+    /// A probe (an instruction checking an access before committing any state): an access to
+    /// the APIC-access page that would not be virtualized is an APIC-access VM exit now, so the
+    /// exit stays fault-like (§30.4.1: the exit replaces the access, nothing retires).
+    func probeAPICAccessPage(_ t: Translation, _ size: Int, _ access: AccessType) throws(Fault) {
+        let offset = t.physical & 0xFFF
+        let virtualized = access.isWrite ? apicWriteIsVirtualized(offset: offset, size: size)
+                                         : apicReadIsVirtualized(offset: offset, size: size, access)
+        if !virtualized {
+            throw apicAccessExit(offset: offset, type: access.isFetch ? .linearInstructionFetch
+                                 : access.isWrite ? .linearWrite : .linearRead)
+        }
+    }
+
     /// A guest-physical access (§30.4.6.2): with EPT, a guest paging-structure access whose
     /// EPT translation is on the APIC-access page is an APIC-access VM exit (type 15; the
     /// guest-physical address field holds the address).
