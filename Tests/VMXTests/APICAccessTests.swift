@@ -141,6 +141,27 @@ final class APICAccessTests: XCTestCase {
         XCTAssertEqual(cpu.run(vmcs: v, budget: 100), .vmExit(.vmcall), "the same guest runs with another APIC-access page")
     }
 
+    func testGuestPhysicalAccessDuringEventDeliveryReportsType10() throws {
+        // Linear 1–2 GiB goes through a second page directory at 0x4000, the APIC-access page;
+        // the stack is there, so delivering #UD walks it through EPT while pushing.
+        let v = try vmcs { a in a.ud2() }
+        try guest.installDescriptorTables(v, vectors: [6])
+        let pml4: UInt64 = 0x20000, pdpt: UInt64 = 0x21000, pd: UInt64 = 0x22000
+        try guest.memory.store(pdpt | 7, at: pml4)
+        try guest.memory.store(pd | 7, at: pdpt)
+        for k in 0..<8 { try guest.memory.store(UInt64(k) << 21 | 0x87 | (6 << 3), at: pd + UInt64(k) * 8) }
+        v.enable(SecondaryProcessorBasedControls.enableEPT)
+        v[.eptPointer] = EPTPointer.make(root: pml4).raw
+        try guest.memory.store(UInt64(0x4007), at: 0x2008)            // PDPTE 1 → PD at 0x4000
+        try guest.memory.store(UInt64(0x87), at: 0x4000)              // 1 GiB → physical 0 (2 MiB)
+        v[.apicAccessAddress] = 0x4000
+        v[.guestRSP] = 0x4000_0000 + 0x9_0000
+        XCTAssertEqual(cpu.run(vmcs: v, budget: 100), .vmExit(.apicAccess))
+        XCTAssertEqual(v[.exitQualification], 0xA000, "access type 10: guest-physical, during event delivery")
+        XCTAssertEqual(v[.guestPhysicalAddress], 0x4000, "the PDE for the stack")
+        XCTAssertEqual(v[.idtVectoringInformation], 0x8000_0306, "#UD was being delivered")
+    }
+
     // MARK: VTPR virtualization with "use TPR shadow" (§30.4.2, §30.4.3)
 
     func testVTPRReadAndWriteAreVirtualizedWithoutExit() throws {
