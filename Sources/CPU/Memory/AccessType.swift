@@ -40,4 +40,7 @@ struct Translation {
     var ram: Bool
     /// Guest-physical address (before EPT) of the byte translated.
     var guestPhysical: UInt64
+    /// The page is the APIC-access page ("virtualize APIC accesses", Vol. 3C §30.4): the
+    /// access kind it was translated for; `ram` is false so it is never cached.
+    var apicAccess: AccessType? = nil
 }

@@ -16,6 +16,9 @@ extension Processor {
             hpa = r.hpa
             perms &= r.perms
         }
+        if isOnAPICAccessPage(hpa) {                   // Vol. 3C §30.4: checked on every access
+            return Translation(physical: hpa, perms: 0, global: false, ram: false, guestPhysical: gpa, apicAccess: access)
+        }
         let ram = memory.isRAM(hpa)
         return Translation(physical: hpa, perms: perms, global: global, ram: ram, guestPhysical: gpa)
     }
@@ -26,6 +29,8 @@ extension Processor {
     func pagingStructureAddress(_ gpa: UInt64, la: UInt64?, access: AccessType) throws(Fault) -> UInt64 {
         if controls.ept {
             guard let r = try eptTranslate(gpa, access, linear: la, pagingStructure: true) else { return ~0 }
+            // Vol. 3C §30.4.6.2: a guest-physical access to the APIC-access page.
+            if isOnAPICAccessPage(r.hpa) { throw apicAccessByGuestPhysicalAccess(gpa) }
             return r.hpa
         }
         return gpa

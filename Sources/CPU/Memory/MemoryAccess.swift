@@ -168,9 +168,15 @@ extension Processor {
 
     
     func probeLinear(_ la: UInt64, _ size: Int, _ access: AccessType) throws(Fault) {
-        _ = try translate(la, access)
+        let t = try translate(la, access)
         let end = la &+ UInt64(size - 1)
-        if (end ^ la) & ~0xFFF != 0 { _ = try translate(end & ~0xFFF, access) }
+        let crosses = (end ^ la) & ~0xFFF != 0
+        let firstSize = crosses ? Int(0x1000 - (la & 0xFFF)) : size
+        if t.apicAccess != nil { try probeAPICAccessPage(t, firstSize, access) }
+        if crosses {
+            let t2 = try translate(end & ~0xFFF, access)
+            if t2.apicAccess != nil { try probeAPICAccessPage(t2, size - firstSize, access) }
+        }
     }
 
     // MARK: Slow paths
@@ -231,6 +237,7 @@ extension Processor {
                 return v
             }
         }
+        if let a = t.apicAccess { return try apicAccessPageRead(t, size, a) }
         return try deviceRead(t, size)
     }
 
@@ -254,6 +261,7 @@ extension Processor {
             }
             return
         }
+        if t.apicAccess != nil { return try apicAccessPageWrite(t, size, value) }
         try deviceWrite(t, size, value)
     }
 

@@ -27,11 +27,17 @@ extension Processor {
     /// (CR0.PE/PG/WP, CR4.PSE/PAE/PGE/SMEP/SMAP/PKE/LA57, EFER.NXE/LMA). A cached entry is
     /// only used under the controls it was made under; otherwise its set is emptied (always
     /// permitted: a processor may invalidate cached mappings at any time, §29.4.3.2).
+    /// The controls take bits 11:0; bits 63:12 hold the APIC-access page while "virtualize
+    /// APIC accesses" is in effect (`apicAccessBasis`), so no translation cached as RAM for
+    /// that page is used while accesses to it must be checked (Vol. 3C §30.4).
     var pagingControlBasis: UInt64 {
-        let c0 = cr0 & (CR0.pe | CR0.pg | CR0.wp)
-        let c4 = cr4 & (CR4.pse | CR4.pae | CR4.pge | CR4.smep | CR4.smap | CR4.pke | CR4.la57)
-        let e = (efer & EFER.nxe != 0 ? 1 : 0) | (efer & EFER.lma != 0 ? 2 : 0)
-        return c0 | (c4 << 32) | (UInt64(e) << 60)
+        @inline(__always) func bit(_ on: Bool, _ k: UInt64) -> UInt64 { on ? 1 << k : 0 }
+        let c0 = bit(cr0 & CR0.pe != 0, 0) | bit(cr0 & CR0.wp != 0, 1) | bit(cr0 & CR0.pg != 0, 2)
+        let c4 = bit(cr4 & CR4.pse != 0, 3) | bit(cr4 & CR4.pae != 0, 4) | bit(cr4 & CR4.pge != 0, 5)
+            | bit(cr4 & CR4.smep != 0, 6) | bit(cr4 & CR4.smap != 0, 7) | bit(cr4 & CR4.pke != 0, 8)
+            | bit(cr4 & CR4.la57 != 0, 9)
+        let e = bit(efer & EFER.nxe != 0, 10) | bit(efer & EFER.lma != 0, 11)
+        return c0 | c4 | e | apicAccessBasis
     }
 
     /// Makes the TLB cache and use translations of the current context. Call after anything

@@ -32,6 +32,8 @@ struct NonRootControls {
     /// "Use TPR shadow": the virtual-APIC page and TPR threshold (TPRShadow.swift).
     var virtualAPICAddress: UInt64 = 0
     var tprThreshold: UInt32 = 0
+    /// "Virtualize APIC accesses": the APIC-access page, ~0 when off (APICAccessPage.swift).
+    var apicAccessPage: UInt64 = ~0
     init() {}
 }
 

@@ -21,7 +21,7 @@ extension Processor {
             } catch {
                 switch error {
                 case .vmExit:
-                    if nonRoot { recordEventDuringDelivery(event) }
+                    if nonRoot { markAPICAccessDuringEventDelivery(); recordEventDuringDelivery(event) }
                     return .vmExit
                 case .shutdown:
                     return enterShutdown()

@@ -55,8 +55,14 @@ extension Processor {
     /// window the check repeats at every boundary until the window opens.
     func handlePending() -> StopReason? {
         pending = 0
-        // VMX non-root operation: MTF above debug traps, the other events below (NonRootEvents).
-        if nonRoot, let stop = monitorTrapBoundary() { return stop }
+        // VMX non-root operation: APIC-write emulation ends the operation that wrote (APIC-
+        // AccessPage), then INIT (INITAndSIPI), MTF above debug traps, the other events below
+        // (NonRootEvents).
+        if nonRoot {
+            if let stop = apicWriteEmulation() { return stop }
+            if let stop = initOrSIPIBoundary() { return stop }
+            if let stop = monitorTrapBoundary() { return stop }
+        }
         if debugChecksNeeded {
             pending |= PendingBit.eventWindow
             if let stop = debugBoundary() { return stop ?? monitorTrapAfterDelivery() }

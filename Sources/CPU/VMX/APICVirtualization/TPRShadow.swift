@@ -2,8 +2,9 @@
 /// operation use the virtual TPR on the virtual-APIC page instead of the local APIC's TPR
 /// (SDM Vol. 3C §30.1.1 "Virtualized APIC Registers", §30.1.2 "TPR Virtualization", §30.3
 /// "Virtualizing CR8-Based TPR Accesses"), with the VM-entry checks of §27.2.1.1.
-/// "Virtualize APIC accesses" and virtual-interrupt delivery are not implemented (not
-/// advertised), so TPR virtualization is always the "virtual-interrupt delivery" = 0 form.
+/// Virtual-interrupt delivery is not implemented (not advertised), so TPR virtualization is
+/// always the "virtual-interrupt delivery" = 0 form; VTPR accesses through the APIC-access page
+/// ("virtualize APIC accesses") are in APICAccessPage.swift.
 extension Processor {
     /// VTPR: the 32-bit field at offset 080H of the virtual-APIC page (§30.1.1).
     static let vtprOffset: UInt64 = 0x80

@@ -141,6 +141,7 @@ enum VMEntryChecks {
         ("bitmap-addresses", bitmapAddressesValid),
         ("vmcs-shadowing-bitmap-addresses", vmcsShadowingBitmapAddressesValid),
         ("tpr-shadow", tprShadowControlsValid),
+        ("apic-access-address", apicAccessControlsValid),
         ("vpid-and-unrestricted-guest", { v, _ in vpidAndUnrestrictedGuestValid(v) }),
         ("nmi-controls", { v, _ in nmiControlsValid(v) }),
         ("ept-pointer", eptPointerValid),

@@ -80,6 +80,7 @@ extension Processor {
         }
         startPreemptionTimer(v)
         armNonRootEvents(v)
+        armINITAndSIPI()
         // The budget ends where the preemption timer reaches zero (VMX/Events/PreemptionTimer).
         if stop == nil { stop = run(budget: budgetWithinPreemptionTimer(budget)) }
         var outcome: VMRunOutcome
@@ -93,6 +94,10 @@ extension Processor {
             outcome = .vmExit(.tripleFault)
         case .budgetExhausted:
             outcome = preemptionTimerExpired ? .vmExit(preemptionTimerExitReason()) : .budgetExhausted
+        case .halted where activity == .waitForSIPI:
+            // Wait-for-SIPI leaves only by a SIPI VM exit (INITAndSIPI); the timer does not
+            // count in it (§26.5.1), so L0 gets the processor back when its budget is spent.
+            outcome = .budgetExhausted
         case .halted:
             // The timer counts in HLT (§26.5.1); virtual time has nothing else to count while
             // the guest waits, so it expires at once.
@@ -246,7 +251,9 @@ extension Processor {
         c.tscOffset = v[.tscOffset]
         unpackShadowingControls(v, into: &c)
         unpackAPICVirtualizationControls(v, into: &c)
+        unpackAPICAccessControls(v, into: &c)
         controls = c
+        vmxEvents.virtualizedAPICWrite = nil
     }
 
     /// §28.2: writes the exit information recorded in `pendingExit`.

@@ -19,6 +19,11 @@ struct NonRootEventState {
     var mtfRetiredMark: UInt64 = 0
     /// The VMX-preemption timer of the current VM entry.
     var timer = PreemptionTimerState()
+    /// A write to the APIC-access page virtualized by the current operation (APICAccessPage).
+    var virtualizedAPICWrite: VirtualizedAPICWrite? = nil
+    /// INIT and SIPI L0 presents (INITAndSIPI.swift).
+    var initPresented = false
+    var sipiVector: UInt8? = nil
 }
 
 extension Processor {

@@ -11,7 +11,7 @@ public struct VMXCapabilities: Sendable {
         .invlpgExiting, .rdpmcExiting, .rdtscExiting, .cr3LoadExiting, .cr3StoreExiting, .cr8LoadExiting,
         .cr8StoreExiting, .useTPRShadow, .nmiWindowExiting, .movDRExiting, .unconditionalIOExiting, .useIOBitmaps,
         .monitorTrapFlag, .useMSRBitmaps, .pauseExiting, .activateSecondaryControls]
-    public var secondary: SecondaryProcessorBasedControls = [.enableEPT, .descriptorTableExiting, .enableRDTSCP,
+    public var secondary: SecondaryProcessorBasedControls = [.virtualizeAPICAccesses, .enableEPT, .descriptorTableExiting, .enableRDTSCP,
         .enableVPID, .wbinvdExiting, .unrestrictedGuest, .enableINVPCID, .vmcsShadowing]
     public var exit: VMExitControls = [.saveDebugControls, .hostAddressSpaceSize, .acknowledgeInterruptOnExit,
         .savePAT, .loadPAT, .saveEFER, .loadEFER, .saveVMXPreemptionTimer]
