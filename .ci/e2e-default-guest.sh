@@ -11,6 +11,10 @@ grep -q "64-bit mode reached" <<<"$out1"
 grep -q "Primes below 100000: 9592" <<<"$out1"
 grep -q "CPUID vendor: GenuineIntel" <<<"$out1"
 [ "$out1" = "$out2" ] || { echo "default guest output differs between runs"; exit 1; }
+# L1 runs under VMCS01: its port I/O and CPUID reach L0 as VM exits, which the statistics list.
+stats=$(.build/release/matryoshka run --exit-statistics 2>&1 >/dev/null)
+grep -q "IO_INSTRUCTION (30)" <<<"$stats" || { echo "no I/O exits in the statistics"; echo "$stats"; exit 1; }
+grep -q "CPUID (10)" <<<"$stats" || { echo "no CPUID exit in the statistics"; echo "$stats"; exit 1; }
 # A malformed image is one line on stderr and exit status 2.
 tmp=$(mktemp)
 printf 'not a kernel' > "$tmp"

@@ -39,5 +39,13 @@ final class GuestPhysicalMappingTests: XCTestCase {
         XCTAssertNil(c.lookup(0x1234_6000, ep4ta: 0x8000), "another page")
         c.flushAll()
         XCTAssertNil(c.lookup(0x1234_5000, ep4ta: 0x8000))
+        // A 2-MByte EPT page covers its whole region: other 4-KByte pages in it hit.
+        c.insert(0x4020_3456, ep4ta: 0x8000, hostPhysical: 0x8_0020_3456, rights: 7, pageSize: 2 << 20)
+        XCTAssertEqual(c.lookup(0x4021_F000, ep4ta: 0x8000)?.hostPage, 0x8_0021_F000)
+        XCTAssertEqual(c.lookup(0x403F_FFFF, ep4ta: 0x8000)?.hostPage, 0x8_003F_F000)
+        XCTAssertNil(c.lookup(0x4040_0000, ep4ta: 0x8000), "the next region")
+        XCTAssertNil(c.lookup(0x401F_F000, ep4ta: 0x8000), "the previous region")
+        c.flushAll()
+        XCTAssertNil(c.lookup(0x4021_F000, ep4ta: 0x8000))
     }
 }

@@ -40,7 +40,12 @@ extension VirtualMachine {
         case .crAccess:
             return handleControlRegisterAccess(v, qualification: qualification)
         case .eptViolation:
-            // A guest-physical address EPT01 leaves unmapped: a device window or open bus.
+            // A guest-physical address EPT01 leaves unmapped: a device window or open bus. An
+            // event's delivery (IDT, stack) in device memory is nothing an instruction
+            // emulator can complete (SDM Vol. 3C §28.2.3: the exit came during delivery).
+            if vmcs[.idtVectoringInformation] & (1 << 31) != 0 {
+                return .end(.l0Failure(cpu: v.index, message: "L1's event delivery (IDT-vectoring information 0x\(String(vmcs[.idtVectoringInformation], radix: 16))) touches guest-physical 0x\(String(vmcs[.guestPhysicalAddress], radix: 16)), which is not RAM"))
+            }
             return emulate(v, because: reason)
         case .interruptWindow:
             setInterruptWindowExiting(v, false)

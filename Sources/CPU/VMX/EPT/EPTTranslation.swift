@@ -9,8 +9,6 @@ extension Processor {
     /// records its exit information (SDM Vol. 3C §28.2.1 Table 28-7, §28.2.4) and throws.
     func eptTranslate(_ gpa: UInt64, _ access: AccessType, linear: UInt64?,
                       pagingStructure: Bool) throws(Fault) -> (hpa: UInt64, perms: UInt32)? {
-        let walker = EPTWalker(memory: memory, features: model.eptFeatures,
-                               physicalAddressBits: model.physicalAddressBits)
         let adOn = controls.eptPointer.accessedDirtyEnabled
         // §29.3.3.2: with EPT A/D enabled, guest paging-structure accesses count as writes.
         let asWrite = access.isWrite || (pagingStructure && adOn)
@@ -22,9 +20,11 @@ extension Processor {
            (!ea.read || hit.rights & 1 != 0) && (!ea.write || hit.rights & 2 != 0) && (!ea.fetch || hit.rights & 4 != 0) {
             return (hit.hostPage | (gpa & 0xFFF), Self.tlbPermissions(eptRights: hit.rights))
         }
+        let walker = EPTWalker(memory: memory, features: model.eptFeatures,
+                               physicalAddressBits: model.physicalAddressBits)
         switch walker.translate(gpa, ea, eptp: controls.eptPointer) {
-        case .translated(let hpa, let rights, _):
-            if !adOn { guestPhysicalMappings.insert(gpa, ep4ta: ep4ta, hostPhysical: hpa, rights: rights) }
+        case .translated(let hpa, let rights, let pageSize):
+            if !adOn { guestPhysicalMappings.insert(gpa, ep4ta: ep4ta, hostPhysical: hpa, rights: rights, pageSize: pageSize) }
             return (hpa, Self.tlbPermissions(eptRights: rights))
         case .violation(let rights):
             if rights == 0 && emulationBus != nil && !pagingStructure && !access.isFetch { return nil }

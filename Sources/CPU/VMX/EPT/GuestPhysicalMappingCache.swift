@@ -5,7 +5,9 @@
 /// A TLB miss in a guest with EPT walks the guest's paging structures, and each of their
 /// guest-physical addresses needs an EPT walk too: up to 24 memory reads for a 4-level guest
 /// under 4-level EPT. This direct-mapped cache of 4-KByte guest-physical pages makes those
-/// repeated EPT walks one compare. Only translations EPT allowed are cached, and only without
+/// repeated EPT walks one compare; translations EPT makes with 2-MByte or 1-GByte pages are
+/// kept per 2-MByte region in a second table, so a large guest working set under an EPT with
+/// large pages (EPT01) stays cached. Only translations EPT allowed are cached, and only without
 /// EPT A/D flags (whose setting is a side effect of the walk); any INVEPT empties it
 /// (§29.4.3.1: INVEPT invalidates guest-physical mappings), and a change of EPTP needs no
 /// flush because entries carry their EP4TA.
@@ -22,33 +24,65 @@ final class GuestPhysicalMappingCache {
 
     static let bits = 10
     static let count = 1 << bits
+    /// 4-KByte mappings, by guest-physical page.
     let entries: UnsafeMutablePointer<Entry>
+    /// Mappings from 2-MByte and 1-GByte EPT pages, by 2-MByte region.
+    let regions: UnsafeMutablePointer<Entry>
+    static let regionShift: UInt64 = 21
+    static let regionMask: UInt64 = (1 << regionShift) - 1
 
     init() {
         entries = .allocate(capacity: Self.count)
         entries.initialize(repeating: Entry(), count: Self.count)
+        regions = .allocate(capacity: Self.count)
+        regions.initialize(repeating: Entry(), count: Self.count)
     }
 
-    deinit { entries.deallocate() }
+    deinit {
+        entries.deallocate()
+        regions.deallocate()
+    }
 
     @inline(__always)
     func slot(_ gpa: UInt64) -> UnsafeMutablePointer<Entry> {
         entries + Int((gpa >> 12) & UInt64(Self.count - 1))
     }
 
-    /// The cached mapping of `gpa` under `ep4ta`, if any.
+    @inline(__always)
+    func regionSlot(_ gpa: UInt64) -> UnsafeMutablePointer<Entry> {
+        regions + Int((gpa >> Self.regionShift) & UInt64(Self.count - 1))
+    }
+
+    /// The cached mapping of `gpa` under `ep4ta` (host page = the 4-KByte page holding the
+    /// translation of `gpa`), if any.
     @inline(__always)
     func lookup(_ gpa: UInt64, ep4ta: UInt64) -> Entry? {
         let e = slot(gpa)
-        return e.pointee.tag == (gpa & ~0xFFF) | 1 && e.pointee.ep4ta == ep4ta ? e.pointee : nil
+        if e.pointee.tag == (gpa & ~0xFFF) | 1 && e.pointee.ep4ta == ep4ta { return e.pointee }
+        let r = regionSlot(gpa)
+        if r.pointee.tag == (gpa & ~Self.regionMask) | 1 && r.pointee.ep4ta == ep4ta {
+            var hit = r.pointee
+            hit.hostPage = hit.hostPage | (gpa & Self.regionMask & ~0xFFF)
+            return hit
+        }
+        return nil
     }
 
-    func insert(_ gpa: UInt64, ep4ta: UInt64, hostPhysical: UInt64, rights: UInt8) {
-        slot(gpa).pointee = Entry(tag: (gpa & ~0xFFF) | 1, ep4ta: ep4ta, hostPage: hostPhysical & ~0xFFF, rights: rights)
+    /// Caches the translation of `gpa` that EPT made with a page of `pageSize` bytes.
+    func insert(_ gpa: UInt64, ep4ta: UInt64, hostPhysical: UInt64, rights: UInt8, pageSize: UInt64 = 4096) {
+        if pageSize > Self.regionMask {
+            regionSlot(gpa).pointee = Entry(tag: (gpa & ~Self.regionMask) | 1, ep4ta: ep4ta,
+                                            hostPage: hostPhysical & ~Self.regionMask, rights: rights)
+        } else {
+            slot(gpa).pointee = Entry(tag: (gpa & ~0xFFF) | 1, ep4ta: ep4ta, hostPage: hostPhysical & ~0xFFF, rights: rights)
+        }
     }
 
     /// Drops every cached guest-physical mapping (INVEPT of any type).
     func flushAll() {
-        for k in 0..<Self.count { entries[k].tag = 0 }
+        for k in 0..<Self.count {
+            entries[k].tag = 0
+            regions[k].tag = 0
+        }
     }
 }
