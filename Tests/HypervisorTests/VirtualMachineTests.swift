@@ -47,6 +47,18 @@ final class VirtualMachineTests: XCTestCase {
         a.inc(dword[count])
         a.pop(edx); a.pop(eax)
         a.iret()
+        // 0x21 gates; only 0x20 (IRQ 0) is filled in below.
+        emitFlatGDTAndIDT(a, gdt: gdt, gdtr: gdtr, idt: idt, idtr: idtr, gateVector: 0x20)
+        a.bind(count)
+        a.dd(0)
+        var code = a.assemble()
+        patchGate(&code, idt: idt, load: load, vector: 0x20, handler: handler)
+        return Self.elf(code, load: load, entry: entry)
+    }
+
+    /// A flat GDT (null, 32-bit code 0x08, data 0x10) and an IDT of `gateVector + 1` gates
+    /// whose last one is a present 32-bit interrupt gate (`patchGate` sets its offset).
+    static func emitFlatGDTAndIDT(_ a: Assembler, gdt: Label, gdtr: Label, idt: Label, idtr: Label, gateVector: Int) {
         a.align(8, fill: 0)
         a.bind(gdt)
         a.dq(0)
@@ -56,20 +68,18 @@ final class VirtualMachineTests: XCTestCase {
         a.dw(3 * 8 - 1); a.dd(gdt)
         a.align(8, fill: 0)
         a.bind(idt)
-        // 0x21 gates; only 0x20 (IRQ 0) is filled in below.
-        a.zeros(0x20 * 8)
+        a.zeros(gateVector * 8)
         a.dw(0); a.dw(0x08); a.db(0, 0x8E); a.dw(0)
         a.bind(idtr)
-        a.dw(0x21 * 8 - 1); a.dd(idt)
-        a.bind(count)
-        a.dd(0)
-        var code = a.assemble()
-        // Patch gate 0x20 with the handler address.
+        a.dw(UInt16((gateVector + 1) * 8 - 1)); a.dd(idt)
+    }
+
+    /// Writes `handler`'s address into IDT gate `vector` of the assembled image.
+    static func patchGate(_ code: inout [UInt8], idt: Label, load: UInt32, vector: Int, handler: Label) {
         let h = UInt32(handler.address!)
-        let gate = Int(idt.address! - UInt64(load)) + 0x20 * 8
+        let gate = Int(idt.address! - UInt64(load)) + vector * 8
         code[gate] = UInt8(h & 0xFF); code[gate + 1] = UInt8((h >> 8) & 0xFF)
         code[gate + 6] = UInt8((h >> 16) & 0xFF); code[gate + 7] = UInt8(h >> 24)
-        return Self.elf(code, load: load, entry: entry)
     }
 
     /// A minimal ELF32 executable with one PT_LOAD segment.
