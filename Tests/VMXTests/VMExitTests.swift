@@ -120,16 +120,21 @@ final class VMExitTests: XCTestCase {
             a.cpuid()
             a.jmp(top, short: true)
         }
+        try Self.runCPUIDExitLoop(cpu, v, n, label: "VMX CPUID EXIT LOOP")
+    }
+
+    /// Enters `v` (a CPUID; JMP loop) `n` times, resolving each CPUID exit as L0 would (leaf
+    /// from the model, RIP past the instruction), and prints the exits per second.
+    static func runCPUIDExitLoop(_ cpu: Processor, _ v: VMCS, _ n: Int, label: String) throws {
         let start = Date()
         for _ in 0..<n {
             guard cpu.run(vmcs: v, budget: 1000) == .vmExit(.cpuid) else { return XCTFail("unexpected outcome") }
-            // L0 emulates CPUID and skips the instruction.
             let r = cpu.cpuidLeaf(UInt32(truncatingIfNeeded: cpu.gpr[0]), UInt32(truncatingIfNeeded: cpu.gpr[1]))
             cpu.gpr[0] = UInt64(r.eax); cpu.gpr[3] = UInt64(r.ebx); cpu.gpr[1] = UInt64(r.ecx); cpu.gpr[2] = UInt64(r.edx)
             v[.guestRIP] = v[.guestRIP] &+ v[.exitInstructionLength]
         }
         let s = Date().timeIntervalSince(start)
-        print(String(format: "VMX CPUID EXIT LOOP: %d entries+exits in %.2f s = %.0f exits/s", n, s, Double(n) / s))
+        print(label + String(format: ": %d entries+exits in %.2f s = %.0f exits/s", n, s, Double(n) / s))
     }
 }
 

@@ -226,15 +226,6 @@ final class VPIDTLBTests: XCTestCase {
             a.jmp(top, short: true)
         }
         let v = try bed.vmcs(vpid: 1)
-        let cpu = bed.cpu
-        let start = Date()
-        for _ in 0..<n {
-            guard cpu.run(vmcs: v, budget: 1000) == .vmExit(.cpuid) else { return XCTFail("unexpected outcome") }
-            let r = cpu.cpuidLeaf(UInt32(truncatingIfNeeded: cpu.gpr[0]), UInt32(truncatingIfNeeded: cpu.gpr[1]))
-            cpu.gpr[0] = UInt64(r.eax); cpu.gpr[3] = UInt64(r.ebx); cpu.gpr[1] = UInt64(r.ecx); cpu.gpr[2] = UInt64(r.edx)
-            v[.guestRIP] = v[.guestRIP] &+ v[.exitInstructionLength]
-        }
-        let s = Date().timeIntervalSince(start)
-        print(String(format: "VMX CPUID EXIT LOOP (VPID 1): %d entries+exits in %.2f s = %.0f exits/s", n, s, Double(n) / s))
+        try VMExitTests.runCPUIDExitLoop(bed.cpu, v, n, label: "VMX CPUID EXIT LOOP (VPID 1)")
     }
 }

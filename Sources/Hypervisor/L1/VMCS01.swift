@@ -74,10 +74,4 @@ public enum VMCS01 {
         v[.entryInterruptionInformation] = 0
         v.launched = false
     }
-
-    /// The CR0 or CR4 value L1 sees: its own bits, and the read shadow for host-owned bits.
-    public static func guestVisible(cr: Int, of v: VMCS) -> UInt64 {
-        cr == 0 ? (v[.guestCR0] & ~cr0HostOwned) | (v[.cr0ReadShadow] & cr0HostOwned)
-                : (v[.guestCR4] & ~cr4HostOwned) | (v[.cr4ReadShadow] & cr4HostOwned)
-    }
 }

@@ -29,14 +29,14 @@ extension Processor {
     public func emulateInstruction(vmcs v: VMCS, bus: DeviceBus) -> InstructionEmulationOutcome {
         loadGuestState(guestStateArea(v), v, v.entryControls)
         unpackControls(v)
-        // Event windows belong to the next VM entry, not to the emulated instruction.
-        controls.primary.remove(.interruptWindowExiting)
         nonRoot = true
         // The guest's cached translations (its VPID/PCID/EPTP set); emulating is neither a VM
         // entry nor an exit, so nothing is invalidated.
         activateTranslationContext()
         emulationBus = bus
         emulatingForL0 = true
+        // Event windows belong to the next VM entry (`nonRootEventBoundary` skips them while
+        // emulating), not to the emulated instruction.
         pending &= ~PendingBit.eventWindow
         let stop = run(budget: 1)
         emulatingForL0 = false
