@@ -46,6 +46,7 @@ final class L1UnderVMCS01Tests: XCTestCase {
         a.mov(eax, dword[Int64(ramTop)]); a.cmp(eax, -1); expect(.e)
         // 5. CR0.NE reads as L1 left it (0) although VMX operation holds it at 1 …
         a.mov(eax, cr0); a.test(eax, 0x20); expect(.e)
+        a.xor(ecx, ecx); a.smsw(ecx); a.test(ecx, 0x20); expect(.e)     // SMSW reads the shadow too
         // 6. … and L1 can set and clear it (exit 28, shadow updated).
         a.or(eax, 0x20); a.mov(cr0, eax); a.mov(eax, cr0); a.test(eax, 0x20); expect(.ne)
         a.and(eax, ~0x20); a.mov(cr0, eax); a.mov(eax, cr0); a.test(eax, 0x20); expect(.e)
