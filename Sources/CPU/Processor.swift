@@ -47,6 +47,9 @@ public final class Processor {
     /// PAE page-directory-pointer-table entries, loaded with CR3 in PAE mode (SDM Vol. 3A §4.4.1).
     public var pdpte: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
 
+    /// x87 FPU, MMX and SSE registers (SDM Vol. 1 ch. 8–11).
+    public let extended = ExtendedState()
+
     // MARK: Model-specific registers (SDM Vol. 4)
 
     public var msr = MSRFile()
@@ -172,6 +175,7 @@ public final class Processor {
         cr0 = CR0.resetValue
         cr2 = 0; cr3 = 0; cr4 = 0; cr8 = 0; efer = 0; xcr0 = 1
         dr = (0, 0, 0, 0); dr6 = 0xFFFF_0FF0; dr7 = 0x400
+        extended.reset()
         msr = MSRFile()
         msr.apicBase = 0xFEE0_0000 | (1 << 11) | (index == 0 ? 1 << 8 : 0)
         shadowBits = []
