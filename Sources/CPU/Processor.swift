@@ -206,6 +206,10 @@ public final class Processor {
     /// TF was set at the start of the instruction executing now: #DB trap after it.
     var singleStepPending = false
 
+    /// The IRET that just faulted had unblocked (virtual) NMIs: an exception VM exit for the
+    /// fault sets bit 12 of the VM-exit interruption information (SDM Vol. 3C §28.2.2).
+    var nmiUnblockedByFaultingIRET = false
+
     /// Guest-physical readers for the VM-entry checks, made once.
     lazy var physicalReaders: (@Sendable (UInt64) -> UInt32?, @Sendable (UInt64) -> UInt64?) = {
         let mem = memory

@@ -59,6 +59,14 @@ final class L1UnderVMCS01Tests: XCTestCase {
         // 9. A string OUT (emulated) prints the message on COM1.
         a.mov(esi, message); a.mov(ecx, 4); a.mov(dx, 0x3F8); a.rep(); a.outs(1)
         a.cmp(ecx, 0); expect(.e)
+        // 10. VMCALL (exit 18) is a KVM hypercall: an unknown number returns -KVM_ENOSYS.
+        a.mov(eax, -1); a.vmcall(); a.cmp(eax, -1000); expect(.e)
+        // 11. KVM_HC_SEND_IPI to APIC ID 0 (bit 0 of the bitmap) reaches one APIC …
+        a.mov(eax, 10); a.mov(ebx, 1); a.xor(ecx, ecx); a.xor(edx, edx); a.mov(esi, 0x40)
+        a.vmcall(); a.cmp(eax, 1); expect(.e)
+        // 12. … and to APIC ID 5 (bit 5; no such vCPU) none; at CPL 0 only.
+        a.mov(eax, 10); a.mov(ebx, 0x20); a.xor(ecx, ecx); a.xor(edx, edx); a.mov(esi, 0x40)
+        a.vmcall(); a.cmp(eax, 0); expect(.e)
         a.mov(al, 0x21); a.out(port: 0xF4, al)
         a.hlt()
         a.bind(fail)
@@ -94,6 +102,8 @@ final class L1UnderVMCS01Tests: XCTestCase {
         XCTAssertEqual(t.count(.crAccess, level: .l1), 3, "CR0.NE set, cleared; CR4.VMXE")
         // OUT 0x70, IN 0x71, the REP OUTSB (one exit: the emulation runs the whole REP), OUT 0xF4.
         XCTAssertEqual(t.count(.ioInstruction, level: .l1), 4)
+        XCTAssertEqual(t.count(.vmcall, level: .l1), 3, "three KVM hypercalls")
+        XCTAssertEqual(vm.vcpus[0].lapic.pendingVector, 0x40, "the PV IPI to APIC ID 0 is in its IRR")
     }
 
     func testVMCS01ControlsAndHostStatePassTheProcessorsChecks() throws {

@@ -57,7 +57,9 @@ extension VirtualMachine {
             reset()
         case .invd, .wbinvd:
             skipInstruction(v)            // caches are not modelled: nothing to write back
-        case .getsec, .vmcall, .vmclear, .vmlaunch, .vmptrld, .vmptrst, .vmread, .vmresume, .vmwrite,
+        case .vmcall:
+            handleVMCALL(v)
+        case .getsec, .vmclear, .vmlaunch, .vmptrld, .vmptrst, .vmread, .vmresume, .vmwrite,
              .vmxoff, .vmxon, .invept, .invvpid, .vmfunc:
             // L1 is not offered VMX (CPUID.1:ECX.VMX = 0, CR4.VMXE reads 0) nor SMX: #UD.
             inject(v, vector: Vector.ud)

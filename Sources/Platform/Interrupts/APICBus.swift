@@ -38,6 +38,15 @@ public final class APICBus {
         }
     }
 
+    /// Delivers `m` to the local APIC whose APIC ID is `id` regardless of its destination
+    /// format (a hypervisor-directed IPI); false when no APIC has that ID.
+    @discardableResult
+    public func deliver(_ m: APICMessage, toAPICID id: UInt32) -> Bool {
+        guard let apic = localAPICs.first(where: { $0.apicID == id && $0.globallyEnabled }) else { return false }
+        apic.receive(m)
+        return true
+    }
+
     /// Delivers a message to every destination APIC.
     public func send(_ m: APICMessage) {
         for apic in destinations(of: m) { apic.receive(m) }

@@ -34,6 +34,23 @@ extension Processor {
     }
 
     func execIret(_ i: Inst) throws(Fault) {
+        do throws(Fault) {
+            try iretBody(i)
+        } catch {
+            // IRET unblocks NMIs even when it faults (SDM Vol. 3C §25.4.2 / §27.7.1); a VM exit
+            // for that fault reports it in bit 12 (§28.2.2, §28.2.1 EPT-violation bit 12).
+            if iretUnblocksNMIs && nmiBlocked {
+                nmiBlocked = false
+                if nonRoot {
+                    if case .vmExit = error, pendingExit.reason == .eptViolation { pendingExit.qualification |= 1 << 12 }
+                    else { nmiUnblockedByFaultingIRET = true }
+                }
+            }
+            throw error
+        }
+    }
+
+    private func iretBody(_ i: Inst) throws(Fault) {
         let size = i.pointee.opSize
         let sz = UInt64(size)
         switch mode {

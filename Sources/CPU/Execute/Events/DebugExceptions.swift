@@ -60,7 +60,7 @@ extension Processor {
         // MOV SS / POP SS delay data-breakpoint traps too (§6.8.3).
         if dataBreakpointHits != 0 && !interruptShadow.contains(.movSS) {
             // Data breakpoints are traps: reported after the instruction, with any single-step.
-            dr6 = (dr6 & ~0xF) | dataBreakpointHits
+            dr6 = (dr6 & ~0xF) | (dataBreakpointHits & 0xF)
             dataBreakpointHits = 0
             if singleStepPending && !interruptShadow.contains(.movSS) {
                 singleStepPending = false

@@ -77,6 +77,8 @@ extension Processor {
         pendingExit.reason = .exceptionOrNMI
         pendingExit.interruptionInfo = UInt32(e.vector) | UInt32(e.type.rawValue) << 8
             | (e.hasErrorCode && e.type == .hardwareException ? 1 << 11 : 0) | (1 << 31)
+            | (nmiUnblockedByFaultingIRET && e.type == .hardwareException && e.vector != Vector.df ? 1 << 12 : 0)
+        nmiUnblockedByFaultingIRET = false
         pendingExit.interruptionErrorCode = e.errorCode
         if e.vector == Vector.pf && e.type == .hardwareException { pendingExit.qualification = faultingLinearAddress }
         if e.vector == Vector.db && e.type == .hardwareException { pendingExit.qualification = dr6 & 0x600F }
@@ -103,13 +105,16 @@ extension Processor {
         case .protected, .virtual8086: try deliverProtected(e, returnRIP: returnRIP)
         }
         if e.type == .nmi { nmiBlocked = true }
-        if activity == .hlt { activity = .active }
+        // Delivery wakes HLT, and an NMI the shutdown state (SDM Vol. 3A §6.15 interrupt 8:
+        // shutdown ends with NMI, INIT or RESET; VMX entry can leave a guest in it, §27.7.4).
+        if activity == .hlt || (activity == .shutdown && e.type == .nmi) { activity = .active }
         if nonRoot { noteEventDeliveredForMTF() }
+        nmiUnblockedByFaultingIRET = false
         // The interrupted instruction's single-step trap is discarded (delivery clears TF);
         // data breakpoints still pending join a #DB being delivered now (one #DB, §18.3.1).
         singleStepPending = false
         if e.vector == Vector.db && e.type != .softwareInterrupt && dataBreakpointHits != 0 {
-            dr6 |= dataBreakpointHits
+            dr6 |= dataBreakpointHits & 0xF
             dataBreakpointHits = 0
         }
         // Delivery ends any STI/MOV-SS blocking and starts a new block of execution.

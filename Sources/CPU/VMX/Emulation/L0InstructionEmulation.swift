@@ -38,6 +38,10 @@ extension Processor {
         // Event windows belong to the next VM entry (`nonRootEventBoundary` skips them while
         // emulating), not to the emulated instruction.
         pending &= ~PendingBit.eventWindow
+        // The exit left no debug trap held (§28.3.4); the boundary before the instruction
+        // (loading the state changes the mode, so it runs) arms RFLAGS.TF's single-step trap
+        // for after it (SDM Vol. 3A §18.3.1.4).
+        singleStepPending = false
         let stop = run(budget: 1)
         emulatingForL0 = false
         emulationBus = nil

@@ -12,7 +12,9 @@ public enum VMRunOutcome: Equatable, Sendable {
     /// failed); the indicator is also in `VMCS.abortIndicator`, and the processor is shut down.
     case vmxAbort(VMXAbortIndicator)
     /// L0 regained control without a VM exit (budget, `requestStop`, interrupt window, HLT
-    /// without HLT exiting); the guest state is saved in the VMCS to resume with.
+    /// without HLT exiting, or a guest entered in the shutdown state and still in it: `halted`
+    /// means the guest activity-state field is HLT or shutdown); the guest state is saved in
+    /// the VMCS to resume with.
     case budgetExhausted, stopRequested, interruptWindow, halted
 }
 
@@ -59,11 +61,13 @@ extension Processor {
         nonRoot = true
         pendingExit = PendingExit()          // exits that fill in only some fields start clean
         vmxEvents.mtfPending = false
+        nmiUnblockedByFaultingIRET = false
         updateCachedMappingsOnVMEntry()
         // §27.6: event injection through the guest IDT (the exception bitmap does not apply).
         let injection = UInt32(truncatingIfNeeded: v[.entryInterruptionInformation])
         v[.entryInterruptionInformation] = UInt64(injection & ~(1 << 31))
         var stop: StopReason?
+        loadPendingDebugExceptions(v, vectoring: injection & (1 << 31) != 0)
         if injection & (1 << 31) != 0 {
             let type = InterruptionType(rawValue: UInt8((injection >> 8) & 7)) ?? .external
             let e = Event(vector: UInt8(injection & 0xFF), type: type,
@@ -78,6 +82,9 @@ extension Processor {
                 injectingAtEntry = false
             }
         }
+        // §27.7.4: a non-vectoring entry may leave the guest in the shutdown activity state;
+        // that is not a triple fault (which is a VM exit, §26.2) but an inactive guest.
+        let enteredShutdownState = activity == .shutdown && stop == nil
         startPreemptionTimer(v)
         armNonRootEvents(v)
         armINITAndSIPI()
@@ -87,6 +94,10 @@ extension Processor {
         switch stop! {
         case .vmExit:
             outcome = .vmExit(pendingExit.reason)
+        case .shutdown where enteredShutdownState && activity == .shutdown:
+            // Still in the shutdown state it entered in: only an NMI, INIT or the preemption
+            // timer (which operates in it, §26.5.1) ends it.
+            outcome = vmxEvents.timer.active ? .vmExit(preemptionTimerExitReason()) : .halted
         case .shutdown:
             // A triple fault in VMX non-root operation is a VM exit (§26.2).
             pendingExit = PendingExit()
@@ -113,6 +124,8 @@ extension Processor {
             v[.vmxPreemptionTimerValue] = preemptionTimerValue
         }
         saveGuestState(v)
+        if case .vmExit(let reason) = outcome { savePendingDebugExceptions(v, reason: reason) }
+        else { savePendingDebugExceptions(v, reason: nil) }
         nonRoot = false
         updateCachedMappingsOnVMExit()
         if case .vmExit = outcome {

@@ -31,6 +31,8 @@ extension Processor {
     func monitorTrapBoundary() -> StopReason? {
         // L0 emulating an exited instruction: MTF and the events below belong to the next entry.
         guard !emulatingForL0, vmxEvents.mtfPending || controls.primary.contains(.monitorTrapFlag) else { return nil }
+        // MTF VM exits are blocked in the shutdown and wait-for-SIPI states (§26.2).
+        guard activity == .active || activity == .hlt else { return nil }
         if vmxEvents.mtfPending || instructionsRetired != vmxEvents.mtfRetiredMark {
             vmxEvents.mtfPending = false
             vmxEvents.mtfRetiredMark = instructionsRetired

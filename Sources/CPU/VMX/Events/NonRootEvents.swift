@@ -106,7 +106,9 @@ extension Processor {
         }
         if vmxEvents.nmiPresented {
             // With virtual NMIs, bit 3 is virtual-NMI blocking and does not block NMIs (§27.7.1).
-            let blocked = !awake || movSS || (nmiBlocked && !pin.contains(.virtualNMIs))
+            // The shutdown state does not block NMIs (§27.7.4: it blocks external interrupts
+            // and SIPIs); only wait-for-SIPI does.
+            let blocked = activity == .waitForSIPI || movSS || (nmiBlocked && !pin.contains(.virtualNMIs))
             if !blocked {
                 vmxEvents.nmiPresented = false
                 if pin.contains(.nmiExiting) {
