@@ -67,12 +67,17 @@ final class L1UnderVMCS01Tests: XCTestCase {
         // 12. … and to APIC ID 5 (bit 5; no such vCPU) none; at CPL 0 only.
         a.mov(eax, 10); a.mov(ebx, 0x20); a.xor(ecx, ecx); a.xor(edx, edx); a.mov(esi, 0x40)
         a.vmcall(); a.cmp(eax, 0); expect(.e)
+        // 13. VMMCALL (#UD to this processor, exit 0) is the same hypercall to L0.
+        a.mov(eax, -1); a.db(0x0F, 0x01, 0xD9); a.cmp(eax, -1000); expect(.e)
+        // 14. Any other #UD goes back to L1: UD2's gate 6 is absent, so #GP (handler skips 3 bytes).
+        a.ud2(); a.nop()
+        a.cmp(dword[gpCount], 2); expect(.e)
         a.mov(al, 0x21); a.out(port: 0xF4, al)
         a.hlt()
         a.bind(fail)
         a.mov(eax, ebx); a.out(port: 0xF4, al)
         a.hlt()
-        // #GP handler: count, skip the 3-byte MOV CR4, EAX.
+        // #GP handler: count, skip the 3-byte MOV CR4, EAX (or UD2; NOP).
         a.bind(gpHandler)
         a.inc(dword[gpCount])
         a.add(dword[esp + 4], 3)
@@ -102,7 +107,8 @@ final class L1UnderVMCS01Tests: XCTestCase {
         XCTAssertEqual(t.count(.crAccess, level: .l1), 3, "CR0.NE set, cleared; CR4.VMXE")
         // OUT 0x70, IN 0x71, the REP OUTSB (one exit: the emulation runs the whole REP), OUT 0xF4.
         XCTAssertEqual(t.count(.ioInstruction, level: .l1), 4)
-        XCTAssertEqual(t.count(.vmcall, level: .l1), 3, "three KVM hypercalls")
+        XCTAssertEqual(t.count(.vmcall, level: .l1), 3, "three KVM hypercalls by VMCALL")
+        XCTAssertEqual(t.count(.exceptionOrNMI, level: .l1), 2, "VMMCALL's and UD2's #UD")
         XCTAssertEqual(vm.vcpus[0].lapic.pendingVector, 0x40, "the PV IPI to APIC ID 0 is in its IRR")
     }
 

@@ -82,7 +82,7 @@ final class GuestStateCheckTests: XCTestCase {
         ("gdtr-idtr-canonical", longMode, { s, _ in s.gdtrBase = 1 << 47 }),
         ("gdtr-idtr-limit", longMode, { s, _ in s.idtrLimit = 0x1_0000 }),
         ("rip-upper", protected32, { s, _ in s.rip = 1 << 32 }),
-        ("rip-canonical", longMode, { s, _ in s.rip = 1 << 47 }),
+        ("rip-high-bits", longMode, { s, _ in s.rip = 1 << 48 }),
         ("rflags-reserved", longMode, { s, _ in s.rflags |= 1 << 3 }),
         ("rflags-vm", virtual8086, { s, c in c.unrestrictedGuest = true; s.cr0 = 0x30 }),
         ("rflags-if-for-external-interrupt", longMode, { _, c in c.entryInterruptionInfo = 0x8000_0020 }),

@@ -19,6 +19,20 @@ final class VMExitTests: XCTestCase {
         XCTAssertEqual(cpu.gpr[0], 7)
     }
 
+    /// §27.3.1.4 checks bits 63:N of RIP, not canonicality: an L0 that completes an exiting
+    /// instruction ending at 2^47 - 1 re-enters at 2^47, and the fetch there is #GP(0).
+    func testEntryAtTheCanonicalEdgeFaultsOnFetch() throws {
+        let v = try vmcs { a in a.hlt() }
+        v[.guestRIP] = 1 << 47
+        v[.exceptionBitmap] = 1 << 13
+        XCTAssertEqual(cpu.run(vmcs: v, budget: 100), .vmExit(.exceptionOrNMI))
+        XCTAssertEqual(v[.exitInterruptionInformation], 0x8000_0B0D, "#GP(0) with an error code")
+        XCTAssertEqual(v[.exitInterruptionErrorCode], 0)
+        XCTAssertEqual(v[.guestRIP], 1 << 47)
+        v[.guestRIP] = 1 << 48
+        XCTAssertEqual(cpu.run(vmcs: v, budget: 100), .vmExit(.entryFailureGuestState))
+    }
+
     func testConditionalExits() throws {
         var v = try vmcs { a in a.hlt() }
         v[.primaryProcessorBasedControls] |= UInt64(PrimaryProcessorBasedControls.hltExiting.rawValue)

@@ -21,6 +21,28 @@ enum KVMHypercall: UInt64 {
 }
 
 extension VirtualMachine {
+    /// VMMCALL, the hypercall instruction of AMD's SVM, is an invalid opcode to this VMX
+    /// processor (SDM Vol. 2B: 0F 01 D9 is not defined): L1's #UD exits (VMCS01 intercepts
+    /// #UD only) and L0, as KVM does, performs the hypercall when the faulting instruction is
+    /// VMMCALL — guests that read an AMD vendor (e.g. `-cpu qemu64`) use it. Any other #UD
+    /// goes back to L1.
+    func handleInvalidOpcode(_ v: VCPU) {
+        let vmcs = v.vmcs01!
+        let info = vmcs[.exitInterruptionInformation]
+        guard info & 0x7FF == UInt64(Vector.ud) | (3 << 8) else {
+            inject(v, vector: UInt8(info & 0xFF))
+            return
+        }
+        if v.processor.guestCodeBytes(vmcs: vmcs, count: 3) == Self.vmmcall {
+            vmcs[.exitInstructionLength] = 3
+            handleVMCALL(v)
+        } else {
+            inject(v, vector: Vector.ud)
+        }
+    }
+
+    static let vmmcall: [UInt8] = [0x0F, 0x01, 0xD9]
+
     /// Performs the hypercall and completes the VMCALL (RIP past it).
     func handleVMCALL(_ v: VCPU) {
         let vmcs = v.vmcs01!

@@ -59,6 +59,8 @@ extension VirtualMachine {
             skipInstruction(v)            // caches are not modelled: nothing to write back
         case .vmcall:
             handleVMCALL(v)
+        case .exceptionOrNMI:
+            handleInvalidOpcode(v)
         case .getsec, .vmclear, .vmlaunch, .vmptrld, .vmptrst, .vmread, .vmresume, .vmwrite,
              .vmxoff, .vmxon, .invept, .invvpid, .vmfunc:
             // L1 is not offered VMX (CPUID.1:ECX.VMX = 0, CR4.VMXE reads 0) nor SMX: #UD.

@@ -40,7 +40,8 @@ public enum VMCS01 {
         v[.entryControls] = UInt64(entry.rawValue)
         v[.eptPointer] = ept.raw
         v[.virtualProcessorIdentifier] = UInt64(vpid)
-        v[.exceptionBitmap] = 0
+        // #UD only: L0 implements VMMCALL (the AMD hypercall instruction) for L1 (KVMHypercall).
+        v[.exceptionBitmap] = 1 << UInt64(Vector.ud)
         v[.cr0GuestHostMask] = cr0HostOwned
         v[.cr4GuestHostMask] = cr4HostOwned
         // Host state: L0 is Swift code, so these only have to be a valid 64-bit host (§27.2.2,

@@ -72,3 +72,34 @@ extension Processor {
         saveGuestState(v)
     }
 }
+
+extension Processor {
+    /// The first `count` bytes of the guest instruction at CS:RIP as `v` saved them, read as
+    /// instruction fetches through the guest's paging and EPT — for L0 to identify the
+    /// instruction behind an exit that carries no instruction information (e.g. the #UD of
+    /// an instruction L0 implements on the guest's behalf). Nil when a byte is not fetchable
+    /// (the fault or EPT violation is not raised: nothing changes in the guest).
+    public func guestCodeBytes(vmcs v: VMCS, count: Int) -> [UInt8]? {
+        loadGuestState(guestStateArea(v), v, v.entryControls)
+        unpackControls(v)
+        nonRoot = true
+        activateTranslationContext()
+        defer {
+            nonRoot = false
+            activateTranslationContext()
+        }
+        let saved = pendingExit
+        defer { pendingExit = saved }
+        var bytes: [UInt8] = []
+        let cs = segments[SegmentRegisterIndex.cs.rawValue]
+        for k in 0..<count {
+            let offset = (rip &+ UInt64(k)) & ripMask
+            if !is64 && offset > UInt64(cs.limit) { return nil }
+            var la = cs.base &+ offset
+            if !is64 { la &= 0xFFFF_FFFF }
+            guard let b = try? readLinearSlow(la, 1, currentAccess(.execute)) else { return nil }
+            bytes.append(UInt8(truncatingIfNeeded: b))
+        }
+        return bytes
+    }
+}
