@@ -296,6 +296,14 @@ extension Processor {
     /// Translates `la` for `access`, filling the TLB when the page is RAM.
     
     func translate(_ la: UInt64, _ access: AccessType) throws(Fault) -> Translation {
+        // The slow paths (page-crossing accesses, descriptor tables, IDT, stacks during event
+        // delivery) hit the TLB too: a cached translation with the permission this access
+        // needs is what a walk would return (entries are filled only from completed walks).
+        let e = tlb.slot(la)
+        if e.pointee.tag == tlb.tag(la) && e.pointee.perms & tlbPermission(for: access) != 0 {
+            return Translation(physical: e.pointee.physical | (la & 0xFFF), perms: e.pointee.perms,
+                               global: e.pointee.global, ram: true, guestPhysical: 0)
+        }
         let t = try walk(la, access)
         if t.ram {
             let e = tlb.slot(la)
@@ -332,6 +340,18 @@ extension Processor {
     }
 
     // MARK: Access masks
+
+    /// The TLB permission bit an access of kind `access` needs (SDM Vol. 3A §4.6): user
+    /// accesses the user bits; supervisor ones the SMAP-checked bits when CR4.SMAP applies:
+    /// with EFLAGS.AC = 0, and for implicit accesses made at CPL 3 whatever AC (§4.6.1).
+    func tlbPermission(for access: AccessType) -> UInt32 {
+        if access.isFetch { return access.isUser ? TLBPerm.execUser : TLBPerm.execSupervisor }
+        let write = access.isWrite
+        if access.isUser { return write ? TLBPerm.writeUser : TLBPerm.readUser }
+        let smap = cr4 & CR4.smap != 0 && (flagsOther & RFLAGS.ac == 0 || (access.isImplicit && cpl == 3))
+        if write { return smap ? TLBPerm.writeSupervisorSMAP : TLBPerm.writeSupervisor }
+        return smap ? TLBPerm.readSupervisorSMAP : TLBPerm.readSupervisor
+    }
 
     /// Chooses the TLB permission bits the current CPL, EFLAGS.AC and CR4.SMAP require.
     func updateAccessMasks() {

@@ -14,6 +14,10 @@ public struct CPUModel: Sendable {
     /// `tscPerInstruction` per retired instruction (a 1 GIPS processor with a 2 GHz TSC).
     public var tscKHz: UInt64 = 2_000_000
     public var tscPerInstruction: UInt64 = 2
+    /// PAUSE's latency in instruction times (1 ns each): 70, i.e. 140 TSC cycles — the
+    /// Skylake-generation latency (Intel Optimization Reference Manual: "as many as 140
+    /// cycles", up from about 10). A spin loop's TSC advances by it per PAUSE.
+    public var pauseLatency: UInt64 = 70
     /// The EPT features of the VMX implementation (IA32_VMX_EPT_VPID_CAP).
     public var eptFeatures = EPTFeatures()
 

@@ -3,8 +3,9 @@ import Foundation
 import Platform
 
 /// The machine's time base. By default time is virtual: it advances with the instructions the
-/// vCPUs retire (one nanosecond per instruction, summed over vCPUs, which run round robin)
-/// plus the idle time skipped when every vCPU waits, so two runs of the same guest see
+/// vCPUs retire (one nanosecond per instruction, summed over vCPUs, which run round robin),
+/// their stalls (PAUSE's latency, `Processor.stallTime`), plus the idle time skipped when
+/// every vCPU waits, so two runs of the same guest see
 /// identical clocks and produce identical output. Each VM exit L0 handles also costs virtual
 /// time (`vmExitNanoseconds`), as an exit and re-entry cost real time on hardware, so guests
 /// that time exits (kvm-unit-tests' vmexit) see a plausible cost and finish in bounded
@@ -41,9 +42,14 @@ public final class VirtualClock: TimeSource {
         processors.reduce(0) { $0 &+ $1.instructionsRetired }
     }
 
+    /// Instruction times of all vCPUs: retired instructions plus their stalls (PAUSE).
+    var elapsedInstructionTime: UInt64 {
+        processors.reduce(0) { $0 &+ $1.elapsedTime }
+    }
+
     public var nanoseconds: UInt64 {
         switch source {
-        case .virtual: return instructionsRetired &* nanosecondsPerInstruction &+ idleNanoseconds &+ exitNanoseconds
+        case .virtual: return elapsedInstructionTime &* nanosecondsPerInstruction &+ idleNanoseconds &+ exitNanoseconds
         case .host: return DispatchTime.now().uptimeNanoseconds &- hostStart
         }
     }
@@ -73,7 +79,7 @@ public final class VirtualClock: TimeSource {
     /// (guest-written TSC adjustments stay on top).
     func synchronizeTSC(_ p: Processor) {
         let target = nanoseconds &* ticksPerNanosecond
-        p.timeStampOffset = target &- p.instructionsRetired &* p.model.tscPerInstruction
+        p.timeStampOffset = target &- p.elapsedTime &* p.model.tscPerInstruction
     }
 
     /// Nanoseconds until the given TSC value is reached on `cpu` (0 if already past).

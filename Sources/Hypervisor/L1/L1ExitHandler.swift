@@ -55,6 +55,10 @@ extension VirtualMachine {
             v.state = .shutdown
             if configuration.noReboot { return .end(.shutdown(cpu: v.index)) }
             reset()
+        case .pause:
+            // PAUSE exiting is on only while another vCPU is runnable (`run`): a spinning
+            // vCPU gives up the rest of its slice to the one it is likely waiting for.
+            skipInstruction(v)
         case .invd, .wbinvd:
             skipInstruction(v)            // caches are not modelled: nothing to write back
         case .vmcall:

@@ -31,6 +31,9 @@ public final class VCPU: LocalAPICHost {
     /// L0 completed an instruction with RFLAGS.TF = 1: a single-step #DB is owed before any
     /// interrupt (SDM Vol. 3A §6.9, Table 6-2).
     var pendingDebugTrap = false
+    /// L0 queued an NMI or interrupt for the next entry: the slice is short while other vCPUs
+    /// run, so a sender spinning on the handler's effect sees it soon (`eventSliceInstructions`).
+    var eventJustQueued = false
 
     init(index: Int, processor: Processor, lapic: LocalAPIC) {
         self.index = index

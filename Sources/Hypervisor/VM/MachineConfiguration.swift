@@ -12,6 +12,13 @@ public struct MachineConfiguration: Sendable {
     /// Slice of guest instructions each vCPU runs before the scheduler moves on (deterministic
     /// round robin between vCPUs).
     public var sliceInstructions: UInt64 = 100_000
+    /// The slice while more than one vCPU is runnable: a vCPU spinning on another's progress
+    /// (without PAUSE, which exits) waits at most this long for it.
+    public var sharedSliceInstructions: UInt64 = 10_000
+    /// The slice of a vCPU that is entered to take an NMI or interrupt while other vCPUs are
+    /// runnable: long enough for a handler, short enough that an IPI's sender — often
+    /// spinning on the handler's effect — soon runs again.
+    public var eventSliceInstructions: UInt64 = 1_000
 
     public static let memoryRange: ClosedRange<UInt64> = (1 << 20)...(64 << 30)
     public static let maxCPUs = 64

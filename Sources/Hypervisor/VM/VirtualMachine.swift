@@ -75,7 +75,13 @@ public final class VirtualMachine {
         vcpus = list
         current = list[0]
         for v in vcpus { v.processor.platformRegisters = self }
-        try bus.map(mmio: LocalAPIC.defaultBase..<(LocalAPIC.defaultBase + 0x1000), to: LocalAPICWindow(self))
+        let window = LocalAPICWindow(self)
+        try bus.map(mmio: LocalAPIC.defaultBase..<(LocalAPIC.defaultBase + 0x1000), to: window)
+        // An xAPIC moved away from FEE00000H by IA32_APIC_BASE decodes at its new page.
+        bus.relocatedWindow = (base: { [unowned self] in
+            let lapic = self.current.lapic, base = lapic.baseMSR & ~0xFFF & ((1 << 52) - 1)
+            return lapic.globallyEnabled && !lapic.x2APICMode && base != LocalAPIC.defaultBase ? base : nil
+        }, device: window)
         try bus.map(mmio: IOAPIC.defaultBase..<(IOAPIC.defaultBase + 0x1000), to: ioapic)
         for v in vcpus { v.vmcs01 = VMCS01.make(ept: ept01.pointer, vpid: UInt16(v.index + 1)) }
         board = try PCBoard(vm: self, options: options)
@@ -106,7 +112,12 @@ public final class VirtualMachine {
                 current = v
                 clock.synchronizeTSC(v.processor)
                 v.isRunning = true
-                let outcome = v.processor.run(vmcs: v.vmcs01, budget: sliceBudget())
+                let shared = vcpus.count > 1 && vcpus.lazy.filter({ $0.state == .running }).count > 1
+                // Pause-loop exiting, L0's way (SDM Vol. 3C §26.1.3 "PAUSE exiting"): while
+                // vCPUs share the thread, PAUSE ends a spinning vCPU's slice.
+                setPrimaryControl(v, .pauseExiting, shared)
+                let outcome = v.processor.run(vmcs: v.vmcs01, budget: sliceBudget(for: v, shared: shared))
+                v.eventJustQueued = false
                 v.isRunning = false
                 ran = true
                 switch outcome {
@@ -140,9 +151,14 @@ public final class VirtualMachine {
         }
     }
 
-    /// Instructions the current slice may run: up to the next timer deadline.
-    private func sliceBudget() -> UInt64 {
+    /// Instructions the current slice may run: up to the next timer deadline, and the shorter
+    /// shared slice while other vCPUs are runnable too.
+    private func sliceBudget(for v: VCPU, shared: Bool) -> UInt64 {
         var budget = configuration.sliceInstructions
+        if shared {
+            budget = min(budget, v.eventJustQueued ? configuration.eventSliceInstructions
+                                                   : configuration.sharedSliceInstructions)
+        }
         if let d = scheduler.nextDeadline {
             let now = clock.nanoseconds
             let left = d > now ? (d - now + clock.nanosecondsPerInstruction - 1) / clock.nanosecondsPerInstruction : 1
@@ -178,12 +194,15 @@ public final class VirtualMachine {
         }
         let blocking = vmcs[.guestInterruptibilityState]
         if v.nmiPending {
-            // Blocked by (virtual-)NMI blocking (bit 3) or MOV SS (bit 1): NMI-window exiting.
-            if blocking & 0xA == 0 {
+            // Blocked by (virtual-)NMI blocking (bit 3), MOV SS (bit 1) or STI (bit 0, which
+            // §25.4.2 Table 25-3 lets a processor apply to NMIs; this one does, and so does
+            // its NMI-window exiting): NMI-window exiting.
+            if blocking & 0xB == 0 {
                 v.nmiPending = false
                 setNMIWindowExiting(v, false)
                 vmcs[.entryInterruptionInformation] = (1 << 31) | (2 << 8) | UInt64(Vector.nmi)
                 v.state = .running
+                v.eventJustQueued = true
                 return
             }
             setNMIWindowExiting(v, true)
@@ -208,6 +227,7 @@ public final class VirtualMachine {
         if let vec = vector {
             vmcs[.entryInterruptionInformation] = (1 << 31) | UInt64(vec)   // type 0: external interrupt
             v.state = .running
+            v.eventJustQueued = true
         }
     }
 
@@ -218,7 +238,7 @@ public final class VirtualMachine {
             v.processor.reset()
             v.guestStateStale = true
             v.pendingDebugTrap = false
-            v.lapic.resetRegisters()
+            v.lapic.powerOnReset()
             v.state = v.index == 0 ? .running : .waitingForSIPI
         }
     }

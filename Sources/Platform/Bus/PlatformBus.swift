@@ -72,7 +72,18 @@ public final class PlatformBus: DeviceBus {
         unclaimedPortAccesses += 1
     }
 
+    /// A 4-KiB window whose base moves at run time, consulted before the fixed map: the
+    /// local APIC of the accessing processor relocated through IA32_APIC_BASE (SDM Vol. 3A
+    /// §12.4.4). `base` gives the page now decoded, or nil.
+    public var relocatedWindow: (base: () -> UInt64?, device: MMIODevice)?
+
+    private func relocated(_ address: UInt64) -> MMIODevice? {
+        guard let w = relocatedWindow, let base = w.base(), address & ~0xFFF == base else { return nil }
+        return w.device
+    }
+
     public func mmioRead(address: UInt64, size: Int) -> UInt64? {
+        if let d = relocated(address) { return d.mmioRead(offset: address & 0xFFF, size: size) }
         for m in mmio where m.range.contains(address) {
             return m.device.mmioRead(offset: address - m.range.lowerBound, size: size)
         }
@@ -81,6 +92,10 @@ public final class PlatformBus: DeviceBus {
 
     @discardableResult
     public func mmioWrite(address: UInt64, size: Int, value: UInt64) -> Bool {
+        if let d = relocated(address) {
+            d.mmioWrite(offset: address & 0xFFF, size: size, value: value)
+            return true
+        }
         for m in mmio where m.range.contains(address) {
             m.device.mmioWrite(offset: address - m.range.lowerBound, size: size, value: value)
             return true
@@ -90,6 +105,6 @@ public final class PlatformBus: DeviceBus {
 
     /// True when a device claims `address`.
     public func claims(address: UInt64) -> Bool {
-        mmio.contains { $0.range.contains(address) }
+        relocated(address) != nil || mmio.contains { $0.range.contains(address) }
     }
 }

@@ -13,6 +13,10 @@ public final class LocalAPIC: MMIODevice {
     static let busHz: UInt64 = 1_000_000_000
 
     public let apicID: UInt32
+    /// The xAPIC ID register's ID (bits 31:24), writable in xAPIC mode (SDM Vol. 3A §12.4.6:
+    /// software may change it; physical destinations then match it). The x2APIC ID is
+    /// always `apicID`.
+    public private(set) var xAPICID: UInt32
     public weak var host: LocalAPICHost?
     let scheduler: EventScheduler
     let bus: APICBus
@@ -42,6 +46,7 @@ public final class LocalAPIC: MMIODevice {
     public init(apicID: UInt32, cpuIndex: Int, bootstrap: Bool, bus: APICBus, scheduler: EventScheduler,
                 x2APICSupported: Bool = true) {
         self.apicID = apicID
+        self.xAPICID = apicID & 0xFF
         self.cpuIndex = cpuIndex
         self.bus = bus
         self.scheduler = scheduler
@@ -63,6 +68,13 @@ public final class LocalAPIC: MMIODevice {
 
     /// Power-up / INIT state of the registers (SDM Vol. 3A §12.4.7.1); the base MSR and the
     /// APIC ID are kept.
+    /// RESET: the xAPIC ID returns to the initial APIC ID, then every register as
+    /// `resetRegisters`.
+    public func powerOnReset() {
+        xAPICID = apicID & 0xFF
+        resetRegisters()
+    }
+
     public func resetRegisters() {
         tpr = 0; ldr = 0; dfr = 0xFFFF_FFFF; svr = 0xFF
         for k in 0..<8 { irr[k] = 0; isr[k] = 0; tmr[k] = 0 }
@@ -86,7 +98,8 @@ public final class LocalAPIC: MMIODevice {
         let wasEnabled = globallyEnabled
         let enteringX2 = extd && !x2APICMode
         baseMSR = (value & ~(1 << 8)) | (baseMSR & (1 << 8))    // BSP flag is read-only
-        if wasEnabled && !en { resetRegisters() }
+        // Disabling globally returns the APIC to its power-up state, ID included (§12.4.3).
+        if wasEnabled && !en { powerOnReset() }
         if enteringX2 {
             // x2APIC logical ID: cluster in bits 31:16, one bit of 16 in bits 15:0 (§12.12.10.2).
             ldr = ((apicID >> 4) << 16) | (1 << (apicID & 0xF))
@@ -103,7 +116,7 @@ public final class LocalAPIC: MMIODevice {
     /// Reads a register (32 bits; the ICR in x2APIC mode is read as one 64-bit MSR by the caller).
     func read(_ r: LocalAPICRegister) -> UInt32 {
         switch r {
-        case .id: return x2APICMode ? apicID : apicID << 24
+        case .id: return x2APICMode ? apicID : xAPICID << 24
         case .version: return Self.versionValue
         case .tpr: return tpr
         case .apr: return 0
@@ -139,7 +152,9 @@ public final class LocalAPIC: MMIODevice {
     func write(_ r: LocalAPICRegister, _ v: UInt32) -> Bool {
         switch r {
         case .id:
-            return !x2APICMode   // xAPIC ID writes are accepted and ignored (the ID is fixed here)
+            if x2APICMode { return false }          // the x2APIC ID is read-only
+            xAPICID = v >> 24
+            return true
         case .tpr:
             if x2APICMode && v & ~0xFF != 0 { return false }
             tpr = v & 0xFF
@@ -342,7 +357,7 @@ public final class LocalAPIC: MMIODevice {
         }
         let d8 = d & 0xFF
         if d8 == 0xFF { return true }
-        if !logical { return d8 == apicID & 0xFF }
+        if !logical { return d8 == xAPICID }
         let myLogical = ldr >> 24
         if dfr >> 28 == 0xF { return d8 & myLogical != 0 }      // flat model
         return (d8 >> 4 == myLogical >> 4) && (d8 & myLogical & 0xF) != 0   // cluster model

@@ -38,7 +38,8 @@ final class LocalAPICTimer {
 
     /// The current-count register: counts down from the initial count (§12.5.4).
     var currentCount: UInt32 {
-        guard initialCount != 0, mode != .tscDeadline, event != nil || mode == .periodic else { return 0 }
+        // A one-shot count that reached zero stays there, even if the LVT switches to periodic.
+        guard initialCount != 0, mode != .tscDeadline, event != nil else { return 0 }
         let ticks = (now &- periodStart) / divisor
         let initial = UInt64(initialCount)
         switch mode {

@@ -5,7 +5,7 @@ extension Processor {
     /// offset L0 applies (`timeStampOffset`, like the VMCS TSC offset) and the guest's own
     /// adjustments (WRMSR to IA32_TSC / IA32_TSC_ADJUST).
     public var timeStampCounter: UInt64 {
-        instructionsRetired &* model.tscPerInstruction &+ timeStampOffset &+ UInt64(bitPattern: msr.tscOffset)
+        elapsedTime &* model.tscPerInstruction &+ timeStampOffset &+ UInt64(bitPattern: msr.tscOffset)
     }
 
     /// RDTSC: CR4.TSD with CPL > 0 → #GP(0).

@@ -66,8 +66,11 @@ extension Processor {
     func execMfence(_ i: Inst) throws(Fault) {}
     func execSfence(_ i: Inst) throws(Fault) {}
 
-    /// PAUSE: a spin-loop hint (a VM exit with "PAUSE exiting"; otherwise nothing).
+    /// PAUSE: a spin-loop hint (a VM exit with "PAUSE exiting", SDM Vol. 3C §26.1.3); it
+    /// takes the model's PAUSE latency of virtual time (`stallTime`).
     func execPause(_ i: Inst) throws(Fault) {
         if nonRoot && controls.primary.contains(.pauseExiting) { throw instructionExit(i, .pause) }
+        stallTime &+= model.pauseLatency
+        if vmxEvents.timer.active { pending |= PendingBit.eventWindow }   // the timer counts it
     }
 }

@@ -91,7 +91,7 @@ extension Processor {
     /// through the guest IDT (a new boundary follows).
     func nonRootEventBoundary() -> StopReason?? {
         if emulatingForL0 { return nil }      // they belong to the next VM entry
-        if vmxEvents.timer.active && instructionsRetired >= vmxEvents.timer.deadline && activity != .waitForSIPI {
+        if vmxEvents.timer.active && elapsedTime >= vmxEvents.timer.deadline && activity != .waitForSIPI {
             return .some(preemptionTimerExit())
         }
         let pin = controls.pin, primary = controls.primary

@@ -1,7 +1,7 @@
 /// The VMX-preemption timer (SDM Vol. 3C §26.5.1; started by VM entry §27.7.4; saved on exit
 /// §28.3.4): it counts down by 1 each time bit X of the TSC changes through a TSC increment,
 /// X = IA32_VMX_MISC[4:0] (`VMXCapabilities.preemptionTimerRate`). The TSC here is virtual and
-/// advances `model.tscPerInstruction` per retired instruction, so the instant the timer
+/// advances `model.tscPerInstruction` per instruction time (retired or stalled), so the instant the timer
 /// reaches zero is an instruction count: `run(vmcs:)` limits its budget to it, and the exit
 /// (reason 52) is taken at that boundary with its priority (below debug traps and MTF, above
 /// NMI-window exiting). Writes to IA32_TSC are not increments and do not move the timer.
@@ -9,10 +9,10 @@ struct PreemptionTimerState {
     var active = false
     /// The value VM entry loaded.
     var initial: UInt64 = 0
-    /// TSC and retired-instruction count at VM entry.
+    /// TSC and elapsed instruction time at VM entry.
     var startTSC: UInt64 = 0
     var startRetired: UInt64 = 0
-    /// `instructionsRetired` at which the timer reaches zero.
+    /// `elapsedTime` (instructions plus stalls) at which the timer reaches zero.
     var deadline: UInt64 = .max
     /// The timer caused this VM exit (its saved value is 0).
     var expired = false
@@ -28,7 +28,7 @@ extension Processor {
         t.active = true
         t.initial = v[.vmxPreemptionTimerValue] & 0xFFFF_FFFF
         t.startTSC = timeStampCounter
-        t.startRetired = instructionsRetired
+        t.startRetired = elapsedTime
         let x = VMXCapabilities.preemptionTimerRate
         // The TSC value at which bit X has changed `initial` times, as instructions.
         let target = ((t.startTSC >> x) &+ t.initial) << x
@@ -47,19 +47,19 @@ extension Processor {
     /// The run budget limited to the instruction at which the timer expires.
     func budgetWithinPreemptionTimer(_ budget: UInt64) -> UInt64 {
         guard vmxEvents.timer.active else { return budget }
-        let left = vmxEvents.timer.deadline > instructionsRetired ? vmxEvents.timer.deadline - instructionsRetired : 0
+        let left = vmxEvents.timer.deadline > elapsedTime ? vmxEvents.timer.deadline - elapsedTime : 0
         return min(budget, left)
     }
 
     /// The timer has counted down to zero.
-    var preemptionTimerExpired: Bool { vmxEvents.timer.active && instructionsRetired >= vmxEvents.timer.deadline }
+    var preemptionTimerExpired: Bool { vmxEvents.timer.active && elapsedTime >= vmxEvents.timer.deadline }
 
     /// The timer's current value: the loaded value minus the decrements so far (§28.3.4).
     var preemptionTimerValue: UInt64 {
         let t = vmxEvents.timer
         if t.expired { return 0 }
         let x = VMXCapabilities.preemptionTimerRate
-        let now = t.startTSC &+ (instructionsRetired &- t.startRetired) &* model.tscPerInstruction
+        let now = t.startTSC &+ (elapsedTime &- t.startRetired) &* model.tscPerInstruction
         let decrements = (now >> x) &- (t.startTSC >> x)
         return decrements >= t.initial ? 0 : t.initial - decrements
     }
