@@ -112,6 +112,7 @@ public enum Op: UInt16, Sendable {
     case fwait                                        // 9B
     case rdfsbase, rdgsbase, wrfsbase, wrgsbase       // F3 0F AE /0–/3 (mod = 3)
     case lfence, mfence, sfence
+    case simd                                         // MMX/SSE/SSE2 (sub = SIMDOp, imm2 = SIMDAttr bits)
 }
 
 /// The eight ALU operations of opcodes 00–3F and group 1 (SDM Vol. 2A, Table A-6).

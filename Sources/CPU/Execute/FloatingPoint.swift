@@ -15,10 +15,4 @@ extension Processor {
         // WAIT checks only MP and TS; with no FPU and no pending x87 exception it is a no-op.
         if cr0 & (CR0.mp | CR0.ts) == CR0.mp | CR0.ts { throw Fault.nm }
     }
-
-    /// FXSAVE/FXRSTOR/XSAVE/XRSTOR: not advertised (CPUID FXSR/XSAVE = 0) → #UD.
-    func execFxsave(_ i: Inst) throws(Fault) { throw Fault.ud }
-    func execFxrstor(_ i: Inst) throws(Fault) { throw Fault.ud }
-    func execXsave(_ i: Inst) throws(Fault) { throw Fault.ud }
-    func execXrstor(_ i: Inst) throws(Fault) { throw Fault.ud }
 }
