@@ -57,14 +57,62 @@ extension Double: SSEFloat {
         case 1: return twoSum(x, -y)
         case 2:
             let r = x * y
-            return (r, r.isFinite ? signum((-r).addingProduct(x, y)) : 0)
+            if !r.isFinite { return (r, 0) }
+            if r.magnitude < 0x1p-968 && x != 0 && y != 0 { return tinyProduct(x, y) }
+            return (r, signum((-r).addingProduct(x, y)))
         case 3:
             let r = x / y
-            return (r, r.isFinite ? signum(x.addingProduct(-r, y)) * signum(y) : 0)
+            if !r.isFinite { return (r, 0) }
+            if (r.magnitude < 0x1p-968 || x.magnitude < 0x1p-968) && x != 0 { return tinyQuotient(x, y) }
+            return (r, signum(x.addingProduct(-r, y)) * signum(y))
         default:
+            if x < 0x1p-900 {
+                // sqrt(x·2⁶⁰⁰) = sqrt(x)·2³⁰⁰: the residual stays in range, the result is normal.
+                let xs = x * 0x1p600
+                let rs = xs.squareRoot()
+                return (rs * 0x1p-300, signum(xs.addingProduct(-rs, rs)))
+            }
             let r = x.squareRoot()
             return (r, signum(x.addingProduct(-r, r)))
         }
+    }
+
+    /// Rounds hi·2⁻⁶⁰⁰ (hi + a tail of sign `tail` being an exact scaled value) to the
+    /// double grid, denormals included: the result and the sign of (exact − result).
+    @inline(__always) static func unscale(_ hi: Double, tail: Int) -> (Double, Int) {
+        var r = hi * 0x1p-600
+        let d = hi - r * 0x1p600
+        let half = 0x1p-475
+        if d.magnitude == half && tail != 0 {
+            let dSign = signum(d)
+            if dSign == tail {
+                r = tail > 0 ? r.nextUp : r.nextDown
+                return (r, -tail)
+            }
+            return (r, dSign)
+        }
+        return (r, d != 0 ? signum(d) : tail)
+    }
+
+    /// A product whose rounding error could underflow: computed scaled by 2⁶⁰⁰.
+    static func tinyProduct(_ x: Double, _ y: Double) -> (Double, Int) {
+        var a = x, b = y
+        if a.magnitude > b.magnitude { swap(&a, &b) }
+        let xs = a * 0x1p600
+        let hi = xs * b
+        let lo = (-hi).addingProduct(xs, b)
+        var (r, e) = unscale(hi, tail: signum(lo))
+        if r == 0 && e == 0 { e = (x.sign == y.sign) ? 1 : -1 }
+        return (r, e)
+    }
+
+    static func tinyQuotient(_ x: Double, _ y: Double) -> (Double, Int) {
+        let xs = x * 0x1p600
+        let q = xs / y
+        let rem = xs.addingProduct(-q, y)
+        var (r, e) = unscale(q, tail: signum(rem) * signum(y))
+        if r == 0 && e == 0 { e = (x.sign == y.sign) ? 1 : -1 }
+        return (r, e)
     }
 }
 
@@ -127,7 +175,10 @@ enum SSEFloatOps {
         var x = F(raw: a), y = F(raw: b)
         if kind == min || kind == max {
             // MIN/MAX: a NaN in either, or two zeros, return the second source (SDM Vol. 2B MINPS).
-            if x.isNaN || y.isNaN { env.flags |= MXCSRBits.ie; return b }
+            if x.isNaN || y.isNaN {
+                env.flags |= MXCSRBits.ie
+                return env.daz && y.isSubnormal ? F(signOf: y, magnitudeOf: 0).raw : b
+            }
             x = source(x, &env); y = source(y, &env)
             if x == 0 && y == 0 { return y.raw }
             if kind == min { return x < y ? x.raw : y.raw }
@@ -138,8 +189,12 @@ enum SSEFloatOps {
                 if x.isSignalingNaN { env.flags |= MXCSRBits.ie }
                 return a | F.quietBit
             }
+            let before = env.flags
             x = source(x, &env)
-            if x < 0 { env.flags |= MXCSRBits.ie; return F.indefinite }
+            if x < 0 {
+                env.flags = (env.flags & ~MXCSRBits.de) | (before & MXCSRBits.de) | MXCSRBits.ie
+                return F.indefinite
+            }
             if x.isInfinite || x == 0 { return x.raw }
             let (r, e) = F.nearest(sqrt, x, x)
             return round(r, e, &env)
@@ -148,19 +203,26 @@ enum SSEFloatOps {
             if x.isSignalingNaN || y.isSignalingNaN { env.flags |= MXCSRBits.ie }
             return x.isNaN ? a | F.quietBit : b | F.quietBit
         }
+        // IE and ZE take priority over DE for the same operation (SDM Vol. 1 §11.5.2.?, Table 11-?).
+        let before = env.flags
         x = source(x, &env); y = source(y, &env)
+        func invalid() -> UInt64 {
+            env.flags = (env.flags & ~MXCSRBits.de) | (before & MXCSRBits.de) | MXCSRBits.ie
+            return F.indefinite
+        }
         switch kind {
         case add, sub:
-            if x.isInfinite && y.isInfinite && (x.sign == y.sign) == (kind == sub) {
-                env.flags |= MXCSRBits.ie; return F.indefinite
-            }
+            if x.isInfinite && y.isInfinite && (x.sign == y.sign) == (kind == sub) { return invalid() }
             if x.isInfinite || y.isInfinite { return (kind == add ? x + y : x - y).raw }
         case mul:
-            if (x.isInfinite && y == 0) || (x == 0 && y.isInfinite) { env.flags |= MXCSRBits.ie; return F.indefinite }
+            if (x.isInfinite && y == 0) || (x == 0 && y.isInfinite) { return invalid() }
             if x.isInfinite || y.isInfinite { return (x * y).raw }
         default:
-            if (x == 0 && y == 0) || (x.isInfinite && y.isInfinite) { env.flags |= MXCSRBits.ie; return F.indefinite }
-            if y == 0 { env.flags |= MXCSRBits.ze; return (x / y).raw }
+            if (x == 0 && y == 0) || (x.isInfinite && y.isInfinite) { return invalid() }
+            if y == 0 {
+                env.flags = (env.flags & ~MXCSRBits.de) | (before & MXCSRBits.de) | MXCSRBits.ze
+                return (x / y).raw
+            }
             if x.isInfinite || y.isInfinite { return (x / y).raw }
         }
         let (r, e) = F.nearest(kind, x, y)
