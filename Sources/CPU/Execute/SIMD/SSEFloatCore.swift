@@ -162,7 +162,7 @@ enum SSEFloatOps {
             if !env.underflowMasked { env.flags |= MXCSRBits.ue }
             else if env.fz {
                 env.flags |= MXCSRBits.ue | MXCSRBits.pe
-                r = F(signOf: r == 0 ? F(Double(err)) : r, magnitudeOf: 0)
+                r = F(signOf: r0, magnitudeOf: 0)    // the round-to-nearest result has the exact result's sign
             } else if err != 0 { env.flags |= MXCSRBits.ue }
         }
         return r.raw
@@ -219,7 +219,7 @@ enum SSEFloatOps {
             if x.isInfinite || y.isInfinite { return (x * y).raw }
         default:
             if (x == 0 && y == 0) || (x.isInfinite && y.isInfinite) { return invalid() }
-            if y == 0 {
+            if y == 0 && !x.isInfinite {
                 env.flags = (env.flags & ~MXCSRBits.de) | (before & MXCSRBits.de) | MXCSRBits.ze
                 return (x / y).raw
             }
