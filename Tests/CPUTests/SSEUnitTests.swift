@@ -118,7 +118,10 @@ final class SSEUnitTests: XCTestCase {
         XCTAssertEqual(Env.recordedVector(run64(cr0Set: CR0.em) { $0.db(paddbMM) }), 6)
         XCTAssertEqual(Env.recordedVector(run64(cr4: CR4.pae) { $0.db(addps) }), 6)
         XCTAssertNil(Env.recordedVector(run64(cr4: CR4.pae) { $0.db(paddbMM) }))
-        XCTAssertEqual(Env.recordedVector(run64(model: CPUModel()) { $0.db(addps) }), 6)
+        var noSSE = CPUModel()
+        noSSE.features.remove(.sse)
+        XCTAssertEqual(Env.recordedVector(run64(model: noSSE) { $0.db(addps) }), 6)
+        XCTAssertEqual(Env.recordedVector(run64(model: noSSE) { $0.db(paddbMM) }), 6)
         // Undefined prefix combinations and LOCK are #UD.
         XCTAssertEqual(Env.recordedVector(run64 { $0.db(0xF2, 0x0F, 0x6F, 0xC1) }), 6)
         XCTAssertEqual(Env.recordedVector(run64 { $0.db(0xF0, 0x0F, 0x58, 0x00) }), 6)
@@ -268,5 +271,61 @@ final class SSEUnitTests: XCTestCase {
         XCTAssertEqual(try m.memory.load(UInt64.self, at: data + 160 + 8 * 16), 0xABAB_ABAB_ABAB_ABAB, "XMM8–15 not saved")
         XCTAssertEqual(try m.memory.load(UInt32.self, at: data + 8), 0x5678_9ABC)
         XCTAssertEqual(m.cpu.extended.xmm[7], XMMRegister(low: 0x1007, high: 0x2007))
+    }
+
+    func testMovesReachMMIO() {
+        // kvm-unit-tests test_sse also moves 16 bytes to and from MMIO: two quadword accesses.
+        let mmio: UInt64 = 0x2000_0000
+        let m = TestMachine(model: Self.sseModel)
+        m.bus.mmioHandler = { a, _ in a == mmio ? 0x1111_2222_3333_4444 : 0x5555_6666_7777_8888 }
+        let a = Assembler(mode: .bits64, origin: code)
+        a.mov(rax, Int64(mmio))
+        a.db(Self.movdquLoad)                           // movdqu xmm2, [rax]
+        a.db(0x0F, 0x11, 0x50, 0x10)                    // movups [rax+16], xmm2
+        a.hlt()
+        m.load(a.assemble(), at: code)
+        m.enterLong64(entry: code, stack: 0x8_0000)
+        m.cpu.setControlRegisters(cr0: m.cpu.cr0, cr3: m.cpu.cr3, cr4: m.cpu.cr4 | CR4.osfxsr, efer: m.cpu.efer)
+        XCTAssertEqual(m.run(budget: 100), .halted)
+        XCTAssertEqual(xmm(m, 2), XMMRegister(low: 0x1111_2222_3333_4444, high: 0x5555_6666_7777_8888))
+        XCTAssertEqual(m.bus.mmioWrites.map { $0.0 }, [mmio + 16, mmio + 24])
+        XCTAssertEqual(m.bus.mmioWrites.map { $0.2 }, [0x1111_2222_3333_4444, 0x5555_6666_7777_8888])
+    }
+
+    func testMaskmovdquAndMovnti() throws {
+        let m = run64(setup: { m in
+            m.cpu.extended.xmm[1] = XMMRegister(low: 0x0807_0605_0403_0201, high: 0x100F_0E0D_0C0B_0A09)
+            m.cpu.extended.xmm[2] = XMMRegister(low: 0x8000_8000_8000_8000, high: 0xFF00_0000_0000_0080)
+            try! m.memory.write([UInt8](repeating: 0xEE, count: 16), at: self.data)
+        }) { a in
+            a.mov(rdi, Int64(data))
+            a.db(0x66, 0x0F, 0xF7, 0xCA)                 // maskmovdqu xmm1, xmm2
+            a.mov(rcx, Int64(0x1234_5678))
+            a.db(0x48, 0x0F, 0xC3, 0x4F, 0x10)           // movnti [rdi+16], rcx
+        }
+        XCTAssertNil(Env.recordedVector(m))
+        XCTAssertEqual(try m.memory.read(at: data, length: 16),
+                       [0xEE, 0x02, 0xEE, 0x04, 0xEE, 0x06, 0xEE, 0x08, 0x09, 0xEE, 0xEE, 0xEE, 0xEE, 0xEE, 0xEE, 0x10])
+        XCTAssertEqual(try m.memory.load(UInt64.self, at: data + 16), 0x1234_5678)
+    }
+
+    func testCvtpi2psFromMemoryLeavesTheX87StateAlone() {
+        let m = run64(setup: { m in
+            m.cpu.extended.control.tags = 0xFFFF
+            m.cpu.extended.control.top = 4
+            try! m.memory.store(UInt64(0xFFFF_FFFF_0000_0003), at: self.data)
+        }) { a in a.mov(rax, Int64(data)); a.db(0x0F, 0x2A, 0x00) }   // cvtpi2ps xmm0, [rax]
+        XCTAssertNil(Env.recordedVector(m))
+        XCTAssertEqual(xmm(m, 0).low, UInt64(Float(-1).bitPattern) << 32 | UInt64(Float(3).bitPattern))
+        XCTAssertEqual(m.cpu.extended.control.tags, 0xFFFF)
+        XCTAssertEqual(m.cpu.extended.control.top, 4)
+        let r = run64(setup: { $0.cpu.extended.control.tags = 0xFFFF }) { $0.db(0x0F, 0x2A, 0xC1) }   // from mm1
+        XCTAssertEqual(r.cpu.extended.control.tags, 0)
+    }
+
+    func testCPUIDReportsMMXFXSRSSESSE2() {
+        let m = run64 { a in a.mov(eax, 1); a.cpuid() }
+        let edx = m.reg(.rdx)
+        for bit in [23, 24, 25, 26] { XCTAssertNotEqual(edx & (1 << UInt64(bit)), 0, "EDX bit \(bit)") }
     }
 }

@@ -38,10 +38,10 @@ extension Processor {
                 | bit(f.contains(.tscDeadline), 24) | bit(f.contains(.xsave), 26)
                 | bit(f.contains(.xsave) && cr4 & CR4.osxsave != 0, 27) | bit(f.contains(.rdrand), 30)
             // EDX: DE, PSE, TSC, MSR, PAE, MCE, CX8, APIC, SEP, PGE, CMOV, PAT, PSE-36, CLFSH
-            // (+ FPU, FXSR/SSE/SSE2 when implemented).
+            // (+ FPU with the x87 feature; MMX, FXSR, SSE, SSE2 with the SSE feature).
             var edx: UInt32 = (1 << 2) | (1 << 3) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 8) | (1 << 9)
                 | (1 << 11) | (1 << 13) | (1 << 15) | (1 << 16) | (1 << 17) | (1 << 19)
-            edx |= bit(f.contains(.x87), 0) | bit(f.contains(.sse), 24) | bit(f.contains(.sse), 25) | bit(f.contains(.sse), 26)
+            edx |= bit(f.contains(.x87), 0) | bit(f.contains(.sse), 23) | bit(f.contains(.sse), 24) | bit(f.contains(.sse), 25) | bit(f.contains(.sse), 26)
             // APIC follows IA32_APIC_BASE[11]: a globally disabled local APIC hides the bit.
             if let base = readMSR(MSRIndex.apicBase), base & (1 << 11) == 0 { edx &= ~(1 << 9) }
             return CPUIDResult(model.signature, ebx, ecx, edx)
