@@ -328,4 +328,24 @@ final class SSEUnitTests: XCTestCase {
         let edx = m.reg(.rdx)
         for bit in [23, 24, 25, 26] { XCTAssertNotEqual(edx & (1 << UInt64(bit)), 0, "EDX bit \(bit)") }
     }
+
+    func testUnmaskedPrecomputationExceptionSkipsPostComputationFlags() {
+        // addps: lane 0 ∞ − ∞ (IE, unmasked), lane 1 1 + 2⁻³⁰ (PE, masked): only IE is recorded.
+        let m = run64(setup: { m in
+            m.cpu.extended.mxcsr = 0x1F80 & ~(1 << 7)
+            m.cpu.extended.xmm[0] = XMMRegister(low: 0x3F80_0000_7F80_0000, high: 0)
+            m.cpu.extended.xmm[1] = XMMRegister(low: 0x3080_0000_FF80_0000, high: 0)
+        }) { $0.db(0x0F, 0x58, 0xC1) }
+        XCTAssertEqual(Env.recordedVector(m), 19)
+        XCTAssertEqual(m.cpu.extended.mxcsr & 0x3F, MXCSRBits.ie)
+        // Unmasked PE only: PE recorded, #XM, destination unchanged.
+        let p = run64(setup: { m in
+            m.cpu.extended.mxcsr = 0x1F80 & ~(1 << 12)
+            m.cpu.extended.xmm[0] = XMMRegister(low: 0x3F80_0000, high: 0)
+            m.cpu.extended.xmm[1] = XMMRegister(low: 0x3080_0000, high: 0)
+        }) { $0.db(0xF3, 0x0F, 0x58, 0xC1) }
+        XCTAssertEqual(Env.recordedVector(p), 19)
+        XCTAssertEqual(p.cpu.extended.mxcsr & 0x3F, MXCSRBits.pe)
+        XCTAssertEqual(p.cpu.extended.xmm[0].low, 0x3F80_0000)
+    }
 }

@@ -33,11 +33,18 @@ struct SSEEnvironment {
 extension Processor {
     /// Ends an SSE arithmetic instruction: ORs the raised flags into MXCSR; with an unmasked
     /// one, the destination is left unchanged and #XM (CR4.OSXMMEXCPT = 1) or #UD is raised
-    /// (SDM Vol. 1 §11.5.1; Vol. 3A §6.15 interrupt 19). Returns whether to store the result.
+    /// (SDM Vol. 1 §11.5.1, §11.5.2; Vol. 3A §6.15 interrupt 19). An unmasked pre-computation
+    /// exception (IE, DE, ZE) stops the operation before the post-computation checks, so only
+    /// the pre-computation flags are recorded then.
     @inline(__always)
     func finishSSE(_ env: SSEEnvironment) throws(Fault) {
+        let pre = MXCSRBits.ie | MXCSRBits.de | MXCSRBits.ze
+        if env.unmasked {
+            let unmaskedPre = env.flags & ~env.masks & pre != 0
+            extended.mxcsr |= env.flags & (unmaskedPre ? pre : 0x3F)
+            throw cr4 & CR4.osxmmexcpt != 0 ? Fault.xm : Fault.ud
+        }
         extended.mxcsr |= env.flags & 0x3F
-        if env.unmasked { throw cr4 & CR4.osxmmexcpt != 0 ? Fault.xm : Fault.ud }
     }
 
     /// LDMXCSR m32: reserved bits (outside MXCSR_MASK) set → #GP(0) (SDM Vol. 2B LDMXCSR).
