@@ -135,6 +135,9 @@ final class SSEDifferentialTests: XCTestCase {
     /// Encodes one instruction of `form` with random operands.
     static func encode(_ f: Form, _ r: inout Rng) -> [UInt8] {
         var bytes: [UInt8] = []
+        // A 66h before F3/F2 is overridden by them (SDM Vol. 2A §2.1.2); a segment override is harmless.
+        if f.prefix >= 0xF2 && r.below(8) == 0 { bytes.append(0x66) }
+        if r.below(16) == 0 { bytes.append(0x3E) }
         if f.prefix != 0 { bytes.append(f.prefix) }
         let useMem = f.mem > 0 && (!f.regOK || r.below(3) == 0)
         func pick(_ k: Kind) -> UInt8 {
@@ -146,7 +149,8 @@ final class SSEDifferentialTests: XCTestCase {
         }
         let regN = f.group ?? pick(f.reg)
         let rmN = useMem ? 3 : pick(f.rm)
-        let w = f.w && r.below(2) == 0
+        // REX.W selects 64-bit GPR operands where `w`; elsewhere it is ignored.
+        let w = f.w ? r.below(2) == 0 : r.below(8) == 0
         var rex: UInt8 = 0
         if w { rex |= 8 }
         if regN >= 8 && f.group == nil { rex |= 4 }
