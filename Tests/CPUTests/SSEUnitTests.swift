@@ -348,4 +348,77 @@ final class SSEUnitTests: XCTestCase {
         XCTAssertEqual(p.cpu.extended.mxcsr & 0x3F, MXCSRBits.pe)
         XCTAssertEqual(p.cpu.extended.xmm[0].low, 0x3F80_0000)
     }
+
+    static var xsaveModel: CPUModel {
+        var m = sseModel
+        m.features.insert(.xsave)
+        return m
+    }
+    static let xsaveCR4 = CR4.pae | CR4.osfxsr | CR4.osxmmexcpt | CR4.osxsave
+
+    func testXGETBVAndXSETBV() {
+        let m = run64(model: Self.xsaveModel, cr4: Self.xsaveCR4) { a in
+            a.xor(ecx, ecx); a.db(0x0F, 0x01, 0xD0); a.mov(r8, rax)     // xgetbv → r8
+            a.mov(eax, 3); a.xor(edx, edx); a.db(0x0F, 0x01, 0xD1)       // xsetbv 3
+            a.db(0x0F, 0x01, 0xD0); a.mov(r9, rax)
+            a.mov(eax, 2); a.db(0x0F, 0x01, 0xD1)                        // bit 0 clear → #GP
+        }
+        XCTAssertEqual(m.reg(.r8), 1)
+        XCTAssertEqual(m.reg(.r9), 3)
+        XCTAssertEqual(Env.recordedVector(m), 13)
+        XCTAssertEqual(Env.recordedVector(run64(model: Self.xsaveModel, cr4: Self.xsaveCR4) { a in
+            a.mov(eax, 7); a.xor(edx, edx); a.xor(ecx, ecx); a.db(0x0F, 0x01, 0xD1)     // AVX unsupported
+        }), 13)
+        // Without CR4.OSXSAVE: #UD.
+        XCTAssertEqual(Env.recordedVector(run64(model: Self.xsaveModel) { a in a.xor(ecx, ecx); a.db(0x0F, 0x01, 0xD0) }), 6)
+        // CPUID: leaf 0DH, and the maximum basic leaf.
+        let c = run64(model: Self.xsaveModel, cr4: Self.xsaveCR4) { a in
+            a.mov(eax, 0xD); a.xor(ecx, ecx); a.cpuid(); a.mov(r8, rax); a.mov(r9, rbx); a.mov(r10, rcx)
+            a.xor(eax, eax); a.cpuid(); a.mov(r11, rax)
+        }
+        XCTAssertEqual([c.reg(.r8), c.reg(.r9), c.reg(.r10), c.reg(.r11)], [3, 576, 576, 0xD])
+    }
+
+    func testXsaveXrstorStandardForm() throws {
+        let m = run64(model: Self.xsaveModel, cr4: Self.xsaveCR4, setup: fillState) { a in
+            a.mov(eax, 3); a.xor(edx, edx); a.xor(ecx, ecx); a.db(0x0F, 0x01, 0xD1)     // XCR0 = x87 | SSE
+            a.mov(rdi, Int64(data))
+            a.mov(eax, -1); a.mov(edx, -1)
+            a.db(0x48, 0x0F, 0xAE, 0x27)                                                // xsave64 [rdi]
+            a.db(0x66, 0x0F, 0xEF, 0xC0)                                                // pxor xmm0, xmm0
+            a.db(0x48, 0x0F, 0xAE, 0x2F)                                                // xrstor64 [rdi]
+        }
+        XCTAssertNil(Env.recordedVector(m))
+        XCTAssertEqual(try m.memory.load(UInt64.self, at: data + 512), 3, "XSTATE_BV")
+        XCTAssertEqual(try m.memory.load(UInt32.self, at: data + 24), 0x3FA1)
+        XCTAssertEqual(try m.memory.load(UInt64.self, at: data + 8), 0x1234_5678_9ABC)
+        XCTAssertEqual(m.cpu.extended.xmm[0], XMMRegister(low: 0x1000, high: 0x2000))
+        XCTAssertEqual(m.cpu.extended.control.tags, 0b11_11_00_01_10_11_11_11)
+        // XSTATE_BV[1] = 0: XMM registers initialized, MXCSR still loaded; x87 from memory.
+        let r = run64(model: Self.xsaveModel, cr4: Self.xsaveCR4, setup: { m in
+            self.fillState(m)
+            try! m.memory.store(UInt64(1), at: self.data + 512)
+            try! m.memory.store(UInt32(0x1F80 | 0x6000), at: self.data + 24)
+            try! m.memory.store(UInt16(0x037F), at: self.data)
+        }) { a in
+            a.mov(eax, 3); a.xor(edx, edx); a.xor(ecx, ecx); a.db(0x0F, 0x01, 0xD1)
+            a.mov(rdi, Int64(data)); a.mov(eax, 3)
+            a.db(0x0F, 0xAE, 0x2F)                                                      // xrstor [rdi]
+        }
+        XCTAssertNil(Env.recordedVector(r))
+        XCTAssertEqual(r.cpu.extended.xmm[5], XMMRegister())
+        XCTAssertEqual(r.cpu.extended.mxcsr, 0x7F80)
+        XCTAssertEqual(r.cpu.extended.control.control, 0x037F)
+        // Faults: misaligned (64), compacted/non-zero XCOMP_BV, XSTATE_BV beyond XCR0.
+        for (offset, header) in [(UInt64(16), UInt64(0)), (0, 1 << 63), (0, 0)] {
+            let f = run64(model: Self.xsaveModel, cr4: Self.xsaveCR4, setup: { m in
+                try! m.memory.store(header, at: self.data + 520)
+                try! m.memory.store(UInt64(offset == 0 && header == 0 ? 2 : 0), at: self.data + 512)
+            }) { a in
+                a.mov(rdi, Int64(data + offset)); a.mov(eax, 3); a.xor(edx, edx)
+                a.db(0x0F, 0xAE, 0x2F)                                                  // XCR0 = 1: XSTATE_BV 2 is reserved
+            }
+            XCTAssertEqual(Env.recordedVector(f), 13, "offset \(offset) header \(header)")
+        }
+    }
 }
