@@ -1,3 +1,4 @@
+import Foundation
 import XCTest
 import X86Assembler
 @testable import CPU
@@ -420,5 +421,37 @@ final class SSEUnitTests: XCTestCase {
             }
             XCTAssertEqual(Env.recordedVector(f), 13, "offset \(offset) header \(header)")
         }
+    }
+
+    /// Throughput of a loop of packed integer, packed single and scalar double instructions
+    /// (printed; the assertion only checks the loop ran).
+    func testSSELoopThroughput() {
+        let iterations: Int64 = 400_000
+        let m = TestMachine(model: Self.sseModel)
+        let a = Assembler(mode: .bits64, origin: code)
+        a.mov(ecx, iterations)
+        let top = a.boundLabel()
+        let only = ProcessInfo.processInfo.environment["MATRYOSHKA_SSE_LOOP"] ?? ""
+        let body: [[UInt8]] = [[0x66, 0x0F, 0xFE, 0xC1],        // paddd xmm0, xmm1
+                               [0x0F, 0x58, 0xD3],              // addps xmm2, xmm3
+                               [0xF2, 0x0F, 0x59, 0xE5],        // mulsd xmm4, xmm5
+                               [0x66, 0x0F, 0x6F, 0xF0],        // movdqa xmm6, xmm0
+                               [0x01, 0xD8]]                    // add eax, ebx (integer baseline)
+        for (k, b) in body.enumerated() { a.db(only.isEmpty ? b : body[Int(only) ?? k]) }
+        a.dec(ecx)
+        a.jnz(top)
+        a.hlt()
+        m.load(a.assemble(), at: code)
+        m.enterLong64(entry: code, stack: 0x8_0000)
+        m.cpu.setControlRegisters(cr0: m.cpu.cr0, cr3: m.cpu.cr3, cr4: m.cpu.cr4 | CR4.osfxsr, efer: m.cpu.efer)
+        m.cpu.extended.xmm[1] = XMMRegister(low: 0x0000_0001_0000_0001, high: 0x0000_0001_0000_0001)
+        m.cpu.extended.xmm[3] = XMMRegister(low: 0x3F80_0000_3F80_0000, high: 0x3F80_0000_3F80_0000)
+        m.cpu.extended.xmm[5] = XMMRegister(low: Double(1.0000001).bitPattern, high: 0)
+        let start = DispatchTime.now().uptimeNanoseconds
+        XCTAssertEqual(m.run(budget: 10_000_000), .halted)
+        let ns = Double(DispatchTime.now().uptimeNanoseconds - start)
+        let instructions = Double(iterations * 6)
+        print("SSE LOOP: \(Int(instructions)) instructions, \(String(format: "%.0f", instructions / ns * 1000)) MIPS")
+        XCTAssertEqual(m.cpu.extended.xmm[0].low, UInt64(iterations) << 32 | UInt64(iterations))
     }
 }
