@@ -7,8 +7,8 @@ import XCTest
 /// random RC/FZ/DAZ/flags) from a scratch buffer; one to three random instruction forms run
 /// (register and memory operands), then XMM, MM and MXCSR are stored back. The host (x86-64)
 /// and the interpreter must agree on the buffer, the GPRs and the status flags.
-/// RCPPS/RSQRTPS (approximations that differ between implementations) and MASKMOVQ/DQU
-/// (an RDI-addressed store) are not generated. MATRYOSHKA_SSE_DIFF_CASES sets the case count
+/// RCPPS/RSQRTPS (approximations that differ between implementations) are not generated;
+/// MASKMOVQ/MASKMOVDQU store through RDI = scratch + 336 + random offset. MATRYOSHKA_SSE_DIFF_CASES sets the case count
 /// (default 20,000), MATRYOSHKA_SSE_DIFF_SEED the seed.
 final class SSEDifferentialTests: XCTestCase {
     static let guestScratch: UInt64 = 0x20_0000
@@ -125,12 +125,14 @@ final class SSEDifferentialTests: XCTestCase {
         add("movq st", 0x66, 0xD6, .x, .x, mem: 8)
         add("movq2dq", 0xF3, 0xD6, .x, .m, mem: 0); add("movdq2q", 0xF2, 0xD6, .m, .x, mem: 0)
         add("pmovmskb mm", 0, 0xD7, .g, .m, mem: 0); add("pmovmskb xmm", 0x66, 0xD7, .g, .x, mem: 0)
+        add("maskmovq", 0, 0xF7, .m, .m, mem: 0); add("maskmovdqu", 0x66, 0xF7, .x, .x, mem: 0)
         add("movntq", 0, 0xE7, .m, .m, mem: 8, regOK: false)
         add("movntdq", 0x66, 0xE7, .x, .x, mem: 16, regOK: false, aligned: true)
         return f
     }
 
-    static let gprs: [UInt8] = [0, 1, 2, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]
+    /// GPR operands (RBX is the scratch base, RDI the MASKMOV pointer).
+    static let gprs: [UInt8] = [0, 1, 2, 5, 6, 8, 9, 10, 11, 12, 13, 14, 15]
 
     /// Encodes one instruction of `form` with random operands.
     static func encode(_ f: Form, _ r: inout Rng) -> [UInt8] {
@@ -253,6 +255,7 @@ final class SSEDifferentialTests: XCTestCase {
             let bytes = Self.wrap(body)
             var regs = (0..<16).map { _ in r.boundary() }
             regs[3] = 0; regs[4] = 0
+            regs[7] = UInt64(Self.memArea + r.below(112))      // offset from the scratch base
             let flagsIn = (r.next() & DifferentialTests.arithmetic) | 2
             var scratch = (0..<Self.scratchSize).map { _ in UInt8(truncatingIfNeeded: r.next()) }
             for k in 0..<16 {
@@ -279,7 +282,9 @@ final class SSEDifferentialTests: XCTestCase {
             scratch.withUnsafeBytes { hostScratch.copyMemory(from: $0.baseAddress!, byteCount: Self.scratchSize) }
             var host = regs + [flagsIn]
             host[3] = UInt64(UInt(bitPattern: hostScratch))
+            host[7] = host[3] + regs[7]
             native.run(bytes, state: &host)
+            host[7] -= host[3]
             // Guest.
             try m.memory.write(scratch, at: Self.guestScratch)
             try m.memory.write(bytes + [0xF4], at: Self.code)
@@ -288,8 +293,10 @@ final class SSEDifferentialTests: XCTestCase {
                                       efer: m.cpu.efer)
             for k in 0..<16 where k != 4 { m.cpu.gpr[k] = regs[k] }
             m.cpu.gpr[3] = Self.guestScratch
+            m.cpu.gpr[7] = Self.guestScratch + regs[7]
             m.cpu.setRFLAGS(flagsIn)
             let stop = m.run(budget: 1000)
+            m.cpu.gpr[7] -= Self.guestScratch
             var mismatch: [String] = []
             if stop != .halted { mismatch.append("guest stopped with \(stop) at rip 0x\(String(m.cpu.rip, radix: 16))") }
             for k in 0..<16 where k != 4 && k != 3 && host[k] != m.cpu.gpr[k] {
