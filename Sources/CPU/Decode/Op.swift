@@ -107,7 +107,7 @@ public enum Op: UInt16, Sendable {
     case pause
     case clflush                                      // CLFLUSH / CLFLUSHOPT / CLWB: address checked, no effect
     case getsec, rsm
-    case fxsave, fxrstor, xsave, xrstor               // require x87/SSE state (not yet implemented)
+    case fxsave, fxrstor, xsave, xrstor               // 0F AE /0 /1 /4 /5 (Execute/SIMD/FXSAVE.swift, XSAVE.swift)
     case x87                                          // D8–DF escape (sub = opcode & 7)
     case fwait                                        // 9B
     case rdfsbase, rdgsbase, wrfsbase, wrgsbase       // F3 0F AE /0–/3 (mod = 3)
