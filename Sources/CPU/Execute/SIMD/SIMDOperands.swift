@@ -8,8 +8,8 @@ extension Fault {
 }
 
 extension Processor {
-    /// The checks before any MMX/SSE instruction (SDM Vol. 3A §13.1.3, Table 13-?; Vol. 2
-    /// "Exception Conditions for Legacy SIMD/MMX Instructions", Tables 23-? ):
+    /// The checks before any MMX/SSE instruction (SDM Vol. 3A §2.5 CR0.EM/TS, §13.1.3 CR4.OSFXSR;
+    /// Vol. 2 ch. 23 "Exception Conditions for Legacy SIMD/MMX Instructions"):
     /// #UD if the model lacks SSE, CR0.EM = 1, or (SSE forms) CR4.OSFXSR = 0; then #NM if
     /// CR0.TS = 1; then (MMX forms) #MF if an unmasked x87 exception is pending and CR0.NE = 1.
     @inline(__always)

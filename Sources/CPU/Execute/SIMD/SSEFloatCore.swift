@@ -5,8 +5,12 @@
 /// The host computes in round-to-nearest; the exact error of that result (TwoSum for add,
 /// an FMA residual for multiply/divide/square root, or the exact double-precision result
 /// for single precision) gives inexactness and the direction for the directed modes.
-/// Known limit: a double-precision product or quotient whose error term itself underflows
-/// below the smallest denormal can be reported exact.
+/// Double-precision products, quotients and roots near the denormal range are computed scaled
+/// by 2^600 so the error term cannot underflow. Known approximations: tininess is judged on
+/// the rounded result (x86 detects it after rounding; the edge where only the unbounded-
+/// exponent result is tiny is not distinguished), and a round-to-nearest overflow is treated
+/// as an overflow under every rounding mode (an exact magnitude in [MAX + ½ulp, MAX + 1ulp)
+/// rounded toward zero gives MAX with OE although only PE is due).
 protocol SSEFloat: BinaryFloatingPoint {
     init(raw: UInt64)
     var raw: UInt64 { get }
@@ -203,7 +207,7 @@ enum SSEFloatOps {
             if x.isSignalingNaN || y.isSignalingNaN { env.flags |= MXCSRBits.ie }
             return x.isNaN ? a | F.quietBit : b | F.quietBit
         }
-        // IE and ZE take priority over DE for the same operation (SDM Vol. 1 §11.5.2.?, Table 11-?).
+        // IE and ZE take priority over DE for the same operation (SDM Vol. 1 §11.5.2, exception priority; the host agrees).
         let before = env.flags
         x = source(x, &env); y = source(y, &env)
         func invalid() -> UInt64 {
