@@ -346,6 +346,10 @@ public enum Decoder {
                                      attr: inout UInt32, imm: inout ImmediateKind) {
             let r = (modrm >> 3) & 7
             let mod = modrm >> 6
+            if i.op == .simd {
+                resolveSSE(opcode: opcode, modrm: modrm, rep: rep, opsize: opsize, attr: &attr, imm: &imm)
+                return
+            }
             switch opcode {
             case 0x00:
                 let ops: [Op] = [.sldt, .str, .lldt, .ltr, .verr, .verw, .invalid, .invalid]
@@ -401,11 +405,17 @@ public enum Decoder {
                     case 5: i.op = .xrstor
                     case 6: i.op = opsize ? .clflush : .invalid        // CLWB (66); XSAVEOPT not offered
                     case 7: i.op = .clflush                            // CLFLUSH, CLFLUSHOPT (66)
-                    default: i.op = .invalid                           // LDMXCSR/STMXCSR need SSE
+                    case 2, 3:                                         // LDMXCSR, STMXCSR
+                        i.op = .simd
+                        i.sub = (r == 2 ? SIMDOp.ldmxcsr : SIMDOp.stmxcsr).rawValue
+                        i.imm2 = SIMDAttr.sse
+                    default: i.op = .invalid
                     }
                 }
             case 0xB8:
                 if rep != 0xF3 { i.op = .invalid }
+            case 0xC3:
+                if rep != 0 || opsize { i.op = .invalid }         // MOVNTI has no prefixed forms
             case 0xBC:
                 if rep == 0xF3 { i.op = .tzcnt }
             case 0xBD:
@@ -440,6 +450,18 @@ public enum Decoder {
             default:
                 break
             }
+        }
+
+        /// An opcode of the prefix-selected SSE space (SSEOpcodeTable; SDM Vol. 2D Table A-3).
+        mutating func resolveSSE(opcode: UInt8, modrm: UInt8, rep: UInt8, opsize: Bool,
+                                 attr: inout UInt32, imm: inout ImmediateKind) {
+            let c = SSEOpcodeTable.lookup(opcode: opcode, modrm: modrm, rep: rep, opsize: opsize)
+            if c.op == .invalid { i.op = .invalid; return }
+            i.sub = c.op.rawValue
+            i.imm2 = c.attr & 0xFFFF
+            if c.attr & SIMDAttr.memoryOnly != 0 { attr |= OpAttr.memoryOnly }
+            if c.attr & SIMDAttr.registerOnly != 0 && modrm >> 6 != 3 { i.op = .invalid }
+            if c.attr & SIMDAttr.imm8 != 0 { imm = .ib }
         }
 
         /// The 0F 38 / 0F 3A maps: only the instructions implemented (SDM Vol. 2D Tables ).

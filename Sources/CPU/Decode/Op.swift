@@ -107,11 +107,12 @@ public enum Op: UInt16, Sendable {
     case pause
     case clflush                                      // CLFLUSH / CLFLUSHOPT / CLWB: address checked, no effect
     case getsec, rsm
-    case fxsave, fxrstor, xsave, xrstor               // require x87/SSE state (not yet implemented)
+    case fxsave, fxrstor, xsave, xrstor               // 0F AE /0 /1 /4 /5 (Execute/SIMD/FXSAVE.swift, XSAVE.swift)
     case x87                                          // D8–DF escape (sub = opcode & 7)
     case fwait                                        // 9B
     case rdfsbase, rdgsbase, wrfsbase, wrgsbase       // F3 0F AE /0–/3 (mod = 3)
     case lfence, mfence, sfence
+    case simd                                         // MMX/SSE/SSE2 (sub = SIMDOp, imm2 = SIMDAttr bits)
 }
 
 /// The eight ALU operations of opcodes 00–3F and group 1 (SDM Vol. 2A, Table A-6).

@@ -288,7 +288,10 @@ public enum OpcodeMap {
         t[0xC1] = OpcodeEntry(.xadd, m | lk)
         t[0xC7] = OpcodeEntry(.cmpxchg8b, m | lk)          // group 9
         for r in 0..<8 { t[0xC8 + r] = OpcodeEntry(.bswap, 0, sub: UInt8(r)) }
+        t[0xC3] = OpcodeEntry(.movRMReg, m | mem)          // MOVNTI (no prefix; decoder)
         t[0xFF] = OpcodeEntry(.ud, m | end)                // UD0
+        // The prefix-selected MMX/SSE space (SSEOpcodeTable, resolved after ModR/M).
+        for k in 0..<256 where SSEOpcodeTable.hasSSEForm(k) { t[k] = OpcodeEntry(.simd, k == 0x77 ? 0 : m) }
         return t
     }
 }

@@ -1,6 +1,6 @@
-/// x87, MMX/SSE state instructions. This processor implements no floating-point unit:
-/// CPUID.1:EDX.FPU, FXSR and SSE are 0. ESC (D8–DF) and WAIT follow CR0.EM/TS for #NM
-/// (SDM Vol. 3A §2.5, Table 2-2); without an FPU they then raise #UD.
+/// x87 instructions. This processor implements no x87 FPU (CPUID.1:EDX.FPU = 0). ESC (D8–DF)
+/// and WAIT follow CR0.EM/TS for #NM (SDM Vol. 3A §2.5, Table 2-2); without an FPU they then
+/// raise #UD. MMX/SSE and FXSAVE/FXRSTOR/XSAVE/XRSTOR are in Execute/SIMD/.
 extension Processor {
     func checkDeviceNotAvailable() throws(Fault) {
         if cr0 & (CR0.em | CR0.ts) != 0 { throw Fault.nm }
@@ -15,10 +15,4 @@ extension Processor {
         // WAIT checks only MP and TS; with no FPU and no pending x87 exception it is a no-op.
         if cr0 & (CR0.mp | CR0.ts) == CR0.mp | CR0.ts { throw Fault.nm }
     }
-
-    /// FXSAVE/FXRSTOR/XSAVE/XRSTOR: not advertised (CPUID FXSR/XSAVE = 0) → #UD.
-    func execFxsave(_ i: Inst) throws(Fault) { throw Fault.ud }
-    func execFxrstor(_ i: Inst) throws(Fault) { throw Fault.ud }
-    func execXsave(_ i: Inst) throws(Fault) { throw Fault.ud }
-    func execXrstor(_ i: Inst) throws(Fault) { throw Fault.ud }
 }

@@ -369,6 +369,7 @@ extension Processor {
                     case .lfence: try execLfence(i)
                     case .mfence: try execMfence(i)
                     case .sfence: try execSfence(i)
+                    case .simd: try execSIMD(i)
                     }
                     rip = nextRIP
                     instructionsRetired &+= 1

@@ -8,7 +8,8 @@ extension Processor {
         }
     }
 
-    static let maxBasicLeaf: UInt32 = 0xB
+    /// 0DH (processor extended state) when XSAVE is offered, else 0BH.
+    var maxBasicLeaf: UInt32 { model.has(.xsave) ? 0xD : 0xB }
     static let maxExtendedLeaf: UInt32 = 0x8000_0008
 
     /// Four ASCII bytes as a little-endian register value.
@@ -25,11 +26,11 @@ extension Processor {
         func bit(_ on: Bool, _ n: UInt32) -> UInt32 { on ? 1 << n : 0 }
         let vendor = Array((model.vendor + "            ").utf8.prefix(12))
         let leaf: UInt32
-        if eax <= Self.maxBasicLeaf || (eax >= 0x8000_0000 && eax <= Self.maxExtendedLeaf) { leaf = eax }
-        else { leaf = Self.maxBasicLeaf }
+        if eax <= maxBasicLeaf || (eax >= 0x8000_0000 && eax <= Self.maxExtendedLeaf) { leaf = eax }
+        else { leaf = maxBasicLeaf }
         switch leaf {
         case 0:
-            return CPUIDResult(Self.maxBasicLeaf, Self.registerString(vendor[0..<4]),
+            return CPUIDResult(maxBasicLeaf, Self.registerString(vendor[0..<4]),
                                Self.registerString(vendor[8..<12]), Self.registerString(vendor[4..<8]))
         case 1:
             let ebx: UInt32 = (8 << 8) | (1 << 16) | (UInt32(truncatingIfNeeded: index) << 24)
@@ -38,10 +39,10 @@ extension Processor {
                 | bit(f.contains(.tscDeadline), 24) | bit(f.contains(.xsave), 26)
                 | bit(f.contains(.xsave) && cr4 & CR4.osxsave != 0, 27) | bit(f.contains(.rdrand), 30)
             // EDX: DE, PSE, TSC, MSR, PAE, MCE, CX8, APIC, SEP, PGE, CMOV, PAT, PSE-36, CLFSH
-            // (+ FPU, FXSR/SSE/SSE2 when implemented).
+            // (+ FPU with the x87 feature; MMX, FXSR, SSE, SSE2 with the SSE feature).
             var edx: UInt32 = (1 << 2) | (1 << 3) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 8) | (1 << 9)
                 | (1 << 11) | (1 << 13) | (1 << 15) | (1 << 16) | (1 << 17) | (1 << 19)
-            edx |= bit(f.contains(.x87), 0) | bit(f.contains(.sse), 24) | bit(f.contains(.sse), 25) | bit(f.contains(.sse), 26)
+            edx |= bit(f.contains(.x87), 0) | bit(f.contains(.sse), 23) | bit(f.contains(.sse), 24) | bit(f.contains(.sse), 25) | bit(f.contains(.sse), 26)
             // APIC follows IA32_APIC_BASE[11]: a globally disabled local APIC hides the bit.
             if let base = readMSR(MSRIndex.apicBase), base & (1 << 11) == 0 { edx &= ~(1 << 9) }
             return CPUIDResult(model.signature, ebx, ecx, edx)
@@ -62,6 +63,11 @@ extension Processor {
             case 1: return CPUIDResult(0, 1, 1 | (2 << 8), id)
             default: return CPUIDResult(0, 0, ecx & 0xFF, id)
             }
+        case 0xD where f.contains(.xsave):
+            // Processor extended state (SDM Vol. 1 §13.2): x87 and SSE in a 576-byte area;
+            // sub-leaf 1 (XSAVEOPT, XSAVEC, XGETBV1, XSAVES) all 0.
+            guard ecx == 0 else { return CPUIDResult(0, 0, 0, 0) }
+            return CPUIDResult(UInt32(Self.supportedXCR0), Self.xsaveAreaSize, Self.xsaveAreaSize, 0)
         case 0x8000_0000:
             return CPUIDResult(Self.maxExtendedLeaf, Self.registerString(vendor[0..<4]),
                                Self.registerString(vendor[8..<12]), Self.registerString(vendor[4..<8]))

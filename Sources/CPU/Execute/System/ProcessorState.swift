@@ -29,16 +29,7 @@ extension Processor {
     func execMonitor(_ i: Inst) throws(Fault) { throw Fault.ud }
     func execMwait(_ i: Inst) throws(Fault) { throw Fault.ud }
 
-    /// XSAVE is not implemented (CPUID.1:ECX.XSAVE = 0), so XGETBV/XSETBV raise #UD.
-    func execXgetbv(_ i: Inst) throws(Fault) {
-        if !model.has(.xsave) || cr4 & CR4.osxsave == 0 { throw Fault.ud }
-        throw Fault.ud
-    }
-    func execXsetbv(_ i: Inst) throws(Fault) {
-        if !model.has(.xsave) || cr4 & CR4.osxsave == 0 { throw Fault.ud }
-        try exitUnconditionally(i, .xsetbv)
-        throw Fault.ud
-    }
+    // XGETBV/XSETBV: Execute/SIMD/XSAVE.swift.
 
     /// Protection keys are not implemented (CPUID.7:ECX.OSPKE = 0): #UD.
     func execRdpkru(_ i: Inst) throws(Fault) { throw Fault.ud }
