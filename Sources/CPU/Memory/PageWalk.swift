@@ -50,6 +50,20 @@ extension Processor {
         var acc = Accumulated()
         var entries = PageEntryTrail()
         var level = levels
+        // The PDE cache (§4.10.3.1): a 2-MByte region whose walk reached a page table before
+        // starts at that table. Entries are made only by walks that completed, so the upper
+        // entries' accessed flags are already set (§4.10.3.2 lets the walk skip them).
+        let (pdeSlot, pdeTag) = tlb.pdeSlot(la)
+        var cacheable = true
+        var upper = Accumulated()          // the rights above the page table, for the cache
+        if pdeSlot.pointee.tag == pdeTag {
+            table = pdeSlot.pointee.pageTable
+            acc.user = pdeSlot.pointee.user
+            acc.writable = pdeSlot.pointee.writable
+            acc.noExecute = pdeSlot.pointee.noExecute
+            level = 1
+            cacheable = false
+        }
         while true {
             let shift = UInt64(12 + 9 * (level - 1))
             let index = (la >> shift) & 0x1FF
@@ -79,11 +93,17 @@ extension Processor {
                 let pageMask: UInt64 = (UInt64(1) << shift) - 1
                 let frame = e & addrMask & ~pageMask
                 let gpa = frame | (la & pageMask)
-                return try completeWalk(gpa: gpa, la: la, access: access, acc: acc, leaf: e,
-                                        entries: entries, pae: true)
+                let t = try completeWalk(gpa: gpa, la: la, access: access, acc: acc, leaf: e,
+                                         entries: entries, pae: true)
+                if cacheable && level == 1 {
+                    pdeSlot.pointee = PDECacheEntry(tag: pdeTag, pageTable: table, user: upper.user,
+                                                    writable: upper.writable, noExecute: upper.noExecute)
+                }
+                return t
             }
             table = e & addrMask
             level -= 1
+            if level == 1 { upper = acc }
         }
     }
 

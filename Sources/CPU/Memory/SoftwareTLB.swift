@@ -37,10 +37,26 @@ struct TLBEntry {
     var pad: UInt16 = 0
 }
 
+/// One paging-structure-cache entry (SDM Vol. 3A §4.10.3.1, the PDE cache): for a 2-MByte
+/// region of linear addresses whose walk reached a page table, that table's guest-physical
+/// address and the rights the PML4E/PDPTE/PDE (and PML5E) above it grant.
+struct PDECacheEntry {
+    /// (linear >> 21) << 24 | TLB-set generation << 12 | PDE-cache generation; 0 never matches.
+    var tag: UInt64 = 0
+    var pageTable: UInt64 = 0
+    var user = false
+    var writable = false
+    var noExecute = false
+}
+
 /// One set of cached translations: every translation in it has the same `TranslationTag`.
 struct TLBSet {
     /// The entries, allocated the first time the set is used (`SoftwareTLB.count` of them).
     var entries: UnsafeMutablePointer<TLBEntry>? = nil
+    /// The set's PDE cache (`SoftwareTLB.pdeCount` entries), allocated with `entries`.
+    var pde: UnsafeMutablePointer<PDECacheEntry>? = nil
+    /// Advances when the PDE cache alone is invalidated (MOV CR3, INVLPG), 12 bits.
+    var pdeGeneration: UInt64 = 1
     /// The generation live entries carry in tag bits 11:0 (see `SoftwareTLB`).
     var generation: UInt64 = 1
     var tag = TranslationTag(vpid: 0, pcid: 0, ep4ta: TranslationTag.linear)
@@ -72,6 +88,11 @@ final class SoftwareTLB {
     /// The current set's entries and generation (hot path).
     private(set) var entries: UnsafeMutablePointer<TLBEntry>
     private(set) var generation: UInt64 = 1
+    /// The current set's PDE cache and its generation (TLB misses in 4/5-level paging).
+    private(set) var pde: UnsafeMutablePointer<PDECacheEntry>
+    private(set) var pdeGeneration: UInt64 = 1
+    static let pdeBits = 9
+    static let pdeCount = 1 << pdeBits
     /// Advances on every flush and set switch: block-to-block links made under an older epoch
     /// are stale.
     var epoch: UInt64 = 0
@@ -85,13 +106,43 @@ final class SoftwareTLB {
         sets = .allocate(capacity: SoftwareTLB.setCount)
         sets.initialize(repeating: TLBSet(), count: SoftwareTLB.setCount)
         entries = Self.makeEntries()
+        pde = Self.makePDECache()
         sets[0].entries = entries
+        sets[0].pde = pde
         sets[0].inUse = true
     }
 
     deinit {
-        for k in 0..<SoftwareTLB.setCount { sets[k].entries?.deallocate() }
+        for k in 0..<SoftwareTLB.setCount {
+            sets[k].entries?.deallocate()
+            sets[k].pde?.deallocate()
+        }
         sets.deallocate()
+    }
+
+    static func makePDECache() -> UnsafeMutablePointer<PDECacheEntry> {
+        let e = UnsafeMutablePointer<PDECacheEntry>.allocate(capacity: pdeCount)
+        e.initialize(repeating: PDECacheEntry(), count: pdeCount)
+        return e
+    }
+
+    /// The PDE-cache slot and tag for `linear` in the current set.
+    @inline(__always)
+    func pdeSlot(_ linear: UInt64) -> (UnsafeMutablePointer<PDECacheEntry>, UInt64) {
+        let region = linear >> 21
+        return (pde + Int(region & UInt64(SoftwareTLB.pdeCount - 1)),
+                (region << 24) | (generation << 12) | pdeGeneration)
+    }
+
+    /// Drops set `k`'s PDE cache alone (its TLB entries stay).
+    private func dropPDECache(set k: Int) {
+        var g = sets[k].pdeGeneration + 1
+        if g > 0xFFF {
+            g = 1
+            if let e = sets[k].pde { for i in 0..<SoftwareTLB.pdeCount { e[i].tag = 0 } }
+        }
+        sets[k].pdeGeneration = g
+        if k == current { pdeGeneration = g }
     }
 
     static func makeEntries() -> UnsafeMutablePointer<TLBEntry> {
@@ -129,7 +180,10 @@ final class SoftwareTLB {
                 if !sets[k].inUse { chosen = k; break }
                 if sets[k].lastUse < sets[chosen].lastUse { chosen = k }
             }
-            if sets[chosen].entries == nil { sets[chosen].entries = Self.makeEntries() }
+            if sets[chosen].entries == nil {
+                sets[chosen].entries = Self.makeEntries()
+                sets[chosen].pde = Self.makePDECache()
+            }
             drop(set: chosen)
             sets[chosen].inUse = true
             sets[chosen].tag = tag
@@ -141,6 +195,8 @@ final class SoftwareTLB {
         current = chosen
         entries = sets[chosen].entries!
         generation = sets[chosen].generation
+        pde = sets[chosen].pde!
+        pdeGeneration = sets[chosen].pdeGeneration
         epoch &+= 1
     }
 
@@ -153,6 +209,7 @@ final class SoftwareTLB {
         if g > 0xFFF {
             g = 1
             if let e = sets[k].entries { for i in 0..<SoftwareTLB.count { e[i].tag = 0 } }
+            if let e = sets[k].pde { for i in 0..<SoftwareTLB.pdeCount { e[i].tag = 0 } }
         }
         sets[k].generation = g
         if k == current { generation = g }
@@ -173,6 +230,7 @@ final class SoftwareTLB {
     func invalidateNonGlobal(_ matching: (TranslationTag) -> Bool) {
         for k in 0..<SoftwareTLB.setCount where sets[k].inUse && matching(sets[k].tag) {
             epoch &+= 1
+            dropPDECache(set: k)             // paging-structure caches hold no global entries
             let g = sets[k].generation, e = sets[k].entries!
             for i in 0..<SoftwareTLB.count where e[i].tag & 0xFFF == g && !e[i].global { e[i].tag = 0 }
         }
@@ -188,6 +246,9 @@ final class SoftwareTLB {
             let r = rule(sets[k].tag)
             if r == .none { continue }
             epoch &+= 1
+            // INVLPG (and the single-address INVPCID/INVVPID) drop every paging-structure-cache
+            // entry of the context, whatever its linear address (SDM Vol. 3A §4.10.4.1).
+            dropPDECache(set: k)
             let e = sets[k].entries! + index
             guard e.pointee.tag == (linear & ~0xFFF) | sets[k].generation else { continue }
             switch r {
