@@ -53,7 +53,9 @@ extension Processor {
         default: op = .div; x = b; y = a
         }
         var (r, f, up) = x87HostCompute(op, x, y)
-        if f & FSW.ie == 0 { f |= extra }
+        // A denormal memory operand is #D unless the other operand is a NaN/unsupported or
+        // the result is a division by zero (the host x87 then reports only #Z).
+        if !a.isNaN && a.kind != .unsupported && f & FSW.ze == 0 { f |= extra }
         if let adj = x87BiasAdjusted(op, x, y, masked: r, flags: f) { (r, f, up) = adj }
         guard x87Deliver(f) else { return }
         setST(dst, r)
@@ -91,6 +93,10 @@ extension Processor {
     func x87Sqrt() {
         guard x87Operands(indefiniteTo: 0) else { return }
         let a = st(0)
+        if a.isNegative && (a.kind == .normal || a.kind == .denormal || a.kind == .infinity) {
+            if x87Deliver(FSW.ie) { setST(0, .indefinite); x87SetCondition(FSW.c1, false) }   // √(negative): #IA
+            return
+        }
         let (r, f, up) = x87HostCompute(.sqrt, a, .positiveZero)
         guard x87Deliver(f) else { return }
         setST(0, r)
@@ -110,6 +116,7 @@ extension Processor {
     func x87PropagateNaN(_ a: X87Register, _ b: X87Register) -> (X87Register, UInt16)? {
         let ka = a.kind, kb = b.kind
         guard ka == .nan || ka == .unsupported || kb == .nan || kb == .unsupported else { return nil }
+        x87SetCondition(FSW.c1, false)
         let (r, f, _) = x87HostCompute(.add, a, b, fullPrecision: true)
         return (r, f & FSW.ie)
     }
@@ -189,9 +196,17 @@ extension Processor {
 
     /// FXTRACT (SDM Vol. 2A FXTRACT): ST(0) ← exponent, then push the significand.
     func x87Xtract() {
-        guard x87Operands(indefiniteTo: 0) else { return }
+        if x87IsEmpty(0) {
+            // Masked underflow: both results are the indefinite.
+            if x87StackUnderflow() { setST(0, .indefinite); x87Push(.indefinite) }
+            return
+        }
         let a = st(0)
-        guard x87CanPush() else { return }
+        if !x87IsEmpty(-1) {
+            // Masked overflow: ST(0) and the pushed register are the indefinite.
+            if x87StackOverflow() { setST(0, .indefinite); x87Push(.indefinite) }
+            return
+        }
         var exponent: X87Register, significand: X87Register, flags: UInt16 = 0
         switch a.kind {
         case .nan, .unsupported:
@@ -217,9 +232,14 @@ extension Processor {
     }
 
     /// FPREM (IEEE = false) and FPREM1 (SDM Vol. 2A FPREM, FPREM1): partial remainder,
-    /// exact. C2 = 1 when the reduction is incomplete (exponent difference ≥ 64; each
-    /// step then reduces it by up to `x87PartialRemainderBits`), else C0 C3 C1 = Q2 Q1 Q0.
+    /// exact. C2 = 1 when the reduction is incomplete (exponent difference D ≥ 64), else
+    /// C0 C3 C1 = Q2 Q1 Q0. For an incomplete step the SDM leaves N (the exponent reduction
+    /// is D − N … ) implementation-dependent in 32–63; this uses N = 32 + (D mod 32), which is
+    /// what the AMD host of the differential test does (the exponent drops to a multiple of 32).
     func x87Prem(ieee: Bool) {
+        // Special operands and stack underflow clear C1 and C2 and leave C0 and C3 (as the
+        // host x87 does); a computed remainder sets all four.
+        x87SetCondition(FSW.c1 | FSW.c2, false)
         guard x87Operands(1, indefiniteTo: 0) else { return }
         let a = st(0), b = st(1)
         if let (r, f) = x87PropagateNaN(a, b) {
@@ -231,19 +251,25 @@ extension Processor {
             if x87Deliver(FSW.ie) { setST(0, .indefinite) }
             return
         }
-        if a.kind == .zero || b.kind == .infinity {
+        if a.kind == .zero { guard x87Deliver(flags) else { return }; x87SetConditions(0); return }
+        let (ea, ma) = a.normalized!
+        // A result equal to ST(0) is delivered in canonical form (a pseudo-denormal becomes
+        // the normal encoding with exponent 1, as the host x87 does).
+        let canonical = X87Register.exact(negative: a.isNegative, ma, unitExponent: ea - 63)
+        if b.kind == .infinity {
             guard x87Deliver(flags) else { return }
+            setST(0, canonical)
             x87SetConditions(0)
             return
         }
-        let (ea, ma) = a.normalized!, (eb, mb) = b.normalized!
+        let (eb, mb) = b.normalized!
         let d = ea - eb
         var q: UInt64 = 0
         var negative = a.isNegative
-        var result = a
+        var result = canonical
         var complete = true
         if d >= 64 {
-            let n = Self.x87PartialRemainderBits
+            let n = 32 + (d & 31)
             let num = UInt128(ma) << UInt128(n)
             let r = UInt64(num % UInt128(mb))
             result = X87Register.exact(negative: negative, r, unitExponent: ea - 63 - n)
@@ -266,14 +292,10 @@ extension Processor {
         if complete {
             x87SetConditions((q & 4 != 0 ? FSW.c0 : 0) | (q & 2 != 0 ? FSW.c3 : 0) | (q & 1 != 0 ? FSW.c1 : 0))
         } else {
-            x87SetCondition(FSW.c2, true)
+            x87SetConditions(FSW.c2)
         }
-        flags = 0
     }
 
-    /// Exponent reduction per incomplete FPREM/FPREM1 step ("N", implementation-dependent
-    /// between 32 and 63 per the SDM).
-    static let x87PartialRemainderBits = 63
 }
 
 extension X87Register {

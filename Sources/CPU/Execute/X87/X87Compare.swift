@@ -27,7 +27,7 @@ extension Processor {
             if !x87StackUnderflow() { return }
         } else {
             (relation, flags) = x87Order(st(0), other >= 0 ? st(other) : b, ordered: ordered)
-            if flags & FSW.ie == 0 { flags |= extra }
+            if relation != 3 { flags |= extra }
             if !x87Deliver(flags) { return }
         }
         let c: UInt16
@@ -85,6 +85,7 @@ extension Processor {
     }
 
     /// FCMOVcc (SDM Vol. 2A FCMOVcc): `cc` 0 B, 1 E, 2 BE, 3 U; `negate` for the NB forms.
+    /// C1 changes only on stack underflow.
     func x87ConditionalMove(_ i: Int, cc: Int, negate: Bool) {
         guard x87Operands(i, indefiniteTo: 0) else { return }
         let f = flags
@@ -97,7 +98,6 @@ extension Processor {
         }
         if negate { take.toggle() }
         if take { setST(0, st(i)) }
-        x87SetCondition(FSW.c1, false)
     }
 }
 #endif

@@ -148,9 +148,11 @@ extension Processor {
         x87RetagNonEmpty()
     }
 
-    /// FFREE ST(i) (and FFREEP: then pop).
+    /// FFREE ST(i) (and FFREEP: then pop). C0–C3 are undefined (SDM); C1 is cleared, as
+    /// the host x87 of the differential test does.
     func x87Free(_ i: Int, pop: Bool) {
         x87SetTag(physical: x87Physical(i), 3)
+        x87SetCondition(FSW.c1, false)
         if pop { extended.control.top = (extended.control.top &+ 1) & 7 }
     }
 

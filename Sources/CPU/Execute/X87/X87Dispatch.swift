@@ -128,7 +128,8 @@ extension Processor {
             case 2, 3: try x87StoreInteger(i, 2, pop: reg == 3)
             case 4: try x87LoadBCD(i)
             case 5: try x87LoadInteger(i, 8)
-            default: try x87StoreBCD(i)
+            case 6: try x87StoreBCD(i)
+            default: try x87StoreInteger(i, 8, pop: true)
             }
         }
     }

@@ -69,7 +69,8 @@ extension Processor {
     /// FLD ST(i).
     func x87LoadRegister(_ i: Int) {
         if x87IsEmpty(i) {
-            if x87StackUnderflow() && x87CanPush() { x87Push(.indefinite) }
+            // Underflow takes precedence; the indefinite is pushed even onto a full stack.
+            if x87StackUnderflow() { x87Push(.indefinite) }
             return
         }
         let v = st(i)
