@@ -348,3 +348,87 @@ extension X87DifferentialTests {
         }
     }
 }
+
+/// Transcendental instructions against the host x87 with a tolerance: FSIN, FCOS, FSINCOS,
+/// FPTAN, FPATAN, F2XM1, FYL2X, FYL2XP1 on in-domain random operands and on zeros,
+/// infinities and NaNs. TOP, the tags, C2 and the IE/ZE/DE flags must match exactly; each
+/// finite result within 2^-56 × max(|result|, 1) (FPTAN: 2^-48), specials bit-equal; PE, UE
+/// and C1 are not compared (see X87Transcendental.swift). MATRYOSHKA_X87_DIFF_CASES / 4 cases.
+final class X87TranscendentalTests: XCTestCase {
+    typealias D = X87DifferentialTests
+
+    func testTranscendentalsAreCloseToTheHost() throws {
+        let native = NativeExecutor()
+        try XCTSkipUnless(native.isAvailable, "no executable mapping on this host")
+        let count = (Int(ProcessInfo.processInfo.environment["MATRYOSHKA_X87_DIFF_CASES"] ?? "") ?? 20_000) / 4
+        var r = DifferentialTests.Rng(s: 0x7A4C_0000_0000_0001)
+        let m = TestMachine(memorySize: 8 << 20, model: D.x87Model)
+        let hostScratch = UnsafeMutableRawPointer.allocate(byteCount: D.scratchSize + 64, alignment: 64)
+        defer { hostScratch.deallocate() }
+        let ops: [(UInt8, String, Int)] = [(0xFE, "fsin", 1), (0xFF, "fcos", 1), (0xFB, "fsincos", 1), (0xF2, "fptan", 1),
+                                           (0xF3, "fpatan", 2), (0xF0, "f2xm1", 1), (0xF1, "fyl2x", 2), (0xF9, "fyl2xp1", 2)]
+        var failures = 0
+        for n in 0..<count {
+            let (op, name, _) = r.pick(ops)
+            func value(_ limit: Double, positive: Bool = false) -> (UInt64, UInt16) {
+                switch r.below(12) {
+                case 0: return (0, r.below(2) == 0 ? 0 : 0x8000)
+                case 1: return (1 << 63, (r.below(2) == 0 ? 0 : 0x8000) | 0x7FFF)
+                case 2: return ((1 << 63) | (1 << 62) | (r.next() >> 2), 0x7FFF)
+                default:
+                    var x = (Double(r.next() % 1_000_000_007) / 1_000_000_007.0) * limit
+                    if !positive && r.below(2) == 0 { x = -x }
+                    let v = X87Register(Float80(x))
+                    return (v.significand, v.signExponent)
+                }
+            }
+            let x: (UInt64, UInt16), y: (UInt64, UInt16)
+            switch name {
+            case "f2xm1": x = value(1)
+            case "fyl2x": x = value(1000, positive: true)
+            case "fyl2xp1": x = value(0.29)
+            default: x = value(r.below(4) == 0 ? 1e6 : 10)
+            }
+            y = value(100)
+            var scratch = [UInt8](repeating: 0, count: D.scratchSize)
+            for k in 0..<8 { scratch[k] = UInt8(truncatingIfNeeded: x.0 >> UInt64(8 * k)); scratch[16 + k] = UInt8(truncatingIfNeeded: y.0 >> UInt64(8 * k)) }
+            scratch[8] = UInt8(x.1 & 0xFF); scratch[9] = UInt8(x.1 >> 8); scratch[24] = UInt8(y.1 & 0xFF); scratch[25] = UInt8(y.1 >> 8)
+            scratch[D.controlWordBase] = 0x7F; scratch[D.controlWordBase + 1] = 0x03
+            let clear: [UInt8] = [0xDB, 0xE3] + Array([[UInt8]](repeating: [0xD9, 0xEE], count: 8).joined()) + [0xDB, 0xE3]
+            let c = D.Case(parts: [clear + D.mem(0xD9, 5, D.controlWordBase), D.mem(0xDB, 5, 16), D.mem(0xDB, 5, 0), [0xD9, op]],
+                           forms: ["fld y", "fld x", name])
+            _ = try D.runBoth(c, scratch, [UInt64](repeating: 0, count: 16), 2, native, m, hostScratch)
+            let h = Array(UnsafeRawBufferPointer(start: hostScratch, count: D.scratchSize))
+            let g = try m.memory.read(at: D.guestScratch, length: D.scratchSize)
+            let s = D.saveArea
+            var problems: [String] = []
+            // FSW: TOP, C2, C0/C3 and IE/ZE/DE exact; tags exact.
+            let fswMask: UInt16 = 0x7D07
+            let hf = UInt16(h[s + 4]) | UInt16(h[s + 5]) << 8, gf = UInt16(g[s + 4]) | UInt16(g[s + 5]) << 8
+            if hf & fswMask != gf & fswMask { problems.append("fsw host \(String(hf, radix: 16)) guest \(String(gf, radix: 16))") }
+            if h[s + 8] != g[s + 8] || h[s + 9] != g[s + 9] { problems.append("tags") }
+            for k in 0..<2 {
+                let o = s + 28 + 10 * k
+                let hr = X87Register(significand: h[o..<o + 8].enumerated().reduce(0) { $0 | UInt64($1.element) << UInt64(8 * $1.offset) },
+                                     signExponent: UInt16(h[o + 8]) | UInt16(h[o + 9]) << 8)
+                let gr = X87Register(significand: g[o..<o + 8].enumerated().reduce(0) { $0 | UInt64($1.element) << UInt64(8 * $1.offset) },
+                                     signExponent: UInt16(g[o + 8]) | UInt16(g[o + 9]) << 8)
+                if hr == gr { continue }
+                let hv = hr.float80, gv = gr.float80
+                // 2^-56 relative, absolute below 1 (near a zero of sin/cos the relative error
+                // of any reduction grows); FPTAN near a pole 2^-48 relative.
+                let tolerance = max(abs(hv), 1) * (name == "fptan" ? 0x1p-48 : 0x1p-56)
+                if hv.isFinite && gv.isFinite && abs(hv - gv) <= tolerance { continue }
+                problems.append("ST(\(k)) host \(String(hr.signExponent, radix: 16)):\(String(hr.significand, radix: 16)) guest \(String(gr.signExponent, radix: 16)):\(String(gr.significand, radix: 16))")
+            }
+            if !problems.isEmpty {
+                failures += 1
+                if failures <= 10 {
+                    XCTFail("case \(n) \(name) x \(String(x.1, radix: 16)):\(String(x.0, radix: 16)) y \(String(y.1, radix: 16)):\(String(y.0, radix: 16)): \(problems.joined(separator: "; "))")
+                }
+            }
+        }
+        print("X87 TRANSCENDENTAL: \(count) cases, \(failures) outside tolerance")
+        XCTAssertEqual(failures, 0)
+    }
+}

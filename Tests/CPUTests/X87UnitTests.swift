@@ -219,3 +219,27 @@ final class X87UnitTests: XCTestCase {
         XCTAssertEqual(m.cpu.extended.control.status & 0x80BF, 0x8088, "OE, ES, B")
     }
 }
+
+extension X87UnitTests {
+    func testUnmaskedUnderflowDeliversBiasAdjustedResult() throws {
+        // 2^-16000 × 2^-16000 with UM clear: exponent −32000 + 24576 = −7424; UE, PE clear.
+        var s = le16(0x036F) + [UInt8](repeating: 0, count: 14)
+        s += [0, 0, 0, 0, 0, 0, 0, 0x80] + le16(UInt16(16383 - 16000))
+        let m = runLong(Self.fninit + Self.mem(0xD9, 5, 0) + Self.mem(0xDB, 5, 16) + Self.mem(0xDB, 5, 16) + [0xDE, 0xC9], scratch: s)
+        XCTAssertEqual(m.cpu.st(0), X87Register(significand: 1 << 63, signExponent: UInt16(16383 - 7424)))
+        XCTAssertEqual(m.cpu.extended.control.status & 0x80BF, 0x8090, "UE, ES, B")
+    }
+
+    func testInstructionAndDataPointers() throws {
+        // FLD m64 [rbx+0x40] then FNSTENV [rbx+0x80]: FIP, FOP, FDP of the FLD; FCS/FDS selectors.
+        let fld = Self.mem(0xDD, 0, 0x40)
+        let m = runLong(Self.fninit + fld + Self.mem(0xD9, 6, 0x80))
+        let e = try m.memory.read(at: Self.scratch + 0x80, length: 28)
+        func d(_ k: Int) -> UInt32 { (0..<4).reduce(0) { $0 | UInt32(e[4 * k + $1]) << UInt32(8 * $1) } }
+        XCTAssertEqual(d(3), UInt32(Self.code + 2), "FIP")
+        XCTAssertEqual(d(4) & 0xFFFF, 0x08, "FCS")
+        XCTAssertEqual(d(4) >> 16, 0x583, "FOP = DD 83 → 101 1000 0011")
+        XCTAssertEqual(d(5), UInt32(Self.scratch + 0x40), "FDP")
+        XCTAssertEqual(m.cpu.extended.control.control, 0x037F | 0x3F, "FNSTENV masks all exceptions")
+    }
+}

@@ -7,10 +7,32 @@ import Glibc
 /// Partial: values come from glibc's long-double functions (sinl, cosl, tanl, atan2l,
 /// expm1l, log2l, log1pl) in round-to-nearest; FCW.RC and FCW.PC are not applied and the
 /// result may differ from hardware in the last bits (the x87's own results are not
-/// correctly rounded either, SDM Vol. 1 §8.3.10). C1 is 0 (the rounding direction is not
+/// correctly rounded either, SDM Vol. 1 §8.3.10). FSIN/FCOS/FSINCOS/FPTAN first reduce the
+/// argument by the hardware's 66-bit π, as the x87 does, so large arguments give the
+/// hardware's (not the mathematically exact) values; X87TranscendentalTests checks them
+/// against the host within 2^-56. C1 is 0 (the rounding direction is not
 /// reported). Special operands, C2 for out-of-range arguments (|x| ≥ 2^63), #IA, #Z, #D
 /// are as the instruction pages specify; PE is reported for every inexact finite result,
 /// UE for a denormal result.
+extension X87Register {
+    /// The hardware's argument reduction (SDM Vol. 1 §8.3.10: the x87 reduces with a 66-bit
+    /// approximation of π): x − n·π₆₆ with n = round(x / π), computed exactly, and whether n
+    /// is odd. For |x| < 2^63.
+    func reducedByHardwarePi() -> (Float80, Bool) {
+        let x = float80
+        guard let (e, m) = normalized, e >= -1 else { return (x, false) }
+        let n = (x / Float80.pi).rounded(.toNearestOrEven)
+        if n == 0 { return (x, false) }
+        let nMag = UInt128(UInt64(n.magnitude))
+        let pi66 = (UInt128(0xC90F_DAA2_2168_C234) << 2) | 3       // π × 2^64 (66 bits)
+        let xs = UInt128(m) << UInt128(e + 1)                          // |x| × 2^64
+        let p = nMag * pi66
+        var diff = xs >= p ? Float80(xs - p) : -Float80(p - xs)
+        diff = diff * 0x1p-64
+        return (isNegative ? -diff : diff, UInt64(n.magnitude) & 1 != 0)
+    }
+}
+
 extension Processor {
     /// Flags for a computed transcendental result.
     private func x87ResultFlags(_ r: X87Register, exact: Bool) -> UInt16 {
@@ -48,14 +70,15 @@ extension Processor {
             return
         }
         if pushes && !x87CanPush() { return }
-        let x = a.float80
         var flags: UInt16 = a.kind == .denormal ? FSW.de : 0
         let zero = a.isZero
+        let (x, odd) = a.reducedByHardwarePi()
+        let sign: Float80 = odd ? -1 : 1
         var first: X87Register, second = X87Register.one
         switch which {
-        case 0: first = zero ? a : X87Register(sinl(x))
-        case 1: first = zero ? .one : X87Register(cosl(x))
-        case 2: first = zero ? a : X87Register(sinl(x)); second = zero ? .one : X87Register(cosl(x))
+        case 0: first = zero ? a : X87Register(sign * sinl(x))
+        case 1: first = zero ? .one : X87Register(sign * cosl(x))
+        case 2: first = zero ? a : X87Register(sign * sinl(x)); second = zero ? .one : X87Register(sign * cosl(x))
         default: first = zero ? a : X87Register(tanl(x))
         }
         flags |= x87ResultFlags(first, exact: zero)
@@ -100,8 +123,10 @@ extension Processor {
         let xf = x.float80, yf = y.float80
         var r = X87Register.indefinite
         if plus1 {
-            if (x.isZero && y.kind == .infinity) || (x.kind == .infinity) || xf < -1 { flags = FSW.ie }
-            else if x.isZero || y.isZero {
+            if (x.isZero && y.kind == .infinity) || (x.kind == .infinity && y.isZero) || xf < -1 { flags = FSW.ie }
+            else if x.kind == .infinity {
+                r = X87Register(y.isNegative ? -Float80.infinity : Float80.infinity)
+            } else if x.isZero || y.isZero {
                 r = X87Register(yf * (x.isNegative ? -0.0 : 0.0))
             } else {
                 r = X87Register(yf * (log1pl(xf) * 1.44269504088896340735992468100189214))
