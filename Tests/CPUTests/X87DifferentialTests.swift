@@ -9,8 +9,9 @@ import XCTest
 /// except the instruction/data pointers and opcode (bytes 12–27: host addresses differ,
 /// and AMD and Intel update them differently) — empty registers included, since each case
 /// first zeroes all eight —, every byte the sequence stored, RAX
-/// (FNSTSW AX) and the six status flags (FCOMI). All exceptions stay masked (an unmasked
-/// one would raise #MF natively; X87UnitTests covers them). FCOMI/FUCOMI are followed by
+/// (FNSTSW AX) and the six status flags (FCOMI). A third of the cases end with FNCLEX, an
+/// FLDCW that unmasks some exceptions and one more instruction, so the unmasked responses
+/// are compared too (only the no-wait FNSAVE follows: no #MF is raised natively). FCOMI/FUCOMI are followed by
 /// FXAM, since their C1 differs by vendor (SDM: 0; the AMD host: unchanged). Transcendental instructions are
 /// not generated (their last bits are implementation-specific; see X87Transcendental.swift).
 /// MATRYOSHKA_X87_DIFF_CASES sets the case count (default 20,000), MATRYOSHKA_X87_DIFF_SEED the seed.
@@ -94,9 +95,11 @@ final class X87DifferentialTests: XCTestCase {
             default: put(o, r.next(), 8); put(o + 8, r.next(), 8)
             }
         }
-        for k in 0..<8 {
+        for k in 0..<16 {
             let pc = r.pick([0, 2, 3, 3])
-            let cw = 0x007F | (r.below(4) << 10) | (pc << 8) | (r.below(4) == 0 ? 0x1000 : 0)
+            // Slots 8–15 unmask a random subset of the exceptions.
+            let masks = k < 8 ? 0x3F : r.below(64) & r.below(64)
+            let cw = 0x0040 | masks | (r.below(4) << 10) | (pc << 8) | (r.below(4) == 0 ? 0x1000 : 0)
             put(controlWordBase + 2 * k, UInt64(cw), 2)
         }
         return s
@@ -198,6 +201,16 @@ final class X87DifferentialTests: XCTestCase {
         var forms: [String] = []
         for _ in 0..<(1 + r.below(4)) { let (b, f) = load(&r); parts.append(b); forms.append(f) }
         for _ in 0..<(2 + r.below(7)) { let (b, f) = operation(&r); parts.append(b); forms.append(f) }
+        if r.below(3) == 0 {
+            // Unmasked exceptions: FNCLEX, FLDCW with some masks clear, one more instruction.
+            // Only the no-wait FNSAVE follows, so a pending exception raises no #MF natively.
+            parts.append([0xDB, 0xE2] + mem(0xD9, 5, controlWordBase + 16 + 2 * r.below(8)))
+            forms.append("unmask")
+            var (b, f) = operation(&r)
+            // (not FCOMI: the FXAM after it would be a waiting instruction)
+            while f == "fldcw" || f == "fnclex" || f == "fnstenv" || f == "fcomi" { (b, f) = operation(&r) }
+            parts.append(b); forms.append(f + " (unmasked)")
+        }
         return Case(parts: parts, forms: forms)                          // then FNSAVE
     }
 

@@ -9,9 +9,8 @@
 /// result with its exponent divided (overflow) or multiplied (underflow) by 2^24576,
 /// computed exactly by scaling the operands before the operation. For FADD/FSUB an operand
 /// that would underflow when scaled is replaced by a tiny one of the same sign (it only
-/// contributes a sticky bit there). FPREM/FPREM1 results are exact; their unmasked-underflow
-/// bias adjustment is not modelled (a tiny remainder is delivered as a denormal and UE is
-/// not signalled).
+/// contributes a sticky bit there). FPREM/FPREM1 results are exact; a tiny remainder with UE
+/// unmasked is delivered × 2^24576 with UE.
 extension Processor {
     /// Computes x op y on the host under the guest FCW (PC forced to extended when
     /// `fullPrecision`). Returns the result, the exception flags and C1 (rounded up).
@@ -39,7 +38,7 @@ extension Processor {
     /// detected while converting a memory operand (DE for a denormal source).
     func x87Arithmetic(_ kind: Int, dst: Int, _ a: X87Register, _ b: X87Register, extra: UInt16 = 0, pop: Bool = false) {
         if extra & FSW.de != 0 && x87Unmasked(FSW.de) && !a.isNaN && a.kind != .unsupported {
-            x87Signal(FSW.de)
+            _ = x87Deliver(FSW.de)
             return
         }
         let op: X87HostOp
@@ -175,10 +174,16 @@ extension Processor {
             } else {
                 let over = t > 0
                 let adjusted = over ? t - 24576 : t + 24576
-                if x87Unmasked(over ? FSW.oe : FSW.ue),
-                   let r = X87Register.normal(negative: a.isNegative, exponent: adjusted, significand: m) {
-                    result = r
-                    flags |= over ? FSW.oe : FSW.ue
+                if x87Unmasked(over ? FSW.oe : FSW.ue) {
+                    if let r = X87Register.normal(negative: a.isNegative, exponent: adjusted, significand: m) {
+                        result = r
+                        flags |= over ? FSW.oe : FSW.ue
+                    } else {
+                        // Still out of range after the bias adjustment: ±∞ or ±0, inexact.
+                        result = X87Register(significand: over ? X87Register.integerBit : 0, signExponent: sign | (over ? 0x7FFF : 0))
+                        flags |= (over ? FSW.oe : FSW.ue) | FSW.pe
+                        up = over
+                    }
                 } else {
                     // Masked: let the host round once (overflow per RC, or a denormal).
                     let base = over ? 16383 : -16382
@@ -287,6 +292,11 @@ extension Processor {
             result = X87Register.exact(negative: !negative, UInt64((UInt128(mb) << 1) - UInt128(ma)), unitExponent: eb - 64)
         }
         if result.isZero { result.signExponent = a.signExponent & 0x8000 }
+        if result.kind == .denormal && x87Unmasked(FSW.ue), let (e, m) = result.normalized,
+           let r = X87Register.normal(negative: result.isNegative, exponent: e + 24576, significand: m) {
+            result = r                                        // unmasked #U: × 2^24576
+            flags |= FSW.ue
+        }
         guard x87Deliver(flags) else { return }
         setST(0, result)
         if complete {

@@ -18,17 +18,18 @@ extension Processor {
         return (x > y ? 0 : (x < y ? 1 : 2), flags)
     }
 
-    /// FCOM-family condition codes (C3 C2 C0; C1 = 0). `pops` 0–2. With an unmasked IE
-    /// the condition codes are not written and nothing is popped.
+    /// FCOM-family condition codes (C3 C2 C0; C1 = 0). `pops` 0–2. With an unmasked IE or
+    /// DE nothing is popped, but the codes are written (unordered on stack underflow).
     func x87Compare(_ b: X87Register, other: Int, ordered: Bool, pops: Int, extra: UInt16 = 0) {
         var relation = 3
         var flags: UInt16 = 0
         if x87IsEmpty(0) || (other >= 0 && x87IsEmpty(other)) {
-            if !x87StackUnderflow() { return }
+            let masked = x87StackUnderflow()
+            x87SetConditions(FSW.c0 | FSW.c2 | FSW.c3)
+            if !masked { return }
         } else {
             (relation, flags) = x87Order(st(0), other >= 0 ? st(other) : b, ordered: ordered)
             if relation != 3 { flags |= extra }
-            if !x87Deliver(flags) { return }
         }
         let c: UInt16
         switch relation {
@@ -37,8 +38,11 @@ extension Processor {
         case 2: c = FSW.c3
         default: c = FSW.c0 | FSW.c2 | FSW.c3
         }
+        // The condition codes are written even when the exception is unmasked (as the host
+        // x87 does); only the pops are suppressed.
+        let delivered = x87Deliver(flags)
         x87SetConditions(c)
-        for _ in 0..<pops { x87Pop() }
+        if delivered { for _ in 0..<pops { x87Pop() } }
     }
 
     /// FCOMI/FCOMIP/FUCOMI/FUCOMIP: ZF PF CF from the comparison, OF SF AF cleared

@@ -68,11 +68,19 @@ extension Processor {
     /// Applies the guest's masks to the exception conditions `e` of an operation whose
     /// masked result is ready: records the flags and says whether the result may be
     /// delivered. An unmasked IE, DE or ZE suppresses the result (SDM Vol. 1 §8.5.1–3: the
-    /// destination and TOP are unchanged); unmasked OE/UE/PE deliver a result (the caller
-    /// bias-adjusts for OE/UE, SDM Vol. 1 §8.5.4–5).
+    /// destination and TOP are unchanged) and the conditions a masked run would have found
+    /// after it (an unmasked #D stops before #Z, #O, #U, #P are detected); unmasked OE/UE/PE
+    /// deliver a result (the caller bias-adjusts for OE/UE, SDM Vol. 1 §8.5.4–5).
+    /// A suppressed result also clears C1 (as the host x87 does).
     func x87Deliver(_ e: UInt16) -> Bool {
         if e == 0 { return true }
-        x87Signal(e)
-        return !x87Unmasked(e & (FSW.ie | FSW.de | FSW.ze))
+        var recorded: UInt16 = 0
+        if e & FSW.ie != 0 && x87Unmasked(FSW.ie) { recorded = e & (FSW.ie | FSW.sf | FSW.de) }
+        else if e & FSW.de != 0 && x87Unmasked(FSW.de) { recorded = e & (FSW.ie | FSW.sf | FSW.de) }
+        else if e & FSW.ze != 0 && x87Unmasked(FSW.ze) { recorded = e & (FSW.ie | FSW.sf | FSW.de | FSW.ze) }
+        else { x87Signal(e); return true }
+        x87Signal(recorded)
+        x87SetCondition(FSW.c1, false)
+        return false
     }
 }

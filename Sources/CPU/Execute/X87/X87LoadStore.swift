@@ -48,12 +48,14 @@ extension Processor {
 
     // MARK: Loads
 
-    /// FLD m32fp/m64fp: #IA for an SNaN (loaded quieted), #D for a denormal.
+    /// FLD m32fp/m64fp: #IA for an SNaN (loaded quieted), #D for a denormal. A denormal
+    /// source is loaded even when DE is unmasked (as the host x87 does).
     func x87LoadReal(_ i: Inst, _ size: UInt8) throws(Fault) {
         var (v, snan, denormal) = try x87ReadReal(i, size)
         guard x87CanPush() else { return }
         if snan { v = v.quieted }
-        guard x87Deliver(snan ? FSW.ie : (denormal ? FSW.de : 0)) else { return }
+        if denormal { x87Signal(FSW.de) }
+        guard x87Deliver(snan ? FSW.ie : 0) else { return }
         x87Push(v)
         x87SetCondition(FSW.c1, false)
     }
@@ -139,9 +141,12 @@ extension Processor {
         let s = extended.hostSlots
         let op: X87HostOp = size == 4 ? .toBinary32 : .toBinary64
         s[0] = st(0).float80
-        let f = X87HostFPU.run(op, s, cw: fcw)
+        var f = X87HostFPU.run(op, s, cw: fcw)
         let raw = UnsafeRawPointer(s + 2)
         let bits = size == 4 ? UInt64(raw.load(as: UInt32.self)) : raw.load(as: UInt64.self)
+        // With UE unmasked, an exact tiny (denormal) result is an underflow too.
+        let fractionBits: UInt64 = size == 4 ? 23 : 52, exponentMask: UInt64 = size == 4 ? 0xFF : 0x7FF
+        if (bits >> fractionBits) & exponentMask == 0 && bits & ((1 << fractionBits) - 1) != 0 && x87Unmasked(FSW.ue) { f |= FSW.ue }
         var up = false
         if f & FSW.pe != 0 && fcw & 0x0C00 != 0x0C00 {
             s[0] = st(0).float80
@@ -151,7 +156,9 @@ extension Processor {
             up = bits & ~signMask > chop & ~signMask
         }
         if x87Unmasked(f & (FSW.ie | FSW.de | FSW.oe | FSW.ue)) {
-            x87Signal(f)
+            // Nothing stored; PE is not reported then (as the host x87 does).
+            x87Signal(f & ~FSW.pe)
+            x87SetCondition(FSW.c1, false)
             return
         }
         try x87WriteMemory(i, size, bits)
@@ -214,7 +221,7 @@ extension Processor {
                 if m.inexact { flags = FSW.pe; up = m.up }
             }
         }
-        if flags & FSW.ie != 0 && x87Unmasked(FSW.ie) { x87Signal(flags); return }
+        if flags & FSW.ie != 0 && x87Unmasked(FSW.ie) { x87Signal(flags); x87SetCondition(FSW.c1, false); return }
         let mask: UInt64 = size == 8 ? ~0 : (UInt64(1) << UInt64(size * 8)) - 1
         try x87WriteMemory(i, size, value & mask)
         x87Signal(flags)
@@ -243,7 +250,7 @@ extension Processor {
                     if m.inexact { flags = FSW.pe; up = m.up }
                 }
             }
-            if flags & FSW.ie != 0 && x87Unmasked(FSW.ie) { x87Signal(flags); return }
+            if flags & FSW.ie != 0 && x87Unmasked(FSW.ie) { x87Signal(flags); x87SetCondition(FSW.c1, false); return }
         }
         try x87WriteMemory80(i, out.low, out.high)
         x87Signal(flags)
