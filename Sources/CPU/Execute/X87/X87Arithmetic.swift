@@ -37,7 +37,8 @@ extension Processor {
     /// masked/unmasked responses. Writes ST(dst) and pops if asked. `extra` holds conditions
     /// detected while converting a memory operand (DE for a denormal source).
     func x87Arithmetic(_ kind: Int, dst: Int, _ a: X87Register, _ b: X87Register, extra: UInt16 = 0, pop: Bool = false) {
-        if extra & FSW.de != 0 && x87Unmasked(FSW.de) && !a.isNaN && a.kind != .unsupported {
+        let zeroDivisor = (kind == 6 && b.isZero) || (kind == 7 && a.isZero)
+        if extra & FSW.de != 0 && x87Unmasked(FSW.de) && !a.isNaN && a.kind != .unsupported && !zeroDivisor {
             _ = x87Deliver(FSW.de)
             return
         }
@@ -262,8 +263,10 @@ extension Processor {
         // the normal encoding with exponent 1, as the host x87 does).
         let canonical = X87Register.exact(negative: a.isNegative, ma, unitExponent: ea - 63)
         if b.kind == .infinity {
+            var r = canonical
+            x87UnderflowAdjust(&r, &flags)
             guard x87Deliver(flags) else { return }
-            setST(0, canonical)
+            setST(0, r)
             x87SetConditions(0)
             return
         }
@@ -292,11 +295,7 @@ extension Processor {
             result = X87Register.exact(negative: !negative, UInt64((UInt128(mb) << 1) - UInt128(ma)), unitExponent: eb - 64)
         }
         if result.isZero { result.signExponent = a.signExponent & 0x8000 }
-        if result.kind == .denormal && x87Unmasked(FSW.ue), let (e, m) = result.normalized,
-           let r = X87Register.normal(negative: result.isNegative, exponent: e + 24576, significand: m) {
-            result = r                                        // unmasked #U: × 2^24576
-            flags |= FSW.ue
-        }
+        x87UnderflowAdjust(&result, &flags)
         guard x87Deliver(flags) else { return }
         setST(0, result)
         if complete {
@@ -306,6 +305,17 @@ extension Processor {
         }
     }
 
+}
+
+extension Processor {
+    /// An exact denormal result with UE unmasked: × 2^24576 and UE (SDM Vol. 1 §8.5.5).
+    func x87UnderflowAdjust(_ r: inout X87Register, _ flags: inout UInt16) {
+        if r.kind == .denormal && x87Unmasked(FSW.ue), let (e, m) = r.normalized,
+           let v = X87Register.normal(negative: r.isNegative, exponent: e + 24576, significand: m) {
+            r = v
+            flags |= FSW.ue
+        }
+    }
 }
 
 extension X87Register {
