@@ -9,6 +9,17 @@
 /// (FXCH), DE D0+i (FCOMP), DF C8+i (FXCH), DF D0+i / D8+i (FSTP); DF C0+i is FFREEP.
 /// DB E0, E1, E4 (8087 FENI, FDISI and 287 FSETPM) are no-wait no-ops. All other blank
 /// entries raise #UD. FISTTP (an SSE3 instruction) is always executed.
+///
+/// Fidelity (checked by X87DifferentialTests against the host x87, an AMD processor):
+/// FADD/FSUB/FMUL/FDIV/FSQRT and FST m32/m64 honour FCW.RC and FCW.PC exactly (host FPU);
+/// FIST/FISTP/FISTTP, FBSTP, FRNDINT, FLD constants honour RC exactly (software); FPREM,
+/// FPREM1, FSCALE, FXTRACT are exact; transcendentals are partial (X87Transcendental.swift).
+/// Where the SDM leaves behaviour undefined or implementation-specific (condition codes of
+/// FFREE and of special FPREM operands, FPREM's partial-reduction step, C1 after suppressed
+/// results, condition codes of compares with unmasked exceptions, FLD of a denormal with
+/// DE unmasked, denormal-vs-zero-divide precedence), this follows the AMD host. FCOMI and
+/// FUCOMI clear C1 as the SDM says (the AMD host leaves it), and with an unmasked exception
+/// leave RFLAGS unchanged (not compared against hardware).
 extension Processor {
     /// Instruction classes for the shared steps.
     private enum X87Kind { case arithmetic, control, noWaitControl, invalid }
