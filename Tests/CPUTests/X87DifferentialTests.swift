@@ -20,7 +20,7 @@ final class X87DifferentialTests: XCTestCase {
     static let code: UInt64 = 0x10_0000
     static let guestScratch: UInt64 = 0x20_0000
     static let scratchSize = 1024
-    static let outputBase = 256, controlWordBase = 384, saveArea = 512
+    static let outputBase = 256, controlWordBase = 384, environmentImage = 416, saveArea = 512
 
     static var x87Model: CPUModel {
         var m = CPUModel.default
@@ -102,6 +102,12 @@ final class X87DifferentialTests: XCTestCase {
             let cw = 0x0040 | masks | (r.below(4) << 10) | (pc << 8) | (r.below(4) == 0 ? 0x1000 : 0)
             put(controlWordBase + 2 * k, UInt64(cw), 2)
         }
+        // A 28-byte environment for FLDENV: random RC/PC, condition codes, TOP, exception
+        // flags (all masked: nothing becomes pending) and tags; random pointers.
+        let fcw = 0x007F | (r.below(4) << 10) | (r.pick([0, 2, 3]) << 8)
+        let fsw = (r.below(0x10000) & 0x477F) | (r.below(8) << 11)
+        let words = [fcw, fsw, r.below(0x10000), Int(r.next() & 0xFFFF_FFFF), Int(r.next() & 0x07FF_FFFF), Int(r.next() & 0xFFFF_FFFF), Int(r.next() & 0xFFFF)]
+        for (k, w) in words.enumerated() { put(environmentImage + 4 * k, UInt64(w), 4) }
         return s
     }
 
@@ -181,6 +187,8 @@ final class X87DifferentialTests: XCTestCase {
         case 24: return ([0xDB, 0xE2], "fnclex")
         case 25: return ([0xDD, 0xC0 | i], "ffree")
         case 26: return (mem(0xD9, 6, output(&r) & ~0x1F), "fnstenv")
+        case 27 where r.below(3) == 0: return (mem(0xD9, 4, environmentImage), "fldenv")
+        case 28 where r.below(3) == 0: return (mem(0xDD, 6, outputBase) + mem(0xDD, 4, outputBase), "fnstenv")   // FNSAVE; FRSTOR
         default: return load(&r)
         }
     }
@@ -208,7 +216,7 @@ final class X87DifferentialTests: XCTestCase {
             forms.append("unmask")
             var (b, f) = operation(&r)
             // (not FCOMI: the FXAM after it would be a waiting instruction)
-            while f == "fldcw" || f == "fnclex" || f == "fnstenv" || f == "fcomi" { (b, f) = operation(&r) }
+            while f == "fldcw" || f == "fnclex" || f == "fnstenv" || f == "fcomi" || f == "fldenv" { (b, f) = operation(&r) }
             parts.append(b); forms.append(f + " (unmasked)")
         }
         return Case(parts: parts, forms: forms)                          // then FNSAVE
