@@ -1,3 +1,4 @@
+import Foundation
 import XCTest
 @testable import CPU
 
@@ -241,5 +242,22 @@ extension X87UnitTests {
         XCTAssertEqual(d(4) >> 16, 0x583, "FOP = DD 83 → 101 1000 0011")
         XCTAssertEqual(d(5), UInt32(Self.scratch + 0x40), "FDP")
         XCTAssertEqual(m.cpu.extended.control.control, 0x037F | 0x3F, "FNSTENV masks all exceptions")
+    }
+}
+
+extension X87UnitTests {
+    /// Throughput of an x87 loop (MATRYOSHKA_X87_BENCH=1 prints it; no assertion).
+    func testX87LoopThroughput() throws {
+        guard ProcessInfo.processInfo.environment["MATRYOSHKA_X87_BENCH"] != nil else { throw XCTSkip("benchmark only") }
+        // fninit; fld1; fldz; mov ecx, N; l: fadd st0, st1; fsqrt; fmul st0, st1; fst m64; loop l; hlt
+        let loop: [UInt8] = [0xD8, 0xC1, 0xD9, 0xFA, 0xD8, 0xC9] + Self.mem(0xDD, 2, 8) + [0xE2, 0xF2]
+        let m = TestMachine(model: X87DifferentialTests.x87Model)
+        m.enterLong64(entry: Self.code, stack: 0x8_0000)
+        m.load(Self.fninit + Self.fld1 + Self.fldz + [0xB9, 0x40, 0x42, 0x0F, 0x00] + loop + [0xF4], at: Self.code)
+        m.cpu.gpr[GPR.rbx.rawValue] = Self.scratch
+        let start = Date()
+        XCTAssertEqual(m.run(budget: 10_000_000), .halted)
+        let t = Date().timeIntervalSince(start)
+        print(String(format: "X87 LOOP: %d instructions in %.3f s = %.1f ns/instruction", 5 * 1_000_000, t, t / 5e6 * 1e9))
     }
 }
