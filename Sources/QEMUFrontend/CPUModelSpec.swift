@@ -7,12 +7,12 @@ public enum CPUModelSpec {
     /// Base models: QEMU's names, with the features each has that we implement. `qemu64` is an
     /// AMD-vendor model in QEMU; we follow that so guests see the same vendor as under QEMU.
     static let baseModels: [String: (vendor: String, features: CPUModel.Features)] = [
-        "qemu64": ("AuthenticAMD", [.nx, .syscall, .cx16, .pages1G, .sse]),
+        "qemu64": ("AuthenticAMD", [.x87, .nx, .syscall, .cx16, .pages1G, .sse]),
         "max": ("GenuineIntel", CPUModel.Features.default),
         "host": ("GenuineIntel", CPUModel.Features.default),
-        "Opteron_G1": ("AuthenticAMD", [.nx, .syscall, .sse]),
-        "IvyBridge": ("GenuineIntel", [.nx, .syscall, .cx16, .pcid, .x2apic, .tscDeadline, .rdtscp, .fsgsbase, .smep, .popcnt, .sse]),
-        "Skylake-Server": ("GenuineIntel", [.nx, .syscall, .cx16, .pcid, .invpcid, .x2apic, .tscDeadline, .rdtscp,
+        "Opteron_G1": ("AuthenticAMD", [.x87, .nx, .syscall, .sse]),
+        "IvyBridge": ("GenuineIntel", [.x87, .nx, .syscall, .cx16, .pcid, .x2apic, .tscDeadline, .rdtscp, .fsgsbase, .smep, .popcnt, .sse]),
+        "Skylake-Server": ("GenuineIntel", [.x87, .nx, .syscall, .cx16, .pcid, .invpcid, .x2apic, .tscDeadline, .rdtscp,
                                              .fsgsbase, .smep, .smap, .popcnt, .lzcnt, .bmi1, .movbe, .pages1G, .sse]),
     ]
 
@@ -22,7 +22,7 @@ public enum CPUModelSpec {
         "smep": .smep, "smap": .smap, "vmx": .vmx, "rdtscp": .rdtscp, "fsgsbase": .fsgsbase, "la57": .la57,
         "popcnt": .popcnt, "abm": .lzcnt, "lzcnt": .lzcnt, "bmi1": .bmi1, "movbe": .movbe, "cx16": .cx16,
         "rdpid": .rdpid, "pdpe1gb": .pages1G, "nx": .nx, "syscall": .syscall, "xsave": .xsave, "pku": .pku,
-        "rdrand": .rdrand, "mmx": .sse, "fxsr": .sse, "sse": .sse, "sse2": .sse,
+        "rdrand": .rdrand, "fpu": .x87, "mmx": .sse, "fxsr": .sse, "sse": .sse, "sse2": .sse,
     ]
 
     /// Properties that change nothing in this emulator (migration policy, host passthrough hints).

@@ -56,7 +56,7 @@ public struct CPUModel: Sendable {
 
         public static let `default`: Features = [.pcid, .invpcid, .smep, .smap, .umip, .x2apic, .tscDeadline,
                                                  .pages1G, .nx, .rdtscp, .fsgsbase, .vmx, .popcnt, .lzcnt,
-                                                 .bmi1, .movbe, .cx16, .syscall, .rdpid, .sse]
+                                                 .bmi1, .movbe, .cx16, .syscall, .rdpid, .x87, .sse]
     }
 
     public func has(_ f: Features) -> Bool { features.contains(f) }

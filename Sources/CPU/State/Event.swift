@@ -102,5 +102,7 @@ extension Fault {
     public static var ud: Fault { .exception(.exception(Vector.ud)) }
     public static var de: Fault { .exception(.exception(Vector.de)) }
     public static var nm: Fault { .exception(.exception(Vector.nm)) }
+    /// #MF: x87 floating-point error (SDM Vol. 3A §6.15 interrupt 16), no error code.
+    public static var mf: Fault { .exception(.exception(Vector.mf)) }
     public static func ac() -> Fault { .exception(.exception(Vector.ac, errorCode: 0)) }
 }

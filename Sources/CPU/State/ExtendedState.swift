@@ -63,8 +63,12 @@ public final class ExtendedState {
     public var mxcsr: UInt32 = 0x1F80
     /// MXCSR bits software may set (MXCSR_MASK, SDM Vol. 1 §11.6.6): FZ, RC, masks, flags, DAZ.
     public static let mxcsrMask: UInt32 = 0xFFFF
+    /// Four 16-byte slots the x87 implementation hands to the host FPU (X87HostFPU.swift).
+    let hostScratch: UnsafeMutableRawPointer
 
     public init() {
+        hostScratch = .allocate(byteCount: 64, alignment: 16)
+        hostScratch.initializeMemory(as: UInt8.self, repeating: 0, count: 64)
         x87 = .allocate(capacity: 8)
         x87.initialize(repeating: X87Register(), count: 8)
         xmm = .allocate(capacity: 16)
@@ -74,6 +78,7 @@ public final class ExtendedState {
     deinit {
         x87.deallocate()
         xmm.deallocate()
+        hostScratch.deallocate()
     }
 
     /// Power-up / RESET state (SDM Vol. 3A Table 10-1): FCW 0040H, FSW 0, tags 5555H,
@@ -83,5 +88,21 @@ public final class ExtendedState {
         for i in 0..<16 { xmm[i] = XMMRegister() }
         control = X87Control()
         mxcsr = 0x1F80
+    }
+
+    // MARK: MMX state transitions (SDM Vol. 1 §9.5.1, Table 9-2)
+
+    /// What every MMX instruction except EMMS does to the x87 state first: TOP = 0 and all
+    /// tags valid (00). (Writing MMi also sets bits 79:64 of Ri to all ones; the MMX
+    /// instruction does that itself.) #MF for a pending x87 exception is raised before
+    /// (see `Processor.x87PendingFault()`).
+    public func enterMMXState() {
+        control.top = 0
+        control.tags = 0
+    }
+
+    /// EMMS (SDM Vol. 2A EMMS): all tags empty (FFFFH).
+    public func emms() {
+        control.tags = 0xFFFF
     }
 }

@@ -1,8 +1,6 @@
 /// MMX/SSE execution conditions and operand access: XMM and MM registers, 16-, 8- and
 /// 4-byte memory operands with the alignment rule of SDM Vol. 1 §11.6.1 (#GP(0)).
 extension Fault {
-    /// #MF: a pending x87 floating-point exception (SDM Vol. 3A §6.15, interrupt 16).
-    public static var mf: Fault { .exception(.exception(Vector.mf)) }
     /// #XM: an unmasked SIMD floating-point exception (SDM Vol. 3A §6.15, interrupt 19).
     public static var xm: Fault { .exception(.exception(Vector.xm)) }
 }
@@ -18,8 +16,8 @@ extension Processor {
         if a & SIMDAttr.sse != 0 && cr4 & CR4.osfxsr == 0 { throw Fault.ud }
         if cr0 & CR0.ts != 0 { throw Fault.nm }
         if a & SIMDAttr.mmx != 0 || (a & SIMDAttr.mmxIfRegister != 0 && !i.pointee.isMemory) {
-            if extended.control.status & 0x80 != 0 && cr0 & CR0.ne != 0 { throw Fault.mf }
-            mmxTransition()
+            try x87PendingFault()
+            extended.enterMMXState()
         }
     }
 
