@@ -72,6 +72,8 @@ final class L1UnderVMCS01Tests: XCTestCase {
         // 14. Any other #UD goes back to L1: UD2's gate 6 is absent, so #GP (handler skips 3 bytes).
         a.ud2(); a.nop()
         a.cmp(dword[gpCount], 2); expect(.e)
+        // 15. SMSW r32 stores all of CR0[31:0] as MOV from CR0 reads it (PG, PE, the NE shadow).
+        a.mov(eax, cr0); a.mov(ecx, -1); a.smsw(ecx); a.cmp(ecx, eax); expect(.e)
         a.mov(al, 0x21); a.out(port: 0xF4, al)
         a.hlt()
         a.bind(fail)

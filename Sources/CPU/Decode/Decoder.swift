@@ -381,7 +381,9 @@ public enum Decoder {
                     let ops: [Op] = [.sgdt, .sidt, .lgdt, .lidt, .smsw, .invalid, .lmsw, .invlpg]
                     i.op = ops[Int(r)]
                 }
-                if i.op == .lmsw || i.op == .smsw { attr |= OpAttr.word }
+                // LMSW and SMSW m16 are word-sized; SMSW to a register takes the operand size
+                // (SMSW r32 / r64, SDM Vol. 2B SMSW).
+                if i.op == .lmsw || (i.op == .smsw && mod != 3) { attr |= OpAttr.word }
             case 0x18:
                 i.op = .nop
             case 0xAE:
