@@ -74,6 +74,14 @@ final class L1UnderVMCS01Tests: XCTestCase {
         a.cmp(dword[gpCount], 2); expect(.e)
         // 15. SMSW r32 stores all of CR0[31:0] as MOV from CR0 reads it (PG, PE, the NE shadow).
         a.mov(eax, cr0); a.mov(ecx, -1); a.smsw(ecx); a.cmp(ecx, eax); expect(.e)
+        // 16. PAUSE takes 140 TSC cycles of virtual time (the model's latency).
+        a.rdtsc(); a.mov(esi, eax); a.pause(); a.rdtsc(); a.sub(eax, esi)
+        a.cmp(eax, 140); expect(.ae)
+        a.cmp(eax, 150); expect(.b)
+        // 17. IA32_APIC_BASE moves the xAPIC: its version register reads at FED40030H.
+        a.mov(ecx, 0x1B); a.mov(eax, Int64(0xFED4_0900)); a.xor(edx, edx); a.wrmsr()
+        a.mov(eax, dword[0xFED4_0030]); a.and(eax, 0xFF); a.cmp(eax, 0x14); expect(.e)
+        a.mov(ecx, 0x1B); a.mov(eax, Int64(0xFEE0_0900)); a.xor(edx, edx); a.wrmsr()
         a.mov(al, 0x21); a.out(port: 0xF4, al)
         a.hlt()
         a.bind(fail)
@@ -105,7 +113,8 @@ final class L1UnderVMCS01Tests: XCTestCase {
         let t = vm.exitTrace
         XCTAssertEqual(t.count(.cpuid, level: .l1), 1)
         XCTAssertEqual(t.count(.rdmsr, level: .l1), 1)
-        XCTAssertEqual(t.count(.eptViolation, level: .l1), 2, "APIC MMIO and the L0 region")
+        XCTAssertEqual(t.count(.wrmsr, level: .l1), 2, "IA32_APIC_BASE moved and back")
+        XCTAssertEqual(t.count(.eptViolation, level: .l1), 3, "APIC MMIO (at both bases) and the L0 region")
         XCTAssertEqual(t.count(.crAccess, level: .l1), 3, "CR0.NE set, cleared; CR4.VMXE")
         // OUT 0x70, IN 0x71, the REP OUTSB (one exit: the emulation runs the whole REP), OUT 0xF4.
         XCTAssertEqual(t.count(.ioInstruction, level: .l1), 4)

@@ -124,6 +124,39 @@ final class LocalAPICTests: XCTestCase {
         XCTAssertEqual(fired, 5)
     }
 
+    func testExpiredOneShotStaysZeroWhenSwitchedToPeriodic() {
+        apic0.mmioWrite(offset: 0x3E0, size: 4, value: 0xB)            // divide by 1
+        apic0.mmioWrite(offset: 0x320, size: 4, value: 0x40)           // one-shot
+        apic0.mmioWrite(offset: 0x380, size: 4, value: 100)
+        advance(100)
+        XCTAssertEqual(reg(apic0, 0x390), 0)
+        apic0.mmioWrite(offset: 0x320, size: 4, value: 0x2_0040)       // → periodic
+        XCTAssertEqual(reg(apic0, 0x390), 0, "the count that reached zero does not restart (§12.5.4)")
+        advance(500)
+        XCTAssertEqual(reg(apic0, 0x390), 0)
+        // Switching a running one-shot count to periodic keeps counting, then reloads.
+        apic0.mmioWrite(offset: 0x320, size: 4, value: 0x40)
+        apic0.mmioWrite(offset: 0x380, size: 4, value: 100)
+        advance(30)
+        apic0.mmioWrite(offset: 0x320, size: 4, value: 0x2_0040)
+        XCTAssertEqual(reg(apic0, 0x390), 70)
+        advance(80)
+        XCTAssertEqual(reg(apic0, 0x390), 90, "reloaded at zero in periodic mode")
+    }
+
+    func testXAPICIDIsWritableAndDisablingRestoresIt() {
+        apic1.mmioWrite(offset: 0x20, size: 4, value: 7 << 24)
+        XCTAssertEqual(reg(apic1, 0x20), 7 << 24)
+        apic0.mmioWrite(offset: 0x310, size: 4, value: 7 << 24)         // ICR high: destination 7
+        apic0.mmioWrite(offset: 0x300, size: 4, value: 0x0000_0051)     // fixed, physical
+        XCTAssertEqual(apic1.pendingVector, 0x51, "physical destinations match the written ID")
+        XCTAssertTrue(apic1.writeBaseMSR(0xFEE0_0000))                  // disable globally
+        XCTAssertTrue(apic1.writeBaseMSR(0xFEE0_0800))                  // enable (xAPIC)
+        XCTAssertEqual(reg(apic1, 0x20), 1 << 24, "power-up state: the initial APIC ID")
+        XCTAssertTrue(apic1.writeBaseMSR(0xFEE0_0C00))
+        XCTAssertFalse(apic1.writeMSR(0x802, 9), "the x2APIC ID is read-only")
+    }
+
     func testTSCDeadlineTimer() {
         apic0.mmioWrite(offset: 0x320, size: 4, value: 0x4_0042)       // TSC-deadline mode
         apic0.writeTSCDeadline(clock.tsc(cpu: 0) + 2000)                // 1000 ns at 2 GHz

@@ -242,6 +242,8 @@ extension Processor {
         updateMode()
     }
 
+    static let cr3TargetFields: [VMCSField] = [.cr3Target0, .cr3Target1, .cr3Target2, .cr3Target3]
+
     /// Unpacks the controls the instruction handlers consult (`NonRootControls`).
     func unpackControls(_ v: VMCS) {
         var c = NonRootControls()
@@ -257,8 +259,9 @@ extension Processor {
         c.pageFaultErrorCodeMatch = UInt32(truncatingIfNeeded: v[.pageFaultErrorCodeMatch])
         c.cr0Mask = v[.cr0GuestHostMask]; c.cr0Shadow = v[.cr0ReadShadow]
         c.cr4Mask = v[.cr4GuestHostMask]; c.cr4Shadow = v[.cr4ReadShadow]
-        let targets: [VMCSField] = [.cr3Target0, .cr3Target1, .cr3Target2, .cr3Target3]
-        c.cr3Targets = targets.prefix(Int(min(v[.cr3TargetCount], 4))).map { v[$0] }
+        let count = Int(min(v[.cr3TargetCount], 4))
+        // No array is built for the usual count of 0 (this runs at every entry).
+        c.cr3Targets = count == 0 ? [] : Self.cr3TargetFields.prefix(count).map { v[$0] }
         c.ioBitmapA = v[.ioBitmapA]; c.ioBitmapB = v[.ioBitmapB]
         c.msrBitmaps = v[.msrBitmaps]
         c.tscOffset = v[.tscOffset]
