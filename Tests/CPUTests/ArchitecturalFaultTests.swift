@@ -39,6 +39,10 @@ final class ArchitecturalFaultTests: XCTestCase {
         // A jump to a non-canonical address faults at the jump.
         let j = run64 { a in a.mov(rax, unsigned: 0x0000_8000_0000_0000); a.jmp(rax) }
         XCTAssertEqual(Env.recordedVector(j), 13)
+        // INVLPG of a non-canonical address is a NOP (SDM Vol. 2A INVLPG), not #GP.
+        let n = run64 { a in a.mov(rbx, unsigned: 0xABFF_FFFF_FFFF_E000); a.invlpg(mem[rbx]); a.mov(ecx, 0x77) }
+        XCTAssertNil(Env.recordedVector(n))
+        XCTAssertEqual(n.cpu.gpr[1], 0x77, "execution went on after the INVLPG")
     }
 
     func testUnbackedPhysicalMemoryIsOpenBus() throws {

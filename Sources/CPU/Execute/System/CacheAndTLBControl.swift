@@ -8,9 +8,15 @@ extension Processor {
         if nonRoot && controls.primary.contains(.invlpgExiting) {
             throw instructionExit(i, .invlpg, qualification: effectiveAddress(i) &+ segments[Int(i.pointee.seg)].base)
         }
-        let la = try memoryOperandLinear(i, 1, write: false)
-        if is64 && !isCanonical(la) { return }
-        invalidateMappingsForINVLPG(la)
+        // In 64-bit mode a non-canonical address makes INVLPG a NOP, not #GP (SDM Vol. 2A
+        // INVLPG, 64-bit mode exceptions); segment limits apply outside it.
+        if is64 {
+            let seg = Int(i.pointee.seg)
+            let la = effectiveAddress(i) &+ (seg >= 4 ? segments[seg].base : 0)   // FS/GS only
+            if isCanonical(la) { invalidateMappingsForINVLPG(la) }
+            return
+        }
+        invalidateMappingsForINVLPG(try memoryOperandLinear(i, 1, write: false))
     }
 
     /// INVPCID r, m128 (SDM Vol. 2A "INVPCID"): descriptor = PCID in bits 11:0, linear address
