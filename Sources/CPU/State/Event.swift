@@ -104,5 +104,7 @@ extension Fault {
     public static var nm: Fault { .exception(.exception(Vector.nm)) }
     /// #MF: x87 floating-point error (SDM Vol. 3A §6.15 interrupt 16), no error code.
     public static var mf: Fault { .exception(.exception(Vector.mf)) }
+    /// #XM: an unmasked SIMD floating-point exception (SDM Vol. 3A §6.15 interrupt 19).
+    public static var xm: Fault { .exception(.exception(Vector.xm)) }
     public static func ac() -> Fault { .exception(.exception(Vector.ac, errorCode: 0)) }
 }

@@ -47,8 +47,7 @@ extension VirtualMachine {
     func handleVMCALL(_ v: VCPU) {
         let vmcs = v.vmcs01!
         let p = v.processor
-        let long = vmcs[.entryControls] & UInt64(VMEntryControls.ia32eModeGuest.rawValue) != 0
-            && vmcs[.guestCSAccessRights] & (1 << 13) != 0
+        let long = guestIn64BitMode(vmcs)
         let width: UInt64 = long ? ~0 : 0xFFFF_FFFF
         let cpl = (vmcs[.guestSSAccessRights] >> 5) & 3
         let nr = p.gpr[GPR.rax.rawValue] & width

@@ -156,15 +156,20 @@ extension VirtualMachine {
     func skipInstruction(_ v: VCPU) {
         let vmcs = v.vmcs01!
         var rip = vmcs[.guestRIP] &+ vmcs[.exitInstructionLength]
-        let long = vmcs[.entryControls] & UInt64(VMEntryControls.ia32eModeGuest.rawValue) != 0 && vmcs[.guestCSAccessRights] & (1 << 13) != 0
         // Outside 64-bit mode RIP wraps at the code segment's size (CS.D/B, bit 14).
-        if !long { rip &= vmcs[.guestCSAccessRights] & (1 << 14) != 0 ? 0xFFFF_FFFF : 0xFFFF }
+        if !guestIn64BitMode(vmcs) { rip &= vmcs[.guestCSAccessRights] & (1 << 14) != 0 ? 0xFFFF_FFFF : 0xFFFF }
         vmcs[.guestRIP] = rip
         vmcs[.guestInterruptibilityState] &= ~3
         if vmcs[.guestRFLAGS] & (1 << 8) != 0 {
             v.processor.dr6 |= 1 << 14
             v.pendingDebugTrap = true
         }
+    }
+
+    /// L1 was in 64-bit mode at the exit: IA-32e mode guest and CS.L (SDM Vol. 3C §25.4.1).
+    func guestIn64BitMode(_ vmcs: VMCS) -> Bool {
+        vmcs[.entryControls] & UInt64(VMEntryControls.ia32eModeGuest.rawValue) != 0
+            && vmcs[.guestCSAccessRights] & (1 << 13) != 0
     }
 
     /// Queues hardware exception `vector` for the next VM entry (SDM Vol. 3C §25.8.3, §27.6).

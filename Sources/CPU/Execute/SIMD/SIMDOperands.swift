@@ -1,10 +1,5 @@
 /// MMX/SSE execution conditions and operand access: XMM and MM registers, 16-, 8- and
 /// 4-byte memory operands with the alignment rule of SDM Vol. 1 §11.6.1 (#GP(0)).
-extension Fault {
-    /// #XM: an unmasked SIMD floating-point exception (SDM Vol. 3A §6.15, interrupt 19).
-    public static var xm: Fault { .exception(.exception(Vector.xm)) }
-}
-
 extension Processor {
     /// The checks before any MMX/SSE instruction (SDM Vol. 3A §2.5 CR0.EM/TS, §13.1.3 CR4.OSFXSR;
     /// Vol. 2 ch. 23 "Exception Conditions for Legacy SIMD/MMX Instructions"):

@@ -27,12 +27,7 @@ extension Processor {
     /// No VM-entry checks run: the state is the one this processor saved at the exit
     /// (SDM Vol. 3C §28.3), and no event is injected (§27.6 applies to the next real entry).
     public func emulateInstruction(vmcs v: VMCS, bus: DeviceBus) -> InstructionEmulationOutcome {
-        loadGuestState(guestStateArea(v), v, v.entryControls)
-        unpackControls(v)
-        nonRoot = true
-        // The guest's cached translations (its VPID/PCID/EPTP set); emulating is neither a VM
-        // entry nor an exit, so nothing is invalidated.
-        activateTranslationContext()
+        enterSavedGuestContext(v)
         emulationBus = bus
         emulatingForL0 = true
         // Event windows belong to the next VM entry (`nonRootEventBoundary` skips them while
@@ -60,9 +55,24 @@ extension Processor {
             break
         }
         saveGuestState(v)
+        leaveSavedGuestContext()
+        return outcome
+    }
+
+    /// Puts the processor in the guest context `v` saved at its exit — state, controls, VMX
+    /// non-root operation and the guest's cached translations (its VPID/PCID/EPTP set). An L0
+    /// service is neither a VM entry nor an exit: no checks run and nothing is invalidated.
+    func enterSavedGuestContext(_ v: VMCS) {
+        loadGuestState(guestStateArea(v), v, v.entryControls)
+        unpackControls(v)
+        nonRoot = true
+        activateTranslationContext()
+    }
+
+    /// Back to L0's context after `enterSavedGuestContext`.
+    func leaveSavedGuestContext() {
         nonRoot = false
         activateTranslationContext()
-        return outcome
     }
 
     /// Writes the processor's current architectural state into `v`'s guest-state area, as a
@@ -80,14 +90,8 @@ extension Processor {
     /// an instruction L0 implements on the guest's behalf). Nil when a byte is not fetchable
     /// (the fault or EPT violation is not raised: nothing changes in the guest).
     public func guestCodeBytes(vmcs v: VMCS, count: Int) -> [UInt8]? {
-        loadGuestState(guestStateArea(v), v, v.entryControls)
-        unpackControls(v)
-        nonRoot = true
-        activateTranslationContext()
-        defer {
-            nonRoot = false
-            activateTranslationContext()
-        }
+        enterSavedGuestContext(v)
+        defer { leaveSavedGuestContext() }
         let saved = pendingExit
         defer { pendingExit = saved }
         var bytes: [UInt8] = []
