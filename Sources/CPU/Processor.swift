@@ -75,7 +75,8 @@ public final class Processor {
     /// Retired-instruction counter; the virtual clock is derived from it.
     public internal(set) var instructionsRetired: UInt64 = 0
     /// Virtual time, in instruction times, that instructions took beyond one each (PAUSE's
-    /// latency). The TSC and the machine's clock count it with `instructionsRetired`.
+    /// latency, page-walk reads). The TSC and the machine's clock count it with
+    /// `instructionsRetired`.
     public internal(set) var stallTime: UInt64 = 0
     /// Instruction times elapsed on this processor: retired instructions plus stalls.
     public var elapsedTime: UInt64 { instructionsRetired &+ stallTime }

@@ -8,8 +8,8 @@ public enum CPUModelSpec {
     /// AMD-vendor model in QEMU; we follow that so guests see the same vendor as under QEMU.
     static let baseModels: [String: (vendor: String, features: CPUModel.Features)] = [
         "qemu64": ("AuthenticAMD", [.x87, .nx, .syscall, .cx16, .pages1G, .sse]),
-        "max": ("GenuineIntel", CPUModel.Features.default),
-        "host": ("GenuineIntel", CPUModel.Features.default),
+        "max": ("GenuineIntel", CPUModel.Features.default.union([.pku, .pks])),
+        "host": ("GenuineIntel", CPUModel.Features.default.union([.pku, .pks])),
         "Opteron_G1": ("AuthenticAMD", [.x87, .nx, .syscall, .sse]),
         "IvyBridge": ("GenuineIntel", [.x87, .nx, .syscall, .cx16, .pcid, .x2apic, .tscDeadline, .rdtscp, .fsgsbase, .smep, .popcnt, .sse]),
         "Skylake-Server": ("GenuineIntel", [.x87, .nx, .syscall, .cx16, .pcid, .invpcid, .x2apic, .tscDeadline, .rdtscp,
@@ -21,7 +21,7 @@ public enum CPUModelSpec {
         "x2apic": .x2apic, "tsc-deadline": .tscDeadline, "pcid": .pcid, "invpcid": .invpcid, "umip": .umip,
         "smep": .smep, "smap": .smap, "vmx": .vmx, "rdtscp": .rdtscp, "fsgsbase": .fsgsbase, "la57": .la57,
         "popcnt": .popcnt, "abm": .lzcnt, "lzcnt": .lzcnt, "bmi1": .bmi1, "movbe": .movbe, "cx16": .cx16,
-        "rdpid": .rdpid, "pdpe1gb": .pages1G, "nx": .nx, "syscall": .syscall, "xsave": .xsave, "pku": .pku,
+        "rdpid": .rdpid, "pdpe1gb": .pages1G, "nx": .nx, "syscall": .syscall, "xsave": .xsave, "pku": .pku, "pks": .pks,
         "rdrand": .rdrand, "fpu": .x87, "mmx": .sse, "fxsr": .sse, "sse": .sse, "sse2": .sse,
     ]
 

@@ -258,6 +258,12 @@ extension Processor {
             else { allowed = !(acc.user && smapEnforced) }
         }
         if !allowed { throw pageFault(la, access, present: true, reserved: false) }
+        // Protection keys (§4.6.2): IA-32e paging only, data accesses only.
+        let keyRights = pae && efer & EFER.lma != 0 ? protectionKeyRights(leaf: leaf, user: acc.user) : 0
+        if keyRights != 0 && !access.isFetch
+            && Self.protectionKeyDenies(keyRights, write: access.isWrite, userAccess: access.isUser, wp: wp) {
+            throw pageFault(la, access, present: true, reserved: false, protectionKey: true)
+        }
 
         // Accessed flags on every entry; dirty on the leaf for writes (SDM Vol. 3A §4.8).
         let dirty = leaf & PTE.d != 0 || access.isWrite
@@ -282,15 +288,19 @@ extension Processor {
             if acc.user { perms |= TLBPerm.execUser }
             if !(smep && acc.user) { perms |= TLBPerm.execSupervisor }
         }
+        if keyRights != 0 { perms = Self.protectionKeyPermissions(perms, rights: keyRights, wp: wp) }
         let global = leaf & PTE.g != 0 && cr4 & CR4.pge != 0
         return try finishTranslation(gpa: gpa, la: la, access: access, perms: perms, global: global)
     }
 
-    /// Builds a #PF (SDM Vol. 3A §4.7) and records the faulting linear address for CR2.
+    /// Builds a #PF (SDM Vol. 3A §4.7; PK, bit 5: a protection-key violation, §4.6.2) and
+    /// records the faulting linear address for CR2.
     
-    func pageFault(_ la: UInt64, _ access: AccessType, present: Bool, reserved: Bool) -> Fault {
+    func pageFault(_ la: UInt64, _ access: AccessType, present: Bool, reserved: Bool,
+                   protectionKey: Bool = false) -> Fault {
         var code: UInt32 = 0
         if present || reserved { code |= PFErrorCode.present }
+        if protectionKey { code |= PFErrorCode.protectionKey }
         if access.isWrite { code |= PFErrorCode.write }
         if access.isUser { code |= PFErrorCode.user }
         if reserved { code |= PFErrorCode.reserved }
@@ -306,6 +316,7 @@ extension Processor {
 
     
     func readPagingEntry(_ gpa: UInt64, la: UInt64, access: AccessType) throws(Fault) -> (UInt64, UInt64) {
+        stallTime &+= model.pagingEntryLatency
         let hpa = try pagingStructureAddress(gpa, la: la, access: access)
         guard memory.isRAM(hpa), hpa + 8 <= memory.size else { return (~0, ~0) }
         return ((memory.base + Int(hpa)).loadUnaligned(as: UInt64.self), hpa)
@@ -313,6 +324,7 @@ extension Processor {
 
     
     func readPagingEntry32(_ gpa: UInt64, la: UInt64, access: AccessType) throws(Fault) -> (UInt64, UInt64) {
+        stallTime &+= model.pagingEntryLatency
         let hpa = try pagingStructureAddress(gpa, la: la, access: access)
         guard memory.isRAM(hpa), hpa + 4 <= memory.size else { return (0xFFFF_FFFF, ~0) }
         return (UInt64((memory.base + Int(hpa)).loadUnaligned(as: UInt32.self)), hpa)

@@ -64,12 +64,20 @@ struct TLBSet {
     /// `SoftwareTLB.clock` when the set was last current (least recently used is reused first).
     var lastUse: UInt64 = 0
     /// The paging controls the entries' permission bits were computed under (see
-    /// `Processor.pagingControlBasis`); entries made under other controls are dropped.
-    var basis: UInt64 = 0
+    /// `Processor.pagingControlBasis`); a set serves only that basis.
+    var basis = TLBBasis()
+}
+
+/// What a TLB set's permission bits were computed under (`Processor.pagingControlBasis`).
+struct TLBBasis: Equatable {
+    /// CR0/CR4/EFER paging controls (bits 11:0) | the APIC-access page (bits 63:12).
+    var controls: UInt64 = 0
+    /// PKRU (bits 31:0) and IA32_PKRS (bits 63:32) in force (`protectionKeyBasis`).
+    var keys: UInt64 = 0
 }
 
 /// The software TLB: a few direct-mapped sets of linear-page translations to host pointers,
-/// one set per `TranslationTag` (VPID, PCID, EP4TA), so translations of several contexts are
+/// one set per `TranslationTag` (VPID, PCID, EP4TA) and paging-control basis, so translations of several contexts are
 /// cached at once and VM entries/exits with VPIDs switch sets instead of flushing
 /// (SDM Vol. 3C §29.1, §29.4; Vol. 3A §4.10).
 ///
@@ -163,17 +171,21 @@ final class SoftwareTLB {
 
     // MARK: Choosing the current set
 
-    /// Makes the set for `tag` current, reusing the least recently used set if none holds it.
-    /// A set whose entries were made under other paging controls (`basis`) is emptied first.
-    func activate(_ tag: TranslationTag, basis: UInt64) {
-        if sets[current].tag == tag {
-            if sets[current].basis != basis { drop(set: current); sets[current].basis = basis }
-            return
-        }
+    /// Makes the set for (`tag`, `basis`) current, reusing the least recently used set if none
+    /// holds it. Each basis (paging controls the permission bits were computed under) has its
+    /// own set, so toggling a control the SDM does not tie to an invalidation (CR0.WP, CR4.SMAP,
+    /// CR4.SMEP 1 → 0, PKRU) switches between warm sets instead of emptying one. Invalidations
+    /// select sets by tag, so they reach every basis of a context alike.
+    /// `fetchUnaffected`: the controls that changed govern data accesses only, so block-to-
+    /// block links (made from instruction-fetch translations) stay valid across the switch.
+    func activate(_ tag: TranslationTag, basis: TLBBasis, fetchUnaffected: Bool = false) {
+        if sets[current].tag == tag && sets[current].basis == basis { return }
         clock &+= 1
         sets[current].lastUse = clock
         var chosen = -1
-        for k in 0..<SoftwareTLB.setCount where sets[k].inUse && sets[k].tag == tag { chosen = k; break }
+        for k in 0..<SoftwareTLB.setCount where sets[k].inUse && sets[k].tag == tag && sets[k].basis == basis {
+            chosen = k; break
+        }
         if chosen < 0 {
             chosen = 0
             for k in 0..<SoftwareTLB.setCount {
@@ -188,16 +200,13 @@ final class SoftwareTLB {
             sets[chosen].inUse = true
             sets[chosen].tag = tag
             sets[chosen].basis = basis
-        } else if sets[chosen].basis != basis {
-            drop(set: chosen)
-            sets[chosen].basis = basis
         }
         current = chosen
         entries = sets[chosen].entries!
         generation = sets[chosen].generation
         pde = sets[chosen].pde!
         pdeGeneration = sets[chosen].pdeGeneration
-        epoch &+= 1
+        if !fetchUnaffected { epoch &+= 1 }
     }
 
     // MARK: Invalidation
@@ -265,7 +274,7 @@ final class SoftwareTLB {
     func holds(_ linear: UInt64, for tag: TranslationTag) -> Bool {
         for k in 0..<SoftwareTLB.setCount where sets[k].inUse && sets[k].tag == tag {
             let e = sets[k].entries! + Int((linear >> 12) & SoftwareTLB.indexMask)
-            return e.pointee.tag == (linear & ~0xFFF) | sets[k].generation
+            if e.pointee.tag == (linear & ~0xFFF) | sets[k].generation { return true }
         }
         return false
     }

@@ -24,20 +24,22 @@ extension Processor {
     }
 
     /// The paging controls the software TLB bakes into an entry's permission bits and walk
-    /// (CR0.PE/PG/WP, CR4.PSE/PAE/PGE/SMEP/SMAP/PKE/LA57, EFER.NXE/LMA). A cached entry is
-    /// only used under the controls it was made under; otherwise its set is emptied (always
-    /// permitted: a processor may invalidate cached mappings at any time, §29.4.3.2).
-    /// The controls take bits 11:0; bits 63:12 hold the APIC-access page while "virtualize
+    /// (CR0.PE/PG/WP, CR4.PSE/PAE/PGE/SMEP/SMAP/PKE/LA57, EFER.NXE/LMA, and the PKRU / PKRS
+    /// values protection keys apply). A cached entry is
+    /// only used under the controls it was made under: each basis has its own TLB set
+    /// (`SoftwareTLB.activate`), and the changes §4.10.4.1 ties to an invalidation also drop
+    /// the sets (`invalidateMappingsOfCurrentVPID`).
+    /// The controls take `controls` bits 11:0; bits 63:12 hold the APIC-access page while "virtualize
     /// APIC accesses" is in effect (`apicAccessBasis`), so no translation cached as RAM for
     /// that page is used while accesses to it must be checked (Vol. 3C §30.4).
-    var pagingControlBasis: UInt64 {
+    var pagingControlBasis: TLBBasis {
         @inline(__always) func bit(_ on: Bool, _ k: UInt64) -> UInt64 { on ? 1 << k : 0 }
         let c0 = bit(cr0 & CR0.pe != 0, 0) | bit(cr0 & CR0.wp != 0, 1) | bit(cr0 & CR0.pg != 0, 2)
         let c4 = bit(cr4 & CR4.pse != 0, 3) | bit(cr4 & CR4.pae != 0, 4) | bit(cr4 & CR4.pge != 0, 5)
             | bit(cr4 & CR4.smep != 0, 6) | bit(cr4 & CR4.smap != 0, 7) | bit(cr4 & CR4.pke != 0, 8)
             | bit(cr4 & CR4.la57 != 0, 9)
         let e = bit(efer & EFER.nxe != 0, 10) | bit(efer & EFER.lma != 0, 11)
-        return c0 | c4 | e | apicAccessBasis
+        return TLBBasis(controls: c0 | c4 | e | apicAccessBasis, keys: protectionKeyBasis)
     }
 
     /// Makes the TLB cache and use translations of the current context. Call after anything
@@ -45,6 +47,13 @@ extension Processor {
     func activateTranslationContext() {
         tlb.activate(currentTranslationTag, basis: pagingControlBasis)
         pending |= PendingBit.modeChanged
+    }
+
+    /// Selects the TLB set for a change of controls that govern data accesses only (CR0.WP,
+    /// CR4.SMAP, PKRU, IA32_PKRS):
+    /// instruction fetches translate as before, so the interpreter's block links stay valid.
+    func selectTLBSetForDataAccessControls() {
+        tlb.activate(currentTranslationTag, basis: pagingControlBasis, fetchUnaffected: true)
     }
 
     // MARK: Vol. 3A §4.10.4.1 operations, restricted to the current VPID (Vol. 3C §29.4.3.1)
@@ -84,8 +93,8 @@ extension Processor {
         pending |= PendingBit.modeChanged
     }
 
-    /// MOV to CR0 changing PG, WP (or PE, CD here), MOV to CR4 changing PGE, PAE, PSE, PCIDE,
-    /// SMEP, SMAP, PKE or LA57, and WRMSR changing EFER.NXE (Vol. 3A §4.10.4.1): invalidate every
+    /// MOV to CR0 changing PG (or PE, CD here), MOV to CR4 changing PGE, PAE, PCIDE, SMEP 0 → 1
+    /// (or PSE, LA57 here), and WRMSR changing EFER.NXE (Vol. 3A §4.10.4.1): invalidate every
     /// translation, global ones included, of every PCID — for the current VPID (Vol. 3C
     /// §29.4.3.1). Then re-selects the context under the new controls.
     func invalidateMappingsOfCurrentVPID() {

@@ -18,6 +18,12 @@ public struct CPUModel: Sendable {
     /// Skylake-generation latency (Intel Optimization Reference Manual: "as many as 140
     /// cycles", up from about 10). A spin loop's TSC advances by it per PAUSE.
     public var pauseLatency: UInt64 = 70
+    /// The latency of reading one paging-structure entry in a page walk, in instruction times:
+    /// 6, i.e. 12 core cycles — the L2 hit latency of the Skylake-SP core this model reports
+    /// (11–13 cycles measured; page-walk reads are served from the cache hierarchy). A TLB
+    /// miss thus costs virtual time, as on hardware, so code that flushes the TLB in a loop
+    /// (MOV to CR4 toggling PGE) sees refills cost what they cost there.
+    public var pagingEntryLatency: UInt64 = 6
     /// The EPT features of the VMX implementation (IA32_VMX_EPT_VPID_CAP).
     public var eptFeatures = EPTFeatures()
 
@@ -53,6 +59,8 @@ public struct CPUModel: Sendable {
         public static let xsave = Features(rawValue: 1 << 22)
         public static let rdrand = Features(rawValue: 1 << 23)
         public static let pku = Features(rawValue: 1 << 24)
+        /// Protection keys for supervisor-mode pages (CR4.PKS, IA32_PKRS).
+        public static let pks = Features(rawValue: 1 << 25)
 
         public static let `default`: Features = [.pcid, .invpcid, .smep, .smap, .umip, .x2apic, .tscDeadline,
                                                  .pages1G, .nx, .rdtscp, .fsgsbase, .vmx, .popcnt, .lzcnt,

@@ -61,6 +61,9 @@ public final class ExtendedState {
     public let xmm: UnsafeMutablePointer<XMMRegister>
     /// MXCSR (SDM Vol. 1 §10.2.3); reset value 1F80H.
     public var mxcsr: UInt32 = 0x1F80
+    /// PKRU (SDM Vol. 3A §4.6.2): access-disable (bit 2i) and write-disable (bit 2i + 1) for
+    /// protection key i on user-mode addresses. XSAVE state component 9; 0 at RESET.
+    public var pkru: UInt32 = 0
     /// MXCSR bits software may set (MXCSR_MASK, SDM Vol. 1 §11.6.6): FZ, RC, masks, flags, DAZ.
     public static let mxcsrMask: UInt32 = 0xFFFF
     /// Four 16-byte slots the x87 implementation hands to the host FPU (X87HostFPU.swift).
@@ -88,6 +91,7 @@ public final class ExtendedState {
         for i in 0..<16 { xmm[i] = XMMRegister() }
         control = X87Control()
         mxcsr = 0x1F80
+        pkru = 0
     }
 
     // MARK: MMX state transitions (SDM Vol. 1 §9.5.1, Table 9-2)

@@ -26,6 +26,8 @@ public struct MSRFile: Sendable {
     public var xss: UInt64 = 0
     public var tscDeadline: UInt64 = 0
     public var mcgStatus: UInt64 = 0
+    /// IA32_PKRS (SDM Vol. 3A §4.6.2): PKRU's layout, for supervisor-mode addresses.
+    public var pkrs: UInt64 = 0
     /// AMD's legacy performance counters (PerfEvtSel0–3, PerfCtr0–3 at 0xC0010000–7): present
     /// on every AMD64 processor, so an AuthenticAMD model has them; no event is counted.
     public var legacyPerformance = [UInt64](repeating: 0, count: 8)

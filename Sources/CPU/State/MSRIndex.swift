@@ -24,6 +24,7 @@ public enum MSRIndex {
     public static let x2apicBase: UInt32 = 0x800
     public static let x2apicLast: UInt32 = 0x8FF
     public static let xss: UInt32 = 0xDA0
+    public static let pkrs: UInt32 = 0x6E1
     public static let tscDeadline: UInt32 = 0x6E0
     public static let efer: UInt32 = 0xC000_0080
     public static let star: UInt32 = 0xC000_0081

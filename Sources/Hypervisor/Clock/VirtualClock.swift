@@ -4,7 +4,7 @@ import Platform
 
 /// The machine's time base. By default time is virtual: it advances with the instructions the
 /// vCPUs retire (one nanosecond per instruction, summed over vCPUs, which run round robin),
-/// their stalls (PAUSE's latency, `Processor.stallTime`), plus the idle time skipped when
+/// their stalls (PAUSE's latency, page-walk reads: `Processor.stallTime`), plus the idle time skipped when
 /// every vCPU waits, so two runs of the same guest see
 /// identical clocks and produce identical output. Each VM exit L0 handles also costs virtual
 /// time (`vmExitNanoseconds`), as an exit and re-entry cost real time on hardware, so guests

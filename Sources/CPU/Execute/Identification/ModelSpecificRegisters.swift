@@ -91,6 +91,9 @@ extension Processor {
                                   p.segments[SegmentRegisterIndex.gs.rawValue].base = v; return true }),
         ModelSpecificRegister(index: MSRIndex.kernelGSBase, name: "IA32_KERNEL_GS_BASE", read: { $0.msr.kernelGSBase },
                               write: { p, v in guard p.isCanonical(v) else { return false }; p.msr.kernelGSBase = v; return true }),
+        ModelSpecificRegister(index: MSRIndex.pkrs, name: "IA32_PKRS",
+                              read: { p in p.model.has(.pks) ? p.msr.pkrs : nil },
+                              write: { p, v in p.writePKRS(v) }),
         ModelSpecificRegister(index: MSRIndex.tscAux, name: "IA32_TSC_AUX",
                               read: { p in p.model.has(.rdtscp) || p.model.has(.rdpid) ? p.msr.tscAux : nil },
                               write: { p, v in

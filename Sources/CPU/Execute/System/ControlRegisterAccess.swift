@@ -16,6 +16,7 @@ extension Processor {
         if model.has(.smep) { m |= CR4.smep }
         if model.has(.smap) { m |= CR4.smap }
         if model.has(.pku) { m |= CR4.pke }
+        if model.has(.pks) { m |= CR4.pks }
         return m
     }
 
@@ -52,7 +53,18 @@ extension Processor {
         let changed = v ^ cr0
         cr0 = v
         efer = newEFER
-        if changed & (CR0.pg | CR0.wp | CR0.pe | CR0.cd) != 0 { invalidateMappingsOfCurrentVPID() }
+        // §4.10.4.1: a CR0.WP change invalidates nothing; it selects the TLB set of the new
+        // controls (`pagingControlBasis`). WP governs data writes only, so the mode, the access
+        // masks and the decoded blocks' links are unaffected by it.
+        if changed == CR0.wp {
+            selectTLBSetForDataAccessControls()
+            return
+        }
+        if changed & (CR0.pg | CR0.pe | CR0.cd) != 0 {
+            invalidateMappingsOfCurrentVPID()
+        } else if changed & CR0.wp != 0 {
+            activateTranslationContext()
+        }
         updateMode()
         pending |= PendingBit.modeChanged
     }
@@ -70,12 +82,18 @@ extension Processor {
             if !lma || cr3 & 0xFFF != 0 { throw Fault.gp(0) }
         }
         let changed = value ^ cr4
-        let pagingBits = CR4.pae | CR4.pse | CR4.pge | CR4.smep | CR4.smap | CR4.pke
+        let pagingBits = CR4.pae | CR4.pse | CR4.pge | CR4.smep | CR4.smap | CR4.pke | CR4.pks
         if Self.usesPAEPaging(cr0: cr0, cr4: value, lma: lma) && changed & pagingBits != 0 {
             try loadPDPTEs(cr3: cr3)
         }
         cr4 = value
-        if changed & (pagingBits | CR4.pcide | CR4.la57) != 0 { invalidateMappingsOfCurrentVPID() }
+        // §4.10.4.1: PGE, PAE, PCIDE and SMEP 0 → 1 invalidate (PSE, LA57 too here); SMAP, PKE,
+        // PKS and SMEP 1 → 0 only select the TLB set of the new controls (`pagingControlBasis`).
+        if changed & (CR4.pge | CR4.pae | CR4.pse | CR4.pcide | CR4.la57) != 0 || changed & value & CR4.smep != 0 {
+            invalidateMappingsOfCurrentVPID()
+        } else if changed & (CR4.smap | CR4.pke | CR4.pks | CR4.smep) != 0 {
+            activateTranslationContext()
+        }
         updateMode()   // SMAP/UMIP/… change the access masks
         pending |= PendingBit.modeChanged
     }

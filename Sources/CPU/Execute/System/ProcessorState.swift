@@ -31,9 +31,7 @@ extension Processor {
 
     // XGETBV/XSETBV: Execute/SIMD/XSAVE.swift.
 
-    /// Protection keys are not implemented (CPUID.7:ECX.OSPKE = 0): #UD.
-    func execRdpkru(_ i: Inst) throws(Fault) { throw Fault.ud }
-    func execWrpkru(_ i: Inst) throws(Fault) { throw Fault.ud }
+    // RDPKRU/WRPKRU: Memory/ProtectionKeys.swift.
 
     /// GETSEC with CR4.SMXE = 0 raises #UD (SMX is not supported; SDM Vol. 2D "GETSEC").
     func execGetsec(_ i: Inst) throws(Fault) {
