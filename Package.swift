@@ -3,7 +3,9 @@ import PackageDescription
 
 // The CPU module is the emulated processor. Its state lives in a final class touched on
 // every guest instruction; dynamic exclusivity checks on those accesses would dominate the
-// interpreter's cost, so they are off for this module (accesses are single-threaded).
+// interpreter's cost, so they are off for this module (accesses are single-threaded). The
+// same holds for the per-exit path: L0's run loop and exit handlers (Hypervisor) and the
+// devices they reach (Platform) run on the vCPU thread for every VM exit.
 let hotPath: [SwiftSetting] = [
     .unsafeFlags(["-enforce-exclusivity=unchecked"]),
 ]
@@ -24,9 +26,9 @@ let package = Package(
     ],
     targets: [
         .target(name: "CPU", swiftSettings: hotPath),
-        .target(name: "Platform", dependencies: ["CPU"]),
+        .target(name: "Platform", dependencies: ["CPU"], swiftSettings: hotPath),
         .target(name: "Tracing", dependencies: ["CPU"]),
-        .target(name: "Hypervisor", dependencies: ["CPU", "Platform", "Tracing"]),
+        .target(name: "Hypervisor", dependencies: ["CPU", "Platform", "Tracing"], swiftSettings: hotPath),
         .target(name: "X86Assembler"),
         .executableTarget(name: "matryoshka", dependencies: [
             "Hypervisor", "Platform", "CPU", "Tracing", "X86Assembler", "QEMUFrontend",

@@ -137,6 +137,11 @@ public final class Processor {
     /// L0 is emulating the instruction that exited (`emulateInstruction(vmcs:bus:)`): the
     /// instruction-caused exits it resolves do not recur.
     var emulatingForL0 = false
+    /// While L0 emulates the access behind an EPT violation: the linear page the guest
+    /// accessed, the guest-physical page it translated to and whether it wrote — the exit's
+    /// own guest-linear and guest-physical addresses (SDM Vol. 3C §28.2.1), so the emulated
+    /// access needs no second page walk (`translate`).
+    var emulationTranslationHint: (linearPage: UInt64, guestPhysicalPage: UInt64, write: Bool)? = nil
 
     public init(memory: PhysicalMemory, bus: DeviceBus, model: CPUModel = .default, index: Int = 0) {
         self.memory = memory

@@ -304,6 +304,12 @@ extension Processor {
             return Translation(physical: e.pointee.physical | (la & 0xFFF), perms: e.pointee.perms,
                                global: e.pointee.global, ram: true, guestPhysical: 0)
         }
+        // L0 emulating the access an EPT violation reported: the exit's translation of this
+        // page (same kind of access) stands for the walk the guest's access already made.
+        if let h = emulationTranslationHint, la & ~0xFFF == h.linearPage, access.isWrite == h.write, !access.isFetch {
+            return try finishTranslation(gpa: h.guestPhysicalPage | (la & 0xFFF), la: la, access: access,
+                                         perms: TLBPerm.all, global: false)
+        }
         let t = try walk(la, access)
         if t.ram {
             let e = tlb.slot(la)

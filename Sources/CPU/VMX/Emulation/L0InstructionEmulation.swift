@@ -37,7 +37,9 @@ extension Processor {
         // (loading the state changes the mode, so it runs) arms RFLAGS.TF's single-step trap
         // for after it (SDM Vol. 3A §18.3.1.4).
         singleStepPending = false
+        emulationTranslationHint = Self.translationHint(ofExit: v)
         let stop = run(budget: 1)
+        emulationTranslationHint = nil
         emulatingForL0 = false
         emulationBus = nil
         var outcome = InstructionEmulationOutcome.completed
@@ -57,6 +59,17 @@ extension Processor {
         saveGuestState(v)
         leaveSavedGuestContext()
         return outcome
+    }
+
+    /// The translation an EPT-violation exit reports for the access that caused it: with
+    /// exit-qualification bits 7 and 8 set (SDM Vol. 3C Table 28-7), the guest-linear address
+    /// (already checked against the guest's paging-structure rights, accessed and dirty flags
+    /// set) translated to the guest-physical address; bit 1 says the access was a write.
+    static func translationHint(ofExit v: VMCS) -> (linearPage: UInt64, guestPhysicalPage: UInt64, write: Bool)? {
+        guard v[.exitReason] & 0xFFFF == UInt64(ExitReason.eptViolation.rawValue) else { return nil }
+        let q = v[.exitQualification]
+        guard q & (1 << 7) != 0, q & (1 << 8) != 0, q & (1 << 2) == 0 else { return nil }
+        return (v[.guestLinearAddress] & ~0xFFF, v[.guestPhysicalAddress] & ~0xFFF, q & (1 << 1) != 0)
     }
 
     /// Puts the processor in the guest context `v` saved at its exit — state, controls, VMX
