@@ -46,6 +46,43 @@ final class Q35BoardTests: XCTestCase {
         XCTAssertNil(vm.bus.mmioRead(address: 0xFEB0_0000, size: 4))
     }
 
+    /// The intel_iommu test's IR IOAPIC step: edu's INTA# on IRQ 11 → I/O APIC pin 11 in
+    /// remappable format → IRTE 1 → vector EDh at APIC 0; then the MSI step through IRTE 2.
+    func testEduInterruptsReachTheAPICThroughInterruptRemapping() throws {
+        let vm = try board()
+        let lapic = vm.vcpus[0].lapic
+        lapic.mmioWrite(offset: 0xF0, size: 4, value: 0x1FF)
+        let unit = try XCTUnwrap(vm.board.iommu)
+        let irt: UInt64 = 0x20_0000
+        let base = VTdRemappingUnit.defaultBase
+        vm.bus.mmioWrite(address: base + 0xB8, size: 8, value: irt | 0xF)
+        vm.bus.mmioWrite(address: base + 0x18, size: 4, value: UInt64(VTdGlobal.setInterruptRemapTablePointer))
+        vm.bus.mmioWrite(address: base + 0x18, size: 4, value: UInt64(VTdGlobal.setInterruptRemapTablePointer | VTdGlobal.interruptRemappingEnable))
+        XCTAssertTrue(unit.interruptRemappingEnabled)
+        for (index, vector) in [(UInt64(1), UInt64(0xED)), (2, 0xEE)] {
+            try vm.memory.store(1 | 2 | vector << 16, at: irt + index * 16)      // P, FPD, vector, DST 0
+            try vm.memory.store(UInt64(0x0008) | 1 << 18, at: irt + index * 16 + 8)   // SVT 1, SID 00:01.0
+        }
+        let rte = 0x10 + 2 * UInt64(PCBoard.eduIRQ)
+        vm.bus.mmioWrite(address: IOAPIC.defaultBase, size: 4, value: rte)
+        vm.bus.mmioWrite(address: IOAPIC.defaultBase + 0x10, size: 4, value: 0xED)
+        vm.bus.mmioWrite(address: IOAPIC.defaultBase, size: 4, value: rte + 1)
+        vm.bus.mmioWrite(address: IOAPIC.defaultBase + 0x10, size: 4, value: 1 << 16 | 1 << 17)
+        let bar = UInt64(PCBoard.eduBAR0)
+        vm.bus.mmioWrite(address: bar + 0x60, size: 4, value: 1)
+        XCTAssertEqual(lapic.acknowledge(), 0xED)
+        lapic.mmioWrite(offset: 0xB0, size: 4, value: 0)
+        vm.bus.mmioWrite(address: bar + 0x64, size: 4, value: 1)
+        // MSI: address FEE00050H (handle 2, remappable), data 0, enable.
+        _ = config(vm, devfn: 8, 0x44)
+        vm.bus.ioWrite(port: 0xCFC, size: 4, value: 0xFEE0_0050)
+        _ = config(vm, devfn: 8, 0x42)
+        vm.bus.ioWrite(port: 0xCFE, size: 2, value: 1)
+        vm.bus.mmioWrite(address: bar + 0x60, size: 4, value: 1)
+        XCTAssertEqual(lapic.acknowledge(), 0xEE)
+        XCTAssertEqual(unit.register(.faultStatus), 0)
+    }
+
     func testIntelIOMMUNeedsQ35() {
         var o = PCBoardOptions()
         o.intelIOMMU = VTdCapabilities()
