@@ -42,9 +42,11 @@ public final class GuestRAM: DMAAddressSpace {
         return (try? memory.write(bytes, at: address)) != nil
     }
 
-    /// A little-endian 64-bit value in RAM (the remapping unit's table reads).
-    public func load64(_ address: UInt64) -> UInt64? {
-        guard isRAM(address, count: 8) else { return nil }
+    /// A little-endian 64-bit value in RAM at `base + offset` (the remapping unit's table
+    /// reads); nil when that is not RAM or the sum overflows (a table based near 2^64).
+    public func load64(_ base: UInt64, _ offset: UInt64 = 0) -> UInt64? {
+        let (address, overflow) = base.addingReportingOverflow(offset)
+        guard !overflow, isRAM(address, count: 8) else { return nil }
         return try? memory.load(UInt64.self, at: address)
     }
 

@@ -41,7 +41,7 @@ public enum DMARemapping {
         }
         let bus = UInt64(requester >> 8), devfn = UInt64(requester & 0xFF)
         // Root entry (§9.1): P 0, reserved 11:1, CTP 63:12; the upper 64 bits are reserved.
-        guard let rootLow = ram.load64(rootTable + bus * 16), let rootHigh = ram.load64(rootTable + bus * 16 + 8) else {
+        guard let rootLow = ram.load64(rootTable, bus * 16), let rootHigh = ram.load64(rootTable, bus * 16 + 8) else {
             return fail(.rootTableInaccessible)
         }
         guard rootLow & 1 != 0 else { return fail(.rootEntryNotPresent) }
@@ -49,7 +49,7 @@ public enum DMARemapping {
         // Context entry (§9.3): P 0, FPD 1, TT 3:2, reserved 11:4, SLPTPTR 63:12; AW 66:64,
         // reserved 71, DID 87:72, reserved 127:88.
         let contextTable = rootLow & ~0xFFF
-        guard let ctxLow = ram.load64(contextTable + devfn * 16), let ctxHigh = ram.load64(contextTable + devfn * 16 + 8) else {
+        guard let ctxLow = ram.load64(contextTable, devfn * 16), let ctxHigh = ram.load64(contextTable, devfn * 16 + 8) else {
             return fail(.contextTableInaccessible)
         }
         guard ctxLow & 1 != 0 else { return fail(.contextEntryNotPresent) }
@@ -75,7 +75,7 @@ public enum DMARemapping {
         var level = 3
         while true {
             let shift = UInt64(12 + 9 * (level - 1))
-            guard let entry = ram.load64(table + (address >> shift & 0x1FF) * 8) else {
+            guard let entry = ram.load64(table, (address >> shift & 0x1FF) * 8) else {
                 return fail(.pagingEntryInaccessible, fpd)
             }
             // R = W = 0: not present (§3.6) — a read or write permission fault.

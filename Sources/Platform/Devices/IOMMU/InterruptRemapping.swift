@@ -41,7 +41,7 @@ public enum InterruptRemapping {
         // Data bits 31:16 are reserved in the remappable format.
         guard request.data >> 16 == 0 else { return fail(.interruptRequestReserved) }
         guard index < table.entries else { return fail(.interruptIndexBeyondTable) }
-        guard let low = ram.load64(table.base + index * 16), let high = ram.load64(table.base + index * 16 + 8) else {
+        guard let low = ram.load64(table.base, index * 16), let high = ram.load64(table.base, index * 16 + 8) else {
             return fail(.interruptTableInaccessible)
         }
         // IRTE (§9.10): P 0, FPD 1, DM 2, RH 3, TM 4, DLM 7:5, AVAIL 11:8, reserved 14:12,

@@ -309,7 +309,7 @@ public final class VTdRemappingUnit: MMIODevice, DMAAddressSpace, InterruptRemap
         }
         guard tail < entries else { error(); return }
         while head != tail {
-            guard let low = ram.load64(base + head * 16), let high = ram.load64(base + head * 16 + 8),
+            guard let low = ram.load64(base, head * 16), let high = ram.load64(base, head * 16 + 8),
                   low >> 9 & 7 == 0, let type = Descriptor(rawValue: low & 0xF) else { error(); return }
             switch type {
             case .contextCache, .iotlb, .interruptEntryCache:

@@ -119,8 +119,8 @@ public final class EduDevice: MMIODevice {
         let toRAM = dmaCommand & Self.dmaToRAM != 0
         let device = toRAM ? dmaSource : dmaDestination
         let memory = (toRAM ? dmaDestination : dmaSource) & Self.dmaMask
-        guard dmaCount <= UInt64(buffer.count), device >= Self.dmaBuffer.lowerBound,
-              device + dmaCount <= Self.dmaBuffer.upperBound,
+        guard dmaCount <= UInt64(buffer.count), Self.dmaBuffer.contains(device),
+              device - Self.dmaBuffer.lowerBound <= UInt64(buffer.count) - dmaCount,
               function.command & PCIFunction.Command.busMaster != 0 else {
             droppedTransfers += 1
             return
