@@ -46,7 +46,9 @@ final class VTdFuzzTests: XCTestCase {
                 t.store(rng.next() & (rng.next() % 2 == 0 ? 0x10_F003 : ~0) | 1, at: UInt64.random(in: tables, using: &rng) & ~7)
             case 1:
                 let r = VTdRegister.allCases.randomElement(using: &rng)!
-                let v = rng.next() % 3 == 0 ? UInt64.random(in: tables, using: &rng) & ~0xFFF : rng.next()
+                // Table bases in the table pages, near 2^64 (base + index must not trap), or anything.
+                let v = [UInt64.random(in: tables, using: &rng) & ~0xFFF, ~(rng.next() % 0x10_0000) & ~0xFF0,
+                         rng.next()].randomElement(using: &rng)!
                 t.unit.mmioWrite(offset: UInt64(r.offset), size: sizes.randomElement(using: &rng)!, value: v)
             case 2:
                 t.unit.mmioWrite(offset: UInt64.random(in: 0...0x1010, using: &rng), size: sizes.randomElement(using: &rng)!, value: rng.next())
@@ -69,11 +71,19 @@ final class VTdFuzzTests: XCTestCase {
                 _ = t.lapic.acknowledge()
                 t.lapic.mmioWrite(offset: 0xB0, size: 4, value: 0)
             default:
-                let reg = [EduDevice.Register.dmaSource, .dmaDestination, .dmaCount, .dmaCommand, .factorial, .raiseInterrupt,
-                           .acknowledgeInterrupt, .status].randomElement(using: &rng)!
-                let v = reg == .dmaSource || reg == .dmaDestination
-                    ? (rng.next() % 2 == 0 ? 0x40000 + rng.next() % 0x1100 : address(&rng)) : rng.next() % 0x2000
-                edu.mmioWrite(offset: reg.rawValue, size: rng.next() % 2 == 0 ? 8 : 4, value: v)
+                // A whole edu transfer with edge-case device addresses and counts.
+                func deviceSide(_ rng: inout SplitMix) -> UInt64 {
+                    rng.next() % 2 == 0 ? 0x40000 + rng.next() % 0x1100 : address(&rng)
+                }
+                let toRAM = rng.next() % 2 == 0
+                edu.mmioWrite(offset: EduDevice.Register.dmaSource.rawValue, size: 8, value: toRAM ? deviceSide(&rng) : address(&rng))
+                edu.mmioWrite(offset: EduDevice.Register.dmaDestination.rawValue, size: 8, value: toRAM ? address(&rng) : deviceSide(&rng))
+                edu.mmioWrite(offset: EduDevice.Register.dmaCount.rawValue, size: 8,
+                              value: [0, 1, 4, 4095, 4096, 4097, rng.next() % 0x2000, rng.next()].randomElement(using: &rng)!)
+                edu.mmioWrite(offset: EduDevice.Register.dmaCommand.rawValue, size: 4,
+                              value: EduDevice.dmaStart | (toRAM ? EduDevice.dmaToRAM : 0) | rng.next() & EduDevice.dmaInterrupt)
+                let reg = [EduDevice.Register.factorial, .raiseInterrupt, .acknowledgeInterrupt, .status].randomElement(using: &rng)!
+                edu.mmioWrite(offset: reg.rawValue, size: 4, value: rng.next() % 0x2000)
                 edu.function.write(offset: EduDevice.msiCapabilityOffset + Int(rng.next() % 14), size: 2,
                                    value: UInt32(truncatingIfNeeded: rng.next()))
             }

@@ -196,6 +196,25 @@ final class VTdRemappingUnitTests: XCTestCase {
         XCTAssertEqual(t.read(.faultRecordingHigh) >> 32 & 0xFF, UInt64(R.rootTableInaccessible.rawValue))
     }
 
+    func testTableBasesNearTheTopOfTheAddressSpaceFaultInsteadOfTrapping() throws {
+        let t = try VTdTestBed()
+        t.write(.rootTableAddress, 0xFFFF_FFFF_FFFF_F000)
+        t.command(VTdGlobal.setRootTablePointer)
+        t.command(VTdGlobal.translationEnable)
+        XCTAssertNil(t.unit.dmaRead(0, count: 1, requester: 0xFFFF))       // bus FFh: base + FF0h + 8
+        XCTAssertEqual(t.read(.faultRecordingHigh) >> 32 & 0xFF, UInt64(VTdFaultReason.rootTableInaccessible.rawValue))
+        t.write(.faultRecordingHigh, 1 << 63)
+        t.write(.interruptRemappingTableAddress, 0xFFFF_FFFF_FFFF_F00F)
+        t.command(VTdGlobal.setInterruptRemapTablePointer)
+        t.command(VTdGlobal.interruptRemappingEnable)
+        XCTAssertNil(t.unit.remap(MSIMessage(address: 0xFEE0_0000 | 0x7FFF << 5 | 1 << 4 | 1 << 2, data: 0), requester: 0x0008))
+        XCTAssertEqual(t.read(.faultRecordingHigh) >> 32 & 0xFF, UInt64(VTdFaultReason.interruptTableInaccessible.rawValue))
+        t.write(.invalidationQueueAddress, 0xFFFF_FFFF_FFFF_F007)
+        t.command(VTdGlobal.queuedInvalidationEnable)
+        t.write(.invalidationQueueTail, 0x7FFF << 4)
+        XCTAssertEqual(t.read(.faultStatus) & 1 << 4, 1 << 4, "IQE: the descriptor cannot be fetched")
+    }
+
     func testLargePagesAndPassThrough() throws {
         let t = try VTdTestBed()
         t.enableTranslation()
