@@ -16,6 +16,20 @@ public struct QEMUCommandLine: Equatable, Sendable {
     public var pcTestdev = false
     /// `-machine pit=off`.
     public var pit = true
+    /// `-M` / `-machine` type: QEMU's `pc` (i440FX) or `q35`.
+    public enum MachineType: String, Sendable { case pc, q35 }
+    public var machine: MachineType = .pc
+    /// `-machine kernel-irqchip=on|off|split`: where KVM would put the interrupt
+    /// controllers; here they are always L0's, so it only has to be a valid value.
+    public var kernelIrqchip: String?
+    /// `-device intel-iommu[,intremap=on|off][,eim=on|off]` (q35 only).
+    public struct IntelIOMMU: Equatable, Sendable {
+        public var interruptRemapping = false
+        public var extendedInterruptMode = false
+    }
+    public var intelIOMMU: IntelIOMMU?
+    /// `-device edu`.
+    public var edu = false
     /// `-device ?` / `-device help`: list devices and exit.
     public var listDevices = false
     /// `-h` / `--help` / `-version`.
@@ -28,6 +42,8 @@ public struct QEMUCommandLine: Equatable, Sendable {
             && a.accelerator == b.accelerator && a.debugExit?.base == b.debugExit?.base
             && a.debugExit?.size == b.debugExit?.size && a.pcTestdev == b.pcTestdev && a.pit == b.pit
             && a.listDevices == b.listDevices && a.help == b.help && a.version == b.version
+            && a.machine == b.machine && a.kernelIrqchip == b.kernelIrqchip && a.intelIOMMU == b.intelIOMMU
+            && a.edu == b.edu
     }
 
     public init() {}
@@ -39,6 +55,8 @@ public struct QEMUCommandLine: Equatable, Sendable {
 
     /// The devices `-device ?` lists, in QEMU's format (x86/run greps for "pc-testdev").
     public static let deviceList = """
+        name "edu", bus PCI
+        name "intel-iommu", bus System, desc "Intel IOMMU (VT-d) DMA Remapping device"
         name "isa-debug-exit", bus ISA
         name "isa-serial", bus ISA, alias "serial"
         name "pc-testdev", bus ISA
@@ -87,6 +105,10 @@ public struct QEMUCommandLine: Equatable, Sendable {
             }
             i += 1
         }
+        // As QEMU: intel-iommu is a dynamic system-bus device only q35 accepts.
+        if intelIOMMU != nil && machine != .q35 {
+            throw ParseError("-device intel-iommu: Parameter 'driver' expects a dynamic sysbus device type for the machine")
+        }
     }
 
     /// `-m 256`, `-m 2G`, `-m 512M`, `-m size=1g` → MiB.
@@ -118,7 +140,15 @@ public struct QEMUCommandLine: Equatable, Sendable {
             switch (kv[0], kv.count == 2 ? kv[1] : nil) {
             case ("accel", let v?): accelerator = v.split(separator: ":").first.map(String.init) ?? v
             case ("pit", let v?): pit = v != "off"
-            case ("pc", nil), ("q35", nil), ("type", _): break
+            case (let t, nil) where MachineType(rawValue: t) != nil: machine = MachineType(rawValue: t)!
+            case ("type", let t?):
+                guard let m = MachineType(rawValue: t) else { throw ParseError("-machine type '\(t)' is not supported (pc or q35)") }
+                machine = m
+            case ("kernel-irqchip", let v?):
+                guard ["on", "off", "split"].contains(v) else {
+                    throw ParseError("-machine kernel-irqchip: Parameter 'kernel-irqchip' does not accept value '\(v)'")
+                }
+                kernelIrqchip = v
             default: throw ParseError("-machine option '\(part)' is not supported")
             }
         }
@@ -143,6 +173,27 @@ public struct QEMUCommandLine: Equatable, Sendable {
                 }
             }
             debugExit = (base, size)
+        case "edu":
+            if let p = parts.dropFirst().first { throw ParseError("-device edu: property '\(p)' is not supported") }
+            edu = true
+        case "intel-iommu":
+            guard intelIOMMU == nil else { throw ParseError("-device intel-iommu: only one intel-iommu is supported") }
+            var iommu = IntelIOMMU()
+            for p in parts.dropFirst() {
+                let kv = p.split(separator: "=", maxSplits: 1).map(String.init)
+                guard kv.count == 2 else { throw ParseError("-device intel-iommu: invalid property '\(p)'") }
+                guard kv[0] == "intremap" || kv[0] == "eim" else {
+                    throw ParseError("-device intel-iommu: Property 'intel-iommu.\(kv[0])' not found")
+                }
+                guard kv[1] == "on" || kv[1] == "off" else {
+                    throw ParseError("-device intel-iommu: Parameter '\(kv[0])' does not accept value '\(kv[1])'")
+                }
+                if kv[0] == "intremap" { iommu.interruptRemapping = kv[1] == "on" } else { iommu.extendedInterruptMode = kv[1] == "on" }
+            }
+            if iommu.extendedInterruptMode && !iommu.interruptRemapping {
+                throw ParseError("-device intel-iommu: eim=on cannot be selected without intremap=on")
+            }
+            intelIOMMU = iommu
         default:
             throw ParseError("-device '\(parts.first ?? s)' is not supported (see -device ?)")
         }

@@ -49,6 +49,11 @@ var options = PCBoardOptions()
 options.pcTestdev = cmd.pcTestdev
 options.pit = cmd.pit
 options.debugExit = cmd.debugExit.map { ($0.base, $0.size) }
+options.machine = cmd.machine == .q35 ? .q35 : .pc
+options.intelIOMMU = cmd.intelIOMMU.map {
+    VTdCapabilities(interruptRemapping: $0.interruptRemapping, extendedInterruptMode: $0.extendedInterruptMode)
+}
+options.edu = cmd.edu
 let stdout = FileHandle.standardOutput
 var pending: [UInt8] = []
 options.serialOutput = { b in

@@ -212,5 +212,25 @@ final class RTCAndACPITests: XCTestCase {
         let madt = UInt64(try memory.load(UInt32.self, at: rsdt + 40))
         XCTAssertEqual(try memory.read(at: madt, length: 4), Array("APIC".utf8))
         XCTAssertEqual(try memory.load(UInt32.self, at: madt + 36), 0xFEE0_0000)
+        XCTAssertEqual(len, 36 + 8, "no DMAR without a remapping unit")
+    }
+
+    func testDMARTableDescribesTheRemappingUnit() throws {
+        let memory = try PhysicalMemory(size: 4 << 20)
+        try ACPITables.install(in: memory, cpuCount: 1, remappingUnit: (VTdCapabilities(), 0xFED9_0000))
+        let rsdt = UInt64(try memory.load(UInt32.self, at: ACPITables.rsdpAddress + 16))
+        XCTAssertEqual(try memory.load(UInt32.self, at: rsdt + 4), 36 + 12)
+        let dmar = UInt64(try memory.load(UInt32.self, at: rsdt + 44))
+        let len = Int(try memory.load(UInt32.self, at: dmar + 4))
+        let t = try memory.read(at: dmar, length: len)
+        XCTAssertEqual(Array(t[0..<4]), Array("DMAR".utf8))
+        XCTAssertEqual(t.reduce(0, &+), 0, "checksum")
+        XCTAssertEqual(len, 48 + 16 + 8)
+        XCTAssertEqual(t[36], 38, "host address width − 1")
+        XCTAssertEqual(t[37], 0b11, "INTR_REMAP, X2APIC_OPT_OUT (eim=off)")
+        XCTAssertEqual(t[48], 0, "DRHD")
+        XCTAssertEqual(t[52] & 1, 1, "INCLUDE_PCI_ALL")
+        XCTAssertEqual(try memory.load(UInt64.self, at: dmar + 56), 0xFED9_0000)
+        XCTAssertEqual(Array(t[64..<72]), [3, 8, 0, 0, 0, 0xFF, 0, 0], "I/O APIC scope")
     }
 }

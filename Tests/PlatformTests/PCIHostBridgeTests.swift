@@ -24,4 +24,17 @@ final class PCIHostBridgeTests: XCTestCase {
         pci.ioWrite(port: 0xCF8, size: 1, value: 0x12)               // byte access isn't CONFIG_ADDRESS
         XCTAssertEqual(pci.ioRead(port: 0xCF8, size: 4), 0x8000_0004)
     }
+
+    func testQ35IdentityAndRegisterSelectionByTheLowAddressBits() {
+        let pci = PCIHostBridge(chipset: .q35)
+        pci.ioWrite(port: 0xCF8, size: 4, value: 0x8000_0000)
+        XCTAssertEqual(pci.ioRead(port: 0xCFC, size: 4), 0x29C0_8086)
+        // kvm-unit-tests' pci_config_readw(dev, 2): CONFIG_ADDRESS ...02, a 16-bit read of 0xCFC.
+        pci.ioWrite(port: 0xCF8, size: 4, value: 0x8000_0002)
+        XCTAssertEqual(pci.ioRead(port: 0xCFC, size: 2), 0x29C0)
+        pci.ioWrite(port: 0xCF8, size: 4, value: 0x8000_000B)
+        XCTAssertEqual(pci.ioRead(port: 0xCFC, size: 1), 0x06, "class code byte at 0BH")
+        XCTAssertNotNil(pci.function(bus: 0, device: 0, function: 0))
+        XCTAssertNil(pci.function(bus: 0, device: 1, function: 0))
+    }
 }

@@ -46,6 +46,45 @@ final class QEMUCommandLineTests: XCTestCase {
         XCTAssertEqual(error(["-device", "isa-debug-exit,iobase=zz"]), "isa-debug-exit: invalid property 'iobase=zz'")
     }
 
+    func testQ35IntelIOMMUAndEdu() throws {
+        let c = try QEMUCommandLine(arguments: ["-smp", "4", "-M", "q35,kernel-irqchip=split",
+                                                "-device", "intel-iommu,intremap=on,eim=off", "-device", "edu"])
+        XCTAssertEqual(c.machine, .q35)
+        XCTAssertEqual(c.kernelIrqchip, "split")
+        XCTAssertEqual(c.intelIOMMU, QEMUCommandLine.IntelIOMMU(interruptRemapping: true, extendedInterruptMode: false))
+        XCTAssertTrue(c.edu)
+        XCTAssertEqual(try QEMUCommandLine(arguments: ["-machine", "type=q35", "-device", "intel-iommu"]).intelIOMMU,
+                       QEMUCommandLine.IntelIOMMU(interruptRemapping: false, extendedInterruptMode: false))
+        XCTAssertEqual(try QEMUCommandLine(arguments: ["-machine", "pc"]).machine, .pc)
+        XCTAssertEqual(try QEMUCommandLine(arguments: ["-M", "q35", "-device", "intel-iommu,intremap=on,eim=on"]).intelIOMMU?.extendedInterruptMode, true)
+        XCTAssertTrue(QEMUCommandLine.deviceList.contains("name \"edu\", bus PCI"))
+        XCTAssertTrue(QEMUCommandLine.deviceList.contains("name \"intel-iommu\""))
+        XCTAssertFalse(QEMUCommandLine.deviceList.contains("pci-testdev"), "x86/run would then pass -device pci-testdev")
+    }
+
+    func testQ35DeviceErrorsAreQEMUs() {
+        func error(_ a: [String]) -> String {
+            do { _ = try QEMUCommandLine(arguments: a); return "" } catch { return "\(error)" }
+        }
+        XCTAssertEqual(error(["-device", "intel-iommu"]),
+                       "-device intel-iommu: Parameter 'driver' expects a dynamic sysbus device type for the machine")
+        XCTAssertEqual(error(["-device", "intel-iommu", "-M", "pc"]),
+                       "-device intel-iommu: Parameter 'driver' expects a dynamic sysbus device type for the machine")
+        XCTAssertEqual(error(["-M", "q35", "-device", "intel-iommu,intremap=maybe"]),
+                       "-device intel-iommu: Parameter 'intremap' does not accept value 'maybe'")
+        XCTAssertEqual(error(["-M", "q35", "-device", "intel-iommu,caching-mode=on"]),
+                       "-device intel-iommu: Property 'intel-iommu.caching-mode' not found")
+        XCTAssertEqual(error(["-M", "q35", "-device", "intel-iommu,eim=on"]),
+                       "-device intel-iommu: eim=on cannot be selected without intremap=on")
+        XCTAssertEqual(error(["-M", "q35", "-device", "intel-iommu", "-device", "intel-iommu"]),
+                       "-device intel-iommu: only one intel-iommu is supported")
+        XCTAssertEqual(error(["-device", "edu,dma_mask=0xff"]), "-device edu: property 'dma_mask=0xff' is not supported")
+        XCTAssertEqual(error(["-M", "q35,kernel-irqchip=maybe"]),
+                       "-machine kernel-irqchip: Parameter 'kernel-irqchip' does not accept value 'maybe'")
+        XCTAssertEqual(error(["-M", "microvm"]), "-machine option 'microvm' is not supported")
+        XCTAssertEqual(error(["-machine", "type=isapc"]), "-machine type 'isapc' is not supported (pc or q35)")
+    }
+
     func testCPUModels() throws {
         XCTAssertEqual(try CPUModelSpec.model(from: "Opteron_G1,vendor=AuthenticAMD").vendor, "AuthenticAMD")
         XCTAssertEqual(try CPUModelSpec.model(from: "max,host-phys-bits").physicalAddressBits, 48)

@@ -6,7 +6,7 @@ import Platform
 /// the BIOS vector bases (0x08 and 0x70) and only the timer and cascade unmasked, the PIT
 /// ticking at 18.2 Hz on IRQ 0, a real-mode interrupt vector table whose entries point at an
 /// IRET in the BIOS segment (so a timer tick in real mode returns harmlessly), and the ACPI
-/// tables (RSDP, RSDT, FADT with the PM timer, FACS, DSDT, MADT).
+/// tables (RSDP, RSDT, FADT with the PM timer, FACS, DSDT, MADT, DMAR with a VT-d unit).
 extension VirtualMachine {
     static let biosIRETAddress: UInt64 = 0xF_FF53
 
@@ -32,7 +32,8 @@ extension VirtualMachine {
             v.lapic.mmioWrite(offset: 0x350, size: 4, value: 0x700)
             v.lapic.mmioWrite(offset: 0x360, size: 4, value: 0x400)
         }
-        try ACPITables.install(in: memory, cpuCount: configuration.cpuCount)
+        try ACPITables.install(in: memory, cpuCount: configuration.cpuCount,
+                               remappingUnit: board.iommu.map { ($0.capabilities, VTdRemappingUnit.defaultBase) })
         try memory.write([0xCF], at: Self.biosIRETAddress)
         var ivt = [UInt8](repeating: 0, count: 1024)
         for v in 0..<256 {

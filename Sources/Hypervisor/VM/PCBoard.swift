@@ -2,8 +2,17 @@ import CPU
 import Platform
 
 /// The PC a `VirtualMachine` presents: which devices exist and where (the port and MMIO map of
-/// QEMU's `pc` machine for the devices kvm-unit-tests touches).
+/// QEMU's `pc` and `q35` machines for the devices kvm-unit-tests touches).
 public struct PCBoardOptions {
+    /// QEMU's machine types: `pc` (i440FX host bridge) or `q35` (Q35 MCH, the only one that
+    /// takes an `intel-iommu`).
+    public enum Machine: Sendable { case pc, q35 }
+    public var machine: Machine = .pc
+    /// `-device intel-iommu`: a VT-d remapping unit at FED90000H (q35 only).
+    public var intelIOMMU: VTdCapabilities?
+    /// `-device edu`: QEMU's educational PCI device at 00:01.0.
+    public var edu = false
+
     /// Bytes the guest writes to COM1.
     public var serialOutput: (UInt8) -> Void = { _ in }
     /// isa-debug-exit port window (QEMU default 0x501/2; kvm-unit-tests uses 0xF4/4).
@@ -28,6 +37,25 @@ public final class PCBoard {
     public let debugExit: DebugExit?
     public let acpiPM: ACPIPowerManagement
     public let rtc: CMOSRealTimeClock
+    /// Where PCI devices' MSIs go (through the remapping unit when there is one).
+    public let msi: MSIDelivery
+    public let iommu: VTdRemappingUnit?
+    public let edu: EduDevice?
+
+    public enum ConfigurationError: Error, CustomStringConvertible, Equatable {
+        case iommuNeedsQ35
+        public var description: String {
+            switch self {
+            case .iommuNeedsQ35: return "intel-iommu is only supported on the q35 machine (-M q35)"
+            }
+        }
+    }
+
+    /// Where firmware places the edu device: slot 1 of bus 0 (the first after the host
+    /// bridge), BAR 0 at FEA00000H in the 32-bit PCI memory window, INTA# routed to IRQ 11.
+    public static let eduSlot: UInt8 = 1
+    public static let eduBAR0: UInt32 = 0xFEA0_0000
+    public static let eduIRQ = 11
 
     /// Builds the board's devices and maps them on `vm`'s buses.
     init(vm: VirtualMachine, options: PCBoardOptions) throws {
@@ -36,8 +64,35 @@ public final class PCBoard {
         uart = UART16550(output: options.serialOutput)
         uart.interruptLines = router
         firmwareConfig = FirmwareConfig(ramSize: vm.configuration.memoryBytes, cpuCount: vm.configuration.cpuCount)
-        pciHost = PCIHostBridge()
+        guard options.intelIOMMU == nil || options.machine == .q35 else { throw ConfigurationError.iommuNeedsQ35 }
+        pciHost = PCIHostBridge(chipset: options.machine == .q35 ? .q35 : .i440fx)
         let bus = vm.bus
+        msi = MSIDelivery(bus: vm.apicBus)
+        let ram = GuestRAM(memory: vm.memory, top: vm.configuration.memoryBytes)
+        var dma: DMAAddressSpace = ram
+        if let caps = options.intelIOMMU {
+            let unit = VTdRemappingUnit(capabilities: caps, ram: ram, bus: vm.apicBus)
+            try bus.map(mmio: VTdRemappingUnit.defaultBase..<(VTdRemappingUnit.defaultBase + VTdRemappingUnit.windowSize), to: unit)
+            vm.ioapic.remapper = unit
+            msi.remapper = unit
+            dma = unit
+            iommu = unit
+        } else {
+            iommu = nil
+        }
+        if options.edu {
+            let router = self.router, irq = Self.eduIRQ
+            let e = EduDevice(requesterID: UInt16(Self.eduSlot) << 3, dma: dma, msi: msi) { router.setIRQ(irq, level: $0) }
+            // What firmware leaves: BAR 0 assigned, memory decoding on, the interrupt line.
+            e.function.firmwareSet(offset: PCIFunction.Header.bar0, size: 4, value: Self.eduBAR0)
+            e.function.firmwareSet(offset: PCIFunction.Header.command, size: 2, value: UInt32(PCIFunction.Command.memorySpace))
+            e.function.firmwareSet(offset: PCIFunction.Header.interruptLine, size: 1, value: UInt32(irq))
+            pciHost.attach(e.function, bus: 0, device: Self.eduSlot, function: 0)
+            bus.map(movableWindowOfSize: UInt64(EduDevice.barSize), base: { [unowned e] in e.function.memoryBARBase(0) }, to: e)
+            edu = e
+        } else {
+            edu = nil
+        }
         try bus.map(ports: uart.ports, to: uart)
         try bus.map(ports: 0x20...0x21, to: pic)
         try bus.map(ports: 0xA0...0xA1, to: pic)

@@ -53,8 +53,9 @@ public final class VirtualMachine {
         let ramTop = configuration.memoryBytes
         memory = try PhysicalMemory(size: ramTop + EPT01.reservedBytes)
         memory.addHole(ramTop..<(ramTop + EPT01.reservedBytes))
-        // The I/O APIC and local APIC windows (and the rest up to 4 GiB) are devices, not RAM.
-        memory.addHole(0xFEC0_0000..<0x1_0000_0000)
+        // The PCI memory window firmware assigns BARs from (FEA00000H–FEBFFFFFH), the I/O APIC,
+        // remapping-unit and local APIC windows (and the rest up to 4 GiB) are devices, not RAM.
+        memory.addHole(0xFEA0_0000..<0x1_0000_0000)
         ept01 = try EPT01(memory: memory, ramTop: ramTop, regionBase: ramTop)
         bus = PlatformBus()
         clock = VirtualClock(source: configuration.clock,

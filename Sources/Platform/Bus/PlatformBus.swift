@@ -82,11 +82,29 @@ public final class PlatformBus: DeviceBus {
         return w.device
     }
 
+    /// Windows a guest places itself — PCI memory BARs (PCI 3.0 §6.2.5.1): `size` bytes
+    /// (a power of two) at whatever `base` returns now, or nowhere while it returns nil (memory
+    /// decoding off). Consulted after the fixed map, so a BAR cannot shadow a fixed device.
+    private var movable: [(size: UInt64, base: () -> UInt64?, device: MMIODevice)] = []
+
+    public func map(movableWindowOfSize size: UInt64, base: @escaping () -> UInt64?, to device: MMIODevice) {
+        movable.append((size, base, device))
+    }
+
+    /// The movable window decoding `address`, and the offset into it.
+    private func movableWindow(_ address: UInt64) -> (MMIODevice, UInt64)? {
+        for w in movable {
+            if let b = w.base(), address >= b, address - b < w.size { return (w.device, address - b) }
+        }
+        return nil
+    }
+
     public func mmioRead(address: UInt64, size: Int) -> UInt64? {
         if let d = relocated(address) { return d.mmioRead(offset: address & 0xFFF, size: size) }
         for m in mmio where m.range.contains(address) {
             return m.device.mmioRead(offset: address - m.range.lowerBound, size: size)
         }
+        if let (d, offset) = movableWindow(address) { return d.mmioRead(offset: offset, size: size) }
         return nil
     }
 
@@ -100,11 +118,15 @@ public final class PlatformBus: DeviceBus {
             m.device.mmioWrite(offset: address - m.range.lowerBound, size: size, value: value)
             return true
         }
+        if let (d, offset) = movableWindow(address) {
+            d.mmioWrite(offset: offset, size: size, value: value)
+            return true
+        }
         return false
     }
 
     /// True when a device claims `address`.
     public func claims(address: UInt64) -> Bool {
-        relocated(address) != nil || mmio.contains { $0.range.contains(address) }
+        relocated(address) != nil || mmio.contains { $0.range.contains(address) } || movableWindow(address) != nil
     }
 }

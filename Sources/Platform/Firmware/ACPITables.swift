@@ -2,8 +2,9 @@ import CPU
 
 /// The ACPI tables the firmware would provide (ACPI Specification 6.4 ch. 5.2): an RSDP in the
 /// BIOS read-only area, an RSDT listing a FADT (with its FACS and a minimal DSDT) and a MADT
-/// describing the local APICs, the I/O APIC and the IRQ 0 → GSI 2 override. kvm-unit-tests
-/// reads the FADT's PM timer block from them.
+/// describing the local APICs, the I/O APIC and the IRQ 0 → GSI 2 override, and with a VT-d
+/// unit a DMAR table. kvm-unit-tests reads the FADT's PM timer block from them (its
+/// intel_iommu test uses the unit's fixed address, not the DMAR table; an OS reads that).
 public enum ACPITables {
     public static let rsdpAddress: UInt64 = 0xF_0000
     static let tablesBase: UInt64 = 0xF_0100
@@ -23,8 +24,24 @@ public enum ACPITables {
         return t
     }
 
-    /// Writes the tables for `cpuCount` processors and the PM block at `pmBase`.
-    public static func install(in memory: PhysicalMemory, cpuCount: Int, pmBase: UInt16 = ACPIPowerManagement.defaultBase) throws {
+    /// VT-d spec §8.1 — DMA Remapping Reporting Structure: host address width − 1, flags
+    /// (bit 0 INTR_REMAP, bit 1 X2APIC_OPT_OUT), 10 reserved bytes, then one §8.3 DMA
+    /// Remapping Hardware Unit Definition: type 0, length, flags (bit 0 INCLUDE_PCI_ALL),
+    /// size (2^0 pages), segment 0, register base, with a §8.3.1 device scope for the I/O
+    /// APIC (type 3, enumeration ID = its APIC ID, start bus FFH, path 00.0, as QEMU's q35
+    /// describes it).
+    static func dmar(_ unit: VTdCapabilities, base: UInt64, ioapicID: UInt8) -> [UInt8] {
+        let flags: UInt8 = unit.interruptRemapping ? (1 | (unit.extendedInterruptMode ? 0 : 2)) : 0
+        var body = [UInt8(VTdCapabilities.addressWidth - 1), flags] + [UInt8](repeating: 0, count: 10)
+        let scope: [UInt8] = [3, 8, 0, 0, ioapicID, 0xFF, 0x00, 0x00]
+        body += le(0, 2) + le(UInt64(16 + scope.count), 2) + [1, 0] + le(0, 2) + le(base, 8) + scope
+        return table("DMAR", revision: 1, body)
+    }
+
+    /// Writes the tables for `cpuCount` processors and the PM block at `pmBase`, and a DMAR
+    /// table for `remappingUnit` when there is one.
+    public static func install(in memory: PhysicalMemory, cpuCount: Int, pmBase: UInt16 = ACPIPowerManagement.defaultBase,
+                               remappingUnit: (capabilities: VTdCapabilities, base: UInt64)? = nil) throws {
         var cursor = tablesBase
         func place(_ t: [UInt8]) throws -> UInt64 {
             let at = cursor
@@ -55,7 +72,9 @@ public enum ACPITables {
         madt += [1, 12, 0, 0] + le(IOAPIC.defaultBase, 4) + le(0, 4)              // I/O APIC, GSI base 0
         madt += [2, 10, 0, 0] + le(2, 4) + le(0, 2)                               // ISA IRQ 0 → GSI 2
         let madtAt = try place(table("APIC", revision: 1, madt))
-        let rsdtAt = try place(table("RSDT", revision: 1, le(fadtAt, 4) + le(madtAt, 4)))
+        var entries = le(fadtAt, 4) + le(madtAt, 4)
+        if let u = remappingUnit { entries += le(try place(dmar(u.capabilities, base: u.base, ioapicID: 0)), 4) }
+        let rsdtAt = try place(table("RSDT", revision: 1, entries))
         var rsdp = Array("RSD PTR ".utf8) + [0] + oemID + [0] + le(rsdtAt, 4)
         rsdp[8] = checksum(rsdp)
         try memory.write(rsdp, at: rsdpAddress)

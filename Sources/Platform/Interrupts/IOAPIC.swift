@@ -15,6 +15,10 @@ public final class IOAPIC: MMIODevice {
     private var redirection = [UInt64](repeating: 1 << 16, count: IOAPIC.pinCount)
     /// Input pin levels as driven by devices (before polarity).
     private var level = [Bool](repeating: false, count: IOAPIC.pinCount)
+    /// An interrupt-remapping unit in front of the APIC bus: each redirection is sent to it
+    /// as an interrupt request (VT-d spec §5.1.5.1). This I/O APIC's requests carry no
+    /// source-id (as QEMU's q35 I/O APIC), so the unit does not verify one.
+    public weak var remapper: InterruptRemapper?
 
     public init(id: UInt32 = 0, bus: APICBus) {
         self.id = id
@@ -70,7 +74,10 @@ public final class IOAPIC: MMIODevice {
                 e = (e & ~0xFFFF_FFFF) | (e & ro) | (UInt64(v) & 0x1_AFFF)
                 if e & (1 << 15) == 0 { e &= ~(1 << 14) }   // edge mode: no remote IRR
             } else {
-                e = (e & 0xFFFF_FFFF) | (UInt64(v & 0xFF00_0000) << 32)
+                // Destination 63:56, and 55:48, which hold the remappable format's interrupt
+                // format bit (48) and handle (63:49) when a remapping unit is present (VT-d
+                // spec §5.1.5.1); reserved otherwise and kept as written.
+                e = (e & 0xFFFF_FFFF) | (UInt64(v & 0xFFFF_0000) << 32)
             }
             redirection[pin] = e
             service(pin)
@@ -109,6 +116,10 @@ public final class IOAPIC: MMIODevice {
         guard e & (1 << 16) == 0 else { return }
         let levelTriggered = e & (1 << 15) != 0
         if levelTriggered { e |= 1 << 14; redirection[pin] = e }
+        if let r = remapper {
+            if let m = r.remap(MSIMessage(ioapicRedirectionEntry: e), requester: nil) { bus.send(m) }
+            return
+        }
         let mode = APICMessage.DeliveryMode(rawValue: UInt8((e >> 8) & 7)) ?? .fixed
         bus.send(APICMessage(vector: UInt8(e & 0xFF), deliveryMode: mode,
                              logicalDestination: e & (1 << 11) != 0, levelTriggered: levelTriggered,
