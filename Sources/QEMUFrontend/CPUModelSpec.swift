@@ -8,8 +8,11 @@ public enum CPUModelSpec {
     /// AMD-vendor model in QEMU; we follow that so guests see the same vendor as under QEMU.
     static let baseModels: [String: (vendor: String, features: CPUModel.Features)] = [
         "qemu64": ("AuthenticAMD", [.x87, .nx, .syscall, .cx16, .pages1G, .sse]),
-        "max": ("GenuineIntel", CPUModel.Features.default.union([.pku, .pks])),
-        "host": ("GenuineIntel", CPUModel.Features.default.union([.pku, .pks])),
+        // `max`/`host`: everything implemented that forms a consistent processor. PKS yes; PKU
+        // only on request (`+pku`): PKRU is XSAVE state component 9 (SDM Vol. 1 §13.1), which
+        // this XSAVE (off by default) does not manage, so an OS could not switch it.
+        "max": ("GenuineIntel", CPUModel.Features.default.union([.pks])),
+        "host": ("GenuineIntel", CPUModel.Features.default.union([.pks])),
         "Opteron_G1": ("AuthenticAMD", [.x87, .nx, .syscall, .sse]),
         "IvyBridge": ("GenuineIntel", [.x87, .nx, .syscall, .cx16, .pcid, .x2apic, .tscDeadline, .rdtscp, .fsgsbase, .smep, .popcnt, .sse]),
         "Skylake-Server": ("GenuineIntel", [.x87, .nx, .syscall, .cx16, .pcid, .invpcid, .x2apic, .tscDeadline, .rdtscp,
@@ -81,9 +84,9 @@ public enum CPUModelSpec {
         return m
     }
 
-    /// Features the processor really implements (the default set; XSAVE, PKU, RDRAND, LA57 are
-    /// not implemented yet).
+    /// Features the processor really implements: the default set, plus XSAVE, PKU and PKS,
+    /// which are implemented but not in the default model (RDRAND and LA57 are not offered).
     static func implemented(_ f: CPUModel.Features) -> Bool {
-        CPUModel.Features.default.contains(f)
+        CPUModel.Features.default.union([.xsave, .pku, .pks]).contains(f)
     }
 }

@@ -92,6 +92,9 @@ final class QEMUCommandLineTests: XCTestCase {
         XCTAssertFalse(try CPUModelSpec.model(from: "qemu64,-pcid,-invpcid").has(.pcid))
         XCTAssertFalse(try CPUModelSpec.model(from: "max,+vmx").has(.vmx), "no nested VMX yet: VMX is not offered")
         XCTAssertEqual(CPUModelSpec.warnings(for: "max,+vmx").count, 1)
+        XCTAssertTrue(try CPUModelSpec.model(from: "max").has(.pks))
+        XCTAssertFalse(try CPUModelSpec.model(from: "max").has(.pku), "PKU only on request: PKRU is not XSAVE-managed here")
+        XCTAssertTrue(try CPUModelSpec.model(from: "max,+pku").has(.pku))
         XCTAssertThrowsError(try CPUModelSpec.model(from: "max,+svm"))
         XCTAssertThrowsError(try CPUModelSpec.model(from: "pentium9000"))
     }

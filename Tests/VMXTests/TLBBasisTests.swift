@@ -124,6 +124,16 @@ final class TLBBasisTests: XCTestCase {
         XCTAssertNil(try access(bed, page: 1, pkru: 0, wp: true))
     }
 
+    /// §4.7: PK reports that the key denies the access even when paging denies it too.
+    func testPKIsReportedAlongsideAPagingPermissionFault() throws {
+        let bed = try Bed(Self.keyedAccess(write: true))
+        bed.cpu.model.features.insert(.pku)
+        try bed.memory.store(Bed.frame(1) | 5 | 1 << 59, at: Bed.pt + 8)     // read-only user page, key 1
+        let adKey1: UInt32 = 1 << 2
+        XCTAssertEqual(try access(bed, page: 1, pkru: 0, wp: true), 0x03, "P | W: read-only under CR0.WP")
+        XCTAssertEqual(try access(bed, page: 1, pkru: adKey1, wp: true), 0x23, "P | W | PK")
+    }
+
     func testPKRSGovernsSupervisorPagesAndPKRUDoesNot() throws {
         let bed = try Bed(Self.keyedAccess(write: true))
         bed.cpu.model.features.formUnion([.pku, .pks])

@@ -257,12 +257,13 @@ extension Processor {
             if access.isUser { allowed = acc.user }
             else { allowed = !(acc.user && smapEnforced) }
         }
-        if !allowed { throw pageFault(la, access, present: true, reserved: false) }
-        // Protection keys (§4.6.2): IA-32e paging only, data accesses only.
+        // Protection keys (§4.6.2): IA-32e paging only, data accesses only. The #PF error
+        // code's PK bit says whether the key denies the access, whatever else also does (§4.7).
         let keyRights = pae && efer & EFER.lma != 0 ? protectionKeyRights(leaf: leaf, user: acc.user) : 0
-        if keyRights != 0 && !access.isFetch
-            && Self.protectionKeyDenies(keyRights, write: access.isWrite, userAccess: access.isUser, wp: wp) {
-            throw pageFault(la, access, present: true, reserved: false, protectionKey: true)
+        let keyDenies = keyRights != 0 && !access.isFetch
+            && Self.protectionKeyDenies(keyRights, write: access.isWrite, userAccess: access.isUser, wp: wp)
+        if !allowed || keyDenies {
+            throw pageFault(la, access, present: true, reserved: false, protectionKey: keyDenies)
         }
 
         // Accessed flags on every entry; dirty on the leaf for writes (SDM Vol. 3A §4.8).
