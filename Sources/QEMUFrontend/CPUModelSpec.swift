@@ -9,8 +9,8 @@ public enum CPUModelSpec {
     static let baseModels: [String: (vendor: String, features: CPUModel.Features)] = [
         "qemu64": ("AuthenticAMD", [.x87, .nx, .syscall, .cx16, .pages1G, .sse]),
         // `max`/`host`: everything implemented that forms a consistent processor. PKS yes; PKU
-        // only on request (`+pku`): PKRU is XSAVE state component 9 (SDM Vol. 1 §13.1), which
-        // this XSAVE (off by default) does not manage, so an OS could not switch it.
+        // only on request (`+pku`): PKRU is XSAVE state component 9 (SDM Vol. 1 §13.1) and
+        // XSAVE is off by default, so an OS could not switch PKRU (`+xsave,+pku` has both).
         "max": ("GenuineIntel", CPUModel.Features.default.union([.pks])),
         "host": ("GenuineIntel", CPUModel.Features.default.union([.pks])),
         "Opteron_G1": ("AuthenticAMD", [.x87, .nx, .syscall, .sse]),

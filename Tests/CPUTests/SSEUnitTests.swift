@@ -380,6 +380,42 @@ final class SSEUnitTests: XCTestCase {
         XCTAssertEqual([c.reg(.r8), c.reg(.r9), c.reg(.r10), c.reg(.r11)], [3, 576, 576, 0xD])
     }
 
+    /// PKRU as XSAVE state component 9 (SDM Vol. 1 §13.5.7): offset 2688, 8 bytes, initial 0.
+    func testPKRUIsXSAVEComponent9() throws {
+        var model = Self.xsaveModel
+        model.features.insert(.pku)
+        let c = run64(model: model, cr4: Self.xsaveCR4) { a in
+            a.mov(eax, 0x203); a.xor(edx, edx); a.xor(ecx, ecx); a.db(0x0F, 0x01, 0xD1)   // XCR0 = x87|SSE|PKRU
+            a.mov(eax, 0xD); a.xor(ecx, ecx); a.cpuid(); a.mov(r8, rax); a.mov(r9, rbx); a.mov(r10, rcx)
+            a.mov(eax, 0xD); a.mov(ecx, 9); a.cpuid(); a.mov(r11, rax); a.mov(r12, rbx)
+        }
+        XCTAssertNil(Env.recordedVector(c))
+        XCTAssertEqual([c.reg(.r8), c.reg(.r9), c.reg(.r10), c.reg(.r11), c.reg(.r12)], [0x203, 2696, 2696, 8, 2688])
+        // XSAVE stores PKRU; XRSTOR with XSTATE_BV[9] = 0 puts it in its initial state (0).
+        let m = run64(model: model, cr4: Self.xsaveCR4, setup: { $0.cpu.extended.pkru = 0xABCD_0004 }) { a in
+            a.mov(eax, 0x203); a.xor(edx, edx); a.xor(ecx, ecx); a.db(0x0F, 0x01, 0xD1)
+            a.mov(rdi, Int64(data)); a.mov(eax, 0x200); a.xor(edx, edx)
+            a.db(0x48, 0x0F, 0xAE, 0x27)                                                // xsave64 [rdi]: PKRU only
+        }
+        XCTAssertNil(Env.recordedVector(m))
+        XCTAssertEqual(try m.memory.load(UInt32.self, at: data + 2688), 0xABCD_0004)
+        XCTAssertEqual(try m.memory.load(UInt64.self, at: data + 512) & 0x200, 0x200, "XSTATE_BV[9]")
+        let r = run64(model: model, cr4: Self.xsaveCR4, setup: { m in
+            m.cpu.extended.pkru = 0x5
+            try! m.memory.store(UInt64(0), at: self.data + 512)
+        }) { a in
+            a.mov(eax, 0x203); a.xor(edx, edx); a.xor(ecx, ecx); a.db(0x0F, 0x01, 0xD1)
+            a.mov(rdi, Int64(data)); a.mov(eax, 0x200); a.xor(edx, edx)
+            a.db(0x0F, 0xAE, 0x2F)                                                      // xrstor [rdi]
+        }
+        XCTAssertNil(Env.recordedVector(r))
+        XCTAssertEqual(r.cpu.extended.pkru, 0, "initial configuration")
+        // Without PKU, XCR0 bit 9 is reserved.
+        XCTAssertEqual(Env.recordedVector(run64(model: Self.xsaveModel, cr4: Self.xsaveCR4) { a in
+            a.mov(eax, 0x203); a.xor(edx, edx); a.xor(ecx, ecx); a.db(0x0F, 0x01, 0xD1)
+        }), 13)
+    }
+
     func testXsaveXrstorStandardForm() throws {
         let m = run64(model: Self.xsaveModel, cr4: Self.xsaveCR4, setup: fillState) { a in
             a.mov(eax, 3); a.xor(edx, edx); a.xor(ecx, ecx); a.db(0x0F, 0x01, 0xD1)     // XCR0 = x87 | SSE

@@ -64,10 +64,17 @@ extension Processor {
             default: return CPUIDResult(0, 0, ecx & 0xFF, id)
             }
         case 0xD where f.contains(.xsave):
-            // Processor extended state (SDM Vol. 1 §13.2): x87 and SSE in a 576-byte area;
-            // sub-leaf 1 (XSAVEOPT, XSAVEC, XGETBV1, XSAVES) all 0.
-            guard ecx == 0 else { return CPUIDResult(0, 0, 0, 0) }
-            return CPUIDResult(UInt32(Self.supportedXCR0), Self.xsaveAreaSize, Self.xsaveAreaSize, 0)
+            // Processor extended state (SDM Vol. 1 §13.2): x87 and SSE in a 576-byte area, PKRU
+            // at 2688 with PKU; sub-leaf 1 (XSAVEOPT, XSAVEC, XGETBV1, XSAVES) all 0.
+            let supported = supportedXCR0
+            switch ecx {
+            case 0:
+                return CPUIDResult(UInt32(supported), Self.xsaveAreaSize(for: xcr0), Self.xsaveAreaSize(for: supported), 0)
+            case 9 where supported & (1 << 9) != 0:
+                return CPUIDResult(Self.pkruSize, Self.pkruOffset, 0, 0)
+            default:
+                return CPUIDResult(0, 0, 0, 0)
+            }
         case 0x8000_0000:
             return CPUIDResult(Self.maxExtendedLeaf, Self.registerString(vendor[0..<4]),
                                Self.registerString(vendor[8..<12]), Self.registerString(vendor[4..<8]))
