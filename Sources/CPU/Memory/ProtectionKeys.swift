@@ -59,7 +59,12 @@ extension Processor {
     func execWrpkru(_ i: Inst) throws(Fault) {
         if cr4 & CR4.pke == 0 { throw Fault.ud }
         if gpr[GPR.rcx.rawValue] & 0xFFFF_FFFF != 0 || gpr[GPR.rdx.rawValue] & 0xFFFF_FFFF != 0 { throw Fault.gp(0) }
-        let v = UInt32(truncatingIfNeeded: gpr[GPR.rax.rawValue])
+        loadPKRU(UInt32(truncatingIfNeeded: gpr[GPR.rax.rawValue]))
+    }
+
+    /// PKRU ← `v` (WRPKRU, XRSTOR): a new value selects the TLB set for it; nothing is
+    /// invalidated.
+    func loadPKRU(_ v: UInt32) {
         if v == extended.pkru { return }
         extended.pkru = v
         selectTLBSetForDataAccessControls()

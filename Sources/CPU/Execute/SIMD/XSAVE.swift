@@ -76,11 +76,7 @@ extension Processor {
         }
         // MXCSR is loaded whenever RFBM[1] or RFBM[2] is set, whatever XSTATE_BV says.
         if loadMXCSR { extended.mxcsr = mx }
-        // PKRU (initial value 0): a new value selects the TLB set for it, as WRPKRU does.
-        if rfbm & (1 << 9) != 0 && pkru != extended.pkru {
-            extended.pkru = pkru
-            selectTLBSetForDataAccessControls()
-        }
+        if rfbm & (1 << 9) != 0 { loadPKRU(pkru) }              // initial value 0
     }
 
     /// XGETBV: EDX:EAX ← XCR[ECX]; only XCR0 exists (#GP(0) otherwise).
