@@ -12,8 +12,9 @@ final class DecodeCache {
 
     struct Block {
         var key: UInt64 = 0
-        /// Two cached successors (chaining): the RIP they start at, the block, and the
-        /// link epoch under which the link was made (see `Processor.linkEpoch`).
+        /// Two cached successors (chaining): the RIP they start at, the block, and, for
+        /// links made outside 64-bit mode, the epoch they were made under (see
+        /// `Processor.linkedSuccessor`).
         var linkRIP: (UInt64, UInt64) = (~0, ~0)
         var linkBlock: (Int32, Int32) = (-1, -1)
         var linkEpoch: (UInt64, UInt64) = (~0, ~0)
@@ -63,7 +64,13 @@ final class DecodeCache {
 
     /// Registers a processor to hear code-page events.
     func attach(_ p: Processor) {
-        memory.observers.append(CodePageObserver(object: p))
+        memory.observers.append(CodePageObserver(object: p, id: ObjectIdentifier(p)))
+    }
+
+    /// Unregisters a processor (from its deinit).
+    func detach(_ p: Processor) {
+        let id = ObjectIdentifier(p)
+        memory.observers.removeAll { $0.id == id }
     }
 
     @inline(__always)

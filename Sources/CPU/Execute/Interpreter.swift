@@ -403,26 +403,49 @@ extension Processor {
 
     // MARK: Block chaining
 
-    /// Changes whenever a cached block-to-block link could have become wrong: a TLB flush
-    /// (translation or permission change), removal of decoded blocks, or a mode change.
-    @inline(__always) var linkEpoch: UInt64 {
+    /// What a link made outside 64-bit mode also depends on: the CS base and limit (checked
+    /// when the link was made) and any change of translation or decoded code. In 64-bit mode
+    /// a link is instead re-validated against the TLB each time it is followed.
+    @inline(__always) var legacyLinkEpoch: UInt64 {
         tlb.epoch &+ decodeCache.epoch &+ modeEpoch
     }
 
-    /// The block that follows `b` at the current RIP, if a valid link was recorded.
+    /// The block that follows `b` at the current RIP, if a recorded link still holds.
+    ///
+    /// A link is a guess that saves the decode-cache hash lookup; it is used only if the
+    /// block it names is still valid and is the block `fetchBlock` would find now: the
+    /// current TLB set maps RIP's page with execute permission for this access (CPL, SMEP,
+    /// NX and the VMX context are all in the entry, SDM Vol. 3A §4.6, §4.10.2) to the
+    /// physical address and code size the block was decoded from. So INVLPG, CR writes,
+    /// CPL changes and stores to other code pages leave unrelated links alone.
     @inline(__always)
     func linkedSuccessor(of b: Int32) -> Int32 {
         let blk = decodeCache.blocks + Int(b)
-        let epoch = linkEpoch
-        if blk.pointee.linkRIP.0 == rip && blk.pointee.linkEpoch.0 == epoch { return blk.pointee.linkBlock.0 }
-        if blk.pointee.linkRIP.1 == rip && blk.pointee.linkEpoch.1 == epoch { return blk.pointee.linkBlock.1 }
-        return -1
+        let slot: Int
+        if blk.pointee.linkRIP.0 == rip { slot = 0 }
+        else if blk.pointee.linkRIP.1 == rip { slot = 1 }
+        else { return -1 }
+        let target = slot == 0 ? blk.pointee.linkBlock.0 : blk.pointee.linkBlock.1
+        let la: UInt64
+        if is64 {
+            la = rip
+        } else {
+            let epoch = slot == 0 ? blk.pointee.linkEpoch.0 : blk.pointee.linkEpoch.1
+            if epoch != legacyLinkEpoch { return -1 }
+            la = (segments[SegmentRegisterIndex.cs.rawValue].base &+ rip) & 0xFFFF_FFFF
+        }
+        let t = decodeCache.blocks + Int(target)
+        let e = tlb.slot(la)
+        guard t.pointee.valid, e.pointee.tag == tlb.tag(la), e.pointee.perms & accessMasks.exec != 0,
+              t.pointee.key == DecodeCache.key(physical: e.pointee.physical | (la & 0xFFF), codeSize: codeSize)
+        else { return -1 }
+        return target
     }
 
     /// Records that block `to` follows `from` at the current RIP (round-robin over two slots).
     func link(_ from: Int32, to: Int32) {
         let blk = decodeCache.blocks + Int(from)
-        let epoch = linkEpoch
+        let epoch = legacyLinkEpoch
         if blk.pointee.nextLinkSlot == 0 {
             blk.pointee.linkRIP.0 = rip
             blk.pointee.linkBlock.0 = to

@@ -246,11 +246,11 @@ extension Processor {
         let pa = t.physical
         if t.ram {
             let page = Int(pa >> 12)
-            if memory.isCodePage(page) {
+            let p = memory.base + Int(pa)
+            if memory.isCodePage(page) && !Self.storeLeavesBytesUnchanged(p, size, value) {
                 memory.invalidateCode(page: page)
                 pending |= PendingBit.codeModified
             }
-            let p = memory.base + Int(pa)
             switch size {
             case 1: p.storeBytes(of: UInt8(truncatingIfNeeded: value), as: UInt8.self)
             case 2: p.storeBytes(of: UInt16(truncatingIfNeeded: value), as: UInt16.self)
@@ -263,6 +263,18 @@ extension Processor {
         }
         if t.apicAccess != nil { return try apicAccessPageWrite(t, size, value) }
         try deviceWrite(t, size, value)
+    }
+
+    /// Whether storing the low `size` bytes of `value` at `p` would leave memory as it is.
+    /// Such a store to a page holding decoded code keeps its blocks: self-modifying-code
+    /// handling (SDM Vol. 3A §11.6) is about instruction bytes that change, and a guest that
+    /// rewrites the same bytes (kvm-unit-tests' access test stores RET into its target page
+    /// before every case) would otherwise re-decode the page each time.
+    static func storeLeavesBytesUnchanged(_ p: UnsafeMutableRawPointer, _ size: Int, _ value: UInt64) -> Bool {
+        for i in 0..<size where p.load(fromByteOffset: i, as: UInt8.self) != UInt8(truncatingIfNeeded: value >> UInt64(8 * (i & 7))) {
+            return false
+        }
+        return true
     }
 
     /// A device (MMIO) read of a physical address that is not RAM. Sizes that are not a
