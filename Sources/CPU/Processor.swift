@@ -163,6 +163,7 @@ public final class Processor {
     }
 
     deinit {
+        decodeCache.detach(self)
         gpr.deallocate()
         segments.deallocate()
         segmentChecks.deallocate()
@@ -199,7 +200,9 @@ public final class Processor {
     }
 
     /// L0's handler for platform MSRs (local APIC) when running outside VMX non-root operation.
-    public weak var platformRegisters: PlatformRegisterHandler?
+    /// Unowned rather than weak: a weak reference would give the VM a side table and slow
+    /// every retain and release of it. The handler (the VM) outlives its processors.
+    public unowned var platformRegisters: PlatformRegisterHandler?
 
     /// TSC ticks L0 adds to the virtual TSC (e.g. time skipped while the vCPU was idle).
     public var timeStampOffset: UInt64 = 0

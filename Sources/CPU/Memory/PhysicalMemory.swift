@@ -154,7 +154,7 @@ public final class PhysicalMemory: @unchecked Sendable {
     func markCode(page: Int) {
         if codePages[page] == 0 {
             codePages[page] = 1
-            for o in observers { o.object?.codePageCreated(page) }
+            for o in observers { o.object.codePageCreated(page) }
         }
     }
 }
@@ -164,6 +164,11 @@ protocol CodePageListener: AnyObject {
     func codePageCreated(_ page: Int)
 }
 
+/// A processor listening for code-page events. Not a weak reference: a weakly referenced
+/// object gets a side table, and every retain and release of it (the VM's run loop handles
+/// its processors on each exit) then takes the slow path. The processor detaches itself in
+/// its deinit instead (`DecodeCache.detach`).
 struct CodePageObserver {
-    weak var object: (any CodePageListener)?
+    unowned(unsafe) let object: any CodePageListener
+    let id: ObjectIdentifier
 }

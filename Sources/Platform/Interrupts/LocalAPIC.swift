@@ -17,7 +17,9 @@ public final class LocalAPIC: MMIODevice {
     /// software may change it; physical destinations then match it). The x2APIC ID is
     /// always `apicID`.
     public private(set) var xAPICID: UInt32
-    public weak var host: LocalAPICHost?
+    /// Unowned rather than weak: a weak reference would give the host (a vCPU) a side table,
+    /// slowing every retain and release of it. The host owns this APIC and outlives it.
+    public unowned var host: LocalAPICHost?
     let scheduler: EventScheduler
     let bus: APICBus
     private(set) var busIndex = 0

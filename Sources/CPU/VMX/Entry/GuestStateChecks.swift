@@ -9,7 +9,9 @@ public struct GuestStateCheck: Sendable {
     public let section: String
     public let requirement: String
     public let qualification: UInt64
-    let holds: @Sendable (GuestStateArea, GuestStateCheckContext) -> Bool
+    /// A plain function (no closure context): VM entry runs every row, and a closure context
+    /// would be retained and released around each call.
+    let holds: @convention(thin) (GuestStateArea, GuestStateCheckContext) -> Bool
 }
 
 /// The guest-state checks as data: one row per SDM requirement, evaluated in table order.
@@ -49,7 +51,7 @@ public enum GuestStateChecks {
     static func blockingBySTIOrMovSS(_ s: S) -> Bool { s.interruptibility & 3 != 0 }
 
     static func check(_ id: String, _ section: String, _ requirement: String, qualification: UInt64 = 0,
-                      _ holds: @escaping @Sendable (S, C) -> Bool) -> GuestStateCheck {
+                      _ holds: @convention(thin) (S, C) -> Bool) -> GuestStateCheck {
         GuestStateCheck(id: id, section: section, requirement: requirement, qualification: qualification, holds: holds)
     }
 
