@@ -120,6 +120,43 @@ final class VirtualMachineTests: XCTestCase {
         XCTAssertEqual(a.ns, b.ns)
     }
 
+    /// ACPI S3 round trip (ACPI 6.4 §16.1.3, §16.3): a Multiboot guest puts a real-mode
+    /// resume stub at 1000H and its address in the FACS waking vector, arms the RTC alarm
+    /// (every second, AIE) and RTC_EN, and sleeps with SLP_TYP 1. Nothing after the sleep
+    /// write may run (it would exit with 33H); the stub exits with 5AH once the alarm wakes
+    /// the machine, in real mode at 0100:0000.
+    static func suspendGuest() -> [UInt8] {
+        let load: UInt32 = 0x10_0000
+        let a = Assembler(mode: .bits32, origin: UInt64(load))
+        let magic: UInt32 = 0x1BAD_B002, flags: UInt32 = 3
+        a.dd(magic); a.dd(flags); a.dd(0 &- (magic &+ flags))
+        let entry = UInt32(a.here)
+        let stub: [UInt8] = [0xB0, 0x5A, 0xE6, 0xF4, 0xF4]          // mov al, 5AH; out F4H, al; hlt
+        for (k, b) in stub.enumerated() { a.mov(byte[Int64(0x1000 + k)], Int64(b)) }
+        a.mov(dword[Int64(ACPITables.facsAddress() + ACPITables.FACS.firmwareWakingVector)], 0x1000)
+        for (r, v) in [(0x01, 0xC0), (0x03, 0xC0), (0x05, 0xC0), (0x0B, 0x22)] {   // alarm: any time; AIE
+            a.mov(al, Int64(r)); a.out(port: 0x70, al); a.mov(al, Int64(v)); a.out(port: 0x71, al)
+        }
+        a.mov(dx, 0x602); a.mov(ax, 0x400); a.out(dx, ax)             // PM1_EN.RTC_EN
+        a.mov(dx, 0x604); a.mov(ax, 0x2400); a.out(dx, ax)            // PM1_CNT: SLP_TYP 1, SLP_EN
+        a.mov(al, 0x33); a.out(port: 0xF4, al)
+        a.hlt()
+        return Self.elf(a.assemble(), load: load, entry: entry)
+    }
+
+    func testS3SuspendsUntilTheRTCAlarmAndResumesAtTheWakingVector() throws {
+        let vm = try VirtualMachine(MachineConfiguration(), board: PCBoardOptions())
+        try vm.boot(kernel: Self.suspendGuest(), commandLine: "")
+        XCTAssertEqual(vm.run(instructionLimit: 1_000_000), .exited(status: (0x5A << 1) | 1))
+        XCTAssertEqual(vm.s3Resumes, 1)
+        XCTAssertEqual(vm.resets, 0)
+        let bsp = vm.vcpus[0].processor
+        XCTAssertEqual(bsp.segment(.cs).selector, 0x100)
+        XCTAssertEqual(bsp.executionMode, .real)
+        XCTAssertGreaterThanOrEqual(vm.clock.nanoseconds, 1_000_000_000, "slept until the next second")
+        XCTAssertEqual(vm.board.acpiPM.ioRead(port: 0x600, size: 2) & 0x8400, 0x8400, "WAK_STS, RTC_STS")
+    }
+
     func testBadImagesAndConfigurationsGivePreciseErrors() throws {
         let vm = try VirtualMachine(MachineConfiguration())
         XCTAssertThrowsError(try vm.boot(kernel: [1, 2, 3])) { XCTAssertEqual($0 as? LoaderError, .unknownFormat) }

@@ -189,6 +189,88 @@ final class RTCAndACPITests: XCTestCase {
         XCTAssertEqual(reg(0x34) | reg(0x35) << 8, (112 << 20) >> 16)
     }
 
+    /// The once-a-second update cycle (MC146818A): UIP in the last 244 µs before a second
+    /// boundary; at the boundary UF, and AF when the alarm matches (C0H–FFH: don't care);
+    /// IRQF and IRQ 8 only for the flags register B enables; reading C clears the flags.
+    func testUpdateCycleSetsUIPThenUpdateAndAlarmFlags() {
+        let clock = Clock()
+        let scheduler = EventScheduler(time: clock)
+        let rtc = CMOSRealTimeClock(time: clock, scheduler: scheduler, epoch: 1_767_225_600)
+        let lines = Lines()
+        rtc.interruptLines = lines
+        var alarms = 0
+        rtc.onAlarm = { alarms += 1 }
+        func reg(_ r: UInt8) -> UInt32 { rtc.ioWrite(port: 0x70, size: 1, value: UInt32(r)); return rtc.ioRead(port: 0x71, size: 1) }
+        func set(_ r: UInt8, _ v: UInt8) { rtc.ioWrite(port: 0x70, size: 1, value: UInt32(r)); rtc.ioWrite(port: 0x71, size: 1, value: UInt32(v)) }
+        func advance(to ns: UInt64) { clock.nanoseconds = ns; scheduler.runDue() }
+
+        advance(to: 999_755_000)
+        XCTAssertEqual(reg(0x0A) & 0x80, 0, "more than 244 µs before the update")
+        advance(to: 999_757_000)
+        XCTAssertEqual(reg(0x0A) & 0x80, 0x80, "UIP within 244 µs of the update")
+        XCTAssertEqual(scheduler.pendingCount, 0, "no update event while UIE and AIE are clear")
+
+        set(0x01, 0x03); set(0x03, 0xC0); set(0x05, 0xC0)   // alarm at second 3 of any minute and hour
+        set(0x0B, 0x02 | 0x20)                               // AIE
+        advance(to: 1_000_000_000)
+        XCTAssertEqual(reg(0x0A) & 0x80, 0, "the update is done at the boundary")
+        XCTAssertEqual(reg(0x0C), 0x10, "UF only: second 1 does not match the alarm, no IRQ")
+        XCTAssertEqual(lines.rising, [])
+        advance(to: 3_000_000_000)
+        XCTAssertEqual(reg(0x0C), 0x80 | 0x20 | 0x10, "IRQF, AF, UF at second 3")
+        XCTAssertEqual(lines.rising, [8])
+        XCTAssertEqual(alarms, 1)
+        XCTAssertEqual(reg(0x0C), 0, "reading register C cleared it")
+
+        set(0x0B, 0x02 | 0x80)                               // SET: updates inhibited, AIE off
+        advance(to: 5_000_000_000)
+        XCTAssertEqual(reg(0x0C), 0)
+        XCTAssertEqual(reg(0x0A) & 0x80, 0)
+        XCTAssertEqual(scheduler.pendingCount, 0)
+    }
+
+    /// ACPI 6.4 §4.8.3: SLP_EN with the \_S3 sleep type sleeps; the RTC alarm sets RTC_STS and,
+    /// with RTC_EN, wakes (WAK_STS); other sleep types are ignored.
+    func testSleepTypeThreeSleepsAndTheRTCAlarmWakes() {
+        let pm = ACPIPowerManagement(time: Clock())
+        var slept = 0, woke = 0
+        pm.onSleep = { slept += 1 }
+        pm.onWake = { woke += 1 }
+        pm.ioWrite(port: 0x604, size: 2, value: 0x2000 | 5 << 10)   // SLP_TYP 5: not a state offered
+        XCTAssertFalse(pm.sleeping)
+        pm.ioWrite(port: 0x604, size: 2, value: 0x0400)             // SLP_TYP 1 without SLP_EN
+        XCTAssertFalse(pm.sleeping)
+        XCTAssertEqual(pm.ioRead(port: 0x604, size: 2) & 0x2001, 1, "SLP_EN reads 0, SCI_EN stays")
+        pm.ioWrite(port: 0x604, size: 2, value: 0x2400)
+        XCTAssertTrue(pm.sleeping)
+        XCTAssertEqual(slept, 1)
+        pm.rtcAlarm()
+        XCTAssertTrue(pm.sleeping, "RTC_EN clear: the alarm is not a wake event")
+        XCTAssertEqual(pm.ioRead(port: 0x600, size: 2), 0x0400, "RTC_STS")
+        pm.ioWrite(port: 0x602, size: 2, value: 0x0400)             // RTC_EN
+        pm.rtcAlarm()
+        XCTAssertFalse(pm.sleeping)
+        XCTAssertEqual(woke, 1)
+        XCTAssertEqual(pm.ioRead(port: 0x600, size: 2), 0x8400, "WAK_STS | RTC_STS")
+        pm.ioWrite(port: 0x600, size: 2, value: 0x8400)             // write 1 to clear
+        XCTAssertEqual(pm.ioRead(port: 0x600, size: 2), 0)
+    }
+
+    func testDSDTDeclaresS3WithSleepTypeOne() throws {
+        let memory = try PhysicalMemory(size: 4 << 20)
+        try ACPITables.install(in: memory, cpuCount: 1)
+        let rsdt = UInt64(try memory.load(UInt32.self, at: ACPITables.rsdpAddress + 16))
+        let fadt = UInt64(try memory.load(UInt32.self, at: rsdt + 36))
+        XCTAssertEqual(UInt64(try memory.load(UInt32.self, at: fadt + 36)), ACPITables.facsAddress())
+        XCTAssertEqual(try memory.read(at: ACPITables.facsAddress(), length: 4), Array("FACS".utf8))
+        let dsdt = UInt64(try memory.load(UInt32.self, at: fadt + 40))
+        let len = Int(try memory.load(UInt32.self, at: dsdt + 4))
+        let t = try memory.read(at: dsdt, length: len)
+        XCTAssertEqual(t.reduce(0, &+), 0, "checksum")
+        XCTAssertEqual(Array(t[36...]), [0x08, 0x5F, 0x53, 0x33, 0x5F, 0x12, 0x06, 0x04, 0x01, 0x01, 0x00, 0x00],
+                       "Name (\\_S3, Package (4) { One, One, Zero, Zero })")
+    }
+
     func testPMTimerCountsAt3579545Hz() {
         let clock = Clock()
         let pm = ACPIPowerManagement(time: clock)

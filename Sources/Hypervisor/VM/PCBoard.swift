@@ -100,10 +100,14 @@ public final class PCBoard {
         try bus.map(ports: firmwareConfig.ports, to: firmwareConfig)
         try bus.map(ports: PCIHostBridge.addressPort...PCIHostBridge.addressPort + 3, to: pciHost)
         try bus.map(ports: PCIHostBridge.dataPorts, to: pciHost)
-        rtc = CMOSRealTimeClock(time: vm.clock)
+        rtc = CMOSRealTimeClock(time: vm.clock, scheduler: vm.scheduler)
+        rtc.interruptLines = router
         rtc.setMemorySize(bytes: vm.configuration.memoryBytes)
         try bus.map(ports: 0x70...0x71, to: rtc)
         acpiPM = ACPIPowerManagement(time: vm.clock)
+        rtc.onAlarm = { [unowned acpiPM] in acpiPM.rtcAlarm() }
+        acpiPM.onSleep = { [unowned vm] in vm.enterS3() }
+        acpiPM.onWake = { [unowned vm] in vm.resumeFromS3() }
         try bus.map(ports: acpiPM.ports, to: acpiPM)
         if options.pit {
             let t = PIT8254(scheduler: vm.scheduler)

@@ -33,7 +33,11 @@ public final class VirtualMachine {
     /// Set by the exit device; ends `run`.
     public var exitStatus: Int32?
     /// Triple faults and resets seen (for `noReboot == false`).
-    public private(set) var resets = 0
+    public internal(set) var resets = 0
+    /// In ACPI S3: no vCPU runs until a wake event (see SleepStates.swift).
+    public internal(set) var sleeping = false
+    /// Resumes from S3 at a waking vector.
+    public internal(set) var s3Resumes = 0
 
     /// The PC's devices.
     public private(set) var board: PCBoard!
@@ -109,7 +113,7 @@ public final class VirtualMachine {
                     v.guestStateStale = false
                 }
                 deliverEvents(to: v)
-                guard v.state == .running else { continue }
+                guard v.state == .running && !sleeping else { continue }
                 current = v
                 clock.synchronizeTSC(v.processor)
                 v.isRunning = true
@@ -143,7 +147,7 @@ public final class VirtualMachine {
             if !ran {
                 // Every vCPU waits: jump virtual time to the next timer, or give up.
                 guard let deadline = scheduler.nextDeadline else {
-                    if vcpus.contains(where: { $0.state == .halted && hasDeliverableEvent($0) }) { continue }
+                    if !sleeping && vcpus.contains(where: { $0.state == .halted && hasDeliverableEvent($0) }) { continue }
                     return .deadlock
                 }
                 clock.skipIdle(to: deadline)
@@ -235,7 +239,14 @@ public final class VirtualMachine {
     /// Machine reset after a triple fault without `noReboot`: processors to their reset state.
     func reset() {
         resets += 1
+        resetProcessors()
+    }
+
+    /// Every processor and local APIC to its reset state; the BSP runs, the APs wait for a
+    /// SIPI. An event L0 had queued for VMCS01 is dropped with the state it was meant for.
+    func resetProcessors() {
         for v in vcpus {
+            v.vmcs01?[.entryInterruptionInformation] = 0
             v.processor.reset()
             v.guestStateStale = true
             v.pendingDebugTrap = false

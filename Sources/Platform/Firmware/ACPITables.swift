@@ -1,7 +1,7 @@
 import CPU
 
 /// The ACPI tables the firmware would provide (ACPI Specification 6.4 ch. 5.2): an RSDP in the
-/// BIOS read-only area, an RSDT listing a FADT (with its FACS and a minimal DSDT) and a MADT
+/// BIOS read-only area, an RSDT listing a FADT (with its FACS and a DSDT declaring S3) and a MADT
 /// describing the local APICs, the I/O APIC and the IRQ 0 → GSI 2 override, and with a VT-d
 /// unit a DMAR table. kvm-unit-tests reads the FADT's PM timer block from them (its
 /// intel_iommu test uses the unit's fixed address, not the DMAR table; an OS reads that).
@@ -38,6 +38,21 @@ public enum ACPITables {
         return table("DMAR", revision: 1, body)
     }
 
+    /// The DSDT's AML: `Name (\_S3, Package (4) { One, One, Zero, Zero })`, the SLP_TYP values
+    /// for S3 in PM1a and PM1b (`ACPIPowerManagement.s3SleepType`, ACPI 6.4 §7.4.2.4). Encoding:
+    /// NameOp, NameSeg, PackageOp, PkgLength 6, NumElements 4, OneOp OneOp ZeroOp ZeroOp (§20.2.5).
+    static let dsdtAML: [UInt8] = [0x08] + Array("_S3_".utf8) + [0x12, 0x06, 0x04, 0x01, 0x01, 0x00, 0x00]
+
+    /// Where `install` puts the FACS (the S3 resume reads its waking vectors).
+    public static func facsAddress() -> UInt64 { (tablesBase + 63) & ~63 }
+
+    /// FACS field offsets (§5.2.10, Table 5.14).
+    public enum FACS {
+        public static let firmwareWakingVector: UInt64 = 12
+        public static let xFirmwareWakingVector: UInt64 = 24
+        public static let ospmFlags: UInt64 = 36
+    }
+
     /// Writes the tables for `cpuCount` processors and the PM block at `pmBase`, and a DMAR
     /// table for `remappingUnit` when there is one.
     public static func install(in memory: PhysicalMemory, cpuCount: Int, pmBase: UInt16 = ACPIPowerManagement.defaultBase,
@@ -54,7 +69,8 @@ public enum ACPITables {
         var facs = Array("FACS".utf8) + le(64, 4) + [UInt8](repeating: 0, count: 56)
         facs[32] = 1                                                // version
         let facsAt = try place(facs)
-        let dsdtAt = try place(table("DSDT", revision: 1, []))     // no AML objects
+        assert(facsAt == facsAddress())
+        let dsdtAt = try place(table("DSDT", revision: 1, dsdtAML))
         var fadt = [UInt8](repeating: 0, count: 116 - 36)
         func put(_ off: Int, _ v: UInt64, _ n: Int) { for (k, b) in le(v, n).enumerated() { fadt[off - 36 + k] = b } }
         put(36, facsAt, 4)

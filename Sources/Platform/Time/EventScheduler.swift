@@ -45,7 +45,21 @@ public final class EventScheduler {
 
     /// The earliest pending deadline, if any.
     public var nextDeadline: UInt64? {
-        entries.min { ($0.deadline, $0.sequence) < ($1.deadline, $1.sequence) }?.deadline
+        earliest(dueBy: .max).map { entries[$0].deadline }
+    }
+
+    /// The index of the earliest entry (deadline, then scheduling order) due by `limit`. The
+    /// VM asks after every exit, so entries are read in place: copying one would retain and
+    /// release its action, and filtering would allocate.
+    private func earliest(dueBy limit: UInt64) -> Int? {
+        entries.withUnsafeBufferPointer { e in
+            var best = -1
+            for k in e.indices where e[k].deadline <= limit {
+                if best >= 0 && (e[best].deadline, e[best].sequence) < (e[k].deadline, e[k].sequence) { continue }
+                best = k
+            }
+            return best >= 0 ? best : nil
+        }
     }
 
     public var pendingCount: Int { entries.count }
@@ -53,10 +67,7 @@ public final class EventScheduler {
     /// Fires every event whose deadline has passed, earliest first (an action may schedule more).
     public func runDue() {
         while true {
-            let now = time.nanoseconds
-            guard let idx = entries.indices.filter({ entries[$0].deadline <= now })
-                .min(by: { (entries[$0].deadline, entries[$0].sequence) < (entries[$1].deadline, entries[$1].sequence) })
-            else { return }
+            guard let idx = earliest(dueBy: time.nanoseconds) else { return }
             let e = entries.remove(at: idx)
             e.action()
         }

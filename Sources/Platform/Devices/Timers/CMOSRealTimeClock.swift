@@ -1,16 +1,35 @@
 /// The PC's CMOS RAM and real-time clock (Motorola MC146818A datasheet: registers 0–9 time and
 /// alarms, A–D status; BCD or binary by register B bit 2, 12/24-hour by bit 1) at ports
 /// 0x70 (index, bit 7 = NMI disable) and 0x71 (data). The time is a fixed epoch plus virtual
-/// time, so runs are reproducible; the periodic, alarm and update interrupts are not raised.
+/// time, so runs are reproducible.
+///
+/// The once-a-second update cycle is modelled as the datasheet times it: register A's UIP
+/// reads 1 during the 244 µs before each second boundary, and at the boundary the update
+/// sets the update-ended flag (register C UF) and, when the alarm registers match the new
+/// time (a value with bits 7:6 = 11 matches any), the alarm flag (AF). With the matching
+/// enable in register B (UIE, AIE) the flag also sets IRQF and raises IRQ 8, and an alarm
+/// tells the ACPI PM block (`onAlarm`: RTC_STS, the S3 wake event). Register B's SET bit or
+/// a stopped divider inhibits updates. Not modelled: the periodic interrupt (PIE).
 public final class CMOSRealTimeClock: PortIODevice {
     private var cmos = [UInt8](repeating: 0, count: 128)
     private var index: UInt8 = 0
     private let time: TimeSource
+    private let scheduler: EventScheduler?
+    /// The pending update-cycle event (scheduled while UIE or AIE is set).
+    private var updateEvent: EventScheduler.TimerID?
     /// Seconds since 1970-01-01 at virtual time zero.
     public let epoch: UInt64
+    /// IRQ 8.
+    public weak var interruptLines: InterruptLineSink?
+    /// An alarm interrupt occurred (AF with AIE): the ACPI PM block's RTC event.
+    public var onAlarm: (() -> Void)?
 
-    public init(time: TimeSource, epoch: UInt64 = 1_767_225_600) {   // 2026-01-01 00:00:00 UTC
+    /// UIP is set this long before each update (MC146818A: t_BUC = 244 µs).
+    public static let updateInProgressNanoseconds: UInt64 = 244_000
+
+    public init(time: TimeSource, scheduler: EventScheduler? = nil, epoch: UInt64 = 1_767_225_600) {   // 2026-01-01 00:00:00 UTC
         self.time = time
+        self.scheduler = scheduler
         self.epoch = epoch
         cmos[0x0A] = 0x26          // 32.768 kHz time base, 1024 Hz rate
         cmos[0x0B] = 0x02          // 24-hour, BCD
@@ -48,7 +67,12 @@ public final class CMOSRealTimeClock: PortIODevice {
     }
 
     private func timeRegister(_ r: Int) -> UInt8 {
-        let now = epoch + time.nanoseconds / 1_000_000_000
+        timeRegister(r, atSecond: time.nanoseconds / 1_000_000_000)
+    }
+
+    /// Time register `r` as it reads during second `second` of virtual time.
+    private func timeRegister(_ r: Int, atSecond second: UInt64) -> UInt8 {
+        let now = epoch + second
         let secs = Int(now % 86_400), days = Int(now / 86_400)
         let (y, m, d) = Self.civil(days)
         switch r {
@@ -73,7 +97,7 @@ public final class CMOSRealTimeClock: PortIODevice {
         let r = Int(index & 0x7F)
         switch r {
         case 0x00, 0x02, 0x04, 0x06, 0x07, 0x08, 0x09, 0x32: return UInt32(timeRegister(r))
-        case 0x0A: return UInt32(cmos[0x0A] & 0x7F)                        // UIP never observed set
+        case 0x0A: return UInt32(cmos[0x0A] & 0x7F | (updateInProgress ? 0x80 : 0))
         case 0x0C:
             let v = cmos[0x0C]; cmos[0x0C] = 0                                 // read clears the flags
             return UInt32(v)
@@ -88,8 +112,62 @@ public final class CMOSRealTimeClock: PortIODevice {
         let r = Int(index & 0x7F)
         switch r {
         case 0x0C, 0x0D: break                                                 // read-only
-        case 0x0A: cmos[0x0A] = v & 0x7F
+        case 0x0A: cmos[0x0A] = v & 0x7F; scheduleUpdate()
+        case 0x0B: cmos[0x0B] = v; scheduleUpdate()
         default: cmos[r] = v
         }
+    }
+
+    // MARK: Update cycle
+
+    /// Register B SET clear and the divider in its normal operating state (A bits 6:4 = 010).
+    private var updating: Bool { cmos[0x0B] & 0x80 == 0 && cmos[0x0A] & 0x70 == 0x20 }
+
+    /// UIP: an update is due within 244 µs.
+    private var updateInProgress: Bool {
+        updating && time.nanoseconds % 1_000_000_000 >= 1_000_000_000 - Self.updateInProgressNanoseconds
+    }
+
+    /// Keeps one event at the next second boundary while an update interrupt can occur
+    /// (after `previous`, the boundary just updated, so a late run still sees every second).
+    private func scheduleUpdate(after previous: UInt64? = nil) {
+        guard let scheduler else { return }
+        let wanted = updating && cmos[0x0B] & 0x30 != 0                       // UIE or AIE
+        if !wanted {
+            if let e = updateEvent { scheduler.cancel(e); updateEvent = nil }
+            return
+        }
+        guard updateEvent == nil else { return }
+        let boundary = previous.map { $0 + 1_000_000_000 } ?? (time.nanoseconds / 1_000_000_000 + 1) * 1_000_000_000
+        updateEvent = scheduler.schedule(at: boundary) { [unowned self] in
+            self.updateEvent = nil
+            self.update(second: boundary / 1_000_000_000)
+            self.scheduleUpdate(after: boundary)
+        }
+    }
+
+    /// The update at the start of `second`: UF, AF on an alarm match, IRQF and IRQ 8 for the
+    /// enabled ones (MC146818A register C; register B UIE = bit 4, AIE = bit 5).
+    private func update(second: UInt64) {
+        guard updating else { return }
+        var flags: UInt8 = 0x10
+        if alarmMatches(atSecond: second) { flags |= 0x20 }
+        cmos[0x0C] |= flags
+        let enabled = flags & cmos[0x0B] & 0x30
+        if enabled != 0 {
+            cmos[0x0C] |= 0x80
+            interruptLines?.pulseIRQ(8)
+        }
+        if enabled & 0x20 != 0 { onAlarm?() }
+    }
+
+    /// Each alarm register (1, 3, 5) equals its time register or is a don't-care (bits 7:6 = 11).
+    private func alarmMatches(atSecond second: UInt64) -> Bool {
+        for (alarm, current) in [(0x01, 0x00), (0x03, 0x02), (0x05, 0x04)] {
+            let a = cmos[alarm]
+            if a & 0xC0 == 0xC0 { continue }
+            if a != timeRegister(current, atSecond: second) { return false }
+        }
+        return true
     }
 }

@@ -1,0 +1,46 @@
+import CPU
+import Platform
+
+/// ACPI S3 (suspend to RAM) for the whole machine: the PM block's SLP_EN with the `\_S3`
+/// sleep type stops every processor with memory kept; a wake event (the RTC alarm with
+/// RTC_EN) resumes the machine at the OS waking vector in the FACS, as firmware would.
+extension VirtualMachine {
+    /// ACPI 6.4 §16.1.3 (S3: processor context lost, memory kept), §4.8.3.2.1 (SLP_EN):
+    /// no vCPU runs until a wake event; virtual time skips to the next timer.
+    func enterS3() {
+        sleeping = true
+        for v in vcpus where v.isRunning { v.processor.requestStop() }
+    }
+
+    /// ACPI 6.4 §16.3 (waking from S3) and §5.2.10 (FACS waking vectors): the processors leave
+    /// reset and the bootstrap processor enters the OS waking vector. X_Firmware_Waking_Vector,
+    /// when nonzero, is entered in 32-bit protected mode with flat segments and paging off (the
+    /// FACS does not offer 64-bit wake, so OSPM cannot ask for it); otherwise
+    /// Firmware_Waking_Vector in real mode at CS = vector >> 4, IP = vector & 0xF. With no
+    /// usable vector the machine resets as after a triple fault.
+    func resumeFromS3() {
+        sleeping = false
+        let facs = ACPITables.facsAddress()
+        let x = (try? memory.load(UInt64.self, at: facs + ACPITables.FACS.xFirmwareWakingVector)) ?? 0
+        let real = UInt64((try? memory.load(UInt32.self, at: facs + ACPITables.FACS.firmwareWakingVector)) ?? 0)
+        resetProcessors()
+        let bsp = vcpus[0].processor
+        if x != 0 && x <= 0xFFFF_FFFF {
+            bsp.setControlRegisters(cr0: CR0.resetValue | CR0.pe, cr3: 0, cr4: 0, efer: 0)
+            let code = SegmentRegister(selector: 0x08, base: 0, limit: 0xFFFF_FFFF, accessRights: 0xC09B)
+            let data = SegmentRegister(selector: 0x10, base: 0, limit: 0xFFFF_FFFF, accessRights: 0xC093)
+            for s in [SegmentRegisterIndex.ds, .es, .fs, .gs, .ss] { bsp.setSegment(s, data) }
+            bsp.setSegment(.cs, code)
+            bsp.rip = x
+        } else if real != 0 && real <= 0xF_FFFF {
+            let selector = UInt16(real >> 4)
+            bsp.setSegment(.cs, SegmentRegister(selector: selector, base: UInt64(selector) << 4,
+                                                limit: 0xFFFF, accessRights: 0x9B))
+            bsp.rip = real & 0xF
+        } else {
+            resets += 1
+            return
+        }
+        s3Resumes += 1
+    }
+}
