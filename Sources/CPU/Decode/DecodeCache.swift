@@ -12,8 +12,8 @@ final class DecodeCache {
 
     struct Block {
         var key: UInt64 = 0
-        /// Two cached successors (chaining): the RIP they start at, the block, and, for
-        /// links made outside 64-bit mode, the epoch they were made under (see
+        /// Two cached successors (chaining): the RIP they start at, the block, and the
+        /// link epoch under which the link was made or last checked (see
         /// `Processor.linkedSuccessor`).
         var linkRIP: (UInt64, UInt64) = (~0, ~0)
         var linkBlock: (Int32, Int32) = (-1, -1)

@@ -403,50 +403,57 @@ extension Processor {
 
     // MARK: Block chaining
 
-    /// What a link made outside 64-bit mode also depends on: the CS base and limit (checked
-    /// when the link was made) and any change of translation or decoded code. In 64-bit mode
-    /// a link is instead re-validated against the TLB each time it is followed.
-    @inline(__always) var legacyLinkEpoch: UInt64 {
+    /// Changes whenever a cached block-to-block link could have become wrong: a TLB flush
+    /// or set switch (translation or permission change), removal of decoded blocks, or a
+    /// mode change. A link made under the current epoch is followed without further checks.
+    @inline(__always) var linkEpoch: UInt64 {
         tlb.epoch &+ decodeCache.epoch &+ modeEpoch
     }
 
     /// The block that follows `b` at the current RIP, if a recorded link still holds.
-    ///
-    /// A link is a guess that saves the decode-cache hash lookup; it is used only if the
-    /// block it names is still valid and is the block `fetchBlock` would find now: the
-    /// current TLB set maps RIP's page with execute permission for this access (CPL, SMEP,
-    /// NX and the VMX context are all in the entry, SDM Vol. 3A §4.6, §4.10.2) to the
-    /// physical address and code size the block was decoded from. So INVLPG, CR writes,
-    /// CPL changes and stores to other code pages leave unrelated links alone.
     @inline(__always)
     func linkedSuccessor(of b: Int32) -> Int32 {
         let blk = decodeCache.blocks + Int(b)
-        let slot: Int
-        if blk.pointee.linkRIP.0 == rip { slot = 0 }
-        else if blk.pointee.linkRIP.1 == rip { slot = 1 }
-        else { return -1 }
-        let target = slot == 0 ? blk.pointee.linkBlock.0 : blk.pointee.linkBlock.1
-        let la: UInt64
-        if is64 {
-            la = rip
-        } else {
-            let epoch = slot == 0 ? blk.pointee.linkEpoch.0 : blk.pointee.linkEpoch.1
-            if epoch != legacyLinkEpoch { return -1 }
-            la = (segments[SegmentRegisterIndex.cs.rawValue].base &+ rip) & 0xFFFF_FFFF
+        let epoch = linkEpoch
+        if blk.pointee.linkRIP.0 == rip {
+            if blk.pointee.linkEpoch.0 == epoch { return blk.pointee.linkBlock.0 }
+            let r = revalidatedLink(blk, slot: 0, epoch: epoch)
+            if r >= 0 { return r }
         }
+        if blk.pointee.linkRIP.1 == rip {
+            if blk.pointee.linkEpoch.1 == epoch { return blk.pointee.linkBlock.1 }
+            return revalidatedLink(blk, slot: 1, epoch: epoch)
+        }
+        return -1
+    }
+
+    /// A link made under an older epoch, checked against the current state instead of being
+    /// dropped (64-bit mode; elsewhere the CS base and limit matter, so it is dropped). It
+    /// holds if the block it names is still valid and is the block `fetchBlock` would find
+    /// now: the current TLB set maps RIP's page, with execute permission for this access
+    /// (CPL, SMEP, NX and the VMX context are all in the entry, SDM Vol. 3A §4.6, §4.10.2),
+    /// to the physical address and code size the block was decoded from. Then the link is
+    /// renewed for this epoch. So INVLPG of a data page, CR writes, CPL changes and stores to
+    /// other code pages cost one check per link instead of a decode-cache lookup.
+    func revalidatedLink(_ blk: UnsafeMutablePointer<DecodeCache.Block>, slot: Int, epoch: UInt64) -> Int32 {
+        guard is64 else { return -1 }
+        let target = slot == 0 ? blk.pointee.linkBlock.0 : blk.pointee.linkBlock.1
         let t = decodeCache.blocks + Int(target)
-        let e = tlb.slot(la)
-        guard t.pointee.valid, e.pointee.tag == tlb.tag(la), e.pointee.perms & accessMasks.exec != 0,
-              t.pointee.key == DecodeCache.key(physical: e.pointee.physical | (la & 0xFFF), codeSize: codeSize)
+        let e = tlb.slot(rip)
+        guard t.pointee.valid, e.pointee.tag == tlb.tag(rip), e.pointee.perms & accessMasks.exec != 0,
+              t.pointee.key == DecodeCache.key(physical: e.pointee.physical | (rip & 0xFFF), codeSize: codeSize)
         else { return -1 }
+        if slot == 0 { blk.pointee.linkEpoch.0 = epoch } else { blk.pointee.linkEpoch.1 = epoch }
         return target
     }
 
-    /// Records that block `to` follows `from` at the current RIP (round-robin over two slots).
+    /// Records that block `to` follows `from` at the current RIP: in the slot already holding
+    /// this RIP (a stale link), else round-robin over the two slots.
     func link(_ from: Int32, to: Int32) {
         let blk = decodeCache.blocks + Int(from)
-        let epoch = legacyLinkEpoch
-        if blk.pointee.nextLinkSlot == 0 {
+        let epoch = linkEpoch
+        let slot0 = blk.pointee.linkRIP.0 == rip || (blk.pointee.linkRIP.1 != rip && blk.pointee.nextLinkSlot == 0)
+        if slot0 {
             blk.pointee.linkRIP.0 = rip
             blk.pointee.linkBlock.0 = to
             blk.pointee.linkEpoch.0 = epoch
