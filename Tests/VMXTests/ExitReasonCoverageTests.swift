@@ -39,6 +39,26 @@ final class ExitReasonCoverageTests: XCTestCase {
         XCTAssertEqual(v[.exitInstructionInformation] & (1 << 10), 0, "memory operand")
     }
 
+    /// Exit 55: XSETBV exits unconditionally in VMX non-root operation (SDM Vol. 3C §26.1.2),
+    /// on a processor with XSAVE (`-cpu max`) once CR4.OSXSAVE is set; without it the #UD of
+    /// §26.1.1 comes first. XCR0 is not written.
+    func testXSETBVExitsUnconditionally() throws {
+        let x = VMXTestGuest()
+        var model = CPUModel.default
+        model.features.insert(.xsave)
+        x.cpu = Processor(memory: x.memory, bus: x.bus, model: model)
+        let xsetbv: (Assembler) -> Void = { a in a.mov(eax, 3); a.xor(edx, edx); a.xor(ecx, ecx); a.db(0x0F, 0x01, 0xD1) }
+        let v = try x.vmcs(xsetbv)
+        v[.guestCR4] |= CR4.osxsave
+        XCTAssertEqual(x.cpu.run(vmcs: v, budget: 200), .vmExit(.xsetbv))
+        XCTAssertEqual(v[.exitInstructionLength], 3)
+        XCTAssertEqual(x.cpu.xcr0, 1, "the exit replaces the write")
+        let noOSXSAVE = try x.vmcs(xsetbv)
+        noOSXSAVE[.exceptionBitmap] = 1 << 6
+        XCTAssertEqual(x.cpu.run(vmcs: noOSXSAVE, budget: 200), .vmExit(.exceptionOrNMI))
+        XCTAssertEqual(noOSXSAVE[.exitInterruptionInformation] & 0xFF, 6, "#UD first")
+    }
+
     func testControlRegisterExits() throws {
         // CR3 load: exits unless the value is in the CR3-target list.
         var (o, v) = try run(primary: .cr3LoadExiting, { $0.mov(cr3, rax) }, configure: { v in
