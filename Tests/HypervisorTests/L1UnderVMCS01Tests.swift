@@ -14,11 +14,7 @@ final class L1UnderVMCS01Tests: XCTestCase {
     /// A Multiboot guest that checks what L1 sees and exits with 0x21 when every check
     /// passes, or 0x40 + the number of the first failing check.
     static func guest() -> [UInt8] {
-        let load: UInt32 = 0x10_0000
-        let a = Assembler(mode: .bits32, origin: UInt64(load))
-        let magic: UInt32 = 0x1BAD_B002, flags: UInt32 = 3
-        a.dd(magic); a.dd(flags); a.dd(0 &- (magic &+ flags))
-        let entry = UInt32(a.here)
+        let (a, load, entry) = VirtualMachineTests.multibootKernel()
         let gdt = a.label(), gdtr = a.label(), flush = a.label(), idt = a.label(), idtr = a.label()
         let gpHandler = a.label(), gpCount = a.label(), message = a.label(), fail = a.label()
         a.lgdt(mem[gdtr])

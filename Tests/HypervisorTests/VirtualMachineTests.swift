@@ -7,14 +7,20 @@ import X86Assembler
 /// The VM end to end: a Multiboot guest built here boots, prints on COM1, takes PIT interrupts
 /// through the 8259 and exits through isa-debug-exit; runs are deterministic.
 final class VirtualMachineTests: XCTestCase {
-    /// A Multiboot ELF32 kernel: 32-bit code that programs the PIC and PIT, waits for three
-    /// timer interrupts with HLT, prints "tick" per interrupt and exits with status 0x21.
-    static func guest() -> [UInt8] {
+    /// An assembler for a Multiboot ELF32 kernel loaded at 1 MiB, with the Multiboot header
+    /// (page-aligned modules, memory information) emitted; code continues at `entry`.
+    static func multibootKernel() -> (Assembler, load: UInt32, entry: UInt32) {
         let load: UInt32 = 0x10_0000
         let a = Assembler(mode: .bits32, origin: UInt64(load))
         let magic: UInt32 = 0x1BAD_B002, flags: UInt32 = 3
         a.dd(magic); a.dd(flags); a.dd(0 &- (magic &+ flags))
-        let entry = UInt32(a.here)
+        return (a, load, UInt32(a.here))
+    }
+
+    /// A Multiboot ELF32 kernel: 32-bit code that programs the PIC and PIT, waits for three
+    /// timer interrupts with HLT, prints "tick" per interrupt and exits with status 0x21.
+    static func guest() -> [UInt8] {
+        let (a, load, entry) = VirtualMachineTests.multibootKernel()
         let idt = a.label(), idtr = a.label(), handler = a.label(), wait = a.label(), count = a.label()
         let gdt = a.label(), gdtr = a.label(), flush = a.label()
         // Multiboot leaves GDTR undefined (§3.2): load our own flat GDT first.
@@ -126,11 +132,7 @@ final class VirtualMachineTests: XCTestCase {
     /// write may run (it would exit with 33H); the stub exits with 5AH once the alarm wakes
     /// the machine, in real mode at 0100:0000.
     static func suspendGuest() -> [UInt8] {
-        let load: UInt32 = 0x10_0000
-        let a = Assembler(mode: .bits32, origin: UInt64(load))
-        let magic: UInt32 = 0x1BAD_B002, flags: UInt32 = 3
-        a.dd(magic); a.dd(flags); a.dd(0 &- (magic &+ flags))
-        let entry = UInt32(a.here)
+        let (a, load, entry) = VirtualMachineTests.multibootKernel()
         let stub: [UInt8] = [0xB0, 0x5A, 0xE6, 0xF4, 0xF4]          // mov al, 5AH; out F4H, al; hlt
         for (k, b) in stub.enumerated() { a.mov(byte[Int64(0x1000 + k)], Int64(b)) }
         a.mov(dword[Int64(ACPITables.facsAddress() + ACPITables.FACS.firmwareWakingVector)], 0x1000)
