@@ -175,4 +175,32 @@ final class TLBBasisTests: XCTestCase {
         XCTAssertEqual(bed.cpu.gpr[GPR.rax.rawValue], 0x5555_0004)
         XCTAssertEqual(bed.cpu.gpr[GPR.rdx.rawValue], 0, "RDPKRU clears EDX")
     }
+
+    /// WRPKRU (SDM Vol. 2D): #UD unless CR4.PKE = 1, #GP(0) if ECX ≠ 0 or EDX ≠ 0 (PKRU kept),
+    /// else PKRU ← EAX.
+    func testWRPKRUFaultsAndLoads() throws {
+        let bed = try Bed { a in
+            a.mov(eax, edi)
+            a.db(0x0F, 0x01, 0xEF)                           // WRPKRU
+            a.vmcall()
+        }
+        bed.cpu.model.features.insert(.pku)
+        func run(cr4: UInt64, ecx: UInt64, edx: UInt64) throws -> UInt64 {
+            let v = try bed.vmcs()
+            v[.guestCR4] |= cr4
+            v[.exceptionBitmap] = 1 << 6 | 1 << 13
+            bed.cpu.gpr[GPR.rdi.rawValue] = 0x0000_000C
+            bed.cpu.gpr[GPR.rcx.rawValue] = ecx
+            bed.cpu.gpr[GPR.rdx.rawValue] = edx
+            let outcome = bed.cpu.run(vmcs: v, budget: 100)
+            return outcome == .vmExit(.vmcall) ? 0 : v[.exitInterruptionInformation]
+        }
+        bed.cpu.extended.pkru = 0x5555_0000
+        XCTAssertEqual(try run(cr4: 0, ecx: 0, edx: 0), 0x8000_0306, "#UD with CR4.PKE = 0")
+        XCTAssertEqual(try run(cr4: Self.pke, ecx: 1, edx: 0), 0x8000_0B0D, "#GP(0) with ECX ≠ 0")
+        XCTAssertEqual(try run(cr4: Self.pke, ecx: 0, edx: 1 << 31), 0x8000_0B0D, "#GP(0) with EDX ≠ 0")
+        XCTAssertEqual(bed.cpu.extended.pkru, 0x5555_0000, "no fault changed PKRU")
+        XCTAssertEqual(try run(cr4: Self.pke, ecx: 1 << 32, edx: 1 << 40), 0, "only ECX and EDX count")
+        XCTAssertEqual(bed.cpu.extended.pkru, 0x0000_000C)
+    }
 }
