@@ -134,35 +134,33 @@ enum VMEntryChecks {
 
     static func canonical(_ a: UInt64) -> Bool { UInt64(bitPattern: Int64(bitPattern: a << 16) >> 16) == a }
 
-    /// A check: a plain function (no closure context), so running the table on every VM
-    /// entry costs no reference counting.
-    typealias Check = @convention(thin) (VMCS, VMXCapabilities) -> Bool
-
     /// The checks in SDM order with their error number.
-    static let controlChecks: [(String, Check)] = [
-        ("execution-controls-reserved-bits", { v, c in executionControlsConform(v, c) }),
+    static let controlChecks: [(String, @Sendable (VMCS, VMXCapabilities) -> Bool)] = [
+        ("execution-controls-reserved-bits", executionControlsConform),
         ("cr3-target-count", { v, _ in cr3TargetCountValid(v) }),
-        ("bitmap-addresses", { v, c in bitmapAddressesValid(v, c) }),
-        ("vmcs-shadowing-bitmap-addresses", { v, c in vmcsShadowingBitmapAddressesValid(v, c) }),
-        ("tpr-shadow", { v, c in tprShadowControlsValid(v, c) }),
-        ("apic-access-address", { v, c in apicAccessControlsValid(v, c) }),
+        ("bitmap-addresses", bitmapAddressesValid),
+        ("vmcs-shadowing-bitmap-addresses", vmcsShadowingBitmapAddressesValid),
+        ("tpr-shadow", tprShadowControlsValid),
+        ("apic-access-address", apicAccessControlsValid),
         ("vpid-and-unrestricted-guest", { v, _ in vpidAndUnrestrictedGuestValid(v) }),
         ("nmi-controls", { v, _ in nmiControlsValid(v) }),
-        ("ept-pointer", { v, c in eptPointerValid(v, c) }),
-        ("exit-controls-reserved-bits", { v, c in exitControlsConform(v, c) }),
-        ("exit-msr-lists", { v, c in exitMSRListsValid(v, c) }),
-        ("entry-controls-reserved-bits", { v, c in entryControlsConform(v, c) }),
-        ("entry-msr-load-list", { v, c in entryMSRListValid(v, c) }),
+        ("ept-pointer", eptPointerValid),
+        ("exit-controls-reserved-bits", exitControlsConform),
+        ("exit-msr-lists", exitMSRListsValid),
+        ("entry-controls-reserved-bits", entryControlsConform),
+        ("entry-msr-load-list", entryMSRListValid),
         ("entry-interruption-information", { v, _ in entryInterruptionValid(v) }),
     ]
-    static let hostChecks: [(String, Check)] = [
-        ("host-control-registers", { v, c in hostControlRegistersValid(v, c) }),
+    static let hostChecks: [(String, @Sendable (VMCS, VMXCapabilities) -> Bool)] = [
+        ("host-control-registers", hostControlRegistersValid),
         ("host-segments-and-address-space", { v, _ in hostSegmentsAndAddressSpaceValid(v) }),
     ]
 
     /// The first failing check as (name, error), or nil.
     static func firstFailure(_ v: VMCS, _ c: VMXCapabilities) -> (String, VMInstructionError)? {
-        // Rows are read in place: copying a row would retain and release its name.
+        // Rows are read in place: copying a row would retain and release its name. (A
+        // `@convention(thin)` check, as the guest-state rows use, would also save the closure's
+        // retain/release, but Swift 6.3's -Onone IRGen crashes on this table.)
         let control = controlChecks.withUnsafeBufferPointer { rows in rows.indices.first { !rows[$0].1(v, c) } }
         if let k = control { return (controlChecks[k].0, .invalidControlFields) }
         let host = hostChecks.withUnsafeBufferPointer { rows in rows.indices.first { !rows[$0].1(v, c) } }
