@@ -227,6 +227,14 @@ final class RTCAndACPITests: XCTestCase {
         XCTAssertEqual(reg(0x0C), 0)
         XCTAssertEqual(reg(0x0A) & 0x80, 0)
         XCTAssertEqual(scheduler.pendingCount, 0)
+
+        set(0x0B, 0x02)                                      // updates on, no interrupt enables
+        advance(to: 62_500_000_000)                          // seconds 6…62 pass: 63 is second 3 of minute 1
+        XCTAssertEqual(reg(0x0C), 0x10, "a poller sees UF without UIE; no alarm second yet, no IRQF")
+        advance(to: 64_000_000_000)
+        XCTAssertEqual(reg(0x0C), 0x30, "second 63 matched the alarm while nothing was enabled")
+        XCTAssertEqual(lines.rising, [8], "no interrupt without UIE/AIE")
+        XCTAssertEqual(alarms, 1)
     }
 
     /// ACPI 6.4 §4.8.3: SLP_EN with the \_S3 sleep type sleeps; the RTC alarm sets RTC_STS and,

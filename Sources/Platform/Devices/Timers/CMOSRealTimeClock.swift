@@ -17,6 +17,9 @@ public final class CMOSRealTimeClock: PortIODevice {
     private let scheduler: EventScheduler?
     /// The pending update-cycle event (scheduled while UIE or AIE is set).
     private var updateEvent: EventScheduler.TimerID?
+    /// The last second whose update register C reflects (updates since then set UF and AF
+    /// when register C is read, so a guest polling it without UIE/AIE sees them too).
+    private var updatedSecond: UInt64 = 0
     /// Seconds since 1970-01-01 at virtual time zero.
     public let epoch: UInt64
     /// IRQ 8.
@@ -99,6 +102,7 @@ public final class CMOSRealTimeClock: PortIODevice {
         case 0x00, 0x02, 0x04, 0x06, 0x07, 0x08, 0x09, 0x32: return UInt32(timeRegister(r))
         case 0x0A: return UInt32(cmos[0x0A] & 0x7F | (updateInProgress ? 0x80 : 0))
         case 0x0C:
+            update(through: time.nanoseconds / 1_000_000_000)
             let v = cmos[0x0C]; cmos[0x0C] = 0                                 // read clears the flags
             return UInt32(v)
         default: return UInt32(cmos[r])
@@ -141,17 +145,21 @@ public final class CMOSRealTimeClock: PortIODevice {
         let boundary = previous.map { $0 + 1_000_000_000 } ?? (time.nanoseconds / 1_000_000_000 + 1) * 1_000_000_000
         updateEvent = scheduler.schedule(at: boundary) { [unowned self] in
             self.updateEvent = nil
-            self.update(second: boundary / 1_000_000_000)
+            self.update(through: boundary / 1_000_000_000)
             self.scheduleUpdate(after: boundary)
         }
     }
 
-    /// The update at the start of `second`: UF, AF on an alarm match, IRQF and IRQ 8 for the
-    /// enabled ones (MC146818A register C; register B UIE = bit 4, AIE = bit 5).
-    private func update(second: UInt64) {
+    /// The updates at the start of each second after `updatedSecond` up to `second`: UF, AF
+    /// if one of those seconds matches the alarm, IRQF and IRQ 8 for the enabled ones
+    /// (MC146818A register C; register B UIE = bit 4, AIE = bit 5).
+    private func update(through second: UInt64) {
+        guard second > updatedSecond else { return }
+        let first = max(updatedSecond + 1, second >= 86_400 ? second - 86_399 : 0)   // a day covers every alarm
+        updatedSecond = second
         guard updating else { return }
         var flags: UInt8 = 0x10
-        if alarmMatches(atSecond: second) { flags |= 0x20 }
+        if (first...second).contains(where: { alarmMatches(atSecond: $0) }) { flags |= 0x20 }
         cmos[0x0C] |= flags
         let enabled = flags & cmos[0x0B] & 0x30
         if enabled != 0 {
