@@ -131,7 +131,7 @@ final class VirtualMachineTests: XCTestCase {
     /// (every second, AIE) and RTC_EN, and sleeps with SLP_TYP 1. Nothing after the sleep
     /// write may run (it would exit with 33H); the stub exits with 5AH once the alarm wakes
     /// the machine, in real mode at 0100:0000.
-    static func suspendGuest() -> [UInt8] {
+    static func suspendGuest(wakeOnRTC: Bool = true) -> [UInt8] {
         let (a, load, entry) = VirtualMachineTests.multibootKernel()
         let stub: [UInt8] = [0xB0, 0x5A, 0xE6, 0xF4, 0xF4]          // mov al, 5AH; out F4H, al; hlt
         for (k, b) in stub.enumerated() { a.mov(byte[Int64(0x1000 + k)], Int64(b)) }
@@ -139,7 +139,7 @@ final class VirtualMachineTests: XCTestCase {
         for (r, v) in [(0x01, 0xC0), (0x03, 0xC0), (0x05, 0xC0), (0x0B, 0x22)] {   // alarm: any time; AIE
             a.mov(al, Int64(r)); a.out(port: 0x70, al); a.mov(al, Int64(v)); a.out(port: 0x71, al)
         }
-        a.mov(dx, 0x602); a.mov(ax, 0x400); a.out(dx, ax)             // PM1_EN.RTC_EN
+        if wakeOnRTC { a.mov(dx, 0x602); a.mov(ax, 0x400); a.out(dx, ax) }   // PM1_EN.RTC_EN
         a.mov(dx, 0x604); a.mov(ax, 0x2400); a.out(dx, ax)            // PM1_CNT: SLP_TYP 1, SLP_EN
         a.mov(al, 0x33); a.out(port: 0xF4, al)
         a.hlt()
@@ -157,6 +157,16 @@ final class VirtualMachineTests: XCTestCase {
         XCTAssertEqual(bsp.executionMode, .real)
         XCTAssertGreaterThanOrEqual(vm.clock.nanoseconds, 1_000_000_000, "slept until the next second")
         XCTAssertEqual(vm.board.acpiPM.ioRead(port: 0x600, size: 2) & 0x8400, 0x8400, "WAK_STS, RTC_STS")
+    }
+
+    func testS3WithoutAWakeEventSleepsForever() throws {
+        let vm = try VirtualMachine(MachineConfiguration(), board: PCBoardOptions())
+        try vm.boot(kernel: Self.suspendGuest(wakeOnRTC: false), commandLine: "")
+        XCTAssertEqual(vm.run(instructionLimit: 1_000_000), .deadlock, "RTC_EN clear: the alarm does not wake")
+        XCTAssertTrue(vm.sleeping)
+        XCTAssertEqual(vm.s3Resumes, 0)
+        XCTAssertEqual(vm.board.acpiPM.ioRead(port: 0x600, size: 2) & 0x8000, 0, "no WAK_STS")
+        XCTAssertLessThan(vm.clock.nanoseconds, 1_000_000_000, "reported at once, not after skipping time")
     }
 
     func testBadImagesAndConfigurationsGivePreciseErrors() throws {

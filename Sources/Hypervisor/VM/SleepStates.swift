@@ -9,7 +9,17 @@ extension VirtualMachine {
     /// no vCPU runs until a wake event; virtual time skips to the next timer.
     func enterS3() {
         sleeping = true
+        sleptAt = clock.nanoseconds
         for v in vcpus where v.isRunning { v.processor.requestStop() }
+    }
+
+    /// Whether a wake event can still end S3: the RTC alarm is the only wake source, so it
+    /// needs PM1_EN.RTC_EN and the RTC's alarm interrupt (AIE), and an alarm of valid values
+    /// matches within a day. Otherwise the machine would sleep forever while periodic
+    /// timers keep virtual time moving, and `run` reports a deadlock instead.
+    var canWakeFromS3: Bool {
+        guard let board, board.acpiPM.rtcWakeEnabled, board.rtc.alarmInterruptEnabled else { return false }
+        return clock.nanoseconds &- sleptAt <= 86_401 * 1_000_000_000
     }
 
     /// ACPI 6.4 §16.3 (waking from S3) and §5.2.10 (FACS waking vectors): the processors leave

@@ -38,6 +38,8 @@ public final class VirtualMachine {
     public internal(set) var sleeping = false
     /// Resumes from S3 at a waking vector.
     public internal(set) var s3Resumes = 0
+    /// Virtual time at which the machine entered S3.
+    var sleptAt: UInt64 = 0
 
     /// The PC's devices.
     public private(set) var board: PCBoard!
@@ -146,6 +148,7 @@ public final class VirtualMachine {
             if clock.instructionsRetired >= instructionLimit { return .instructionLimit }
             if !ran {
                 // Every vCPU waits: jump virtual time to the next timer, or give up.
+                if sleeping && !canWakeFromS3 { return .deadlock }
                 guard let deadline = scheduler.nextDeadline else {
                     if !sleeping && vcpus.contains(where: { $0.state == .halted && hasDeliverableEvent($0) }) { continue }
                     return .deadlock

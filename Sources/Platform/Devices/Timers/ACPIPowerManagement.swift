@@ -72,6 +72,9 @@ public final class ACPIPowerManagement: PortIODevice {
         }
     }
 
+    /// PM1_EN.RTC_EN: the RTC alarm is a wake event.
+    public var rtcWakeEnabled: Bool { enable & PM1.rtc != 0 }
+
     /// The RTC alarm (the RTC's interrupt output): RTC_STS, and the wake event from S3 when
     /// RTC_EN is set (§4.8.3.1.1).
     public func rtcAlarm() {

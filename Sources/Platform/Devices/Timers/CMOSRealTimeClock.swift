@@ -124,6 +124,9 @@ public final class CMOSRealTimeClock: PortIODevice {
 
     // MARK: Update cycle
 
+    /// Register B AIE: an alarm raises IRQ 8 (and is the ACPI RTC event).
+    public var alarmInterruptEnabled: Bool { cmos[0x0B] & 0x20 != 0 }
+
     /// Register B SET clear and the divider in its normal operating state (A bits 6:4 = 010).
     private var updating: Bool { cmos[0x0B] & 0x80 == 0 && cmos[0x0A] & 0x70 == 0x20 }
 
