@@ -149,20 +149,26 @@ final class TLBBasisTests: XCTestCase {
         XCTAssertNil(bed.cpu.readMSR(MSRIndex.pkrs), "no PKS: IA32_PKRS does not exist")
     }
 
-    func testRDPKRUAndWRPKRUFaults() throws {
-        let bed = try Bed { a in
-            a.mov(ecx, esi)
-            a.db(0x0F, 0x01, 0xEE)                           // RDPKRU
-            a.vmcall()
-        }
+    /// A bed on a PKU processor running `instruction` (3 bytes) then VMCALL.
+    func pkuBed(_ setup: @escaping (Assembler) -> Void, _ instruction: [UInt8]) throws -> Bed {
+        let bed = try Bed { a in setup(a); a.db(instruction); a.vmcall() }
         bed.cpu.model.features.insert(.pku)
+        return bed
+    }
+
+    /// Enters a fresh VMCS with `cr4` added and #UD/#GP exiting, the GPRs set as `gprs` says.
+    func runPKUInstruction(_ bed: Bed, cr4: UInt64, _ gprs: [(GPR, UInt64)]) throws -> (VMRunOutcome, VMCS) {
+        let v = try bed.vmcs()
+        v[.guestCR4] |= cr4
+        v[.exceptionBitmap] = 1 << 6 | 1 << 13
+        for (r, value) in gprs { bed.cpu.gpr[r.rawValue] = value }
+        return (bed.cpu.run(vmcs: v, budget: 100), v)
+    }
+
+    func testRDPKRUAndWRPKRUFaults() throws {
+        let bed = try pkuBed({ $0.mov(ecx, esi) }, [0x0F, 0x01, 0xEE])        // RDPKRU
         func run(cr4: UInt64, ecx: UInt64) throws -> (VMRunOutcome, VMCS) {
-            let v = try bed.vmcs()
-            v[.guestCR4] |= cr4
-            v[.exceptionBitmap] = 1 << 6 | 1 << 13
-            bed.cpu.gpr[GPR.rsi.rawValue] = ecx
-            bed.cpu.gpr[GPR.rdx.rawValue] = 0xDEAD
-            return (bed.cpu.run(vmcs: v, budget: 100), v)
+            try runPKUInstruction(bed, cr4: cr4, [(.rsi, ecx), (.rdx, 0xDEAD)])
         }
         var (outcome, v) = try run(cr4: 0, ecx: 0)
         XCTAssertEqual(outcome, .vmExit(.exceptionOrNMI))
@@ -179,20 +185,9 @@ final class TLBBasisTests: XCTestCase {
     /// WRPKRU (SDM Vol. 2D): #UD unless CR4.PKE = 1, #GP(0) if ECX ≠ 0 or EDX ≠ 0 (PKRU kept),
     /// else PKRU ← EAX.
     func testWRPKRUFaultsAndLoads() throws {
-        let bed = try Bed { a in
-            a.mov(eax, edi)
-            a.db(0x0F, 0x01, 0xEF)                           // WRPKRU
-            a.vmcall()
-        }
-        bed.cpu.model.features.insert(.pku)
+        let bed = try pkuBed({ $0.mov(eax, edi) }, [0x0F, 0x01, 0xEF])        // WRPKRU
         func run(cr4: UInt64, ecx: UInt64, edx: UInt64) throws -> UInt64 {
-            let v = try bed.vmcs()
-            v[.guestCR4] |= cr4
-            v[.exceptionBitmap] = 1 << 6 | 1 << 13
-            bed.cpu.gpr[GPR.rdi.rawValue] = 0x0000_000C
-            bed.cpu.gpr[GPR.rcx.rawValue] = ecx
-            bed.cpu.gpr[GPR.rdx.rawValue] = edx
-            let outcome = bed.cpu.run(vmcs: v, budget: 100)
+            let (outcome, v) = try runPKUInstruction(bed, cr4: cr4, [(.rdi, 0x0000_000C), (.rcx, ecx), (.rdx, edx)])
             return outcome == .vmExit(.vmcall) ? 0 : v[.exitInterruptionInformation]
         }
         bed.cpu.extended.pkru = 0x5555_0000
