@@ -81,7 +81,7 @@ switch outcome {
 case .exited(let status): exit(status & 0xFF)
 case .shutdown: exit(0)
 case .deadlock where vm.sleeping:
-    FileHandle.standardError.write(Data("matryoshka-qemu: the guest is in ACPI S3 (suspend to RAM) and no wake event is armed (RTC alarm with AIE, PM1_EN.RTC_EN)\n".utf8))
+    FileHandle.standardError.write(Data("matryoshka-qemu: \(VirtualMachine.sleepingWithoutWakeEvent)\n".utf8))
     exit(1)
 case .deadlock:
     FileHandle.standardError.write(Data("matryoshka-qemu: all vCPUs are halted with interrupts disabled and no timer pending\n".utf8))

@@ -439,9 +439,8 @@ extension Processor {
         guard is64 else { return -1 }
         let target = slot == 0 ? blk.pointee.linkBlock.0 : blk.pointee.linkBlock.1
         let t = decodeCache.blocks + Int(target)
-        let e = tlb.slot(rip)
-        guard t.pointee.valid, e.pointee.tag == tlb.tag(rip), e.pointee.perms & accessMasks.exec != 0,
-              t.pointee.key == DecodeCache.key(physical: e.pointee.physical | (rip & 0xFFF), codeSize: codeSize)
+        guard t.pointee.valid, let phys = cachedFetchPhysical(rip),
+              t.pointee.key == DecodeCache.key(physical: phys, codeSize: codeSize)
         else { return -1 }
         if slot == 0 { blk.pointee.linkEpoch.0 = epoch } else { blk.pointee.linkEpoch.1 = epoch }
         return target
@@ -480,16 +479,24 @@ extension Processor {
         return (cs.base &+ rip) & 0xFFFF_FFFF
     }
 
+    /// The physical address of an instruction fetch at `la` if the current TLB set holds a
+    /// translation with execute permission for this access, else nil (no walk).
+    @inline(__always)
+    func cachedFetchPhysical(_ la: UInt64) -> UInt64? {
+        let e = tlb.slot(la)
+        guard e.pointee.tag == tlb.tag(la) && e.pointee.perms & accessMasks.exec != 0 else { return nil }
+        return e.pointee.physical | (la & 0xFFF)
+    }
+
     /// Finds (or decodes) the block at RIP. Returns -1 when the instruction must be executed
     /// through the uncached path (it crosses a page, is fetched from a device, or the block
     /// would pass the CS limit).
     @inline(__always)
     func fetchBlock() throws(Fault) -> Int32 {
         let la = try fetchLinearRIP()
-        let e = tlb.slot(la)
         var phys: UInt64
-        if e.pointee.tag == tlb.tag(la) && e.pointee.perms & accessMasks.exec != 0 {
-            phys = e.pointee.physical | (la & 0xFFF)
+        if let p = cachedFetchPhysical(la) {
+            phys = p
         } else {
             let t = try translate(la, currentAccess(.execute))
             if !t.ram { return -1 }

@@ -8,10 +8,13 @@ extension VirtualMachine {
     /// ACPI 6.4 §16.1.3 (S3: processor context lost, memory kept), §4.8.3.2.1 (SLP_EN):
     /// no vCPU runs until a wake event; virtual time skips to the next timer.
     func enterS3() {
-        sleeping = true
         sleptAt = clock.nanoseconds
         for v in vcpus where v.isRunning { v.processor.requestStop() }
     }
+
+    /// What a front end says when `run` ends in a deadlock while the machine sleeps.
+    public static let sleepingWithoutWakeEvent =
+        "the guest is in ACPI S3 (suspend to RAM) and no wake event is armed (RTC alarm with AIE, PM1_EN.RTC_EN)"
 
     /// Whether a wake event can still end S3: the RTC alarm is the only wake source, so it
     /// needs PM1_EN.RTC_EN and the RTC's alarm interrupt (AIE), and an alarm of valid values
@@ -29,7 +32,6 @@ extension VirtualMachine {
     /// Firmware_Waking_Vector in real mode at CS = vector >> 4, IP = vector & 0xF. With no
     /// usable vector the machine resets as after a triple fault.
     func resumeFromS3() {
-        sleeping = false
         let facs = ACPITables.facsAddress()
         let x = (try? memory.load(UInt64.self, at: facs + ACPITables.FACS.xFirmwareWakingVector)) ?? 0
         let real = UInt64((try? memory.load(UInt32.self, at: facs + ACPITables.FACS.firmwareWakingVector)) ?? 0)

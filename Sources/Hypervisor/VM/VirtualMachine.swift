@@ -34,8 +34,8 @@ public final class VirtualMachine {
     public var exitStatus: Int32?
     /// Triple faults and resets seen (for `noReboot == false`).
     public internal(set) var resets = 0
-    /// In ACPI S3: no vCPU runs until a wake event (see SleepStates.swift).
-    public internal(set) var sleeping = false
+    /// In ACPI S3 (the PM block's state): no vCPU runs until a wake event (SleepStates.swift).
+    public var sleeping: Bool { board?.acpiPM.sleeping ?? false }
     /// Resumes from S3 at a waking vector.
     public internal(set) var s3Resumes = 0
     /// Virtual time at which the machine entered S3.

@@ -50,7 +50,6 @@ public enum ACPITables {
     public enum FACS {
         public static let firmwareWakingVector: UInt64 = 12
         public static let xFirmwareWakingVector: UInt64 = 24
-        public static let ospmFlags: UInt64 = 36
     }
 
     /// Writes the tables for `cpuCount` processors and the PM block at `pmBase`, and a DMAR

@@ -112,7 +112,7 @@ struct RunCommand: ParsableCommand {
         case .exited(let status): throw ExitCode((status >> 1) & 0x7F)
         case .shutdown: throw ExitCode(0)
         case .deadlock where vm.sleeping:
-            FileHandle.standardError.write(Data("matryoshka: the guest is in ACPI S3 (suspend to RAM) and no wake event is armed (RTC alarm with AIE, PM1_EN.RTC_EN)\n".utf8))
+            FileHandle.standardError.write(Data("matryoshka: \(VirtualMachine.sleepingWithoutWakeEvent)\n".utf8))
             throw ExitCode(1)
         case .deadlock, .instructionLimit: throw ExitCode(1)
         case .l0Failure(let cpu, let message):
