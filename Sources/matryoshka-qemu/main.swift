@@ -6,7 +6,7 @@ import QEMUFrontend
 
 /// A qemu-system-x86_64-compatible front end, so kvm-unit-tests' `run_tests.sh` drives
 /// Matryoshka unchanged (`QEMU=.build/release/matryoshka-qemu`). Exit status follows QEMU:
-/// isa-debug-exit's (value << 1) | 1, 0 after a shutdown with -no-reboot, 1 on an error QEMU
+/// isa-debug-exit's (value << 1) | 1, 0 after a shutdown with -no-reboot or an ACPI power-off (S5), 1 on an error QEMU
 /// would also report as 1, and 2 for unsupported options or unloadable images.
 func fail(_ message: String, status: Int32 = 2) -> Never {
     FileHandle.standardError.write(Data("matryoshka-qemu: \(message)\n".utf8))
@@ -79,7 +79,7 @@ if ProcessInfo.processInfo.environment["MATRYOSHKA_SUMMARY"] != nil {
 }
 switch outcome {
 case .exited(let status): exit(status & 0xFF)
-case .shutdown: exit(0)
+case .shutdown, .poweredOff: exit(0)     // QEMU exits 0 on -no-reboot's shutdown and on ACPI power-off
 case .deadlock where vm.sleeping:
     FileHandle.standardError.write(Data("matryoshka-qemu: \(VirtualMachine.sleepingWithoutWakeEvent)\n".utf8))
     exit(1)

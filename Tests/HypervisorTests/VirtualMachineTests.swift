@@ -169,6 +169,22 @@ final class VirtualMachineTests: XCTestCase {
         XCTAssertLessThan(vm.clock.nanoseconds, 1_000_000_000, "reported at once, not after skipping time")
     }
 
+    /// ACPI S5 (ACPI 6.4 §16.1.5): PM1_CNT with SLP_TYP 0 and SLP_EN powers the machine off;
+    /// the instruction after the write (an exit with 33H) must not run.
+    func testS5PowersOffAtTheSleepEnableWrite() throws {
+        let (a, load, entry) = VirtualMachineTests.multibootKernel()
+        a.mov(dx, 0x604); a.mov(ax, 0x0001); a.out(dx, ax)            // SCI_EN only: keeps running
+        a.mov(ax, 0x2000); a.out(dx, ax)                              // SLP_TYP 0 (\_S5), SLP_EN
+        a.mov(al, 0x33); a.out(port: 0xF4, al)
+        a.hlt()
+        let vm = try VirtualMachine(MachineConfiguration(), board: PCBoardOptions())
+        try vm.boot(kernel: Self.elf(a.assemble(), load: load, entry: entry), commandLine: "")
+        XCTAssertEqual(vm.run(instructionLimit: 1_000_000), .poweredOff)
+        XCTAssertTrue(vm.poweredOff)
+        XCTAssertFalse(vm.sleeping)
+        XCTAssertEqual(vm.run(instructionLimit: 1_000_000), .poweredOff, "stays off")
+    }
+
     func testBadImagesAndConfigurationsGivePreciseErrors() throws {
         let vm = try VirtualMachine(MachineConfiguration())
         XCTAssertThrowsError(try vm.boot(kernel: [1, 2, 3])) { XCTAssertEqual($0 as? LoaderError, .unknownFormat) }

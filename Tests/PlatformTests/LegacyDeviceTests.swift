@@ -214,15 +214,16 @@ final class RTCAndACPITests: XCTestCase {
         set(0x0B, 0x02 | 0x20)                               // AIE
         advance(to: 1_000_000_000)
         XCTAssertEqual(reg(0x0A) & 0x80, 0, "the update is done at the boundary")
-        XCTAssertEqual(reg(0x0C), 0x10, "UF only: second 1 does not match the alarm, no IRQ")
+        XCTAssertEqual(reg(0x0C), 0x40 | 0x10, "PF (1024 Hz, PIE clear) and UF: second 1 does not match the alarm, no IRQ")
         XCTAssertEqual(lines.rising, [])
         advance(to: 3_000_000_000)
-        XCTAssertEqual(reg(0x0C), 0x80 | 0x20 | 0x10, "IRQF, AF, UF at second 3")
+        XCTAssertEqual(reg(0x0C), 0x80 | 0x40 | 0x20 | 0x10, "IRQF, PF, AF, UF at second 3")
         XCTAssertEqual(lines.rising, [8])
         XCTAssertEqual(alarms, 1)
         XCTAssertEqual(reg(0x0C), 0, "reading register C cleared it")
 
         set(0x0B, 0x02 | 0x80)                               // SET: updates inhibited, AIE off
+        set(0x0A, 0x20)                                      // no periodic rate
         advance(to: 5_000_000_000)
         XCTAssertEqual(reg(0x0C), 0)
         XCTAssertEqual(reg(0x0A) & 0x80, 0)
@@ -235,6 +236,55 @@ final class RTCAndACPITests: XCTestCase {
         XCTAssertEqual(reg(0x0C), 0x30, "second 63 matched the alarm while nothing was enabled")
         XCTAssertEqual(lines.rising, [8], "no interrupt without UIE/AIE")
         XCTAssertEqual(alarms, 1)
+    }
+
+    /// MC146818A periodic interrupt: register A RS selects the rate (6: 976.5625 µs, 15:
+    /// 500 ms, 1: 3.90625 ms), PF is set at each period whether or not PIE is, and with PIE
+    /// IRQF and IRQ 8 follow; IRQ 8 stays asserted (no new edge) until register C is read.
+    func testPeriodicInterruptRatesAndIRQ8Level() {
+        let clock = Clock()
+        let scheduler = EventScheduler(time: clock)
+        let rtc = CMOSRealTimeClock(time: clock, scheduler: scheduler)
+        let lines = Lines()
+        rtc.interruptLines = lines
+        func reg(_ r: UInt8) -> UInt32 { rtc.ioWrite(port: 0x70, size: 1, value: UInt32(r)); return rtc.ioRead(port: 0x71, size: 1) }
+        func set(_ r: UInt8, _ v: UInt8) { rtc.ioWrite(port: 0x70, size: 1, value: UInt32(r)); rtc.ioWrite(port: 0x71, size: 1, value: UInt32(v)) }
+        func advance(to ns: UInt64) { clock.nanoseconds = ns; scheduler.runDue() }
+
+        XCTAssertEqual(rtc.periodTicks, 32, "reset rate 1024 Hz")
+        advance(to: 976_000)
+        XCTAssertEqual(reg(0x0C), 0, "976.0 µs: the first period (976.5625 µs) has not ended")
+        advance(to: 977_000)
+        XCTAssertEqual(reg(0x0C), 0x40, "PF without PIE, no IRQF")
+        XCTAssertEqual(scheduler.pendingCount, 0, "no event without PIE")
+
+        set(0x0A, 0x2F)                                      // RS 15: 500 ms
+        XCTAssertEqual(rtc.periodTicks, 16_384)
+        set(0x0B, 0x02 | 0x40)                               // PIE
+        XCTAssertEqual(scheduler.nextDeadline, 500_000_000)
+        advance(to: 500_000_000)
+        XCTAssertEqual(lines.rising, [8])
+        XCTAssertEqual(lines.levels[8], true, "IRQ 8 held while IRQF is set")
+        advance(to: 1_000_000_000)
+        XCTAssertEqual(lines.rising, [8], "no second edge before register C is read")
+        XCTAssertEqual(reg(0x0C), 0x80 | 0x40 | 0x10, "IRQF, PF, and UF from the second-1 update")
+        XCTAssertEqual(lines.levels[8], false, "reading register C releases IRQ 8")
+        advance(to: 1_500_000_000)
+        XCTAssertEqual(lines.rising, [8, 8])
+        XCTAssertEqual(reg(0x0C), 0x80 | 0x40)
+
+        set(0x0A, 0x21)                                      // RS 1: 3.90625 ms, as RS 8
+        XCTAssertEqual(rtc.periodTicks, 128)
+        advance(to: 1_503_000_000)
+        XCTAssertEqual(reg(0x0C), 0, "1.5 s is a 3.90625 ms boundary; the next is at 1.50390625 s")
+        advance(to: 1_503_906_250)
+        XCTAssertEqual(lines.rising, [8, 8, 8])
+        set(0x0A, 0x60)                                      // divider reset: no periodic flag
+        XCTAssertNil(rtc.periodTicks)
+        XCTAssertEqual(scheduler.pendingCount, 0)
+        set(0x0B, 0x02)                                      // PIE off: IRQF (PF still set) drops
+        XCTAssertEqual(lines.levels[8], false)
+        XCTAssertEqual(reg(0x0C), 0x40)
     }
 
     /// ACPI 6.4 §4.8.3: SLP_EN with the \_S3 sleep type sleeps; the RTC alarm sets RTC_STS and,
@@ -264,7 +314,25 @@ final class RTCAndACPITests: XCTestCase {
         XCTAssertEqual(pm.ioRead(port: 0x600, size: 2), 0)
     }
 
-    func testDSDTDeclaresS3WithSleepTypeOne() throws {
+    /// ACPI 6.4 §16.1.5 (S5 soft off): SLP_EN with the \_S5 sleep type (0) powers off once;
+    /// SLP_TYP 0 without SLP_EN (every plain PM1_CNT write) does not.
+    func testSleepTypeZeroWithSleepEnablePowersOff() {
+        let pm = ACPIPowerManagement(time: Clock())
+        var off = 0, slept = 0
+        pm.onPowerOff = { off += 1 }
+        pm.onSleep = { slept += 1 }
+        pm.ioWrite(port: 0x604, size: 2, value: 0x0001)             // SCI_EN, SLP_TYP 0, no SLP_EN
+        XCTAssertFalse(pm.poweredOff)
+        pm.ioWrite(port: 0x604, size: 2, value: 0x2000)
+        XCTAssertTrue(pm.poweredOff)
+        XCTAssertFalse(pm.sleeping)
+        pm.ioWrite(port: 0x604, size: 2, value: 0x2000)
+        pm.ioWrite(port: 0x604, size: 2, value: 0x2400)
+        XCTAssertEqual(off, 1)
+        XCTAssertEqual(slept, 0, "a powered-off machine does not enter S3")
+    }
+
+    func testDSDTDeclaresS3AndS5SleepTypes() throws {
         let memory = try PhysicalMemory(size: 4 << 20)
         try ACPITables.install(in: memory, cpuCount: 1)
         let rsdt = UInt64(try memory.load(UInt32.self, at: ACPITables.rsdpAddress + 16))
@@ -275,8 +343,10 @@ final class RTCAndACPITests: XCTestCase {
         let len = Int(try memory.load(UInt32.self, at: dsdt + 4))
         let t = try memory.read(at: dsdt, length: len)
         XCTAssertEqual(t.reduce(0, &+), 0, "checksum")
-        XCTAssertEqual(Array(t[36...]), [0x08, 0x5F, 0x53, 0x33, 0x5F, 0x12, 0x06, 0x04, 0x01, 0x01, 0x00, 0x00],
+        XCTAssertEqual(Array(t[36..<48]), [0x08, 0x5F, 0x53, 0x33, 0x5F, 0x12, 0x06, 0x04, 0x01, 0x01, 0x00, 0x00],
                        "Name (\\_S3, Package (4) { One, One, Zero, Zero })")
+        XCTAssertEqual(Array(t[48...]), [0x08, 0x5F, 0x53, 0x35, 0x5F, 0x12, 0x06, 0x04, 0x00, 0x00, 0x00, 0x00],
+                       "Name (\\_S5, Package (4) { Zero, Zero, Zero, Zero })")
     }
 
     func testPMTimerCountsAt3579545Hz() {

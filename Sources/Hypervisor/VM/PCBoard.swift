@@ -108,6 +108,7 @@ public final class PCBoard {
         rtc.onAlarm = { [unowned acpiPM] in acpiPM.rtcAlarm() }
         acpiPM.onSleep = { [unowned vm] in vm.enterS3() }
         acpiPM.onWake = { [unowned vm] in vm.resumeFromS3() }
+        acpiPM.onPowerOff = { [unowned vm] in vm.enterS5() }
         try bus.map(ports: acpiPM.ports, to: acpiPM)
         if options.pit {
             let t = PIT8254(scheduler: vm.scheduler)

@@ -1,10 +1,17 @@
 import CPU
 import Platform
 
-/// ACPI S3 (suspend to RAM) for the whole machine: the PM block's SLP_EN with the `\_S3`
-/// sleep type stops every processor with memory kept; a wake event (the RTC alarm with
-/// RTC_EN) resumes the machine at the OS waking vector in the FACS, as firmware would.
+/// ACPI sleep states for the whole machine: the PM block's SLP_EN with the `\_S3` sleep type
+/// stops every processor with memory kept, and a wake event (the RTC alarm with RTC_EN)
+/// resumes the machine at the OS waking vector in the FACS, as firmware would; with the
+/// `\_S5` sleep type the machine powers off and `run` ends.
 extension VirtualMachine {
+    /// ACPI 6.4 §16.1.5 (S5, soft off: no context kept, no wake here) and §4.8.3.2.1
+    /// (SLP_EN): the writing processor stops at once; `run` returns `.poweredOff`.
+    func enterS5() {
+        for v in vcpus where v.isRunning { v.processor.requestStop() }
+    }
+
     /// ACPI 6.4 §16.1.3 (S3: processor context lost, memory kept), §4.8.3.2.1 (SLP_EN):
     /// no vCPU runs until a wake event; virtual time skips to the next timer.
     func enterS3() {

@@ -10,6 +10,8 @@ public final class VirtualMachine {
         case exited(status: Int32)
         /// Triple fault with `noReboot`.
         case shutdown(cpu: Int)
+        /// The guest entered ACPI S5 (soft off) through the PM block, as `poweroff` does.
+        case poweredOff
         /// Every vCPU waits and nothing can wake one (no timer, no pending interrupt).
         case deadlock
         /// The instruction limit given to `run` was reached.
@@ -36,6 +38,8 @@ public final class VirtualMachine {
     public internal(set) var resets = 0
     /// In ACPI S3 (the PM block's state): no vCPU runs until a wake event (SleepStates.swift).
     public var sleeping: Bool { board?.acpiPM.sleeping ?? false }
+    /// The guest entered S5 (the PM block's state): `run` ends with `.poweredOff`.
+    public var poweredOff: Bool { board?.acpiPM.poweredOff ?? false }
     /// Resumes from S3 at a waking vector.
     public internal(set) var s3Resumes = 0
     /// Virtual time at which the machine entered S3.
@@ -107,6 +111,7 @@ public final class VirtualMachine {
     public func run(instructionLimit: UInt64 = .max) -> Outcome {
         while true {
             if let s = exitStatus { return .exited(status: s) }
+            if poweredOff { return .poweredOff }
             var ran = false
             for v in vcpus {
                 v.applyInterprocessorSignals()
@@ -144,6 +149,7 @@ public final class VirtualMachine {
                 }
                 scheduler.runDue()
                 if let s = exitStatus { return .exited(status: s) }
+                if poweredOff { return .poweredOff }
             }
             if clock.instructionsRetired >= instructionLimit { return .instructionLimit }
             if !ran {

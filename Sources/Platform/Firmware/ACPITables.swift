@@ -1,7 +1,7 @@
 import CPU
 
 /// The ACPI tables the firmware would provide (ACPI Specification 6.4 ch. 5.2): an RSDP in the
-/// BIOS read-only area, an RSDT listing a FADT (with its FACS and a DSDT declaring S3) and a MADT
+/// BIOS read-only area, an RSDT listing a FADT (with its FACS and a DSDT declaring S3 and S5) and a MADT
 /// describing the local APICs, the I/O APIC and the IRQ 0 → GSI 2 override, and with a VT-d
 /// unit a DMAR table. kvm-unit-tests reads the FADT's PM timer block from them (its
 /// intel_iommu test uses the unit's fixed address, not the DMAR table; an OS reads that).
@@ -38,10 +38,20 @@ public enum ACPITables {
         return table("DMAR", revision: 1, body)
     }
 
-    /// The DSDT's AML: `Name (\_S3, Package (4) { One, One, Zero, Zero })`, the SLP_TYP values
-    /// for S3 in PM1a and PM1b (`ACPIPowerManagement.s3SleepType`, ACPI 6.4 §7.4.2.4). Encoding:
-    /// NameOp, NameSeg, PackageOp, PkgLength 6, NumElements 4, OneOp OneOp ZeroOp ZeroOp (§20.2.5).
-    static let dsdtAML: [UInt8] = [0x08] + Array("_S3_".utf8) + [0x12, 0x06, 0x04, 0x01, 0x01, 0x00, 0x00]
+    /// The DSDT's AML: `Name (\_S3, Package (4) { One, One, Zero, Zero })` and
+    /// `Name (\_S5, Package (4) { Zero, Zero, Zero, Zero })`, the SLP_TYP values for S3 and S5
+    /// in PM1a and PM1b (`ACPIPowerManagement.s3SleepType`, `.s5SleepType`; ACPI 6.4 §7.4.2.4,
+    /// §7.4.2.6). Encoding: NameOp, NameSeg, PackageOp, PkgLength 6, NumElements 4, then
+    /// OneOp / ZeroOp per element (§20.2.5).
+    static let dsdtAML: [UInt8] = sleepPackage("_S3_", ACPIPowerManagement.s3SleepType)
+        + sleepPackage("_S5_", ACPIPowerManagement.s5SleepType)
+
+    /// `Name (name, Package (4) { t, t, Zero, Zero })` for a SLP_TYP of 0 or 1.
+    static func sleepPackage(_ name: String, _ type: UInt16) -> [UInt8] {
+        precondition(type <= 1, "ZeroOp / OneOp only")
+        let t = UInt8(type)
+        return [0x08] + Array(name.utf8) + [0x12, 0x06, 0x04, t, t, 0x00, 0x00]
+    }
 
     /// Where `install` puts the FACS (the S3 resume reads its waking vectors).
     public static func facsAddress() -> UInt64 { (tablesBase + 63) & ~63 }

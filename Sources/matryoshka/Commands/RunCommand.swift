@@ -110,7 +110,7 @@ struct RunCommand: ParsableCommand {
         }
         switch outcome {
         case .exited(let status): throw ExitCode((status >> 1) & 0x7F)
-        case .shutdown: throw ExitCode(0)
+        case .shutdown, .poweredOff: throw ExitCode(0)
         case .deadlock where vm.sleeping:
             FileHandle.standardError.write(Data("matryoshka: \(VirtualMachine.sleepingWithoutWakeEvent)\n".utf8))
             throw ExitCode(1)

@@ -5,13 +5,17 @@
 /// Sleeping (§4.8.3.2.1, §16.1): writing PM1_CNT with SLP_EN and SLP_TYP = `s3SleepType` (the
 /// value the DSDT's `\_S3` package gives, QEMU's) enters S3 through `onSleep`; the machine
 /// stops with memory kept. The RTC alarm sets RTC_STS, and with RTC_EN set wakes a sleeping
-/// machine: WAK_STS is set and `onWake` resumes it (§4.8.3.1.1, §16.3). Other SLP_TYP values
-/// are ignored, and no SCI is raised (no general-purpose events or fixed-event interrupts).
+/// machine: WAK_STS is set and `onWake` resumes it (§4.8.3.1.1, §16.3). SLP_TYP =
+/// `s5SleepType` (the DSDT's `\_S5`) is soft off (§16.1.5, G2/S5): `onPowerOff` ends the
+/// machine. Other SLP_TYP values (S1, S2, S4 are not declared) are ignored, and no SCI is
+/// raised (no general-purpose events or fixed-event interrupts).
 public final class ACPIPowerManagement: PortIODevice {
     public static let defaultBase: UInt16 = 0x600
     public static let timerHz: UInt64 = 3_579_545
     /// SLP_TYP for S3 (the DSDT's `\_S3` package, as in QEMU's `pc` and `q35` DSDTs).
     public static let s3SleepType: UInt16 = 1
+    /// SLP_TYP for S5, soft off (the DSDT's `\_S5` package; QEMU's PIIX4 PM uses 0 too).
+    public static let s5SleepType: UInt16 = 0
     /// PM1 status / enable bits (ACPI 6.4 Tables 4.16, 4.17).
     public enum PM1 {
         public static let rtc: UInt16 = 1 << 10
@@ -35,6 +39,10 @@ public final class ACPIPowerManagement: PortIODevice {
     public var onSleep: (() -> Void)?
     /// A wake event ended S3: resume at the waking vector.
     public var onWake: (() -> Void)?
+    /// The guest entered S5 (soft off): the machine powers off.
+    public var onPowerOff: (() -> Void)?
+    /// S5 was entered; nothing wakes the machine from it here (no power button).
+    public private(set) var poweredOff = false
 
     public init(base: UInt16 = defaultBase, time: TimeSource) {
         self.base = base
@@ -64,9 +72,15 @@ public final class ACPIPowerManagement: PortIODevice {
         case 4:
             let v = UInt16(truncatingIfNeeded: value)
             control = (v & ~Control.sleepEnable) | Control.sciEnable      // SLP_EN is write-only; SCI_EN stays
-            if v & Control.sleepEnable != 0 && (v >> Control.sleepTypeShift) & 7 == Self.s3SleepType && !sleeping {
+            guard v & Control.sleepEnable != 0 && !sleeping && !poweredOff else { break }
+            switch (v >> Control.sleepTypeShift) & 7 {
+            case Self.s3SleepType:
                 sleeping = true
                 onSleep?()
+            case Self.s5SleepType:
+                poweredOff = true
+                onPowerOff?()
+            default: break
             }
         default: break
         }

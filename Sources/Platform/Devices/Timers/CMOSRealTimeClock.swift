@@ -6,10 +6,12 @@
 /// The once-a-second update cycle is modelled as the datasheet times it: register A's UIP
 /// reads 1 during the 244 µs before each second boundary, and at the boundary the update
 /// sets the update-ended flag (register C UF) and, when the alarm registers match the new
-/// time (a value with bits 7:6 = 11 matches any), the alarm flag (AF). With the matching
-/// enable in register B (UIE, AIE) the flag also sets IRQF and raises IRQ 8, and an alarm
-/// tells the ACPI PM block (`onAlarm`: RTC_STS, the S3 wake event). Register B's SET bit or
-/// a stopped divider inhibits updates. Not modelled: the periodic interrupt (PIE).
+/// time (a value with bits 7:6 = 11 matches any), the alarm flag (AF). The periodic flag (PF)
+/// is set at each period of the rate register A's RS bits select. IRQF is set while a flag
+/// and its register B enable (PIE, AIE, UIE) are both set, and IRQ 8 is asserted while IRQF
+/// is, until register C is read; an alarm interrupt also tells the ACPI PM block (`onAlarm`:
+/// RTC_STS, the S3 wake event). Register B's SET bit inhibits updates, and a divider not in
+/// its 32.768 kHz operating state (register A DV ≠ 010) stops updates and the periodic flag.
 public final class CMOSRealTimeClock: PortIODevice {
     private var cmos = [UInt8](repeating: 0, count: 128)
     private var index: UInt8 = 0
@@ -17,6 +19,13 @@ public final class CMOSRealTimeClock: PortIODevice {
     private let scheduler: EventScheduler?
     /// The pending update-cycle event (scheduled while UIE or AIE is set).
     private var updateEvent: EventScheduler.TimerID?
+    /// The pending periodic event (scheduled while PIE is set and a rate is selected).
+    private var periodicEvent: EventScheduler.TimerID?
+    /// The last period boundary (in periods of the current rate since virtual time zero)
+    /// register C's PF reflects.
+    private var periodIndex: UInt64 = 0
+    /// The level of IRQ 8 (IRQF).
+    private var irqAsserted = false
     /// The last second whose update register C reflects (updates since then set UF and AF
     /// when register C is read, so a guest polling it without UIE/AIE sees them too).
     private var updatedSecond: UInt64 = 0
@@ -102,8 +111,9 @@ public final class CMOSRealTimeClock: PortIODevice {
         case 0x00, 0x02, 0x04, 0x06, 0x07, 0x08, 0x09, 0x32: return UInt32(timeRegister(r))
         case 0x0A: return UInt32(cmos[0x0A] & 0x7F | (updateInProgress ? 0x80 : 0))
         case 0x0C:
-            update(through: time.nanoseconds / 1_000_000_000)
+            catchUp()
             let v = cmos[0x0C]; cmos[0x0C] = 0                                 // read clears the flags
+            refreshInterrupt()
             return UInt32(v)
         default: return UInt32(cmos[r])
         }
@@ -116,8 +126,16 @@ public final class CMOSRealTimeClock: PortIODevice {
         let r = Int(index & 0x7F)
         switch r {
         case 0x0C, 0x0D: break                                                 // read-only
-        case 0x0A: cmos[0x0A] = v & 0x7F; scheduleUpdate()
-        case 0x0B: cmos[0x0B] = v; scheduleUpdate()
+        case 0x0A:
+            catchUp()
+            cmos[0x0A] = v & 0x7F
+            periodIndex = periodTicks.map { ticks(time.nanoseconds) / $0 } ?? 0
+            scheduleUpdate(); schedulePeriodic()
+        case 0x0B:
+            catchUp()
+            cmos[0x0B] = v
+            refreshInterrupt()
+            scheduleUpdate(); schedulePeriodic()
         default: cmos[r] = v
         }
     }
@@ -164,12 +182,68 @@ public final class CMOSRealTimeClock: PortIODevice {
         var flags: UInt8 = 0x10
         if (first...second).contains(where: { alarmMatches(atSecond: $0) }) { flags |= 0x20 }
         cmos[0x0C] |= flags
-        let enabled = flags & cmos[0x0B] & 0x30
-        if enabled != 0 {
-            cmos[0x0C] |= 0x80
-            interruptLines?.pulseIRQ(8)
+        refreshInterrupt()
+        if flags & cmos[0x0B] & 0x20 != 0 { onAlarm?() }
+    }
+
+    /// Brings UF, AF and PF up to the current virtual time.
+    private func catchUp() {
+        let now = time.nanoseconds
+        update(through: now / 1_000_000_000)
+        if let p = periodTicks {
+            let k = ticks(now) / p
+            if k > periodIndex { periodIndex = k; cmos[0x0C] |= 0x40; refreshInterrupt() }
         }
-        if enabled & 0x20 != 0 { onAlarm?() }
+    }
+
+    /// MC146818A register C: IRQF = PF·PIE + AF·AIE + UF·UIE, and IRQ 8 is driven while IRQF
+    /// is 1 (the edge the 8259 and I/O APIC see is the 0 → 1 change).
+    private func refreshInterrupt() {
+        let irqf = cmos[0x0C] & cmos[0x0B] & 0x70 != 0
+        cmos[0x0C] = cmos[0x0C] & 0x70 | (irqf ? 0x80 : 0)
+        guard irqf != irqAsserted else { return }
+        irqAsserted = irqf
+        interruptLines?.setIRQ(8, level: irqf)
+    }
+
+    // MARK: Periodic interrupt
+
+    /// Register A RS3–RS0 as the periodic interrupt's period in ticks of the 32.768 kHz time
+    /// base (MC146818A periodic interrupt rate table): none for 0; 3.90625 ms and 7.8125 ms
+    /// for 1 and 2; otherwise 2^(RS − 1) ticks (122.070 µs for 3 … 500 ms for 15). Nil while
+    /// the divider is not running at 32.768 kHz (DV ≠ 010).
+    var periodTicks: UInt64? {
+        guard cmos[0x0A] & 0x70 == 0x20 else { return nil }
+        let rs = UInt64(cmos[0x0A] & 0x0F)
+        switch rs {
+        case 0: return nil
+        case 1, 2: return 1 << (rs + 6)
+        default: return 1 << (rs - 1)
+        }
+    }
+
+    /// Whole 32.768 kHz ticks in `ns` nanoseconds of virtual time.
+    private func ticks(_ ns: UInt64) -> UInt64 {
+        ns / 1_000_000_000 * 32_768 + ns % 1_000_000_000 * 32_768 / 1_000_000_000
+    }
+
+    /// The first nanosecond at which `tick` ticks have passed.
+    private func nanoseconds(atTick tick: UInt64) -> UInt64 {
+        tick / 32_768 * 1_000_000_000 + (tick % 32_768 * 1_000_000_000 + 32_767) / 32_768
+    }
+
+    /// Keeps one event at the next period boundary while PIE is set; without PIE, PF is
+    /// brought up to date when register C is read.
+    private func schedulePeriodic() {
+        guard let scheduler else { return }
+        if let e = periodicEvent { scheduler.cancel(e); periodicEvent = nil }
+        guard cmos[0x0B] & 0x40 != 0, let p = periodTicks else { return }
+        let at = nanoseconds(atTick: (periodIndex + 1) * p)
+        periodicEvent = scheduler.schedule(at: at) { [unowned self] in
+            self.periodicEvent = nil
+            self.catchUp()
+            self.schedulePeriodic()
+        }
     }
 
     /// Each alarm register (1, 3, 5) equals its time register or is a don't-care (bits 7:6 = 11).
