@@ -113,6 +113,29 @@ public enum Op: UInt16, Sendable {
     case rdfsbase, rdgsbase, wrfsbase, wrgsbase       // F3 0F AE /0–/3 (mod = 3)
     case lfence, mfence, sfence
     case simd                                         // MMX/SSE/SSE2 (sub = SIMDOp, imm2 = SIMDAttr bits)
+
+    // Fused pairs: the decoder never produces these. When a decoded block has a flag-
+    // producing ALU or TEST form directly followed by a Jcc, the first one's op becomes its
+    // fused form (`fusedWithJcc`), and the interpreter executes both in one dispatch; they
+    // still retire as two instructions.
+    case aluRMRegJcc, aluRegRMJcc, aluAccImmJcc, aluRMImmJcc
+    case testRMRegJcc, testAccImmJcc, testRMImmJcc
+}
+
+extension Op {
+    /// The form an op takes when a Jcc follows it in a decoded block (nil: not fused).
+    public var fusedWithJcc: Op? {
+        switch self {
+        case .aluRMReg: .aluRMRegJcc
+        case .aluRegRM: .aluRegRMJcc
+        case .aluAccImm: .aluAccImmJcc
+        case .aluRMImm: .aluRMImmJcc
+        case .testRMReg: .testRMRegJcc
+        case .testAccImm: .testAccImmJcc
+        case .testRMImm: .testRMImmJcc
+        default: nil
+        }
+    }
 }
 
 /// The eight ALU operations of opcodes 00–3F and group 1 (SDM Vol. 2A, Table A-6).

@@ -121,7 +121,8 @@ public enum OpcodeMap {
         t[0x6D] = OpcodeEntry(.ins, 0)
         t[0x6E] = OpcodeEntry(.outs, b)
         t[0x6F] = OpcodeEntry(.outs, 0)
-        for cc in 0..<16 { t[0x70 + cc] = OpcodeEntry(.jcc, f64 | end, sub: UInt8(cc), imm: .rel8) }
+        // Jcc does not end its block: a taken branch leaves it as a side exit (Interpreter).
+        for cc in 0..<16 { t[0x70 + cc] = OpcodeEntry(.jcc, f64, sub: UInt8(cc), imm: .rel8) }
         t[0x80] = OpcodeEntry(.aluRMImm, m | b | lk, imm: .ib)
         t[0x81] = OpcodeEntry(.aluRMImm, m | lk, imm: .iz)
         t[0x82] = OpcodeEntry(.aluRMImm, m | b | lk | i64, imm: .ib)
@@ -249,7 +250,7 @@ public enum OpcodeMap {
         t[0x37] = OpcodeEntry(.getsec, end)
         for cc in 0..<16 {
             t[0x40 + cc] = OpcodeEntry(.cmovcc, m, sub: UInt8(cc))
-            t[0x80 + cc] = OpcodeEntry(.jcc, f64 | end, sub: UInt8(cc), imm: .relz)
+            t[0x80 + cc] = OpcodeEntry(.jcc, f64, sub: UInt8(cc), imm: .relz)
             t[0x90 + cc] = OpcodeEntry(.setcc, m | OpAttr.byteRM | b, sub: UInt8(cc))
         }
         t[0x78] = OpcodeEntry(.vmread, m | OpAttr.vmxOperand | end)

@@ -178,6 +178,62 @@ extension Processor {
                         case 1: try aluRMImm(i, Width8.self)
                         default: try aluRMImm(i, Width16.self)
                         }
+                    case .aluRMRegJcc:
+                        switch i.pointee.opSize {
+                        case 4: try aluRMReg(i, Width32.self)
+                        case 8: try aluRMReg(i, Width64.self)
+                        case 1: try aluRMReg(i, Width8.self)
+                        default: try aluRMReg(i, Width16.self)
+                        }
+                        try fusedJcc(&inst, &n)
+                    case .aluRegRMJcc:
+                        switch i.pointee.opSize {
+                        case 4: try aluRegRM(i, Width32.self)
+                        case 8: try aluRegRM(i, Width64.self)
+                        case 1: try aluRegRM(i, Width8.self)
+                        default: try aluRegRM(i, Width16.self)
+                        }
+                        try fusedJcc(&inst, &n)
+                    case .aluAccImmJcc:
+                        switch i.pointee.opSize {
+                        case 4: try aluAccImm(i, Width32.self)
+                        case 8: try aluAccImm(i, Width64.self)
+                        case 1: try aluAccImm(i, Width8.self)
+                        default: try aluAccImm(i, Width16.self)
+                        }
+                        try fusedJcc(&inst, &n)
+                    case .aluRMImmJcc:
+                        switch i.pointee.opSize {
+                        case 4: try aluRMImm(i, Width32.self)
+                        case 8: try aluRMImm(i, Width64.self)
+                        case 1: try aluRMImm(i, Width8.self)
+                        default: try aluRMImm(i, Width16.self)
+                        }
+                        try fusedJcc(&inst, &n)
+                    case .testRMRegJcc:
+                        switch i.pointee.opSize {
+                        case 4: try testRMReg(i, Width32.self)
+                        case 8: try testRMReg(i, Width64.self)
+                        case 1: try testRMReg(i, Width8.self)
+                        default: try testRMReg(i, Width16.self)
+                        }
+                        try fusedJcc(&inst, &n)
+                    case .testAccImmJcc:
+                        switch i.pointee.opSize {
+                        case 4: try testAccImm(i, Width32.self)
+                        case 8: try testAccImm(i, Width64.self)
+                        case 1: try testAccImm(i, Width8.self)
+                        default: try testAccImm(i, Width16.self)
+                        }
+                        try fusedJcc(&inst, &n)
+                    case .testRMImmJcc:
+                        switch i.pointee.opSize {
+                        case 4: try testRMImm(i, Width32.self)
+                        case 8: try testRMImm(i, Width64.self)
+                        case 1: try testRMImm(i, Width8.self)
+                        default: try testRMImm(i, Width16.self)
+                        }
+                        try fusedJcc(&inst, &n)
                     case .testRMReg:
                         switch i.pointee.opSize {
                         case 4: try testRMReg(i, Width32.self)
@@ -254,7 +310,14 @@ extension Processor {
                     case .aam: try execAam(i)
                     case .aad: try execAad(i)
                     case .salc: try execSalc(i)
-                    case .jcc: try execJcc(i)
+                    case .jcc:
+                        // A taken conditional branch is a side exit: the rest of the block
+                        // (its fall-through path) is skipped, and the link from this block
+                        // is keyed by the target RIP like any other successor.
+                        if flags.condition(i.pointee.sub) {
+                            nextRIP = try nearBranchTarget(nextRIP &+ i.pointee.imm, i.pointee.opSize)
+                            n = 1
+                        }
                     case .jmpRel: try execJmpRel(i)
                     case .callRel: try execCallRel(i)
                     case .jmpRM: try execJmpRM(i)
@@ -401,6 +464,28 @@ extension Processor {
     }
 
 
+    /// The Jcc of a fused pair (`Op.fusedWithJcc`), after its flag-producing instruction at
+    /// `inst` executed: retires that instruction, then evaluates the Jcc in the next slot,
+    /// a taken branch ending the block as a side exit; the dispatch loop's epilogue retires
+    /// the Jcc. At the end of the run budget, or when the first instruction raised an event
+    /// (an MMIO access that stopped the processor, a debug trap), it does nothing and the
+    /// Jcc is dispatched on its own. SDM Vol. 2A "Jcc": a fault on the target (#GP for a
+    /// non-canonical one or beyond the CS limit) is raised at the Jcc, the first retired.
+    @inline(__always)
+    func fusedJcc(_ inst: inout Inst, _ n: inout Int) throws(Fault) {
+        guard n >= 2 && pending == 0 else { return }
+        rip = nextRIP
+        instructionsRetired &+= 1
+        inst += 1
+        n -= 1
+        let j = inst
+        nextRIP = (rip &+ UInt64(j.pointee.length)) & ripMask
+        if flags.condition(j.pointee.sub) {
+            nextRIP = try nearBranchTarget(nextRIP &+ j.pointee.imm, j.pointee.opSize)
+            n = 1
+        }
+    }
+
     // MARK: Block chaining
 
     /// Changes whenever a cached block-to-block link could have become wrong: a TLB flush
@@ -535,6 +620,7 @@ extension Processor {
                 break
             }
             dst[n] = d
+            if d.op == .jcc && n > 0, let f = dst[n - 1].op.fusedWithJcc { dst[n - 1].op = f }
             n += 1
             off += Int(d.length)
             if d.flags & DecodedInstruction.Flags.endsBlock != 0 { break }

@@ -1,0 +1,130 @@
+import XCTest
+import X86Assembler
+@testable import CPU
+
+/// Conditional branches inside decoded blocks: a Jcc does not end its block (a taken one is a
+/// side exit), and a flag-producing ALU/TEST form followed by a Jcc is fused into one
+/// dispatch (`Op.fusedWithJcc`). Both must be invisible: the same registers, flags, RIPs and
+/// retired-instruction counts as executing one instruction per `run` call, where every block
+/// is cut to a single instruction and nothing fuses.
+final class BlockSideExitTests: XCTestCase {
+    let code: UInt64 = 0x10_0000
+
+    /// Ten iterations with a forward Jcc taken on some and not on others, fused compares in
+    /// every form the table fuses (r/m-reg, reg-r/m, acc-imm, r/m-imm, TEST), a memory compare,
+    /// and a backward loop branch.
+    func loopProgram(_ a: Assembler) {
+        let top = a.label(), skip = a.label(), odd = a.label(), next = a.label()
+        a.mov(ecx, 10); a.xor(eax, eax); a.xor(ebx, ebx); a.xor(edx, edx)
+        a.mov(rsi, 0x8_0000); a.mov(dword[rsi], 12)
+        a.bind(top)
+        a.add(eax, 3)
+        a.cmp(eax, 15)                 // r/m, imm
+        a.j(.b, skip)
+        a.add(ebx, 1)
+        a.bind(skip)
+        a.test(ecx, 1)                 // TEST r/m, imm
+        a.jnz(odd)
+        a.add(edx, eax)
+        a.cmp(eax, dword[rsi])         // reg, r/m (memory)
+        a.j(.a, next)
+        a.sub(edx, 1)
+        a.jmp(next)
+        a.bind(odd)
+        a.cmp(edx, eax)                // r/m, reg
+        a.j(.le, next)
+        a.add(edx, 100)
+        a.bind(next)
+        a.test(ebx, ebx)               // TEST r/m, reg
+        a.j(.s, next)                  // never taken
+        a.db(0x3C, 0x7F)               // CMP AL, 7FH (acc, imm)
+        a.j(.g, next)                  // never taken (signed byte compare)
+        a.db(0xA8, 0x80)               // TEST AL, 80H (acc, imm)
+        a.j(.ne, next)                 // never taken (EAX ≤ 30)
+        a.dec(ecx)
+        a.jnz(top)
+        a.hlt()
+    }
+
+    func machine() -> TestMachine {
+        let m = TestMachine()
+        let a = Assembler(mode: .bits64, origin: code)
+        loopProgram(a)
+        m.load(a.assemble(), at: code)
+        m.enterLong64(entry: code, stack: 0x9_0000)
+        return m
+    }
+
+    struct Snapshot: Equatable {
+        var gpr: [UInt64], rip: UInt64, rflags: UInt64, retired: UInt64
+    }
+
+    func snapshot(_ m: TestMachine) -> Snapshot {
+        Snapshot(gpr: (0..<16).map { m.cpu.gpr[$0] }, rip: m.cpu.rip, rflags: m.cpu.rflags,
+                 retired: m.cpu.instructionsRetired)
+    }
+
+    func testBlocksWithSideExitsAndFusedPairsMatchSingleInstructionExecution() {
+        let single = machine()
+        var steps: [Snapshot] = [snapshot(single)]
+        while single.run(budget: 1) == .budgetExhausted { steps.append(snapshot(single)) }
+        XCTAssertEqual(single.reg(.rcx), 0)
+        XCTAssertEqual(single.reg(.rbx), 6, "iterations with EAX ≥ 15 (15, 18 … 30)")
+
+        let blocks = machine()
+        XCTAssertEqual(blocks.run(), .halted)
+        XCTAssertEqual(snapshot(blocks), snapshot(single), "whole blocks: same final state and count")
+        XCTAssertEqual(blocks.cpu.instructionsRetired, UInt64(steps.count - 1) + 1, "every step plus the HLT")
+
+        // Every run budget stops on the same instruction boundary, inside a fused pair too.
+        for budget in [2, 3, 5, 7] {
+            let m = machine()
+            var k = 0
+            while true {
+                let stop = m.run(budget: UInt64(budget))
+                k += budget
+                guard stop == .budgetExhausted, k < steps.count else { break }
+                XCTAssertEqual(snapshot(m), steps[k], "budget \(budget), after \(k) instructions")
+            }
+        }
+    }
+
+    func testCompareFollowedByJccIsFusedInTheDecodedBlock() throws {
+        let m = machine()
+        XCTAssertEqual(m.run(), .halted)
+        let cache = m.cpu.decodeCache
+        let b = cache.lookup(DecodeCache.key(physical: code, codeSize: 8))
+        XCTAssertGreaterThanOrEqual(b, 0)
+        let blk = cache.blocks[Int(b)]
+        let ops = (0..<Int(blk.count)).map { cache.instructions[Int(blk.start) + $0].op }
+        XCTAssertTrue(ops.contains(.aluRMImmJcc), "\(ops)")
+        XCTAssertTrue(ops.contains(.testRMImmJcc), "\(ops)")
+        XCTAssertTrue(ops.contains(.jcc), "\(ops)")
+        XCTAssertGreaterThan(ops.firstIndex(of: .jcc)!, 0)
+        XCTAssertLessThan(ops.firstIndex(of: .jcc)! + 1, ops.count, "the block goes on past its first Jcc")
+    }
+
+    /// SDM Vol. 2A "Jcc": a target beyond the CS limit is #GP(0) at the Jcc, after the fused
+    /// compare retired. With no IDT the #GP becomes a triple fault, which leaves RIP at the
+    /// Jcc and the compare's flags in place.
+    func testAFaultOnAFusedBranchTargetIsRaisedAtTheJcc() {
+        let m = TestMachine()
+        let a = Assembler(mode: .bits32, origin: code)
+        let far = a.label()
+        a.mov(eax, 5)
+        a.cmp(eax, 5)
+        a.je(far)
+        a.hlt()
+        a.align(0x2000)
+        a.bind(far)
+        a.hlt()
+        m.load(a.assemble(), at: code)
+        m.enterProtected32(entry: code, stack: 0x9_0000)
+        m.cpu.setSegment(.cs, SegmentRegister(selector: 0x08, base: 0, limit: UInt32(code + 0xFFF), accessRights: 0x409B))
+        m.cpu.idtr = DescriptorTableRegister(base: 0, limit: 0)
+        XCTAssertEqual(m.run(), .shutdown)
+        XCTAssertEqual(m.cpu.rip, code + 8, "at the Jcc (MOV is 5 bytes, CMP 3)")
+        XCTAssertEqual(m.cpu.instructionsRetired, 2, "MOV and CMP retired")
+        XCTAssertNotEqual(m.cpu.rflags & RFLAGS.zf, 0, "the CMP's ZF")
+    }
+}
