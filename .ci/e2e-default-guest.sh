@@ -25,4 +25,15 @@ rm -f "$tmp"
 [ "$rc" -eq 2 ] || { echo "malformed image: expected exit 2, got $rc"; exit 1; }
 [ "$(wc -l < "$tmp.err")" -eq 1 ] || { echo "malformed image: expected one line of error"; cat "$tmp.err"; exit 1; }
 rm -f "$tmp.err"
+# So is an unknown flag or an out-of-range value.
+for args in "--bogus" "--profile-interval 0" "-m 0"; do
+    set +e
+    err=$(.build/release/matryoshka run $args 2>&1 >/dev/null); rc=$?
+    set -e
+    [ "$rc" -eq 2 ] || { echo "run $args: expected exit 2, got $rc"; exit 1; }
+    [ "$(wc -l <<<"$err")" -eq 1 ] || { echo "run $args: expected one line of error"; echo "$err"; exit 1; }
+done
+# The guest profile samples virtual time: the default guest's ~1.4 ms give a dozen samples.
+prof=$(.build/release/matryoshka run --profile --profile-interval 50 2>&1 >/dev/null)
+grep -q "guest profile: [1-9][0-9]* samples" <<<"$prof" || { echo "no guest profile"; echo "$prof"; exit 1; }
 echo "e2e default guest: OK"

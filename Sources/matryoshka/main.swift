@@ -16,5 +16,11 @@ do {
     FileHandle.standardError.write(Data("matryoshka: \(f.description)\n".utf8))
     exit(2)
 } catch {
-    Matryoshka.exit(withError: error)
+    // --help and --version print and exit 0 as ArgumentParser does; any other parse or
+    // validation error (an unknown flag, a bad value) is one line and exit status 2, like a
+    // bad image.
+    if Matryoshka.exitCode(for: error) == .success { Matryoshka.exit(withError: error) }
+    let message = Matryoshka.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+    FileHandle.standardError.write(Data("matryoshka: \(message)\n".utf8))
+    exit(2)
 }

@@ -185,6 +185,40 @@ final class VirtualMachineTests: XCTestCase {
         XCTAssertEqual(vm.run(instructionLimit: 1_000_000), .poweredOff, "stays off")
     }
 
+    /// `startProfiling`: a guest spins 1 M iterations in one loop, then 3 M in another, then
+    /// exits; the samples split 1 : 3 between the loops' address ranges. The timer guest's
+    /// 30 ms of HLT are idle samples.
+    func testProfilingSamplesWhereVirtualTimeGoes() throws {
+        let (a, load, entry) = VirtualMachineTests.multibootKernel()
+        let first = a.label(), second = a.label()
+        a.mov(ecx, 1_000_000)
+        let firstStart = a.here
+        a.bind(first); a.dec(ecx); a.j(.ne, first)
+        let firstEnd = a.here
+        a.mov(ecx, 3_000_000)
+        let secondStart = a.here
+        a.bind(second); a.dec(ecx); a.j(.ne, second)
+        let secondEnd = a.here
+        a.mov(al, 0); a.out(port: 0xF4, al)
+        let vm = try VirtualMachine(MachineConfiguration(), board: PCBoardOptions())
+        try vm.boot(kernel: Self.elf(a.assemble(), load: load, entry: entry), commandLine: "")
+        let p = vm.startProfiling(intervalNanoseconds: 10_000)
+        XCTAssertEqual(vm.run(instructionLimit: 50_000_000), .exited(status: 1))
+        func samples(_ r: Range<UInt64>) -> Int { p.byAddress.filter { r.contains($0.key) }.reduce(0) { $0 + $1.value } }
+        let one = samples(firstStart..<firstEnd), three = samples(secondStart..<secondEnd)
+        XCTAssertEqual(p.idle, 0)
+        XCTAssertEqual(one + three, p.total, "every sample is in one of the loops")
+        XCTAssertEqual(Double(p.total), Double(vm.clock.nanoseconds) / 10_000, accuracy: 1, "one sample per 10 µs")
+        XCTAssertEqual(Double(three) / Double(one), 3, accuracy: 0.1)
+
+        let timer = try VirtualMachine(MachineConfiguration(), board: PCBoardOptions())
+        try timer.boot(kernel: Self.guest(), commandLine: "")
+        let q = timer.startProfiling(intervalNanoseconds: 100_000)
+        XCTAssertEqual(timer.run(instructionLimit: 50_000_000), .exited(status: (0x21 << 1) | 1))
+        XCTAssertGreaterThan(q.idle, 280, "three 10 ms PIT periods spent in HLT")
+        XCTAssertLessThanOrEqual(q.idle, q.total)
+    }
+
     func testBadImagesAndConfigurationsGivePreciseErrors() throws {
         let vm = try VirtualMachine(MachineConfiguration())
         XCTAssertThrowsError(try vm.boot(kernel: [1, 2, 3])) { XCTAssertEqual($0 as? LoaderError, .unknownFormat) }

@@ -49,6 +49,32 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Write the VM exits as a Chrome/Perfetto trace (JSON) to this file.")
     var exitTrace: String?
 
+    @Flag(help: "Sample the guest's RIP and print where it spent virtual time (functions from the kernel's ELF symbols) to standard error.")
+    var profile = false
+
+    @Option(help: "Microseconds of virtual time between profile samples (1–1000000).")
+    var profileInterval: UInt64 = 100
+
+    @Option(help: "ELF file whose symbol table names the profile's addresses (default: the kernel, if it is ELF), e.g. a Linux vmlinux.")
+    var profileSymbols: String?
+
+    func validate() throws {
+        guard (1...1_000_000).contains(profileInterval) else {
+            throw ValidationError("--profile-interval must be between 1 and 1000000 µs, not \(profileInterval)")
+        }
+    }
+
+    /// The symbols for the profile: `--profile-symbols`, else the kernel image's own.
+    func profileSymbolTable(kernelImage: [UInt8]) throws -> ELFSymbolTable? {
+        if let path = profileSymbols {
+            guard let data = FileManager.default.contents(atPath: path) else { throw Failure("cannot read symbol file '\(path)'") }
+            do { return try ELFSymbolTable([UInt8](data)) }
+            catch { throw Failure("symbol file '\(path)': \(error)") }
+        }
+        guard ELFImage.isELF(kernelImage) else { return nil }
+        return try? ELFSymbolTable(kernelImage)
+    }
+
     func run() throws {
         let started = Date()
         var config = MachineConfiguration()
@@ -85,6 +111,8 @@ struct RunCommand: ParsableCommand {
             let line = MultibootLoader.isMultiboot(image) ? (append.isEmpty ? name : "\(name) \(append)") : append
             try vm.boot(kernel: image, commandLine: line, initrd: rd)
         } catch { throw Failure("\(error)") }
+        let symbols = profile ? try profileSymbolTable(kernelImage: image) : nil
+        let samples = profile ? vm.startProfiling(intervalNanoseconds: profileInterval * 1000) : nil
         let outcome = vm.run(instructionLimit: maxInstructions ?? .max)
         if !line.isEmpty { out.write(Data(line)) }
         if summary || kernel == nil {
@@ -102,6 +130,10 @@ struct RunCommand: ParsableCommand {
         }
         if summary || exitStatistics {
             FileHandle.standardError.write(Data(TraceExport.statisticsTable(vm.exitTrace).utf8))
+        }
+        if let samples {
+            let lookup = symbols.map { t in { (a: UInt64) in t.lookup(a).map { ($0.symbol.name, $0.offset) } } }
+            FileHandle.standardError.write(Data(samples.report(symbols: lookup).utf8))
         }
         if let path = exitTrace {
             guard FileManager.default.createFile(atPath: path, contents: Data(TraceExport.chromeTrace(vm.exitTrace).utf8)) else {

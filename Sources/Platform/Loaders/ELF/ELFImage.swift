@@ -22,16 +22,24 @@ public struct ELFImage: Equatable, Sendable {
         d.count >= 4 && d[0] == 0x7F && d[1] == 0x45 && d[2] == 0x4C && d[3] == 0x46
     }
 
-    public init(_ d: [UInt8]) throws {
+    /// The ELF identification and header size checks every reader needs: true for ELF64,
+    /// false for ELF32.
+    static func checkedClass(_ d: [UInt8]) throws -> Bool {
         guard Self.isELF(d) else { throw LoaderError.notELF }
         guard d.count >= 52 else { throw LoaderError.truncated(what: "ELF header", size: d.count) }
         guard d[5] == 1 else { throw LoaderError.unsupportedELF("not little-endian") }
+        let is64: Bool
         switch d[4] {
         case 1: is64 = false
         case 2: is64 = true
         default: throw LoaderError.unsupportedELF("ELF class \(d[4])")
         }
         if is64 && d.count < 64 { throw LoaderError.truncated(what: "ELF64 header", size: d.count) }
+        return is64
+    }
+
+    public init(_ d: [UInt8]) throws {
+        is64 = try Self.checkedClass(d)
         let type = Self.u16(d, 16)
         guard type == 2 else { throw LoaderError.unsupportedELF("e_type \(type) is not an executable") }
         let machine = Self.u16(d, 18)

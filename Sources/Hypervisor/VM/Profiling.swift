@@ -1,0 +1,35 @@
+import Tracing
+
+/// Guest profiling (`matryoshka run --profile`): a recurring virtual-time event samples every
+/// vCPU's RIP between slices, so the interpreter runs unchanged. The scheduler cuts slices at
+/// the event's deadline, so each sample is taken after exactly one interval of virtual time.
+extension VirtualMachine {
+    /// Starts sampling every `intervalNanoseconds` of virtual time; the returned profile
+    /// fills as `run` goes on.
+    public func startProfiling(intervalNanoseconds: UInt64) -> GuestProfile {
+        let p = GuestProfile(intervalNanoseconds: intervalNanoseconds)
+        scheduleSample(p, at: clock.nanoseconds + intervalNanoseconds)
+        return p
+    }
+
+    /// One sample per vCPU: its RIP while it runs, idle while it halts, waits for SIPI or the
+    /// machine sleeps. When every vCPU waited and virtual time jumped over several intervals,
+    /// the sample counts once per interval skipped.
+    private func scheduleSample(_ p: GuestProfile, at due: UInt64) {
+        _ = scheduler.schedule(at: due) { [unowned self] in
+            let periods = (clock.nanoseconds - due) / p.intervalNanoseconds + 1
+            for v in vcpus {
+                let rip = v.state == .running && !sleeping ? v.guestRIP : nil
+                p.record(rip: rip, weight: Int(periods))
+            }
+            scheduleSample(p, at: due + periods * p.intervalNanoseconds)
+        }
+    }
+}
+
+extension VCPU {
+    /// L1's RIP: VMCS01's guest RIP between entries, the processor's while L0 has changed it.
+    public var guestRIP: UInt64 {
+        guestStateStale || vmcs01 == nil ? processor.rip : vmcs01[.guestRIP]
+    }
+}
