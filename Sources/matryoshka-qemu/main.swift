@@ -32,10 +32,10 @@ let cpuModel: CPUModel
 do { cpuModel = try CPUModelSpec.model(from: cmd.cpu) } catch { fail("\(error)") }
 for w in CPUModelSpec.warnings(for: cmd.cpu) { FileHandle.standardError.write(Data("matryoshka-qemu: warning: \(w)\n".utf8)) }
 guard let kernelPath = cmd.kernel else { fail("no -kernel given (Matryoshka has no firmware to boot a disk)") }
-guard let kernelData = FileManager.default.contents(atPath: kernelPath) else { fail("could not open kernel file '\(kernelPath)'", status: 1) }
+guard let kernelData = FileManager.default.contents(atPath: kernelPath) else { fail("could not open kernel file '\(kernelPath)'") }
 var initrd: [UInt8]?
 if let p = cmd.initrd {
-    guard let d = FileManager.default.contents(atPath: p) else { fail("could not open initrd '\(p)'", status: 1) }
+    guard let d = FileManager.default.contents(atPath: p) else { fail("could not open initrd '\(p)'") }
     initrd = [UInt8](d)
 }
 
