@@ -1,3 +1,4 @@
+import Foundation
 import XCTest
 import X86Assembler
 @testable import CPU
@@ -127,4 +128,57 @@ final class BlockSideExitTests: XCTestCase {
         XCTAssertEqual(m.cpu.instructionsRetired, 2, "MOV and CMP retired")
         XCTAssertNotEqual(m.cpu.rflags & RFLAGS.zf, 0, "the CMP's ZF")
     }
+
+    /// Random branchy code (compares, TESTs, ALU ops and short Jccs in both directions, with
+    /// random bytes between them) in 64-bit and 32-bit mode: running it in blocks ends in the
+    /// same state as single-instruction runs. MATRYOSHKA_FUZZ_CASES scales the program count.
+    func testRandomBranchyCodeMatchesSingleInstructionExecution() {
+        let programs = max(50, (Int(ProcessInfo.processInfo.environment["MATRYOSHKA_FUZZ_CASES"] ?? "") ?? 200_000) / 500)
+        var rng = DifferentialTests.Rng(s: 0x51DE_E817_0000_0001)
+        var fused = 0
+        for round in 0..<programs {
+            var code: [UInt8] = []
+            while code.count < 240 {
+                let r = UInt8(truncatingIfNeeded: rng.below(8))
+                switch rng.below(9) {
+                case 0: code += [0x83, 0xF8 | r, UInt8(truncatingIfNeeded: rng.boundary())]     // CMP r32, imm8
+                case 1: code += [0x85, 0xC0 | r << 3 | UInt8(rng.below(8))]                      // TEST r32, r32
+                case 2: code += [0x39, 0xC0 | r << 3 | UInt8(rng.below(8))]                      // CMP r/m32, r32
+                case 3: code += [0x3C, UInt8(truncatingIfNeeded: rng.next())]                    // CMP AL, imm8
+                case 4: code += [0x01 | UInt8(rng.below(8)) << 3, 0xC0 | r << 3 | UInt8(rng.below(8))]   // ALU r/m32, r32
+                case 5, 6:
+                    let disp = Int8(truncatingIfNeeded: rng.below(40) - 24)                     // mostly forward, some loops
+                    code += [0x70 | UInt8(rng.below(16)), UInt8(bitPattern: disp)]
+                case 7: code += [0xB8 | r] + (0..<4).map { _ in UInt8(truncatingIfNeeded: rng.boundary()) }   // MOV r32, imm32
+                default: code += (0..<rng.below(4) + 1).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+                }
+            }
+            code += [0xF4]
+            func machine() -> TestMachine {
+                let m = TestMachine(memorySize: 4 << 20)
+                try! m.memory.write(code, at: code64Base)
+                if round % 2 == 0 { m.enterLong64(entry: code64Base, stack: 0x8_0000) }
+                else { m.enterProtected32(entry: code64Base, stack: 0x8_0000) }
+                m.cpu.idtr = DescriptorTableRegister(base: 0, limit: 0)   // a fault ends in shutdown
+                return m
+            }
+            let single = machine()
+            var singleStop = StopReason.budgetExhausted
+            for _ in 0..<3000 {
+                singleStop = single.run(budget: 1)
+                if singleStop != .budgetExhausted { break }
+            }
+            let blocks = machine()
+            let blockStop = blocks.run(budget: 3000)
+            XCTAssertEqual(blockStop, singleStop, "round \(round)")
+            XCTAssertEqual(snapshot(blocks), snapshot(single), "round \(round): \(code)")
+            let cache = blocks.cpu.decodeCache
+            let fusedForms: Set<Op> = [.aluRMRegJcc, .aluRegRMJcc, .aluAccImmJcc, .aluRMImmJcc, .testRMRegJcc, .testAccImmJcc, .testRMImmJcc]
+            fused += (0..<cache.usedInstructions).filter { fusedForms.contains(cache.instructions[$0].op) }.count
+            if snapshot(blocks) != snapshot(single) { break }
+        }
+        XCTAssertGreaterThan(fused, programs, "the programs exercise fused pairs")
+    }
+
+    let code64Base: UInt64 = 0x10_0000
 }
