@@ -1,4 +1,5 @@
 import CPU
+import Foundation
 
 /// `-cpu MODEL[,+feature][,-feature][,vendor=…][,phys-bits=N][,host-phys-bits[=on|off]]` mapped
 /// onto the emulated processor's model. Only features the processor implements can be enabled;
@@ -75,13 +76,33 @@ public enum CPUModelSpec {
                 }
                 m.physicalAddressBits = n
             case "host-phys-bits":
-                if kv.count == 1 || kv[1] == "on" { m.physicalAddressBits = 48 }
+                if kv.count == 1 || kv[1] == "on" { m.physicalAddressBits = hostPhysicalAddressBits }
             default:
                 if ignoredProperties.contains(kv[0]) { continue }
                 throw QEMUCommandLine.ParseError("CPU property '\(kv[0])' is not supported")
             }
         }
         return m
+    }
+
+    /// The host's physical-address width, as QEMU's `host-phys-bits` takes it: on Linux the
+    /// "address sizes" line of /proc/cpuinfo (CPUID 80000008H EAX[7:0] on an x86 host);
+    /// 48 where there is none (an ARM host, or a value outside 32 ... 52).
+    public static let hostPhysicalAddressBits: Int = {
+        guard let data = FileManager.default.contents(atPath: "/proc/cpuinfo") else { return 48 }
+        return physicalAddressBits(cpuinfo: String(decoding: data, as: UTF8.self)) ?? 48
+    }()
+
+    /// The first "address sizes : N bits physical, …" of a /proc/cpuinfo text, if in 32 ... 52.
+    static func physicalAddressBits(cpuinfo: String) -> Int? {
+        for line in cpuinfo.split(separator: "\n") where line.hasPrefix("address sizes") {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            let words = line[line.index(after: colon)...].split(separator: " ")
+            guard words.count >= 3, words[1] == "bits", words[2].hasPrefix("physical"), let n = Int(words[0]),
+                  (32...52).contains(n) else { return nil }
+            return n
+        }
+        return nil
     }
 
     /// Features the processor really implements: the default set, plus XSAVE, PKU and PKS,

@@ -87,7 +87,11 @@ final class QEMUCommandLineTests: XCTestCase {
 
     func testCPUModels() throws {
         XCTAssertEqual(try CPUModelSpec.model(from: "Opteron_G1,vendor=AuthenticAMD").vendor, "AuthenticAMD")
-        XCTAssertEqual(try CPUModelSpec.model(from: "max,host-phys-bits").physicalAddressBits, 48)
+        XCTAssertEqual(try CPUModelSpec.model(from: "max,host-phys-bits").physicalAddressBits, CPUModelSpec.hostPhysicalAddressBits)
+        XCTAssertEqual(CPUModelSpec.physicalAddressBits(cpuinfo: "processor\t: 0\naddress sizes\t: 43 bits physical, 48 bits virtual\n"), 43)
+        XCTAssertEqual(CPUModelSpec.physicalAddressBits(cpuinfo: "address sizes : 52 bits physical, 57 bits virtual"), 52)
+        XCTAssertNil(CPUModelSpec.physicalAddressBits(cpuinfo: "address sizes : 64 bits physical, 64 bits virtual"), "out of range")
+        XCTAssertNil(CPUModelSpec.physicalAddressBits(cpuinfo: "Features\t: fp asimd\n"), "an ARM host has no such line")
         XCTAssertEqual(try CPUModelSpec.model(from: "IvyBridge,phys-bits=36,host-phys-bits=off").physicalAddressBits, 36)
         XCTAssertFalse(try CPUModelSpec.model(from: "qemu64,-pcid,-invpcid").has(.pcid))
         XCTAssertFalse(try CPUModelSpec.model(from: "max,+vmx").has(.vmx), "no nested VMX yet: VMX is not offered")
