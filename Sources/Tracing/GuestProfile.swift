@@ -17,8 +17,8 @@ public final class GuestProfile {
         self.intervalNanoseconds = intervalNanoseconds
     }
 
-    /// `weight` sampling periods at `rip` (nil: idle). A weight above one covers periods the
-    /// machine skipped over while every vCPU waited.
+    /// `weight` sampling periods at `rip` (nil: idle). A weight above one covers intervals
+    /// that passed before the sample could be taken.
     public func record(rip: UInt64?, weight: Int = 1) {
         total += weight
         if let rip { byAddress[rip, default: 0] += weight } else { idle += weight }

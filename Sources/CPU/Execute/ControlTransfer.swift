@@ -1,4 +1,5 @@
-/// Near control transfers: Jcc, JMP, CALL, RET, LOOPcc, JrCXZ (SDM Vol. 2A/2B).
+/// Near control transfers: JMP, CALL, RET, LOOPcc, JrCXZ (SDM Vol. 2A/2B); Jcc runs in the
+/// interpreter loop itself (Interpreter.swift), where a taken one is a block side exit.
 extension Processor {
     /// Sets the next RIP to a near branch target: truncated to the operand size outside
     /// 64-bit mode and checked against the CS limit; canonical in 64-bit mode. A bad target
@@ -12,13 +13,6 @@ extension Processor {
         let t = target & (size == 2 ? 0xFFFF : 0xFFFF_FFFF)
         if t > UInt64(segments[SegmentRegisterIndex.cs.rawValue].limit) { throw Fault.gp(0) }
         return t
-    }
-
-    /// SDM Vol. 2A "Jcc".
-    func execJcc(_ i: Inst) throws(Fault) {
-        if flags.condition(i.pointee.sub) {
-            nextRIP = try nearBranchTarget(nextRIP &+ i.pointee.imm, i.pointee.opSize)
-        }
     }
 
     /// SDM Vol. 2A "JMP" rel8/rel16/rel32.

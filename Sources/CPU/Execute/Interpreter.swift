@@ -311,7 +311,8 @@ extension Processor {
                     case .aad: try execAad(i)
                     case .salc: try execSalc(i)
                     case .jcc:
-                        // A taken conditional branch is a side exit: the rest of the block
+                        // SDM Vol. 2A "Jcc" (executed here, and in `fusedJcc` after a fused
+                        // compare). A taken conditional branch is a side exit: the rest of the block
                         // (its fall-through path) is skipped, and the link from this block
                         // is keyed by the target RIP like any other successor.
                         if flags.condition(i.pointee.sub) {

@@ -13,8 +13,9 @@ extension VirtualMachine {
     }
 
     /// One sample per vCPU: its RIP while it runs, idle while it halts, waits for SIPI or the
-    /// machine sleeps. When every vCPU waited and virtual time jumped over several intervals,
-    /// the sample counts once per interval skipped.
+    /// machine sleeps. Idle time skips only to the next deadline, which this event keeps
+    /// within one interval; should virtual time still pass several intervals before the event
+    /// runs, the sample counts once per interval passed, so shares stay shares of time.
     private func scheduleSample(_ p: GuestProfile, at due: UInt64) {
         _ = scheduler.schedule(at: due) { [unowned self] in
             let periods = (clock.nanoseconds - due) / p.intervalNanoseconds + 1
