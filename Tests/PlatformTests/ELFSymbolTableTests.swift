@@ -85,4 +85,31 @@ final class ELFSymbolTableTests: XCTestCase {
         XCTAssertEqual(error([0x7F, 0x45, 0x4C, 0x46, 2, 1]), .truncated(what: "ELF header", size: 6))
         XCTAssertEqual(error([1, 2, 3, 4]), .notELF)
     }
+
+    /// Hostile symbol files: random byte changes and truncations of valid ELF32 and ELF64
+    /// files either parse or throw a LoaderError, and lookups on what parses never trap.
+    func testCorruptedFilesNeverTrap() {
+        var seed: UInt64 = 0x5EED_E1F5_7AB1_E000
+        func next() -> UInt64 { seed ^= seed >> 12; seed ^= seed << 25; seed ^= seed >> 27; return seed &* 0x2545_F491_4F6C_DD1D }
+        var parsed = 0, rejected = 0
+        for is64 in [true, false] {
+            let good = Self.elf(is64: is64, Self.symbols)
+            for _ in 0..<3000 {
+                var d = good
+                for _ in 0..<Int(next() % 4) + 1 { d[Int(next() % UInt64(d.count))] = UInt8(truncatingIfNeeded: next()) }
+                if next() % 8 == 0 { d.removeLast(Int(next() % UInt64(d.count))) }
+                do {
+                    let t = try ELFSymbolTable(d)
+                    for _ in 0..<4 { _ = t.lookup(next() % 0x50_0000) }
+                    parsed += 1
+                } catch is LoaderError {
+                    rejected += 1
+                } catch {
+                    XCTFail("not a LoaderError: \(error)")
+                }
+            }
+        }
+        XCTAssertGreaterThan(parsed, 0)
+        XCTAssertGreaterThan(rejected, 0)
+    }
 }
