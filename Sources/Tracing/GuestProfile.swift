@@ -42,7 +42,8 @@ public final class GuestProfile {
         for (rip, n) in byAddress {
             let label = symbols?(rip).map(\.name) ?? "0x" + String(rip, radix: 16)
             var row = rows[label] ?? Row(label: label, samples: 0, hottest: rip)
-            if n > (byAddress[row.hottest] ?? 0) || (n == byAddress[row.hottest] && rip < row.hottest) { row.hottest = rip }
+            // More samples wins, then the lower address (`hottest` is always a sampled RIP).
+            if (n, row.hottest) > (byAddress[row.hottest]!, rip) { row.hottest = rip }
             row.samples += n
             rows[label] = row
         }

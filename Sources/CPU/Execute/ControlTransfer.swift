@@ -1,5 +1,5 @@
-/// Near control transfers: JMP, CALL, RET, LOOPcc, JrCXZ (SDM Vol. 2A/2B); Jcc runs in the
-/// interpreter loop itself (Interpreter.swift), where a taken one is a block side exit.
+/// Near control transfers: JMP, CALL, RET, LOOPcc, JrCXZ (SDM Vol. 2A/2B); Jcc is
+/// `conditionalBranch` in Interpreter.swift, since a taken one ends the decoded block.
 extension Processor {
     /// Sets the next RIP to a near branch target: truncated to the operand size outside
     /// 64-bit mode and checked against the CS limit; canonical in 64-bit mode. A bad target

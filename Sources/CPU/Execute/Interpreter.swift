@@ -310,15 +310,7 @@ extension Processor {
                     case .aam: try execAam(i)
                     case .aad: try execAad(i)
                     case .salc: try execSalc(i)
-                    case .jcc:
-                        // SDM Vol. 2A "Jcc" (executed here, and in `fusedJcc` after a fused
-                        // compare). A taken conditional branch is a side exit: the rest of the block
-                        // (its fall-through path) is skipped, and the link from this block
-                        // is keyed by the target RIP like any other successor.
-                        if flags.condition(i.pointee.sub) {
-                            nextRIP = try nearBranchTarget(nextRIP &+ i.pointee.imm, i.pointee.opSize)
-                            n = 1
-                        }
+                    case .jcc: try conditionalBranch(i, &n)
                     case .jmpRel: try execJmpRel(i)
                     case .callRel: try execCallRel(i)
                     case .jmpRM: try execJmpRM(i)
@@ -466,9 +458,8 @@ extension Processor {
 
 
     /// The Jcc of a fused pair (`Op.fusedWithJcc`), after its flag-producing instruction at
-    /// `inst` executed: retires that instruction, then evaluates the Jcc in the next slot,
-    /// a taken branch ending the block as a side exit; the dispatch loop's epilogue retires
-    /// the Jcc. At the end of the run budget, or when the first instruction raised an event
+    /// `inst` executed: retires that instruction, then evaluates the Jcc in the next slot
+    /// (`conditionalBranch`); the dispatch loop's epilogue retires the Jcc. At the end of the run budget, or when the first instruction raised an event
     /// (an MMIO access that stopped the processor, a debug trap), it does nothing and the
     /// Jcc is dispatched on its own. SDM Vol. 2A "Jcc": a fault on the target (#GP for a
     /// non-canonical one or beyond the CS limit) is raised at the Jcc, the first retired.
@@ -479,8 +470,16 @@ extension Processor {
         instructionsRetired &+= 1
         inst += 1
         n -= 1
-        let j = inst
-        nextRIP = (rip &+ UInt64(j.pointee.length)) & ripMask
+        nextRIP = (rip &+ UInt64(inst.pointee.length)) & ripMask
+        try conditionalBranch(inst, &n)
+    }
+
+    /// SDM Vol. 2A "Jcc", on its own or as the second half of a fused pair. A taken branch
+    /// is a side exit: `n = 1` ends the block after this instruction, so its fall-through
+    /// path is skipped, and the link from this block is keyed by the target RIP like any
+    /// other successor.
+    @inline(__always)
+    func conditionalBranch(_ j: Inst, _ n: inout Int) throws(Fault) {
         if flags.condition(j.pointee.sub) {
             nextRIP = try nearBranchTarget(nextRIP &+ j.pointee.imm, j.pointee.opSize)
             n = 1

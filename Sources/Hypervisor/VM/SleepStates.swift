@@ -9,13 +9,19 @@ extension VirtualMachine {
     /// ACPI 6.4 §16.1.5 (S5, soft off: no context kept, no wake here) and §4.8.3.2.1
     /// (SLP_EN): the writing processor stops at once; `run` returns `.poweredOff`.
     func enterS5() {
-        for v in vcpus where v.isRunning { v.processor.requestStop() }
+        stopRunningProcessors()
     }
 
     /// ACPI 6.4 §16.1.3 (S3: processor context lost, memory kept), §4.8.3.2.1 (SLP_EN):
     /// no vCPU runs until a wake event; virtual time skips to the next timer.
     func enterS3() {
         sleptAt = clock.nanoseconds
+        stopRunningProcessors()
+    }
+
+    /// The vCPU executing the sleep write stops after it; `run` checks the state before
+    /// starting any other.
+    private func stopRunningProcessors() {
         for v in vcpus where v.isRunning { v.processor.requestStop() }
     }
 
