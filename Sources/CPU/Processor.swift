@@ -113,6 +113,12 @@ public final class Processor {
     let decodeCache: DecodeCache
     /// Holds an instruction decoded outside the cache (see `decodeSingle`).
     let scratchInstruction: UnsafeMutablePointer<DecodedInstruction>
+    /// Runs hot 64-bit blocks as translated host code (`Translate/`) where the host allows;
+    /// false keeps every instruction in the interpreter (same results, for comparison).
+    public var translationEnabled = true
+    /// Inputs and outputs of translated code, and the exits table it indexes.
+    let translationFrame: UnsafeMutablePointer<TranslationFrame>
+    let translationExits: UnsafeMutablePointer<TranslationExit>?
     /// Advances on every mode change (CPL, CS, paging mode): links made before are stale.
     var modeEpoch: UInt64 = 0
     /// Set when something needs the run loop's attention at the next instruction boundary
@@ -158,6 +164,10 @@ public final class Processor {
         scratchInstruction = .allocate(capacity: 1)
         scratchInstruction.initialize(to: DecodedInstruction())
         decodeCache = memory.decodeCache
+        translationFrame = .allocate(capacity: 1)
+        translationFrame.initialize(to: TranslationFrame())
+        translationExits = decodeCache.translations?.exits
+        if translationExits == nil { translationEnabled = false }
         reset()
         decodeCache.attach(self)
     }
@@ -168,6 +178,7 @@ public final class Processor {
         segments.deallocate()
         segmentChecks.deallocate()
         scratchInstruction.deallocate()
+        translationFrame.deallocate()
     }
 
     /// Power-on / RESET state (SDM Vol. 3A §10.1.1, Table 10-1).

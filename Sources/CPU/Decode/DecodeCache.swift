@@ -25,6 +25,16 @@ final class DecodeCache {
         var nextInPage: Int32 = -1
         var page: Int32 = 0
         var valid = false
+        /// Host code translated from this block (`Translate/`), or nil.
+        var code: UnsafeRawPointer? = nil
+        /// Index of the code's first exit in `BlockTranslations.exits`.
+        var exitBase: Int32 = 0
+        /// Largest |offset| from the entry RIP of a RIP the code produces (`BlockTranslator`).
+        var span: Int32 = 0
+        /// Executions before translation is tried; `untranslatable` once tried and refused.
+        var heat: UInt8 = 0
+        var untranslatable = false
+        var needsFlagsIn = false
     }
 
     let instructions: UnsafeMutablePointer<DecodedInstruction>
@@ -153,9 +163,13 @@ final class DecodeCache {
         }
     }
 
+    /// Host code translated from the blocks (nil: no translator on this host).
+    lazy var translations: BlockTranslations? = BlockTranslations()
+
     /// Drops every block (the arena is full, or L0 asked).
     func flushAll() {
         epoch &+= 1
+        translations?.reset()
         for i in 0..<usedBlocks where blocks[i].valid {
             let page = Int(blocks[i].page)
             pageHeads[page] = -1

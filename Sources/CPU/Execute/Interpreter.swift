@@ -56,7 +56,17 @@ extension Processor {
                     n = Int(blk.pointee.count)
                     let left = end &- instructionsRetired
                     if UInt64(n) > left { n = Int(left) }
-                    else { previous = b }
+                    else {
+                        previous = b
+                        if translationEnabled && pending == 0 {
+                            if blk.pointee.code == nil { considerTranslation(blk) }
+                            if let code = blk.pointee.code {
+                                let done = try runTranslated(blk, code)
+                                inst += done
+                                n -= done
+                            }
+                        }
+                    }
                 } else {
                     try decodeSingle()
                     inst = UnsafePointer(scratchInstruction)

@@ -1,0 +1,72 @@
+/// The translated code of a machine's decoded blocks (shared like the decode cache): the
+/// executable arena and the exits table. Everything is dropped at once when either fills or
+/// the decode cache is flushed; a block whose page is written loses its code with the block.
+final class BlockTranslations {
+    static let codeCapacity = 32 << 20
+    static let exitCapacity = 1 << 20
+    /// Executions of a block before it is translated: code run once is not worth it.
+    static let threshold: UInt8 = 16
+
+    let code: ExecutableMemory
+    let exits: UnsafeMutablePointer<TranslationExit>
+    private(set) var usedExits = 0
+    /// Statistics: blocks translated, blocks refused, instructions translated.
+    private(set) var blocksTranslated = 0
+    private(set) var blocksRefused = 0
+    private(set) var instructionsTranslated = 0
+
+    /// nil when the host is not x86-64 or refuses executable memory.
+    init?() {
+        #if arch(x86_64)
+        guard let c = ExecutableMemory(capacity: BlockTranslations.codeCapacity) else { return nil }
+        code = c
+        exits = .allocate(capacity: BlockTranslations.exitCapacity)
+        exits.initialize(repeating: TranslationExit(ripOffset: 0, retired: 0, kind: .next, flagsOut: false),
+                         count: BlockTranslations.exitCapacity)
+        #else
+        return nil
+        #endif
+    }
+
+    deinit { exits.deallocate() }
+
+    func reset() {
+        code.reset()
+        usedExits = 0
+    }
+
+    /// Translates `block` (of `cache`) into host code, or marks it untranslatable.
+    func translate(_ block: UnsafeMutablePointer<DecodeCache.Block>, in cache: DecodeCache) {
+        let start = UnsafePointer(cache.instructions + Int(block.pointee.start))
+        guard let r = BlockTranslator.translate(start, count: Int(block.pointee.count)),
+              r.span <= Int64(Int32.max) else {
+            block.pointee.untranslatable = true
+            blocksRefused += 1
+            return
+        }
+        if usedExits + r.exits.count > BlockTranslations.exitCapacity
+            || code.used + r.code.count + 16 > BlockTranslations.codeCapacity {
+            cache.dropTranslations()
+        }
+        guard let p = code.append(r.code) else { block.pointee.untranslatable = true; return }
+        for (k, x) in r.exits.enumerated() { exits[usedExits + k] = x }
+        block.pointee.code = p
+        block.pointee.exitBase = Int32(usedExits)
+        block.pointee.span = Int32(r.span)
+        block.pointee.needsFlagsIn = r.needsFlagsIn
+        usedExits += r.exits.count
+        blocksTranslated += 1
+        instructionsTranslated += r.translated
+    }
+}
+
+extension DecodeCache {
+    /// Forgets every block's translation (the arena is reused from the start).
+    func dropTranslations() {
+        translations?.reset()
+        for i in 0..<usedBlocks {
+            blocks[i].code = nil
+            blocks[i].heat = 0
+        }
+    }
+}

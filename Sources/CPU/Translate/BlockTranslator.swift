@@ -1,0 +1,592 @@
+/// Translates a decoded 64-bit-mode block into host x86-64 code, instruction by instruction.
+///
+/// The host is the same architecture, so an integer instruction becomes the same host
+/// instruction on the guest register file in memory (RDI), and the host computes the status
+/// flags exactly as the SDM defines them for the guest (SDM Vol. 1 Appendix A). What cannot be
+/// done in line ends the code with an exit that hands the instruction to the interpreter:
+/// a form not translated, and any memory access that misses the software TLB's fast path
+/// (not cached, no permission for this access, crossing a page). Guest state is exact at every
+/// exit, so the interpreter then raises faults, walks page tables and runs devices as always.
+///
+/// Memory operands follow the interpreter's fast path (`Processor.readLinear`): in 64-bit mode
+/// the linear address is the effective address plus the FS or GS base (SDM Vol. 3A §3.4.4);
+/// a non-canonical address never matches a TLB tag (entries are filled for canonical pages
+/// only), so it reaches the interpreter, which raises #GP or #SS (§3.3.7.1).
+struct BlockTranslator {
+    typealias R = HostCodeEmitter.R
+    typealias Operand = HostCodeEmitter.Operand
+
+    /// Where the guest's status flags are at a point of the code.
+    enum FlagsAt {
+        /// Not touched yet: still in the processor's lazy flags (`TranslationFrame.flagsIn`).
+        case entry
+        /// In the host's RFLAGS.
+        case host
+        /// Saved in `TranslationFrame.flagsOut` (host RFLAGS has been clobbered since).
+        case frame
+    }
+
+    /// The translation of one block.
+    struct Result {
+        var code: [UInt8]
+        var exits: [TranslationExit]
+        /// The block reads flags before writing them: fill `flagsIn`.
+        var needsFlagsIn: Bool
+        /// Largest |offset| from the entry RIP of any RIP the block can produce statically.
+        var span: Int64
+        /// Instructions translated before the first exit to the interpreter (statistics).
+        var translated: Int
+    }
+
+    private var e = HostCodeEmitter()
+    private var exits: [TranslationExit] = []
+    /// Jumps to exit stubs emitted after the body: (rel32 position, exit index, flags there).
+    private var stubs: [(patch: Int, exit: Int, flags: FlagsAt)] = []
+    private var flagsAt = FlagsAt.entry
+    private var needsFlagsIn = false
+    private var span: Int64 = 0
+    /// The exit that hands instruction k to the interpreter, once made.
+    private var interpretExit: [Int: Int] = [:]
+
+    private let tlbIndexMask: UInt64
+    private let tlbStrideShift: UInt8
+
+    private init() {
+        tlbIndexMask = SoftwareTLB.indexMask
+        tlbStrideShift = UInt8(MemoryLayout<TLBEntry>.stride.trailingZeroBitCount)
+    }
+
+    /// Translates `count` instructions; nil when not even the first can be translated.
+    static func translate(_ inst: UnsafePointer<DecodedInstruction>, count: Int) -> Result? {
+        precondition(MemoryLayout<TLBEntry>.stride.nonzeroBitCount == 1)
+        var t = BlockTranslator()
+        var offsets = [Int64](repeating: 0, count: count + 1)
+        for k in 0..<count { offsets[k + 1] = offsets[k] + Int64(inst[k].length) }
+        t.span = offsets[count]
+        var k = 0
+        var ended = false
+        while k < count {
+            let d = inst[k]
+            let before = (t.e.position, t.exits.count, t.stubs.count, t.flagsAt, t.needsFlagsIn)
+            let outcome = t.instruction(d, k: k, offset: offsets[k], next: offsets[k + 1])
+            if outcome == .unsupported {
+                // Undo a partial emission, then hand this instruction to the interpreter.
+                t.e.bytes.removeSubrange(before.0...)
+                t.exits.removeSubrange(before.1...)
+                t.stubs.removeSubrange(before.2...)
+                t.interpretExit = t.interpretExit.filter { $0.value < before.1 }
+                t.flagsAt = before.3
+                t.needsFlagsIn = before.4
+                if k == 0 { return nil }
+                t.inlineExit(TranslationExit(ripOffset: Int32(offsets[k]), retired: UInt8(k), kind: .interpret, flagsOut: false))
+                ended = true
+                break
+            }
+            k += 1
+            if outcome == .ended { ended = true; break }
+        }
+        if !ended {
+            t.inlineExit(TranslationExit(ripOffset: Int32(offsets[count]), retired: UInt8(count), kind: .next, flagsOut: false))
+        }
+        for s in t.stubs {
+            t.e.bind(s.patch, to: t.e.position)
+            if s.flags == .host { t.e.saveFlags(to: .at(R.rsi, TranslationFrame.flagsOutOffset)) }
+            t.e.returnValue(UInt32(s.exit))
+        }
+        return Result(code: t.e.bytes, exits: t.exits, needsFlagsIn: t.needsFlagsIn, span: t.span,
+                      translated: k)
+    }
+
+    private enum Outcome { case done, ended, unsupported }
+
+    // MARK: Exits and flags
+
+    /// Emits an exit here: saves host flags if they are the guest's, returns the exit index.
+    private mutating func inlineExit(_ x: TranslationExit) {
+        var x = x
+        x.flagsOut = flagsAt != .entry
+        if flagsAt == .host { e.saveFlags(to: .at(R.rsi, TranslationFrame.flagsOutOffset)) }
+        exits.append(x)
+        e.returnValue(UInt32(exits.count - 1))
+    }
+
+    /// A conditional jump (host condition `cc`) to a new exit stub.
+    private mutating func exitIf(_ cc: UInt8, _ x: TranslationExit) {
+        var x = x
+        x.flagsOut = flagsAt != .entry
+        exits.append(x)
+        stubs.append((e.jump(cc), exits.count - 1, flagsAt))
+    }
+
+    /// Jumps (host condition `cc`) to the exit handing instruction `k` to the interpreter.
+    private mutating func interpretIf(_ cc: UInt8, k: Int, offset: Int64) {
+        precondition(flagsAt != .host)
+        if let x = interpretExit[k] {
+            stubs.append((e.jump(cc), x, flagsAt))
+            return
+        }
+        exitIf(cc, TranslationExit(ripOffset: Int32(offset), retired: UInt8(k), kind: .interpret, flagsOut: false))
+        interpretExit[k] = exits.count - 1
+    }
+
+    /// Before host code that clobbers RFLAGS: keep the guest's flags in the frame.
+    private mutating func spillFlags() {
+        if flagsAt == .host {
+            e.saveFlags(to: .at(R.rsi, TranslationFrame.flagsOutOffset))
+            flagsAt = .frame
+        }
+    }
+
+    /// Before an instruction that reads flags: load them into the host's RFLAGS.
+    private mutating func loadFlags() {
+        switch flagsAt {
+        case .host: return
+        case .entry:
+            needsFlagsIn = true
+            e.restoreFlags(from: .at(R.rsi, TranslationFrame.flagsInOffset))
+        case .frame:
+            e.restoreFlags(from: .at(R.rsi, TranslationFrame.flagsOutOffset))
+        }
+        flagsAt = .host
+    }
+
+    private mutating func noteTarget(_ offset: Int64) {
+        span = max(span, offset < 0 ? -offset : offset)
+    }
+
+    // MARK: Guest operands
+
+    /// The guest register slot of register `g` (0–15).
+    private func slot(_ g: UInt8) -> Operand { .at(R.rdi, Int32(g) * 8) }
+
+    /// A guest register operand of `size` bytes loaded into host register `h`: returns the
+    /// host register code the instruction should use (AH/DH for AH–BH) and whether it is a
+    /// high byte. Bytes and words load the whole register so the store keeps the rest.
+    private mutating func loadRegister(_ g: UInt8, _ size: Int, into h: UInt8) -> (code: UInt8, high: Bool) {
+        if size == 1 && g >= DecodedInstruction.highByteBase {
+            e.load(h, slot(g - DecodedInstruction.highByteBase), width: 8)
+            return (h + 4, true)
+        }
+        e.load(h, slot(g), width: size == 4 ? 4 : 8)
+        return (h, false)
+    }
+
+    /// Stores host register `h` (all 64 bits: zero-extended for 32-bit results, merged for
+    /// byte and word results) into the slot of guest register `g`.
+    private mutating func storeRegister(_ g: UInt8, _ size: Int, from h: UInt8) {
+        let r = size == 1 && g >= DecodedInstruction.highByteBase ? g - DecodedInstruction.highByteBase : g
+        e.store(slot(r), h, width: 8)
+    }
+
+    /// The effective address of the memory operand into RCX, without touching RFLAGS
+    /// (MOV and LEA only); with `segment`, plus the FS/GS base. False when not translatable.
+    private mutating func address(_ d: DecodedInstruction, next: Int64, segment: Bool) -> Bool {
+        guard d.addrSize == 8 || d.addrSize == 4 else { return false }
+        var disp = d.disp
+        let b = d.base, x = d.index
+        if b == DecodedInstruction.ripBase {
+            guard d.addrSize == 8 else { return false }
+            e.load(R.rcx, .at(R.rsi, TranslationFrame.entryRIPOffset), width: 8)
+            disp &+= next
+        } else if b != DecodedInstruction.noRegister {
+            e.load(R.rcx, slot(b), width: 8)
+        } else {
+            e.loadImmediate64(R.rcx, 0)
+        }
+        guard disp >= Int64(Int32.min) && disp <= Int64(Int32.max) else { return false }
+        if x != DecodedInstruction.noRegister {
+            e.load(R.r8, slot(x), width: 8)
+            e.lea(R.rcx, .mem(base: R.rcx, index: R.r8, scale: d.scale, disp: Int32(disp)))
+        } else if disp != 0 {
+            e.lea(R.rcx, .at(R.rcx, Int32(disp)))
+        }
+        if d.addrSize == 4 { e.store(.reg(R.rcx), R.rcx, width: 4) }
+        if segment && d.seg >= 4 {
+            e.load(R.r8, .at(R.rsi, d.seg == 4 ? TranslationFrame.fsBaseOffset : TranslationFrame.gsBaseOffset), width: 8)
+            e.lea(R.rcx, .mem(base: R.rcx, index: R.r8, scale: 0, disp: 0))
+        }
+        return true
+    }
+
+    /// The software-TLB fast path for the linear address in RCX: on a hit with the
+    /// permission this access needs, RCX becomes the host address; otherwise the code exits
+    /// to the interpreter at instruction `k`. Clobbers R8, R9 and RFLAGS.
+    private mutating func probe(size: Int, write: Bool, k: Int, offset: Int64) {
+        spillFlags()
+        e.store(.reg(R.r8), R.rcx, width: 8)                                   // r8 = la
+        e.shiftRight(.reg(R.r8), 12, width: 8)
+        e.alu(4, .reg(R.r8), immediate: tlbIndexMask, width: 4)                // and r8d, mask
+        e.shiftLeft(.reg(R.r8), tlbStrideShift, width: 8)
+        e.alu(0, R.r8, .at(R.rsi, TranslationFrame.tlbEntriesOffset), width: 8)  // r8 = entry
+        e.store(.reg(R.r9), R.rcx, width: 8)
+        e.alu(4, .reg(R.r9), immediate: UInt64(bitPattern: -4096), width: 8)
+        e.alu(1, R.r9, .at(R.rsi, TranslationFrame.tlbGenerationOffset), width: 8)
+        e.alu(7, R.r9, .at(R.r8, Int32(MemoryLayout<TLBEntry>.offset(of: \.tag)!)), width: 8)
+        interpretIf(HostCodeEmitter.CC.nz, k: k, offset: offset)
+        e.load(R.r9, .at(R.rsi, write ? TranslationFrame.writeMaskOffset : TranslationFrame.readMaskOffset), width: 4)
+        e.test(.at(R.r8, Int32(MemoryLayout<TLBEntry>.offset(of: \.perms)!)), R.r9, width: 4)
+        interpretIf(HostCodeEmitter.CC.z, k: k, offset: offset)
+        if size > 1 {
+            e.store(.reg(R.r9), R.rcx, width: 4)
+            e.alu(4, .reg(R.r9), immediate: 0xFFF, width: 4)
+            e.alu(7, .reg(R.r9), immediate: UInt64(4096 - size), width: 4)
+            interpretIf(HostCodeEmitter.CC.a, k: k, offset: offset)
+        }
+        e.load(R.r8, .at(R.r8, Int32(MemoryLayout<TLBEntry>.offset(of: \.host)!)), width: 8)
+        e.alu(4, .reg(R.rcx), immediate: 0xFFF, width: 4)
+        e.alu(0, R.rcx, .reg(R.r8), width: 8)
+    }
+
+    /// The memory operand of `d`: address, then the TLB fast path; RCX = host address.
+    private mutating func memoryOperand(_ d: DecodedInstruction, size: Int, write: Bool, k: Int,
+                                        offset: Int64, next: Int64) -> Bool {
+        guard address(d, next: next, segment: true) else { return false }
+        probe(size: size, write: write, k: k, offset: offset)
+        return true
+    }
+
+    /// RCX = RSP + `delta` (a stack slot; SS has base 0 in 64-bit mode).
+    private mutating func stackAddress(_ delta: Int32) {
+        e.load(R.rcx, slot(4), width: 8)
+        if delta != 0 { e.lea(R.rcx, .at(R.rcx, delta)) }
+    }
+
+    /// RSP += `delta`, without touching RFLAGS.
+    private mutating func adjustStack(_ delta: Int32, using h: UInt8) {
+        e.load(h, slot(4), width: 8)
+        e.lea(h, .at(h, delta))
+        e.store(slot(4), h, width: 8)
+    }
+
+    private static func fitsInt32(_ v: UInt64) -> Bool {
+        let s = Int64(bitPattern: v)
+        return s >= Int64(Int32.min) && s <= Int64(Int32.max)
+    }
+
+    // MARK: Instructions
+
+    /// The op a fused ALU/TEST + Jcc pair started as (the Jcc is the next instruction).
+    private static func unfused(_ op: Op) -> Op {
+        switch op {
+        case .aluRMRegJcc: .aluRMReg
+        case .aluRegRMJcc: .aluRegRM
+        case .aluAccImmJcc: .aluAccImm
+        case .aluRMImmJcc: .aluRMImm
+        case .testRMRegJcc: .testRMReg
+        case .testAccImmJcc: .testAccImm
+        case .testRMImmJcc: .testRMImm
+        default: op
+        }
+    }
+
+    private mutating func instruction(_ d: DecodedInstruction, k: Int, offset: Int64, next: Int64) -> Outcome {
+        if d.hasLock { return .unsupported }
+        let s = Int(d.opSize)
+        let mem = d.isMemory
+        switch BlockTranslator.unfused(d.op) {
+        case .nop:
+            return .done
+
+        case .movRegImm:
+            return moveImmediate(toRegister: d.reg, d.imm, size: s) ? .done : .unsupported
+        case .movRMImm:
+            if !mem { return moveImmediate(toRegister: d.rm, d.imm, size: s) ? .done : .unsupported }
+            guard s != 8 || BlockTranslator.fitsInt32(d.imm) else { return .unsupported }
+            guard memoryOperand(d, size: s, write: true, k: k, offset: offset, next: next) else { return .unsupported }
+            e.storeImmediate(.at(R.rcx), d.imm, width: s)
+            return .done
+
+        case .movRMReg:
+            if !mem { moveRegister(d.reg, to: d.rm, size: s); return .done }
+            guard memoryOperand(d, size: s, write: true, k: k, offset: offset, next: next) else { return .unsupported }
+            let src = loadRegister(d.reg, s, into: R.rdx)
+            e.store(.at(R.rcx), src.code, width: s, byteHigh: src.high)
+            return .done
+
+        case .movRegRM:
+            if !mem { moveRegister(d.rm, to: d.reg, size: s); return .done }
+            guard memoryOperand(d, size: s, write: false, k: k, offset: offset, next: next) else { return .unsupported }
+            if s >= 4 {
+                e.load(R.rax, .at(R.rcx), width: s)
+            } else {
+                let dst = loadRegister(d.reg, s, into: R.rax)
+                e.load(dst.code, .at(R.rcx), width: s, byteHigh: dst.high)
+            }
+            storeRegister(d.reg, s, from: R.rax)
+            return .done
+
+        case .movzx, .movsx, .movsxd:
+            return extend(d, k: k, offset: offset, next: next) ? .done : .unsupported
+
+        case .lea:
+            guard s >= 4, address(d, next: next, segment: false) else { return .unsupported }
+            if s == 4 { e.store(.reg(R.rcx), R.rcx, width: 4) }
+            e.store(slot(d.reg), R.rcx, width: 8)
+            return .done
+
+        case .aluRMReg, .aluRMImm:
+            let k8 = d.sub
+            let imm = d.op == .aluRMImm || d.op == .aluRMImmJcc
+            if imm && s == 8 && !BlockTranslator.fitsInt32(d.imm) { return .unsupported }
+            if mem {
+                guard memoryOperand(d, size: s, write: k8 != 7, k: k, offset: offset, next: next) else { return .unsupported }
+                if imm {
+                    if k8 == 2 || k8 == 3 { loadFlags() }
+                    e.alu(k8, .at(R.rcx), immediate: d.imm, width: s)
+                } else {
+                    let src = loadRegister(d.reg, s, into: R.rdx)
+                    if k8 == 2 || k8 == 3 { loadFlags() }
+                    e.alu(k8, .at(R.rcx), src.code, width: s, byteHigh: src.high)
+                }
+                flagsAt = .host
+                return .done
+            }
+            let dst = loadRegister(d.rm, s, into: R.rax)
+            if imm {
+                if k8 == 2 || k8 == 3 { loadFlags() }
+                e.alu(k8, .reg(dst.code), immediate: d.imm, width: s, byteHigh: dst.high)
+            } else {
+                let src = loadRegister(d.reg, s, into: R.rdx)
+                if k8 == 2 || k8 == 3 { loadFlags() }
+                e.alu(k8, .reg(dst.code), src.code, width: s, byteHigh: dst.high || src.high)
+            }
+            if k8 != 7 { storeRegister(d.rm, s, from: R.rax) }
+            flagsAt = .host
+            return .done
+
+        case .aluRegRM:
+            let k8 = d.sub
+            if mem {
+                guard memoryOperand(d, size: s, write: false, k: k, offset: offset, next: next) else { return .unsupported }
+                let dst = loadRegister(d.reg, s, into: R.rax)
+                if k8 == 2 || k8 == 3 { loadFlags() }
+                e.alu(k8, dst.code, .at(R.rcx), width: s, byteHigh: dst.high)
+            } else {
+                let dst = loadRegister(d.reg, s, into: R.rax)
+                let src = loadRegister(d.rm, s, into: R.rdx)
+                if k8 == 2 || k8 == 3 { loadFlags() }
+                e.alu(k8, .reg(dst.code), src.code, width: s, byteHigh: dst.high || src.high)
+            }
+            if k8 != 7 { storeRegister(d.reg, s, from: R.rax) }
+            flagsAt = .host
+            return .done
+
+        case .aluAccImm:
+            let k8 = d.sub
+            if s == 8 && !BlockTranslator.fitsInt32(d.imm) { return .unsupported }
+            let dst = loadRegister(0, s, into: R.rax)
+            if k8 == 2 || k8 == 3 { loadFlags() }
+            e.alu(k8, .reg(dst.code), immediate: d.imm, width: s)
+            if k8 != 7 { storeRegister(0, s, from: R.rax) }
+            flagsAt = .host
+            return .done
+
+        case .testRMReg, .testRMImm, .testAccImm:
+            let imm = d.op != .testRMReg && d.op != .testRMRegJcc
+            if imm && s == 8 && !BlockTranslator.fitsInt32(d.imm) { return .unsupported }
+            let acc = d.op == .testAccImm || d.op == .testAccImmJcc
+            var a: Operand
+            var high = false
+            if mem && !acc {
+                guard memoryOperand(d, size: s, write: false, k: k, offset: offset, next: next) else { return .unsupported }
+                a = .at(R.rcx)
+            } else {
+                let r = loadRegister(acc ? 0 : d.rm, s, into: R.rax)
+                a = .reg(r.code)
+                high = r.high
+            }
+            if imm {
+                e.test(a, immediate: d.imm, width: s, byteHigh: high)
+            } else {
+                let b = loadRegister(d.reg, s, into: R.rdx)
+                e.test(a, b.code, width: s, byteHigh: high || b.high)
+            }
+            flagsAt = .host
+            return .done
+
+        case .incRM, .decRM, .notRM, .negRM:
+            let u: HostCodeEmitter.Unary = d.op == .incRM ? .inc : d.op == .decRM ? .dec : d.op == .notRM ? .not : .neg
+            if mem {
+                guard memoryOperand(d, size: s, write: true, k: k, offset: offset, next: next) else { return .unsupported }
+                if u == .inc || u == .dec { loadFlags() }
+                e.unary(u, .at(R.rcx), width: s)
+            } else {
+                let r = loadRegister(d.rm, s, into: R.rax)
+                if u == .inc || u == .dec { loadFlags() }
+                e.unary(u, .reg(r.code), width: s, byteHigh: r.high)
+                storeRegister(d.rm, s, from: R.rax)
+            }
+            if u != .not { flagsAt = .host }
+            return .done
+
+        case .setcc:
+            if mem {
+                guard memoryOperand(d, size: 1, write: true, k: k, offset: offset, next: next) else { return .unsupported }
+                loadFlags()
+                e.setcc(d.sub, .at(R.rcx))
+            } else {
+                let r = loadRegister(d.rm, 1, into: R.rax)
+                loadFlags()
+                e.setcc(d.sub, .reg(r.code), byteHigh: r.high)
+                storeRegister(d.rm, 1, from: R.rax)
+            }
+            return .done
+
+        case .cmovcc:
+            guard s >= 4 else { return .unsupported }
+            if mem {
+                guard memoryOperand(d, size: s, write: false, k: k, offset: offset, next: next) else { return .unsupported }
+                e.load(R.rdx, .at(R.rcx), width: s)
+            } else {
+                e.load(R.rdx, slot(d.rm), width: s)
+            }
+            e.load(R.rax, slot(d.reg), width: s)
+            loadFlags()
+            e.cmovcc(d.sub, R.rax, .reg(R.rdx), width: s)
+            e.store(slot(d.reg), R.rax, width: 8)
+            return .done
+
+        case .jcc:
+            let target = next &+ Int64(bitPattern: d.imm)
+            noteTarget(target)
+            loadFlags()
+            exitIf(d.sub, TranslationExit(ripOffset: Int32(truncatingIfNeeded: target), retired: UInt8(k + 1), kind: .next, flagsOut: false))
+            return .done
+
+        case .jmpRel:
+            let target = next &+ Int64(bitPattern: d.imm)
+            noteTarget(target)
+            inlineExit(TranslationExit(ripOffset: Int32(truncatingIfNeeded: target), retired: UInt8(k + 1), kind: .next, flagsOut: false))
+            return .ended
+
+        case .callRel:
+            guard s == 8 else { return .unsupported }
+            let target = next &+ Int64(bitPattern: d.imm)
+            noteTarget(target)
+            stackAddress(-8)
+            probe(size: 8, write: true, k: k, offset: offset)
+            e.load(R.rax, .at(R.rsi, TranslationFrame.entryRIPOffset), width: 8)
+            e.lea(R.rax, .at(R.rax, Int32(next)))
+            e.store(.at(R.rcx), R.rax, width: 8)
+            adjustStack(-8, using: R.rax)
+            inlineExit(TranslationExit(ripOffset: Int32(truncatingIfNeeded: target), retired: UInt8(k + 1), kind: .next, flagsOut: false))
+            return .ended
+
+        case .ret:
+            guard s == 8 else { return .unsupported }
+            stackAddress(0)
+            probe(size: 8, write: false, k: k, offset: offset)
+            e.load(R.rax, .at(R.rcx), width: 8)
+            e.store(.at(R.rsi, TranslationFrame.returnTargetOffset), R.rax, width: 8)
+            adjustStack(8, using: R.rax)
+            inlineExit(TranslationExit(ripOffset: Int32(offset), retired: UInt8(k + 1), kind: .returned, flagsOut: false))
+            return .ended
+
+        case .pushReg:
+            guard s == 8 else { return .unsupported }
+            stackAddress(-8)
+            probe(size: 8, write: true, k: k, offset: offset)
+            e.load(R.rax, slot(d.reg), width: 8)
+            e.store(.at(R.rcx), R.rax, width: 8)
+            adjustStack(-8, using: R.rax)
+            return .done
+
+        case .pushImm:
+            guard s == 8, BlockTranslator.fitsInt32(d.imm) else { return .unsupported }
+            stackAddress(-8)
+            probe(size: 8, write: true, k: k, offset: offset)
+            e.storeImmediate(.at(R.rcx), d.imm, width: 8)
+            adjustStack(-8, using: R.rax)
+            return .done
+
+        case .popReg:
+            guard s == 8 else { return .unsupported }
+            stackAddress(0)
+            probe(size: 8, write: false, k: k, offset: offset)
+            e.load(R.rax, .at(R.rcx), width: 8)
+            adjustStack(8, using: R.rdx)
+            e.store(slot(d.reg), R.rax, width: 8)       // after RSP: POP RSP loads the popped value
+            return .done
+
+        case .leave:
+            guard s == 8 else { return .unsupported }
+            e.load(R.rcx, slot(5), width: 8)                         // RSP ← RBP, then POP RBP
+            probe(size: 8, write: false, k: k, offset: offset)
+            e.load(R.rax, .at(R.rcx), width: 8)
+            e.load(R.rdx, slot(5), width: 8)
+            e.lea(R.rdx, .at(R.rdx, 8))
+            e.store(slot(4), R.rdx, width: 8)
+            e.store(slot(5), R.rax, width: 8)
+            return .done
+
+        default:
+            return .unsupported
+        }
+    }
+
+    /// MOV reg, imm: 32-bit writes zero-extend, bytes and words merge.
+    private mutating func moveImmediate(toRegister g: UInt8, _ imm: UInt64, size s: Int) -> Bool {
+        switch s {
+        case 8:
+            e.loadImmediate64(R.rax, imm)
+        case 4:
+            e.loadImmediate64(R.rax, imm & 0xFFFF_FFFF)
+        default:
+            let r = loadRegister(g, s, into: R.rax)
+            e.storeImmediate(.reg(r.code), imm, width: s, byteHigh: r.high)
+        }
+        storeRegister(g, s, from: R.rax)
+        return true
+    }
+
+    /// MOV reg, reg at `s` bytes.
+    private mutating func moveRegister(_ from: UInt8, to: UInt8, size s: Int) {
+        if s >= 4 {
+            e.load(R.rdx, slot(from), width: s)
+            e.store(slot(to), R.rdx, width: 8)
+            return
+        }
+        let dst = loadRegister(to, s, into: R.rax)
+        let src = loadRegister(from, s, into: R.rdx)
+        e.store(.reg(dst.code), src.code, width: s, byteHigh: dst.high || src.high)
+        storeRegister(to, s, from: R.rax)
+    }
+
+    /// MOVZX, MOVSX (sub = source size) and MOVSXD into a 32- or 64-bit register.
+    private mutating func extend(_ d: DecodedInstruction, k: Int, offset: Int64, next: Int64) -> Bool {
+        let s = Int(d.opSize)
+        guard s >= 4 else { return false }
+        let from = d.op == .movsxd ? (s == 8 ? 4 : s) : Int(d.sub)
+        if d.op == .movsxd && s == 4 {
+            // Without REX.W, MOVSXD is a 32-bit move.
+            if d.isMemory {
+                guard memoryOperand(d, size: 4, write: false, k: k, offset: offset, next: next) else { return false }
+                e.load(R.rax, .at(R.rcx), width: 4)
+                e.store(slot(d.reg), R.rax, width: 8)
+            } else {
+                moveRegister(d.rm, to: d.reg, size: 4)
+            }
+            return true
+        }
+        var src: Operand
+        var high = false
+        if d.isMemory {
+            guard memoryOperand(d, size: from, write: false, k: k, offset: offset, next: next) else { return false }
+            src = .at(R.rcx)
+        } else {
+            let r = loadRegister(d.rm, from, into: R.rdx)
+            src = .reg(r.code)
+            high = r.high
+        }
+        if d.op == .movzx {
+            e.movzx(R.rax, src, from: from, width: 4, byteHigh: high)     // zero-extends to 64
+        } else if high && s == 8 {
+            e.movsx(R.rax, src, from: 1, width: 4, byteHigh: true)       // DH needs no REX
+            e.movsx(R.rax, .reg(R.rax), from: 4, width: 8)
+        } else {
+            e.movsx(R.rax, src, from: from, width: s, byteHigh: high)
+        }
+        e.store(slot(d.reg), R.rax, width: 8)
+        return true
+    }
+}
