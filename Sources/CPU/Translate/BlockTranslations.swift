@@ -20,15 +20,19 @@ final class BlockTranslations {
         #if arch(x86_64)
         guard let c = ExecutableMemory(capacity: BlockTranslations.codeCapacity) else { return nil }
         code = c
-        exits = .allocate(capacity: BlockTranslations.exitCapacity)
-        exits.initialize(repeating: TranslationExit(ripOffset: 0, retired: 0, kind: .next, flagsOut: false),
-                         count: BlockTranslations.exitCapacity)
+        // Zero pages committed on first touch (all-zero is a valid exit), so a machine that
+        // never translates pays nothing for the table.
+        let bytes = BlockTranslations.exitCapacity * MemoryLayout<TranslationExit>.stride
+        guard let raw = hostAllocateZeroed(bytes) else { return nil }
+        exits = raw.bindMemory(to: TranslationExit.self, capacity: BlockTranslations.exitCapacity)
         #else
         return nil
         #endif
     }
 
-    deinit { exits.deallocate() }
+    deinit {
+        hostFree(UnsafeMutableRawPointer(exits), BlockTranslations.exitCapacity * MemoryLayout<TranslationExit>.stride)
+    }
 
     func reset() {
         code.reset()

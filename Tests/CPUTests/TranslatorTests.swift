@@ -1,0 +1,264 @@
+import Foundation
+import XCTest
+import X86Assembler
+@testable import CPU
+
+/// The block translator (`Sources/CPU/Translate`) must be invisible: every program ends in the
+/// same registers, flags, RIP, memory, stop reason and retired-instruction count with
+/// translation on as with every instruction interpreted. Programs loop so that their blocks
+/// pass `BlockTranslations.threshold` and run translated for most iterations.
+final class TranslatorTests: XCTestCase {
+    static let code: UInt64 = 0x10_0000
+    static let subroutine: UInt64 = 0x10_8000
+    static let data: UInt64 = 0x20_0000
+    static let dataSize = 0x2000
+    static let stack: UInt64 = 0x8_0000
+    static let ramEnd: UInt64 = 8 << 20
+    /// Past the 1 GiB identity map of `enterLong64`: any access is a #PF.
+    static let unmapped: UInt64 = 0x8000_0000
+
+    struct Outcome: Equatable {
+        var stop: StopReason
+        var gpr: [UInt64], rip: UInt64, rflags: UInt64, retired: UInt64
+        var data: [UInt8], stack: [UInt8]
+    }
+
+    /// Runs `program` (64-bit code at `code`, optional subroutine bytes) with translation on
+    /// or off; returns the outcome and the number of blocks translated.
+    static func run(_ program: [UInt8], subroutine sub: [UInt8] = [], translate: Bool,
+                    budget: UInt64 = 200_000, setup: (TestMachine) -> Void = { _ in }) -> (Outcome, Int) {
+        let m = TestMachine(memorySize: ramEnd)
+        m.load(program, at: code)
+        if !sub.isEmpty { m.load(sub, at: subroutine) }
+        var seed: UInt64 = 0x1234_5678
+        m.load((0..<dataSize).map { _ in seed = seed &* 6364136223846793005 &+ 1442695040888963407; return UInt8(truncatingIfNeeded: seed >> 33) }, at: data)
+        m.enterLong64(entry: code, stack: stack)
+        m.cpu.idtr = DescriptorTableRegister(base: 0, limit: 0)    // a fault ends in shutdown
+        m.cpu.setSegment(.fs, SegmentRegister(selector: 0, base: data, limit: 0xFFFF_FFFF, accessRights: 0xC093))
+        m.cpu.setSegment(.gs, SegmentRegister(selector: 0, base: data + 0x1000, limit: 0xFFFF_FFFF, accessRights: 0xC093))
+        m.cpu.translationEnabled = translate
+        setup(m)
+        var stop = StopReason.budgetExhausted
+        var left = budget
+        // Several run calls, so blocks are entered with budgets that do and do not cover them.
+        while left > 0 {
+            let slice = min(left, 997)
+            stop = m.run(budget: slice)
+            left -= slice
+            if stop != .budgetExhausted { break }
+        }
+        let outcome = Outcome(stop: stop, gpr: (0..<16).map { m.cpu.gpr[$0] }, rip: m.cpu.rip, rflags: m.cpu.rflags,
+                              retired: m.cpu.instructionsRetired,
+                              data: try! m.memory.read(at: data, length: dataSize),
+                              stack: try! m.memory.read(at: stack - 0x400, length: 0x400))
+        return (outcome, m.cpu.decodeCache.translations?.blocksTranslated ?? 0)
+    }
+
+    /// Asserts both modes agree and that translation happened; returns the outcome.
+    @discardableResult
+    func assertSame(_ program: [UInt8], subroutine: [UInt8] = [], budget: UInt64 = 200_000,
+                    _ what: String, file: StaticString = #filePath, line: UInt = #line,
+                    setup: (TestMachine) -> Void = { _ in }) -> Outcome {
+        let (interpreted, none) = Self.run(program, subroutine: subroutine, translate: false, budget: budget, setup: setup)
+        let (translated, blocks) = Self.run(program, subroutine: subroutine, translate: true, budget: budget, setup: setup)
+        XCTAssertEqual(none, 0, file: file, line: line)
+        XCTAssertGreaterThan(blocks, 0, "\(what): something was translated", file: file, line: line)
+        XCTAssertEqual(translated, interpreted, what, file: file, line: line)
+        return translated
+    }
+
+    /// A loop of `iterations` around `body`, counted in R15, ending in HLT.
+    static func loop(_ iterations: Int32 = 40, _ body: (Assembler) -> Void) -> [UInt8] {
+        let a = Assembler(mode: .bits64, origin: code)
+        let top = a.label()
+        a.mov(r12, Int64(data)); a.mov(r14, Int64(unmapped))
+        a.mov(r13, Int64(ramEnd - 4))                                      // accesses cross from RAM into nothing
+        a.mov(r15d, Int64(iterations))
+        a.bind(top)
+        body(a)
+        a.dec(r15d)
+        a.jnz(top)
+        a.hlt()
+        return a.assemble()
+    }
+
+    // MARK: Targeted cases
+
+    func testALUFlagsAndWidthsMatch() {
+        let p = Self.loop { a in
+            a.add(eax, ecx); a.adc(rdx, rax); a.sbb(bl, ah); a.sub(cx, dx)
+            a.xor(r8d, r8d); a.or(r9, rbx); a.and(si, 0x7F0F); a.cmp(dil, 0x40)
+            a.inc(ebp); a.dec(r9w); a.neg(r11); a.not(ecx)
+            a.set(.b, dh); a.cmov(.le, esi, edx); a.cmov(.o, r8, r9)
+            a.movzx(eax, bh); a.movsx(edx, ch); a.movsx(r8, cl); a.movsx(r10, word[r12 + 6]); a.movzx(r11d, byte[r12 + 0x33])
+            a.lea(ebx, dword[rax + rcx * 4 + 0x1234]); a.lea(r9, qword[r12 + rbp * 8 - 8])
+            a.add(ecx, 0x1357_9BDF); a.adc(al, 0x7F); a.sbb(eax, 1)
+        }
+        assertSame(p, "register forms")
+    }
+
+    func testMemoryOperandsMatch() {
+        let p = Self.loop { a in
+            a.mov(rax, qword[r12 + 0x10]); a.add(qword[r12 + 0x18], rax); a.sub(dword[r12 + 0x20], 3)
+            a.xor(byte[r12 + 0x21], cl); a.mov(word[r12 + 0x30], cx); a.inc(dword[r12 + 0x40])
+            a.cmp(dword[r12 + 0x40], 20); a.alu(.adc, ecx, dword[r12 + 0x44]); a.neg(word[r12 + 0x48])
+            a.mov(dword[r12 + 0x50], 0x7654_3210); a.mov(qword[r12 + 0x58], -2)
+            a.test(byte[r12 + 0x59], 0x81); a.set(.ne, byte[r12 + 0x60])
+            a.mov(edx, dword[Address(displacement: 0x100)].on(.fs))        // FS base = data
+            a.add(dword[Address(displacement: 0x104)].on(.gs), edx)         // GS base = data + 0x1000
+            a.mov(rbx, qword[r13])                                          // crosses out of RAM
+            a.add(qword[r13], 1)
+            a.mov(esi, dword[Address.rip(0)])                                      // the next instruction's bytes
+        }
+        assertSame(p, "memory forms")
+    }
+
+    func testStackCallAndReturnMatch() {
+        let sub = Assembler(mode: .bits64, origin: Self.subroutine)
+        sub.push(rbp); sub.mov(rbp, rsp); sub.add(rax, qword[rbp + 16]); sub.leave(); sub.ret()
+        let subBytes = sub.assemble()
+        let p = Self.loop { a in
+            a.push(rcx); a.push(0x55); a.push(-7)
+            a.mov(rbx, Int64(Self.subroutine)); a.call(rbx)                 // CALL r/m: interpreted
+            a.pop(rdx); a.pop(rsi); a.pop(rcx)
+            a.push(rsp); a.pop(rdi); a.push(rax); a.pop(rsp)                // PUSH/POP RSP semantics
+            a.mov(rsp, Int64(Self.stack))
+        }
+        assertSame(p, subroutine: subBytes, "stack forms")
+    }
+
+    /// A #PF on a translated instruction: after 30 good iterations the pointer turns bad; the
+    /// fault (a triple fault here: no IDT) stops at that instruction with the same state.
+    func testPageFaultInsideTranslatedCodeIsExact() {
+        let p = Self.loop { a in
+            a.add(eax, 1)
+            a.cmp(r15d, 10)
+            a.cmov(.e, rbx, r14)
+            a.mov(ecx, dword[rbx + 8])                                     // faults once RBX = unmapped
+            a.add(edx, ecx)
+        }
+        let o = assertSame(p, "fault") { m in m.cpu.gpr[GPR.rbx.rawValue] = Self.data }
+        XCTAssertEqual(o.stop, .shutdown)
+        XCTAssertEqual(o.gpr[GPR.rbx.rawValue], Self.unmapped)
+        XCTAssertEqual(o.gpr[GPR.rax.rawValue], 31, "30 iterations, then the ADD of the 31st")
+    }
+
+    /// SDM Vol. 2B "RET": a non-canonical return address is #GP(0) at the RET with RSP
+    /// unchanged — also when the RET runs translated (it did for the 35 iterations before).
+    func testNonCanonicalReturnFaultsAtTheRet() {
+        let p = Self.loop { a in
+            let ok = a.label(), back = a.label()
+            a.mov(rax, back)
+            a.cmp(r15d, 5)
+            a.jne(ok)
+            a.mov(rax, 0x0000_8000_0000_0000)                              // non-canonical
+            a.bind(ok)
+            a.push(rax)
+            a.ret()                                                        // "returns" to RAX
+            a.bind(back)
+        }
+        let o = assertSame(p, "ret")
+        XCTAssertEqual(o.stop, .shutdown)
+        XCTAssertEqual(o.gpr[GPR.rsp.rawValue], Self.stack - 8, "RSP still points at the bad address")
+        XCTAssertEqual(o.gpr[GPR.r15.rawValue], 5)
+    }
+
+    /// A store into a block's own code page drops its translation; the new bytes run.
+    func testSelfModifyingCodeIsSeen() {
+        let a = Assembler(mode: .bits64, origin: Self.code)
+        let top = a.label(), imm = a.label(), skip = a.label()
+        a.mov(r15d, 40); a.xor(eax, eax); a.mov(rbx, imm)
+        a.bind(top)
+        a.db(0x05); a.bind(imm); a.dd(1)                                   // ADD EAX, imm32
+        a.cmp(r15d, 20)
+        a.jne(skip)
+        a.mov(dword[rbx], 100)                                             // patch the immediate
+        a.bind(skip)
+        a.dec(r15d)
+        a.jnz(top)
+        a.hlt()
+        let o = assertSame(a.assemble(), "smc")
+        XCTAssertEqual(o.gpr[GPR.rax.rawValue], 21 + 19 * 100)
+    }
+
+    // MARK: Random programs
+
+    /// Random straight-line bodies over every translated form (and some that are not), with
+    /// forward branches, memory operands that hit, cross pages or fault, and flag readers
+    /// at block starts. MATRYOSHKA_FUZZ_CASES scales the program count.
+    func testRandomProgramsMatchTheInterpreter() {
+        let programs = max(60, (Int(ProcessInfo.processInfo.environment["MATRYOSHKA_FUZZ_CASES"] ?? "") ?? 200_000) / 1000)
+        var rng = DifferentialTests.Rng(s: 0x7A2A_51A7_0000_0001)
+        var translatedBlocks = 0
+        for round in 0..<programs {
+            let p = Self.loop(Int32(20 + rng.below(30))) { a in
+                for _ in 0..<(8 + rng.below(24)) { Self.randomInstruction(a, &rng) }
+            }
+            let (i, _) = Self.run(p, translate: false, budget: 30_000)
+            let (t, blocks) = Self.run(p, translate: true, budget: 30_000)
+            translatedBlocks += blocks
+            XCTAssertEqual(t, i, "round \(round): \(p.map { String(format: "%02x", $0) }.joined())")
+            if t != i { break }
+        }
+        XCTAssertGreaterThan(translatedBlocks, programs, "the programs run translated")
+    }
+
+    static let r64 = [rax, rcx, rdx, rbx, rsi, rdi, rbp, r8, r9, r10, r11]
+    static let r32 = [eax, ecx, edx, ebx, esi, edi, ebp, r8d, r9d, r10d, r11d]
+    static let r16 = [ax, cx, dx, bx, si, di, bp, r8w, r9w]
+    static let r8Legacy = [al, cl, dl, bl, ah, ch, dh, bh]
+    static let r8REX = [al, cl, dl, bl, sil, dil, r8b, r9b]
+
+    static func randomInstruction(_ a: Assembler, _ rng: inout DifferentialTests.Rng) {
+        let width = rng.pick([1, 2, 4, 4, 8, 8])
+        let legacy = rng.below(2) == 0
+        func reg(_ withMemory: Bool = false) -> Register {
+            switch width {
+            case 1: return legacy && !withMemory ? rng.pick(r8Legacy) : rng.pick(r8REX)
+            case 2: return rng.pick(r16)
+            case 4: return rng.pick(r32)
+            default: return rng.pick(r64)
+            }
+        }
+        func memory() -> Memory {
+            let w = [byte, word, byte, dword, byte, byte, byte, qword][width - 1]
+            switch rng.below(40) {
+            case 0: return w[r14]                                          // #PF
+            case 1, 2: return w[r13 + Int64(rng.below(4))]                 // may cross out of RAM
+            case 3: return w[Address(displacement: Int64(rng.below(0x800)))].on(.fs)
+            default: return w[r12 + Int64(rng.below(0xF00))]
+            }
+        }
+        func imm() -> Int64 { Int64(bitPattern: rng.boundary()) & (width == 8 ? 0x7FFF_FFFF : (width == 4 ? 0xFFFF_FFFF : (width == 2 ? 0xFFFF : 0xFF))) }
+        let op = Assembler.ALUOperation(rawValue: UInt8(rng.below(8)))!
+        switch rng.below(22) {
+        case 0, 1: a.alu(op, reg(), reg())
+        case 2: a.alu(op, reg(), imm())
+        case 3: a.alu(op, memory(), reg(true))
+        case 4: a.alu(op, reg(true), memory())
+        case 5: a.alu(op, memory(), imm())
+        case 6: a.test(reg(), reg())
+        case 7: a.test(memory(), imm())
+        case 8: a.mov(reg(), reg())
+        case 9: a.mov(reg(true), memory())
+        case 10: a.mov(memory(), reg(true))
+        case 11: rng.below(2) == 0 ? a.inc(reg()) : a.dec(memory())
+        case 12: rng.below(2) == 0 ? a.neg(reg()) : a.not(memory())
+        case 13:
+            let cc = Condition(rawValue: UInt8(rng.below(16)))!
+            if rng.below(2) == 0 { a.set(cc, rng.pick(r8Legacy)) } else { a.set(cc, byte[r12 + Int64(rng.below(64))]) }
+        case 14: a.cmov(Condition(rawValue: UInt8(rng.below(16)))!, rng.pick(r64), rng.pick(r64))
+        case 15: rng.below(2) == 0 ? a.movzx(rng.pick([eax, ecx, edx, ebx, esi, edi, ebp]), rng.pick(r8Legacy)) : a.movsx(rng.pick(r64), word[r12 + Int64(rng.below(64))])
+        case 16: a.lea(rng.pick(r32), dword[rng.pick(r64) + rng.pick(r64) * rng.pick([1, 2, 4, 8]) + Int64(rng.below(4096)) - 2048])
+        case 17:
+            let skip = a.label()
+            a.j(Condition(rawValue: UInt8(rng.below(16)))!, skip)
+            for _ in 0..<(1 + rng.below(3)) { a.add(rng.pick(r32), Int64(rng.below(100))) }
+            a.bind(skip)
+        case 18: a.push(rng.pick(r64)); a.pop(rng.pick(r64))
+        case 19: a.shl(reg(), UInt8(rng.below(8)))                        // not translated
+        case 20: a.imul(rng.pick(r32), rng.pick(r32))                     // not translated
+        default: a.mov(reg(), imm())
+        }
+    }
+}
