@@ -118,7 +118,14 @@ public final class Processor {
     public var translationEnabled = true
     /// Inputs and outputs of translated code, and the exits table it indexes.
     let translationFrame: UnsafeMutablePointer<TranslationFrame>
+    /// The last `.next` exit translated code returned through (global exit index, -1: none)
+    /// and the RIP its block started at: the next translated block entered at its target
+    /// fills its chain slot.
+    var chainFrom = -1
+    var chainFromRIP: UInt64 = 0
+    /// The translation tables (`BlockTranslations`), fixed for the machine's lifetime.
     let translationExits: UnsafeMutablePointer<TranslationExit>?
+    let translationSlots: UnsafeMutablePointer<ChainSlot>?
     /// Advances on every mode change (CPL, CS, paging mode): links made before are stale.
     var modeEpoch: UInt64 = 0
     /// Set when something needs the run loop's attention at the next instruction boundary
@@ -167,6 +174,7 @@ public final class Processor {
         translationFrame = .allocate(capacity: 1)
         translationFrame.initialize(to: TranslationFrame())
         translationExits = decodeCache.translations?.exits
+        translationSlots = decodeCache.translations?.slots
         if translationExits == nil { translationEnabled = false }
         reset()
         decodeCache.attach(self)

@@ -61,7 +61,14 @@ extension Processor {
                         if translationEnabled && pending == 0 {
                             if blk.pointee.code == nil { considerTranslation(blk) }
                             if let code = blk.pointee.code {
-                                let done = try runTranslated(blk, code)
+                                let (last, done) = try runTranslated(b, blk, code, budget: left)
+                                if last != b {
+                                    // Chained into other blocks: continue in the last one.
+                                    previous = last
+                                    let lb = decodeCache.blocks + Int(last)
+                                    inst = UnsafePointer(decodeCache.instructions + Int(lb.pointee.start))
+                                    n = Int(lb.pointee.count)
+                                }
                                 inst += done
                                 n -= done
                             }

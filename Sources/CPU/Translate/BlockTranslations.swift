@@ -9,6 +9,8 @@ final class BlockTranslations {
 
     let code: ExecutableMemory
     let exits: UnsafeMutablePointer<TranslationExit>
+    /// One chain slot per exit, same numbering (`ChainSlot`).
+    let slots: UnsafeMutablePointer<ChainSlot>
     private(set) var usedExits = 0
     /// Statistics: blocks translated, blocks refused, instructions translated.
     private(set) var blocksTranslated = 0
@@ -25,6 +27,12 @@ final class BlockTranslations {
         let bytes = BlockTranslations.exitCapacity * MemoryLayout<TranslationExit>.stride
         guard let raw = hostAllocateZeroed(bytes) else { return nil }
         exits = raw.bindMemory(to: TranslationExit.self, capacity: BlockTranslations.exitCapacity)
+        // Zeroed slots never match: chain epochs are never 0 (`Processor.chainEpoch`).
+        guard let rawSlots = hostAllocateZeroed(BlockTranslations.exitCapacity * MemoryLayout<ChainSlot>.stride) else {
+            hostFree(raw, bytes)
+            return nil
+        }
+        slots = rawSlots.bindMemory(to: ChainSlot.self, capacity: BlockTranslations.exitCapacity)
         #else
         return nil
         #endif
@@ -32,6 +40,7 @@ final class BlockTranslations {
 
     deinit {
         hostFree(UnsafeMutableRawPointer(exits), BlockTranslations.exitCapacity * MemoryLayout<TranslationExit>.stride)
+        hostFree(UnsafeMutableRawPointer(slots), BlockTranslations.exitCapacity * MemoryLayout<ChainSlot>.stride)
     }
 
     func reset() {
@@ -42,15 +51,16 @@ final class BlockTranslations {
     /// Translates `block` (of `cache`) into host code, or marks it untranslatable.
     func translate(_ block: UnsafeMutablePointer<DecodeCache.Block>, in cache: DecodeCache) {
         let start = UnsafePointer(cache.instructions + Int(block.pointee.start))
-        guard let r = BlockTranslator.translate(start, count: Int(block.pointee.count)),
+        if usedExits + 2 * DecodeCache.maxInstructions + 2 > BlockTranslations.exitCapacity
+            || code.used + (64 << 10) > BlockTranslations.codeCapacity {
+            cache.dropTranslations()
+        }
+        guard let r = BlockTranslator.translate(start, count: Int(block.pointee.count), block: Int32(block - cache.blocks),
+                                                exitBase: usedExits, slots: slots),
               r.span <= Int64(Int32.max) else {
             block.pointee.untranslatable = true
             blocksRefused += 1
             return
-        }
-        if usedExits + r.exits.count > BlockTranslations.exitCapacity
-            || code.used + r.code.count + 16 > BlockTranslations.codeCapacity {
-            cache.dropTranslations()
         }
         guard let p = code.append(r.code) else { block.pointee.untranslatable = true; return }
         for (k, x) in r.exits.enumerated() { exits[usedExits + k] = x }
@@ -68,6 +78,7 @@ extension DecodeCache {
     /// Forgets every block's translation (the arena is reused from the start).
     func dropTranslations() {
         translations?.reset()
+        epoch &+= 1                       // chain slots and links into dropped code are stale
         for i in 0..<usedBlocks {
             blocks[i].code = nil
             blocks[i].heat = 0

@@ -18,11 +18,12 @@ struct BlockTranslator {
 
     /// Where the guest's status flags are at a point of the code.
     enum FlagsAt {
-        /// Not touched yet: still in the processor's lazy flags (`TranslationFrame.flagsIn`).
+        /// Not changed by this block: `TranslationFrame.flags` as the block found it (valid
+        /// there if the block needs it: `needsFlagsIn`).
         case entry
         /// In the host's RFLAGS.
         case host
-        /// Saved in `TranslationFrame.flagsOut` (host RFLAGS has been clobbered since).
+        /// Changed and saved in `TranslationFrame.flags` (host RFLAGS clobbered since).
         case frame
     }
 
@@ -30,7 +31,7 @@ struct BlockTranslator {
     struct Result {
         var code: [UInt8]
         var exits: [TranslationExit]
-        /// The block reads flags before writing them: fill `flagsIn`.
+        /// The block reads flags before writing them.
         var needsFlagsIn: Bool
         /// Largest |offset| from the entry RIP of any RIP the block can produce statically.
         var span: Int64
@@ -40,6 +41,10 @@ struct BlockTranslator {
 
     private var e = HostCodeEmitter()
     private var exits: [TranslationExit] = []
+    /// This block's index, its first exit's index in the shared table, and the chain slots.
+    private let block: Int32
+    private let exitBase: Int
+    private let slots: UnsafeMutablePointer<ChainSlot>
     /// Jumps to exit stubs emitted after the body: (rel32 position, exit index, flags there).
     private var stubs: [(patch: Int, exit: Int, flags: FlagsAt)] = []
     private var flagsAt = FlagsAt.entry
@@ -51,15 +56,21 @@ struct BlockTranslator {
     private let tlbIndexMask: UInt64
     private let tlbStrideShift: UInt8
 
-    private init() {
+    private init(block: Int32, exitBase: Int, slots: UnsafeMutablePointer<ChainSlot>) {
+        self.block = block
+        self.exitBase = exitBase
+        self.slots = slots
         tlbIndexMask = SoftwareTLB.indexMask
         tlbStrideShift = UInt8(MemoryLayout<TLBEntry>.stride.trailingZeroBitCount)
     }
 
     /// Translates `count` instructions; nil when not even the first can be translated.
-    static func translate(_ inst: UnsafePointer<DecodedInstruction>, count: Int) -> Result? {
+    /// Exits are numbered from `exitBase` in the shared exits table; `.next` exits follow
+    /// their slot in `slots` (same numbering) when it is valid.
+    static func translate(_ inst: UnsafePointer<DecodedInstruction>, count: Int, block: Int32, exitBase: Int,
+                          slots: UnsafeMutablePointer<ChainSlot>) -> Result? {
         precondition(MemoryLayout<TLBEntry>.stride.nonzeroBitCount == 1)
-        var t = BlockTranslator()
+        var t = BlockTranslator(block: block, exitBase: exitBase, slots: slots)
         var offsets = [Int64](repeating: 0, count: count + 1)
         for k in 0..<count { offsets[k + 1] = offsets[k] + Int64(inst[k].length) }
         t.span = offsets[count]
@@ -78,7 +89,7 @@ struct BlockTranslator {
                 t.flagsAt = before.3
                 t.needsFlagsIn = before.4
                 if k == 0 { return nil }
-                t.inlineExit(TranslationExit(ripOffset: Int32(offsets[k]), retired: UInt8(k), kind: .interpret, flagsOut: false))
+                t.inlineExit(t.exit(Int32(offsets[k]), retired: k, .interpret))
                 ended = true
                 break
             }
@@ -86,12 +97,11 @@ struct BlockTranslator {
             if outcome == .ended { ended = true; break }
         }
         if !ended {
-            t.inlineExit(TranslationExit(ripOffset: Int32(offsets[count]), retired: UInt8(count), kind: .next, flagsOut: false))
+            t.inlineExit(t.exit(Int32(offsets[count]), retired: count, .next))
         }
         for s in t.stubs {
             t.e.bind(s.patch, to: t.e.position)
-            if s.flags == .host { t.e.saveFlags(to: .at(R.rsi, TranslationFrame.flagsOutOffset)) }
-            t.e.returnValue(UInt32(s.exit))
+            t.exitBody(s.exit, flags: s.flags)
         }
         return Result(code: t.e.bytes, exits: t.exits, needsFlagsIn: t.needsFlagsIn, span: t.span,
                       translated: k)
@@ -101,21 +111,75 @@ struct BlockTranslator {
 
     // MARK: Exits and flags
 
-    /// Emits an exit here: saves host flags if they are the guest's, returns the exit index.
+    private func exit(_ ripOffset: Int32, retired: Int, _ kind: TranslationExit.Kind) -> TranslationExit {
+        TranslationExit(ripOffset: ripOffset, retired: UInt8(retired), kind: kind, block: block)
+    }
+
+    /// Emits an exit here.
     private mutating func inlineExit(_ x: TranslationExit) {
-        var x = x
-        x.flagsOut = flagsAt != .entry
-        if flagsAt == .host { e.saveFlags(to: .at(R.rsi, TranslationFrame.flagsOutOffset)) }
         exits.append(x)
-        e.returnValue(UInt32(exits.count - 1))
+        exitBody(exits.count - 1, flags: flagsAt)
     }
 
     /// A conditional jump (host condition `cc`) to a new exit stub.
     private mutating func exitIf(_ cc: UInt8, _ x: TranslationExit) {
-        var x = x
-        x.flagsOut = flagsAt != .entry
         exits.append(x)
         stubs.append((e.jump(cc), exits.count - 1, flagsAt))
+    }
+
+    /// The code of exit `local`: saves the guest's flags if the host holds them, counts the
+    /// retired instructions, and for a `.next` exit continues in the block its chain slot
+    /// names when the slot is valid for this RIP and epoch and that whole block fits in the
+    /// budget; otherwise returns the exit's index to the run loop.
+    private mutating func exitBody(_ local: Int, flags: FlagsAt) {
+        let x = exits[local]
+        let index = exitBase + local
+        if flags == .host { saveFlags() }
+        e.load(R.r9, .at(R.rsi, TranslationFrame.retiredOffset), width: 8)
+        e.lea(R.r9, .at(R.r9, Int32(x.retired)))
+        e.store(.at(R.rsi, TranslationFrame.retiredOffset), R.r9, width: 8)
+        if x.kind == .next {
+            e.loadImmediate64(R.r8, UInt64(UInt(bitPattern: slots + index)))
+            e.load(R.rax, .at(R.rsi, TranslationFrame.entryRIPOffset), width: 8)
+            e.alu(7, R.rax, .at(R.r8, ChainSlot.sourceRIPOffset), width: 8)
+            let p1 = e.jump(HostCodeEmitter.CC.nz)
+            e.load(R.rdx, .at(R.rsi, TranslationFrame.epochOffset), width: 8)
+            e.alu(7, R.rdx, .at(R.r8, ChainSlot.epochOffset), width: 8)
+            let p2 = e.jump(HostCodeEmitter.CC.nz)
+            e.load(R.rdx, .at(R.r8, ChainSlot.targetCountOffset), width: 4)
+            e.alu(0, R.rdx, .reg(R.r9), width: 8)
+            e.alu(7, R.rdx, .at(R.rsi, TranslationFrame.budgetOffset), width: 8)
+            let p3 = e.jump(HostCodeEmitter.CC.a)
+            // A target that reads flags first needs them in the frame.
+            e.load(R.rdx, .at(R.r8, ChainSlot.targetNeedsFlagsOffset), width: 4)
+            e.test(.at(R.rsi, TranslationFrame.flagsValidOffset), R.rdx, width: 4)
+            let ok = e.jump(HostCodeEmitter.CC.nz)
+            e.test(.reg(R.rdx), R.rdx, width: 4)
+            let p4 = e.jump(HostCodeEmitter.CC.nz)
+            e.bind(ok, to: e.position)
+            // The target RIP's page: a TLB hit with execute permission, same physical page.
+            e.lea(R.rax, .at(R.rax, x.ripOffset))
+            e.store(.reg(R.rcx), R.rax, width: 8)
+            e.shiftRight(.reg(R.rcx), 12, width: 8)
+            e.alu(4, .reg(R.rcx), immediate: tlbIndexMask, width: 4)
+            e.shiftLeft(.reg(R.rcx), tlbStrideShift, width: 8)
+            e.alu(0, R.rcx, .at(R.rsi, TranslationFrame.tlbEntriesOffset), width: 8)
+            e.store(.reg(R.rdx), R.rax, width: 8)
+            e.alu(4, .reg(R.rdx), immediate: UInt64(bitPattern: -4096), width: 8)
+            e.alu(1, R.rdx, .at(R.rsi, TranslationFrame.tlbGenerationOffset), width: 8)
+            e.alu(7, R.rdx, .at(R.rcx, Int32(MemoryLayout<TLBEntry>.offset(of: \.tag)!)), width: 8)
+            let p5 = e.jump(HostCodeEmitter.CC.nz)
+            e.load(R.rdx, .at(R.rsi, TranslationFrame.execMaskOffset), width: 4)
+            e.test(.at(R.rcx, Int32(MemoryLayout<TLBEntry>.offset(of: \.perms)!)), R.rdx, width: 4)
+            let p6 = e.jump(HostCodeEmitter.CC.z)
+            e.load(R.rdx, .at(R.rcx, Int32(MemoryLayout<TLBEntry>.offset(of: \.physical)!)), width: 8)
+            e.alu(7, R.rdx, .at(R.r8, ChainSlot.targetPhysicalPageOffset), width: 8)
+            let p7 = e.jump(HostCodeEmitter.CC.nz)
+            e.store(.at(R.rsi, TranslationFrame.entryRIPOffset), R.rax, width: 8)
+            e.jumpIndirect(.at(R.r8, ChainSlot.targetCodeOffset))
+            for p in [p1, p2, p3, p4, p5, p6, p7] { e.bind(p, to: e.position) }
+        }
+        e.returnValue(UInt32(index))
     }
 
     /// Jumps (host condition `cc`) to the exit handing instruction `k` to the interpreter.
@@ -125,14 +189,20 @@ struct BlockTranslator {
             stubs.append((e.jump(cc), x, flagsAt))
             return
         }
-        exitIf(cc, TranslationExit(ripOffset: Int32(offset), retired: UInt8(k), kind: .interpret, flagsOut: false))
+        exitIf(cc, exit(Int32(offset), retired: k, .interpret))
         interpretExit[k] = exits.count - 1
+    }
+
+    /// Stores the host's RFLAGS as the guest's flags.
+    private mutating func saveFlags() {
+        e.saveFlags(to: .at(R.rsi, TranslationFrame.flagsOffset))
+        e.storeImmediate(.at(R.rsi, TranslationFrame.flagsValidOffset), 1, width: 8)
     }
 
     /// Before host code that clobbers RFLAGS: keep the guest's flags in the frame.
     private mutating func spillFlags() {
         if flagsAt == .host {
-            e.saveFlags(to: .at(R.rsi, TranslationFrame.flagsOutOffset))
+            saveFlags()
             flagsAt = .frame
         }
     }
@@ -143,9 +213,9 @@ struct BlockTranslator {
         case .host: return
         case .entry:
             needsFlagsIn = true
-            e.restoreFlags(from: .at(R.rsi, TranslationFrame.flagsInOffset))
+            e.restoreFlags(from: .at(R.rsi, TranslationFrame.flagsOffset))
         case .frame:
-            e.restoreFlags(from: .at(R.rsi, TranslationFrame.flagsOutOffset))
+            e.restoreFlags(from: .at(R.rsi, TranslationFrame.flagsOffset))
         }
         flagsAt = .host
     }
@@ -450,13 +520,13 @@ struct BlockTranslator {
             let target = next &+ Int64(bitPattern: d.imm)
             noteTarget(target)
             loadFlags()
-            exitIf(d.sub, TranslationExit(ripOffset: Int32(truncatingIfNeeded: target), retired: UInt8(k + 1), kind: .next, flagsOut: false))
+            exitIf(d.sub, exit(Int32(truncatingIfNeeded: target), retired: k + 1, .next))
             return .done
 
         case .jmpRel:
             let target = next &+ Int64(bitPattern: d.imm)
             noteTarget(target)
-            inlineExit(TranslationExit(ripOffset: Int32(truncatingIfNeeded: target), retired: UInt8(k + 1), kind: .next, flagsOut: false))
+            inlineExit(exit(Int32(truncatingIfNeeded: target), retired: k + 1, .next))
             return .ended
 
         case .callRel:
@@ -469,7 +539,7 @@ struct BlockTranslator {
             e.lea(R.rax, .at(R.rax, Int32(next)))
             e.store(.at(R.rcx), R.rax, width: 8)
             adjustStack(-8, using: R.rax)
-            inlineExit(TranslationExit(ripOffset: Int32(truncatingIfNeeded: target), retired: UInt8(k + 1), kind: .next, flagsOut: false))
+            inlineExit(exit(Int32(truncatingIfNeeded: target), retired: k + 1, .next))
             return .ended
 
         case .ret:
@@ -479,7 +549,7 @@ struct BlockTranslator {
             e.load(R.rax, .at(R.rcx), width: 8)
             e.store(.at(R.rsi, TranslationFrame.returnTargetOffset), R.rax, width: 8)
             adjustStack(8, using: R.rax)
-            inlineExit(TranslationExit(ripOffset: Int32(offset), retired: UInt8(k + 1), kind: .returned, flagsOut: false))
+            inlineExit(exit(Int32(offset), retired: k + 1, .returned))
             return .ended
 
         case .pushReg:

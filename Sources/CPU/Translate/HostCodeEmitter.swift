@@ -190,6 +190,11 @@ struct HostCodeEmitter {
         byte(0xC3)
     }
 
+    /// JMP m64 (FF /4).
+    mutating func jumpIndirect(_ m: Operand) {
+        instruction([0xFF], reg: 4, m, width: 4)
+    }
+
     /// Jcc rel32 (0F 80+cc) to a label bound later; returns the patch position.
     mutating func jump(_ cc: UInt8) -> Int {
         byte(0x0F); byte(0x80 | cc); int32(0)

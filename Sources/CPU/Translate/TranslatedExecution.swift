@@ -14,52 +14,96 @@ extension Processor {
         decodeCache.translations?.translate(blk, in: decodeCache)
     }
 
-    /// Runs the translated code of `blk` from its first instruction (RIP = the block's start)
-    /// and returns how many of the block's instructions it completed or skipped: all of them
-    /// when it left the block, or the index of the instruction the interpreter must run next.
-    ///
-    /// The code runs only where its fast path is exactly the interpreter's: 64-bit mode with
-    /// the 64-bit stack, and every RIP it can produce canonical (checked once here from the
-    /// block's span, so branches need no check of their own, SDM Vol. 2A "Jcc"/"JMP"/"CALL":
-    /// #GP(0) for a non-canonical target; such blocks run in the interpreter instead).
+    /// The epoch chain slots are made and checked under: the decode cache's, which advances
+    /// whenever blocks are removed; never 0, so a zeroed slot never matches. The mapping of
+    /// the target is checked in the TLB at each use (`ChainSlot`), and the mode cannot change
+    /// while translated code runs (no translated instruction changes it).
+    @inline(__always) var chainEpoch: UInt64 {
+        decodeCache.epoch &+ 1
+    }
+
+    /// Whether every RIP the code of a block entered at `entry` can produce statically is
+    /// canonical: all lie within `span` of `entry`, so it is enough that both ends are
+    /// canonical and in the same half (SDM Vol. 3A §3.3.7.1). Then branches need no check
+    /// of their own (SDM Vol. 2A "Jcc"/"JMP"/"CALL": #GP(0) for a non-canonical target);
+    /// other blocks run in the interpreter.
     @inline(__always)
-    func runTranslated(_ blk: UnsafeMutablePointer<DecodeCache.Block>, _ code: UnsafeRawPointer) throws(Fault) -> Int {
+    func spanIsCanonical(_ entry: UInt64, _ span: Int32) -> Bool {
+        let s = UInt64(span)
+        let lo = entry &- s, hi = entry &+ s
+        return lo <= entry && hi >= entry && (lo ^ hi) >> 63 == 0 && isCanonical(lo) && isCanonical(hi)
+    }
+
+    /// Runs the translated code of block `b` from its first instruction (RIP = its start),
+    /// following chain slots into further translated blocks while the budget allows. Returns
+    /// the block the code left from and how many of its instructions the interpreter must
+    /// skip: all of them when the code left the block, or the index of the instruction the
+    /// interpreter runs next. Runs only in 64-bit mode with the 64-bit stack, where the
+    /// code's fast path is exactly the interpreter's.
+    @inline(__always)
+    func runTranslated(_ b: Int32, _ blk: UnsafeMutablePointer<DecodeCache.Block>, _ code: UnsafeRawPointer,
+                       budget: UInt64) throws(Fault) -> (block: Int32, done: Int) {
         let entry = rip
-        let span = UInt64(blk.pointee.span)
-        let lo = entry &- span, hi = entry &+ span
-        guard is64 && stackSize == 8 && lo <= entry && hi >= entry && (lo ^ hi) >> 63 == 0
-                && isCanonical(lo) && isCanonical(hi), let exits = translationExits else { return 0 }
+        guard is64 && stackSize == 8 && spanIsCanonical(entry, blk.pointee.span),
+              let exits = translationExits, let slots = translationSlots else { return (b, 0) }
+        let epoch = chainEpoch
+        if chainFrom >= 0 {
+            // The last translated exit led here: record this block in its slot.
+            if chainFromRIP &+ UInt64(bitPattern: Int64(exits[chainFrom].ripOffset)) == entry,
+               let phys = cachedFetchPhysical(entry) {
+                slots[chainFrom] = ChainSlot(sourceRIP: chainFromRIP, epoch: epoch, targetPhysicalPage: phys & ~0xFFF,
+                                             targetCode: UInt(bitPattern: code),
+                                             targetCount: UInt32(blk.pointee.count),
+                                             targetNeedsFlags: blk.pointee.needsFlagsIn ? 1 : 0)
+            }
+            chainFrom = -1
+        }
         let f = translationFrame
-        if blk.pointee.needsFlagsIn { f.pointee.flagsIn = flags.value | RFLAGS.fixed1 }
+        if blk.pointee.needsFlagsIn {
+            f.pointee.flags = flags.value | RFLAGS.fixed1
+            f.pointee.flagsValid = 1
+        } else {
+            f.pointee.flagsValid = 0
+        }
+        f.pointee.retired = 0
+        f.pointee.budget = budget
+        f.pointee.epoch = epoch
         f.pointee.entryRIP = entry
         f.pointee.tlbEntries = UInt(bitPattern: tlb.entries)
         f.pointee.tlbGeneration = tlb.generation
         f.pointee.readMask = accessMasks.read
         f.pointee.writeMask = accessMasks.write
+        f.pointee.execMask = accessMasks.exec
         f.pointee.fsBase = segments[SegmentRegisterIndex.fs.rawValue].base
         f.pointee.gsBase = segments[SegmentRegisterIndex.gs.rawValue].base
         let run = unsafeBitCast(code, to: TranslatedCode.self)
-        let x = exits[Int(blk.pointee.exitBase) + Int(run(gpr, UnsafeMutableRawPointer(f)))]
-        instructionsRetired &+= UInt64(x.retired)
-        if x.flagsOut { flags.set(f.pointee.flagsOut) }
+        let index = Int(run(gpr, UnsafeMutableRawPointer(f)))
+        let x = exits[index]
+        instructionsRetired &+= f.pointee.retired
+        if f.pointee.flagsValid != 0 { flags.set(f.pointee.flags) }
+        let last = x.block
+        let start = f.pointee.entryRIP
+        let count = Int(decodeCache.blocks[Int(last)].count)
         switch x.kind {
         case .next:
-            rip = entry &+ UInt64(bitPattern: Int64(x.ripOffset))
-            return Int(blk.pointee.count)
+            rip = start &+ UInt64(bitPattern: Int64(x.ripOffset))
+            chainFrom = index
+            chainFromRIP = start
+            return (last, count)
         case .interpret:
-            rip = entry &+ UInt64(bitPattern: Int64(x.ripOffset))
-            return Int(x.retired)
+            rip = start &+ UInt64(bitPattern: Int64(x.ripOffset))
+            return (last, Int(x.retired))
         case .returned:
             let target = f.pointee.returnTarget
             if isCanonical(target) {
                 rip = target
-                return Int(blk.pointee.count)
+                return (last, count)
             }
             // SDM Vol. 2B "RET": #GP(0) for a non-canonical return address, raised by the
             // RET itself before RSP changes: undo its pop.
             gpr[GPR.rsp.rawValue] &-= 8
             instructionsRetired &-= 1
-            rip = entry &+ UInt64(bitPattern: Int64(x.ripOffset))
+            rip = start &+ UInt64(bitPattern: Int64(x.ripOffset))
             throw Fault.gp(0)
         }
     }

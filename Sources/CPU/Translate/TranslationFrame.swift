@@ -2,37 +2,76 @@
 /// per processor, passed to the code in RSI (the registers come in RDI). The run loop fills
 /// the inputs before each call and reads the outputs after.
 struct TranslationFrame {
-    /// Input: the guest's six status flags in RFLAGS positions (bit 1 set), when the block
-    /// reads flags before writing them.
-    var flagsIn: UInt64 = 2
-    /// Output: RFLAGS as the host left it (only the six status flags are guest state).
-    var flagsOut: UInt64 = 0
-    /// Input: the RIP the block starts at (blocks are keyed by physical address, so the
-    /// code computes RIP-relative values from this).
+    /// In/out: the guest's six status flags in RFLAGS positions (bit 1 set), valid when
+    /// `flagsValid` is not 0: the run loop fills them for a block that reads flags first;
+    /// code that changes the flags stores them here and sets `flagsValid`.
+    var flags: UInt64 = 2
+    var flagsValid: UInt64 = 0
+    /// Out: instructions retired by all blocks run in this call (chained blocks included).
+    var retired: UInt64 = 0
+    /// In: instructions the run budget still allows; a chain enters a block only if all of
+    /// it fits.
+    var budget: UInt64 = 0
+    /// In: `Processor.chainEpoch`; a chain slot made under another epoch is not followed.
+    var epoch: UInt64 = 0
+    /// In/out: the RIP the running block started at (blocks are keyed by physical address,
+    /// so the code computes RIP-relative values from this); a chain advances it.
     var entryRIP: UInt64 = 0
-    /// Input: the current software-TLB set's entries and generation (`SoftwareTLB`).
+    /// In: the current software-TLB set's entries and generation (`SoftwareTLB`).
     var tlbEntries: UInt = 0
     var tlbGeneration: UInt64 = 0
-    /// Input: `AccessMasks.read` and `.write` for the current CPL and EFLAGS.AC.
+    /// In: `AccessMasks.read`, `.write` and `.exec` for the current CPL and EFLAGS.AC.
     var readMask: UInt32 = 0
     var writeMask: UInt32 = 0
-    /// Input: FS and GS bases (64-bit mode adds only these, SDM Vol. 3A §3.4.4).
+    var execMask: UInt32 = 0
+    /// In: FS and GS bases (64-bit mode adds only these, SDM Vol. 3A §3.4.4).
     var fsBase: UInt64 = 0
     var gsBase: UInt64 = 0
-    /// Output: the target a RET popped (the run loop checks it is canonical).
+    /// Out: the target a RET popped (the run loop checks it is canonical).
     var returnTarget: UInt64 = 0
 
     /// Byte offsets of the fields, as the emitted code addresses them.
-    static let flagsInOffset = Int32(MemoryLayout<TranslationFrame>.offset(of: \.flagsIn)!)
-    static let flagsOutOffset = Int32(MemoryLayout<TranslationFrame>.offset(of: \.flagsOut)!)
-    static let entryRIPOffset = Int32(MemoryLayout<TranslationFrame>.offset(of: \.entryRIP)!)
-    static let tlbEntriesOffset = Int32(MemoryLayout<TranslationFrame>.offset(of: \.tlbEntries)!)
-    static let tlbGenerationOffset = Int32(MemoryLayout<TranslationFrame>.offset(of: \.tlbGeneration)!)
-    static let readMaskOffset = Int32(MemoryLayout<TranslationFrame>.offset(of: \.readMask)!)
-    static let writeMaskOffset = Int32(MemoryLayout<TranslationFrame>.offset(of: \.writeMask)!)
-    static let fsBaseOffset = Int32(MemoryLayout<TranslationFrame>.offset(of: \.fsBase)!)
-    static let gsBaseOffset = Int32(MemoryLayout<TranslationFrame>.offset(of: \.gsBase)!)
-    static let returnTargetOffset = Int32(MemoryLayout<TranslationFrame>.offset(of: \.returnTarget)!)
+    static func offset(_ k: PartialKeyPath<TranslationFrame>) -> Int32 {
+        Int32(MemoryLayout<TranslationFrame>.offset(of: k)!)
+    }
+    static let flagsOffset = offset(\.flags)
+    static let flagsValidOffset = offset(\.flagsValid)
+    static let retiredOffset = offset(\.retired)
+    static let budgetOffset = offset(\.budget)
+    static let epochOffset = offset(\.epoch)
+    static let entryRIPOffset = offset(\.entryRIP)
+    static let tlbEntriesOffset = offset(\.tlbEntries)
+    static let tlbGenerationOffset = offset(\.tlbGeneration)
+    static let readMaskOffset = offset(\.readMask)
+    static let writeMaskOffset = offset(\.writeMask)
+    static let execMaskOffset = offset(\.execMask)
+    static let fsBaseOffset = offset(\.fsBase)
+    static let gsBaseOffset = offset(\.gsBase)
+    static let returnTargetOffset = offset(\.returnTarget)
+}
+
+/// Where a `.next` exit may continue without returning to the run loop: the block that
+/// followed it last time. It is still the block the run loop would fetch (`fetchBlock`) if the
+/// source ran at the same RIP, no decoded block was removed since (`chainEpoch`), and the
+/// current TLB set maps the target RIP's page, with execute permission for this access, to
+/// the physical page the block was decoded from — the check `revalidatedLink` makes.
+/// Filled by the run loop, read by the code.
+struct ChainSlot {
+    var sourceRIP: UInt64 = 0
+    var epoch: UInt64 = ~0
+    var targetPhysicalPage: UInt64 = 0
+    var targetCode: UInt = 0
+    var targetCount: UInt32 = 0
+    /// The target block reads flags before writing them (`BlockTranslator.Result.needsFlagsIn`).
+    var targetNeedsFlags: UInt32 = 0
+
+    static func offset(_ k: PartialKeyPath<ChainSlot>) -> Int32 { Int32(MemoryLayout<ChainSlot>.offset(of: k)!) }
+    static let sourceRIPOffset = offset(\.sourceRIP)
+    static let epochOffset = offset(\.epoch)
+    static let targetPhysicalPageOffset = offset(\.targetPhysicalPage)
+    static let targetCodeOffset = offset(\.targetCode)
+    static let targetCountOffset = offset(\.targetCount)
+    static let targetNeedsFlagsOffset = offset(\.targetNeedsFlags)
 }
 
 /// How a translated block ended; the code returns the index of one of its exits.
@@ -49,11 +88,13 @@ struct TranslationExit {
         /// own offset, for the #GP of a non-canonical target.
         case returned
     }
+    /// From the entry RIP of the block the exit belongs to (`TranslationFrame.entryRIP`).
     var ripOffset: Int32
+    /// The block's instructions completed before the exit.
     var retired: UInt8
     var kind: Kind
-    /// RFLAGS's status flags changed and are in `TranslationFrame.flagsOut`.
-    var flagsOut: Bool
+    /// The decode-cache block the exit belongs to.
+    var block: Int32
 }
 
 /// The signature of translated code: guest GPRs in RDI, the frame in RSI, exit index in EAX.
