@@ -93,6 +93,9 @@ final class TranslatorTests: XCTestCase {
             a.movzx(eax, bh); a.movsx(edx, ch); a.movsx(r8, cl); a.movsx(r10, word[r12 + 6]); a.movzx(r11d, byte[r12 + 0x33])
             a.lea(ebx, dword[rax + rcx * 4 + 0x1234]); a.lea(r9, qword[r12 + rbp * 8 - 8])
             a.add(ecx, 0x1357_9BDF); a.adc(al, 0x7F); a.sbb(eax, 1)
+            a.shl(eax, 3); a.pushf(); a.pop(rbx)                           // AF/OF as the interpreter has them
+            a.shr(r9, 17); a.lahf(); a.sar(edx, 31); a.set(.o, cl)
+            a.shiftByCL(.shl, r10); a.shiftByCL(.shr, esi); a.shiftByCL(.sar, rbp); a.pushf(); a.pop(r11)
         }
         assertSame(p, "register forms")
     }
@@ -256,7 +259,10 @@ final class TranslatorTests: XCTestCase {
             for _ in 0..<(1 + rng.below(3)) { a.add(rng.pick(r32), Int64(rng.below(100))) }
             a.bind(skip)
         case 18: a.push(rng.pick(r64)); a.pop(rng.pick(r64))
-        case 19: a.shl(reg(), UInt8(rng.below(8)))                        // not translated
+        case 19:
+            let kind = rng.pick([Assembler.ShiftOperation.shl, .shr, .sar, .rol])   // ROL: not translated
+            if rng.below(2) == 0 { a.shift(kind, reg(), UInt8(rng.pick([0, 1, 2, 7, 31, 32, 33, 63, 64, 65]))) }
+            else { a.shiftByCL(kind, reg()) }
         case 20: a.imul(rng.pick(r32), rng.pick(r32))                     // not translated
         default: a.mov(reg(), imm())
         }

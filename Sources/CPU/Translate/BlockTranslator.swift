@@ -489,6 +489,9 @@ struct BlockTranslator {
             if u != .not { flagsAt = .host }
             return .done
 
+        case .shiftRMImm, .shiftRMCL:
+            return shift(d) ? .done : .unsupported
+
         case .setcc:
             if mem {
                 guard memoryOperand(d, size: 1, write: true, k: k, offset: offset, next: next) else { return .unsupported }
@@ -592,6 +595,65 @@ struct BlockTranslator {
         default:
             return .unsupported
         }
+    }
+
+    /// SHL/SHR/SAR of a 32- or 64-bit register by imm8 or CL, with the interpreter's flags
+    /// (`Processor.shift`): CF, ZF, SF, PF as the SDM defines them, AF clear, and OF computed
+    /// as for a count of 1 whatever the count (SHL: MSB(result) XOR CF; SHR: MSB(operand);
+    /// SAR: 0) — so the host's undefined AF and OF are replaced. A masked count of 0 changes
+    /// no flag; a 32-bit destination is still zero-extended (SDM Vol. 2B "SAL/SAR/SHL/SHR").
+    private mutating func shift(_ d: DecodedInstruction) -> Bool {
+        let s = Int(d.opSize)
+        let kind = d.sub & 7
+        guard !d.isMemory, s >= 4, kind == 4 || kind == 5 || kind == 7 else { return false }
+        let mask: UInt8 = s == 8 ? 63 : 31
+        let slot = slot(d.rm)
+        var skip: Int? = nil
+        var count: UInt8? = nil
+        if d.op == .shiftRMImm {
+            count = UInt8(truncatingIfNeeded: d.imm) & mask
+            if count == 0 {
+                if s == 4 { e.load(R.rax, slot, width: 4); e.store(slot, R.rax, width: 8) }
+                return true
+            }
+        } else {
+            // The count is known only now: keep the flags in the frame for a count of 0.
+            if flagsAt == .entry {
+                needsFlagsIn = true          // the run loop (or a chain) leaves them there
+                flagsAt = .frame
+            } else {
+                spillFlags()
+            }
+            if s == 4 { e.load(R.rax, slot, width: 4); e.store(slot, R.rax, width: 8) }
+            e.load(R.rcx, .at(R.rdi, 8), width: 4)
+            e.alu(4, .reg(R.rcx), immediate: UInt64(mask), width: 4)
+            skip = e.jump(HostCodeEmitter.CC.z)
+        }
+        e.load(R.rax, slot, width: s)
+        if kind == 5 { e.store(.reg(R.r8), R.rax, width: 8) }
+        e.shift(kind, .reg(R.rax), count: count, width: s)
+        e.store(slot, R.rax, width: 8)
+        e.flags(into: R.rdx)
+        e.alu(4, .reg(R.rdx), immediate: ~(RFLAGS.af | RFLAGS.of), width: 8)
+        let msb = UInt8(s * 8 - 1)
+        if kind == 4 {
+            e.store(.reg(R.rcx), R.rax, width: 8)
+            e.shiftRight(.reg(R.rcx), msb, width: 8)
+            e.store(.reg(R.r8), R.rdx, width: 8)
+            e.alu(4, .reg(R.r8), immediate: 1, width: 4)
+            e.alu(6, .reg(R.rcx), R.r8, width: 8)
+            e.shiftLeft(.reg(R.rcx), 11, width: 8)
+            e.alu(1, .reg(R.rdx), R.rcx, width: 8)
+        } else if kind == 5 {
+            e.shiftRight(.reg(R.r8), msb, width: 8)
+            e.shiftLeft(.reg(R.r8), 11, width: 8)
+            e.alu(1, .reg(R.rdx), R.r8, width: 8)
+        }
+        e.store(.at(R.rsi, TranslationFrame.flagsOffset), R.rdx, width: 8)
+        e.storeImmediate(.at(R.rsi, TranslationFrame.flagsValidOffset), 1, width: 8)
+        if let skip { e.bind(skip, to: e.position) }
+        flagsAt = .frame
+        return true
     }
 
     /// MOV reg, imm: 32-bit writes zero-extend, bytes and words merge.

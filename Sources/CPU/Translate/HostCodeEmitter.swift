@@ -145,6 +145,22 @@ struct HostCodeEmitter {
         instruction([opcode], reg: u.rawValue, a, width: width, byteHigh: byteHigh)
     }
 
+    /// Group 2 shift `kind` (4 SHL, 5 SHR, 7 SAR) of r/m by imm8 (C1 /k ib) or by CL (D3 /k).
+    mutating func shift(_ kind: UInt8, _ a: Operand, count: UInt8?, width: Int) {
+        if let count {
+            instruction([0xC1], reg: kind, a, width: width); byte(count)
+        } else {
+            instruction([0xD3], reg: kind, a, width: width)
+        }
+    }
+
+    /// PUSHFQ; POP reg — the host's RFLAGS into a register.
+    mutating func flags(into r: UInt8) {
+        byte(0x9C)
+        if r & 8 != 0 { byte(0x41) }
+        byte(0x58 + (r & 7))
+    }
+
     /// SHR/SHL r/m, imm8 (C1 /5, C1 /4).
     mutating func shiftRight(_ a: Operand, _ count: UInt8, width: Int) {
         instruction([0xC1], reg: 5, a, width: width); byte(count)
