@@ -629,6 +629,9 @@ extension Processor {
         let page = memory.base + Int(physical & ~0xFFF)
         var off = Int(physical & 0xFFF)
         var n = 0
+        // With a translator, 64-bit blocks also start where translatable code resumes after
+        // instructions it leaves to the interpreter, so that code gets a translation of its own.
+        let split = codeSize == 8 && decodeCache.translations != nil
         while n < DecodeCache.maxInstructions && off < 4096 {
             let r = Decoder.decode(UnsafePointer(page.assumingMemoryBound(to: UInt8.self)) + off,
                                    available: 4096 - off, codeSize: codeSize)
@@ -636,6 +639,7 @@ extension Processor {
                 if case .tooLong = r, n == 0 { throw Fault.gp(0) }
                 break
             }
+            if split && n > 0 && BlockTranslator.handles(d) && !BlockTranslator.handles(dst[n - 1]) { break }
             dst[n] = d
             if d.op == .jcc && n > 0, let f = dst[n - 1].op.fusedWithJcc { dst[n - 1].op = f }
             n += 1

@@ -27,7 +27,7 @@ final class BlockTranslations {
         let bytes = BlockTranslations.exitCapacity * MemoryLayout<TranslationExit>.stride
         guard let raw = hostAllocateZeroed(bytes) else { return nil }
         exits = raw.bindMemory(to: TranslationExit.self, capacity: BlockTranslations.exitCapacity)
-        // Zeroed slots never match: chain epochs are never 0 (`Processor.chainEpoch`).
+        // Zeroed slots never match (a chain checks the target block pointer first).
         guard let rawSlots = hostAllocateZeroed(BlockTranslations.exitCapacity * MemoryLayout<ChainSlot>.stride) else {
             hostFree(raw, bytes)
             return nil
@@ -78,7 +78,7 @@ extension DecodeCache {
     /// Forgets every block's translation (the arena is reused from the start).
     func dropTranslations() {
         translations?.reset()
-        epoch &+= 1                       // chain slots and links into dropped code are stale
+        epoch &+= 1                       // links into dropped code are stale
         for i in 0..<usedBlocks {
             blocks[i].code = nil
             blocks[i].heat = 0

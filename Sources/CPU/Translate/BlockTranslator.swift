@@ -53,6 +53,10 @@ struct BlockTranslator {
     /// The exit that hands instruction k to the interpreter, once made.
     private var interpretExit: [Int: Int] = [:]
 
+    static let blockValidOffset = Int32(MemoryLayout<DecodeCache.Block>.offset(of: \.valid)!)
+    static let blockCodeOffset = Int32(MemoryLayout<DecodeCache.Block>.offset(of: \.code)!)
+    static let blockKeyOffset = Int32(MemoryLayout<DecodeCache.Block>.offset(of: \.key)!)
+
     private let tlbIndexMask: UInt64
     private let tlbStrideShift: UInt8
 
@@ -129,7 +133,7 @@ struct BlockTranslator {
 
     /// The code of exit `local`: saves the guest's flags if the host holds them, counts the
     /// retired instructions, and for a `.next` exit continues in the block its chain slot
-    /// names when the slot is valid for this RIP and epoch and that whole block fits in the
+    /// names when the slot still holds (`ChainSlot`) and that whole block fits in the
     /// budget; otherwise returns the exit's index to the run loop.
     private mutating func exitBody(_ local: Int, flags: FlagsAt) {
         let x = exits[local]
@@ -143,9 +147,6 @@ struct BlockTranslator {
             e.load(R.rax, .at(R.rsi, TranslationFrame.entryRIPOffset), width: 8)
             e.alu(7, R.rax, .at(R.r8, ChainSlot.sourceRIPOffset), width: 8)
             let p1 = e.jump(HostCodeEmitter.CC.nz)
-            e.load(R.rdx, .at(R.rsi, TranslationFrame.epochOffset), width: 8)
-            e.alu(7, R.rdx, .at(R.r8, ChainSlot.epochOffset), width: 8)
-            let p2 = e.jump(HostCodeEmitter.CC.nz)
             e.load(R.rdx, .at(R.r8, ChainSlot.targetCountOffset), width: 4)
             e.alu(0, R.rdx, .reg(R.r9), width: 8)
             e.alu(7, R.rdx, .at(R.rsi, TranslationFrame.budgetOffset), width: 8)
@@ -175,9 +176,21 @@ struct BlockTranslator {
             e.load(R.rdx, .at(R.rcx, Int32(MemoryLayout<TLBEntry>.offset(of: \.physical)!)), width: 8)
             e.alu(7, R.rdx, .at(R.r8, ChainSlot.targetPhysicalPageOffset), width: 8)
             let p7 = e.jump(HostCodeEmitter.CC.nz)
+            // The target block: still valid, still with this translation and key.
+            e.load(R.rcx, .at(R.r8, ChainSlot.targetBlockOffset), width: 8)
+            e.test(.reg(R.rcx), R.rcx, width: 8)
+            let p8 = e.jump(HostCodeEmitter.CC.z)
+            e.alu(7, .at(R.rcx, BlockTranslator.blockValidOffset), immediate: 0, width: 1)
+            let p9 = e.jump(HostCodeEmitter.CC.z)
+            e.load(R.rdx, .at(R.rcx, BlockTranslator.blockCodeOffset), width: 8)
+            e.alu(7, R.rdx, .at(R.r8, ChainSlot.targetCodeOffset), width: 8)
+            let p10 = e.jump(HostCodeEmitter.CC.nz)
+            e.load(R.rdx, .at(R.rcx, BlockTranslator.blockKeyOffset), width: 8)
+            e.alu(7, R.rdx, .at(R.r8, ChainSlot.targetKeyOffset), width: 8)
+            let p11 = e.jump(HostCodeEmitter.CC.nz)
             e.store(.at(R.rsi, TranslationFrame.entryRIPOffset), R.rax, width: 8)
             e.jumpIndirect(.at(R.r8, ChainSlot.targetCodeOffset))
-            for p in [p1, p2, p3, p4, p5, p6, p7] { e.bind(p, to: e.position) }
+            for p in [p1, p3, p4, p5, p6, p7, p8, p9, p10, p11] { e.bind(p, to: e.position) }
         }
         e.returnValue(UInt32(index))
     }
@@ -346,6 +359,26 @@ struct BlockTranslator {
         case .testAccImmJcc: .testAccImm
         case .testRMImmJcc: .testRMImm
         default: op
+        }
+    }
+
+    /// Whether `d` is a form `instruction` translates (some operand forms of these are
+    /// still left to the interpreter: 16-bit addressing, an immediate beyond imm32).
+    static func handles(_ d: DecodedInstruction) -> Bool {
+        if d.hasLock { return false }
+        switch unfused(d.op) {
+        case .nop, .movRegImm, .movRMImm, .movRMReg, .movRegRM, .movzx, .movsx, .movsxd, .lea,
+             .aluRMReg, .aluRMImm, .aluRegRM, .aluAccImm, .testRMReg, .testRMImm, .testAccImm,
+             .incRM, .decRM, .notRM, .negRM, .setcc, .jcc, .jmpRel:
+            return true
+        case .cmovcc:
+            return d.opSize >= 4
+        case .callRel, .ret, .pushReg, .pushImm, .popReg, .leave:
+            return d.opSize == 8
+        case .shiftRMImm, .shiftRMCL:
+            return !d.isMemory && d.opSize >= 4 && (d.sub & 7 == 4 || d.sub & 7 == 5 || d.sub & 7 == 7)
+        default:
+            return false
         }
     }
 

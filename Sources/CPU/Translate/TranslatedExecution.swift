@@ -14,14 +14,6 @@ extension Processor {
         decodeCache.translations?.translate(blk, in: decodeCache)
     }
 
-    /// The epoch chain slots are made and checked under: the decode cache's, which advances
-    /// whenever blocks are removed; never 0, so a zeroed slot never matches. The mapping of
-    /// the target is checked in the TLB at each use (`ChainSlot`), and the mode cannot change
-    /// while translated code runs (no translated instruction changes it).
-    @inline(__always) var chainEpoch: UInt64 {
-        decodeCache.epoch &+ 1
-    }
-
     /// Whether every RIP the code of a block entered at `entry` can produce statically is
     /// canonical: all lie within `span` of `entry`, so it is enough that both ends are
     /// canonical and in the same half (SDM Vol. 3A §3.3.7.1). Then branches need no check
@@ -46,12 +38,12 @@ extension Processor {
         let entry = rip
         guard is64 && stackSize == 8 && spanIsCanonical(entry, blk.pointee.span),
               let exits = translationExits, let slots = translationSlots else { return (b, 0) }
-        let epoch = chainEpoch
         if chainFrom >= 0 {
             // The last translated exit led here: record this block in its slot.
             if chainFromRIP &+ UInt64(bitPattern: Int64(exits[chainFrom].ripOffset)) == entry,
                let phys = cachedFetchPhysical(entry) {
-                slots[chainFrom] = ChainSlot(sourceRIP: chainFromRIP, epoch: epoch, targetPhysicalPage: phys & ~0xFFF,
+                slots[chainFrom] = ChainSlot(sourceRIP: chainFromRIP, targetPhysicalPage: phys & ~0xFFF,
+                                             targetBlock: UInt(bitPattern: blk), targetKey: blk.pointee.key,
                                              targetCode: UInt(bitPattern: code),
                                              targetCount: UInt32(blk.pointee.count),
                                              targetNeedsFlags: blk.pointee.needsFlagsIn ? 1 : 0)
@@ -67,7 +59,6 @@ extension Processor {
         }
         f.pointee.retired = 0
         f.pointee.budget = budget
-        f.pointee.epoch = epoch
         f.pointee.entryRIP = entry
         f.pointee.tlbEntries = UInt(bitPattern: tlb.entries)
         f.pointee.tlbGeneration = tlb.generation

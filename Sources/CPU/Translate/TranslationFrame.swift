@@ -12,8 +12,6 @@ struct TranslationFrame {
     /// In: instructions the run budget still allows; a chain enters a block only if all of
     /// it fits.
     var budget: UInt64 = 0
-    /// In: `Processor.chainEpoch`; a chain slot made under another epoch is not followed.
-    var epoch: UInt64 = 0
     /// In/out: the RIP the running block started at (blocks are keyed by physical address,
     /// so the code computes RIP-relative values from this); a chain advances it.
     var entryRIP: UInt64 = 0
@@ -38,7 +36,6 @@ struct TranslationFrame {
     static let flagsValidOffset = offset(\.flagsValid)
     static let retiredOffset = offset(\.retired)
     static let budgetOffset = offset(\.budget)
-    static let epochOffset = offset(\.epoch)
     static let entryRIPOffset = offset(\.entryRIP)
     static let tlbEntriesOffset = offset(\.tlbEntries)
     static let tlbGenerationOffset = offset(\.tlbGeneration)
@@ -51,15 +48,17 @@ struct TranslationFrame {
 }
 
 /// Where a `.next` exit may continue without returning to the run loop: the block that
-/// followed it last time. It is still the block the run loop would fetch (`fetchBlock`) if the
-/// source ran at the same RIP, no decoded block was removed since (`chainEpoch`), and the
-/// current TLB set maps the target RIP's page, with execute permission for this access, to
-/// the physical page the block was decoded from — the check `revalidatedLink` makes.
-/// Filled by the run loop, read by the code.
+/// followed it last time. It is still the block the run loop would fetch (`fetchBlock`) if
+/// the source ran at the same RIP, the current TLB set maps the target RIP's page, with
+/// execute permission for this access, to the physical page the block was decoded from (the
+/// check `revalidatedLink` makes), and that block is still valid with this translation
+/// (stores to code remove blocks; a dropped translation leaves `code` different).
+/// Filled by the run loop, read by the code; an all-zero slot never matches.
 struct ChainSlot {
     var sourceRIP: UInt64 = 0
-    var epoch: UInt64 = ~0
     var targetPhysicalPage: UInt64 = 0
+    var targetBlock: UInt = 0
+    var targetKey: UInt64 = 0
     var targetCode: UInt = 0
     var targetCount: UInt32 = 0
     /// The target block reads flags before writing them (`BlockTranslator.Result.needsFlagsIn`).
@@ -67,8 +66,9 @@ struct ChainSlot {
 
     static func offset(_ k: PartialKeyPath<ChainSlot>) -> Int32 { Int32(MemoryLayout<ChainSlot>.offset(of: k)!) }
     static let sourceRIPOffset = offset(\.sourceRIP)
-    static let epochOffset = offset(\.epoch)
     static let targetPhysicalPageOffset = offset(\.targetPhysicalPage)
+    static let targetBlockOffset = offset(\.targetBlock)
+    static let targetKeyOffset = offset(\.targetKey)
     static let targetCodeOffset = offset(\.targetCode)
     static let targetCountOffset = offset(\.targetCount)
     static let targetNeedsFlagsOffset = offset(\.targetNeedsFlags)

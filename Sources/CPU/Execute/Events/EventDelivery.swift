@@ -151,8 +151,9 @@ extension Processor {
         let la = idtr.base &+ offset
         var g = SegmentDescriptor(low: try readSystem(la, UInt32.self), high: try readSystem(la &+ 4, UInt32.self))
         if wide { g.upper = try readSystem(la &+ 8, UInt32.self) }
-        let validTypes: Set<UInt32> = wide ? [0xE, 0xF] : [0x5, 0x6, 0x7, 0xE, 0xF]
-        if g.isCodeOrData || !validTypes.contains(g.type) { throw Fault.gp(idtCode) }
+        // 64-bit interrupt/trap gates; outside IA-32e mode also task and 16/32-bit gates.
+        let validType = g.type == 0xE || g.type == 0xF || (!wide && (g.type == 0x5 || g.type == 0x6 || g.type == 0x7))
+        if g.isCodeOrData || !validType { throw Fault.gp(idtCode) }
         // Software interrupts (INT n, INT3, INTO) check the gate's DPL; INT1 and hardware
         // events do not (§6.12.1.1).
         if (e.type == .softwareInterrupt || e.type == .softwareException) && g.dpl < cpl {

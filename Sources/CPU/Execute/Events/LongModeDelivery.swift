@@ -24,18 +24,23 @@ extension Processor {
             sp = try stackFrom64BitTSS(offset: 4 + 8 * UInt64(newCPL), ext: ext)
         }
         sp &= ~0xF
-        var frame: [UInt64] = [UInt64(oldSS.selector), oldSP, Self.pushedFlags(oldFlags, e),
-                               UInt64(segments[SegmentRegisterIndex.cs.rawValue].selector), returnRIP]
-        if Self.pushesErrorCode(e) { frame.append(UInt64(e.errorCode)) }
-        let bottom = sp &- UInt64(frame.count * 8)
+        // SS, RSP, RFLAGS, CS, RIP [, error code], from the top down.
+        let errorCode = Self.pushesErrorCode(e)
+        let bottom = sp &- (errorCode ? 48 : 40)
         if !isCanonical(bottom) || !isCanonical(sp &- 1) { throw Fault.ss(ext) }
         let user = newCPL == 3
-        for k in 0..<frame.count {
-            try probeLinear(sp &- UInt64(8 * (k + 1)), 8, AccessType.write.user(user))
-        }
-        for (k, v) in frame.enumerated() {
-            try writeLinearAs(sp &- UInt64(8 * (k + 1)), v, user: user)
-        }
+        // Every slot is checked before anything is written. The slots are 8-byte aligned
+        // (RSP is 16-aligned), so they lie on at most two pages and all slots of a page fault
+        // alike: probing the top slot, then the bottom one if on another page, raises what
+        // probing each slot from the top would.
+        try probeLinear(sp &- 8, 8, AccessType.write.user(user))
+        if (bottom ^ (sp &- 8)) & ~0xFFF != 0 { try probeLinear(bottom, 8, AccessType.write.user(user)) }
+        try writeLinearAs(sp &- 8, UInt64(oldSS.selector), user: user)
+        try writeLinearAs(sp &- 16, oldSP, user: user)
+        try writeLinearAs(sp &- 24, Self.pushedFlags(oldFlags, e), user: user)
+        try writeLinearAs(sp &- 32, UInt64(segments[SegmentRegisterIndex.cs.rawValue].selector), user: user)
+        try writeLinearAs(sp &- 40, returnRIP, user: user)
+        if errorCode { try writeLinearAs(sp &- 48, UInt64(e.errorCode), user: user) }
         // Commit.
         try markAccessed(&code)
         if privilegeChange {
