@@ -118,9 +118,9 @@ public final class Processor {
     public var translationEnabled = true
     /// Inputs and outputs of translated code, and the exits table it indexes.
     let translationFrame: UnsafeMutablePointer<TranslationFrame>
-    /// The last `.next` exit translated code returned through (global exit index, -1: none)
-    /// and the RIP its block started at: the next translated block entered at its target
-    /// fills its chain slot.
+    /// The last `.next` or `.returned` exit translated code returned through (global exit
+    /// index, -1: none) and the RIP its block started at (a RET: the target it popped): the
+    /// next translated block entered at its target fills its chain slot.
     var chainFrom = -1
     var chainFromRIP: UInt64 = 0
     /// The translation tables (`BlockTranslations`), fixed for the machine's lifetime.

@@ -142,24 +142,34 @@ struct BlockTranslator {
         e.load(R.r9, .at(R.rsi, TranslationFrame.retiredOffset), width: 8)
         e.lea(R.r9, .at(R.r9, Int32(x.retired)))
         e.store(.at(R.rsi, TranslationFrame.retiredOffset), R.r9, width: 8)
-        if x.kind == .next {
+        if x.kind == .next || x.kind == .returned {
             e.loadImmediate64(R.r8, UInt64(UInt(bitPattern: slots + index)))
-            e.load(R.rax, .at(R.rsi, TranslationFrame.entryRIPOffset), width: 8)
-            e.alu(7, R.rax, .at(R.r8, ChainSlot.sourceRIPOffset), width: 8)
-            let p1 = e.jump(HostCodeEmitter.CC.nz)
+            var fails: [Int] = []
+            if x.kind == .next {
+                // Same source RIP, so the same target RIP.
+                e.load(R.rax, .at(R.rsi, TranslationFrame.entryRIPOffset), width: 8)
+                e.alu(7, R.rax, .at(R.r8, ChainSlot.sourceRIPOffset), width: 8)
+                fails.append(e.jump(HostCodeEmitter.CC.nz))
+                e.lea(R.rax, .at(R.rax, x.ripOffset))
+            } else {
+                // A RET: the popped target is the one the slot was made for (canonical then).
+                e.load(R.rax, .at(R.rsi, TranslationFrame.returnTargetOffset), width: 8)
+                e.alu(7, R.rax, .at(R.r8, ChainSlot.sourceRIPOffset), width: 8)
+                fails.append(e.jump(HostCodeEmitter.CC.nz))
+            }
+            // RAX = target RIP. The whole target block fits in the budget.
             e.load(R.rdx, .at(R.r8, ChainSlot.targetCountOffset), width: 4)
             e.alu(0, R.rdx, .reg(R.r9), width: 8)
             e.alu(7, R.rdx, .at(R.rsi, TranslationFrame.budgetOffset), width: 8)
-            let p3 = e.jump(HostCodeEmitter.CC.a)
+            fails.append(e.jump(HostCodeEmitter.CC.a))
             // A target that reads flags first needs them in the frame.
             e.load(R.rdx, .at(R.r8, ChainSlot.targetNeedsFlagsOffset), width: 4)
             e.test(.at(R.rsi, TranslationFrame.flagsValidOffset), R.rdx, width: 4)
             let ok = e.jump(HostCodeEmitter.CC.nz)
             e.test(.reg(R.rdx), R.rdx, width: 4)
-            let p4 = e.jump(HostCodeEmitter.CC.nz)
+            fails.append(e.jump(HostCodeEmitter.CC.nz))
             e.bind(ok, to: e.position)
             // The target RIP's page: a TLB hit with execute permission, same physical page.
-            e.lea(R.rax, .at(R.rax, x.ripOffset))
             e.store(.reg(R.rcx), R.rax, width: 8)
             e.shiftRight(.reg(R.rcx), 12, width: 8)
             e.alu(4, .reg(R.rcx), immediate: tlbIndexMask, width: 4)
@@ -169,28 +179,28 @@ struct BlockTranslator {
             e.alu(4, .reg(R.rdx), immediate: UInt64(bitPattern: -4096), width: 8)
             e.alu(1, R.rdx, .at(R.rsi, TranslationFrame.tlbGenerationOffset), width: 8)
             e.alu(7, R.rdx, .at(R.rcx, Int32(MemoryLayout<TLBEntry>.offset(of: \.tag)!)), width: 8)
-            let p5 = e.jump(HostCodeEmitter.CC.nz)
+            fails.append(e.jump(HostCodeEmitter.CC.nz))
             e.load(R.rdx, .at(R.rsi, TranslationFrame.execMaskOffset), width: 4)
             e.test(.at(R.rcx, Int32(MemoryLayout<TLBEntry>.offset(of: \.perms)!)), R.rdx, width: 4)
-            let p6 = e.jump(HostCodeEmitter.CC.z)
+            fails.append(e.jump(HostCodeEmitter.CC.z))
             e.load(R.rdx, .at(R.rcx, Int32(MemoryLayout<TLBEntry>.offset(of: \.physical)!)), width: 8)
             e.alu(7, R.rdx, .at(R.r8, ChainSlot.targetPhysicalPageOffset), width: 8)
-            let p7 = e.jump(HostCodeEmitter.CC.nz)
+            fails.append(e.jump(HostCodeEmitter.CC.nz))
             // The target block: still valid, still with this translation and key.
             e.load(R.rcx, .at(R.r8, ChainSlot.targetBlockOffset), width: 8)
             e.test(.reg(R.rcx), R.rcx, width: 8)
-            let p8 = e.jump(HostCodeEmitter.CC.z)
+            fails.append(e.jump(HostCodeEmitter.CC.z))
             e.alu(7, .at(R.rcx, BlockTranslator.blockValidOffset), immediate: 0, width: 1)
-            let p9 = e.jump(HostCodeEmitter.CC.z)
+            fails.append(e.jump(HostCodeEmitter.CC.z))
             e.load(R.rdx, .at(R.rcx, BlockTranslator.blockCodeOffset), width: 8)
             e.alu(7, R.rdx, .at(R.r8, ChainSlot.targetCodeOffset), width: 8)
-            let p10 = e.jump(HostCodeEmitter.CC.nz)
+            fails.append(e.jump(HostCodeEmitter.CC.nz))
             e.load(R.rdx, .at(R.rcx, BlockTranslator.blockKeyOffset), width: 8)
             e.alu(7, R.rdx, .at(R.r8, ChainSlot.targetKeyOffset), width: 8)
-            let p11 = e.jump(HostCodeEmitter.CC.nz)
+            fails.append(e.jump(HostCodeEmitter.CC.nz))
             e.store(.at(R.rsi, TranslationFrame.entryRIPOffset), R.rax, width: 8)
             e.jumpIndirect(.at(R.r8, ChainSlot.targetCodeOffset))
-            for p in [p1, p3, p4, p5, p6, p7, p8, p9, p10, p11] { e.bind(p, to: e.position) }
+            for p in fails { e.bind(p, to: e.position) }
         }
         e.returnValue(UInt32(index))
     }
@@ -206,10 +216,22 @@ struct BlockTranslator {
         interpretExit[k] = exits.count - 1
     }
 
-    /// Stores the host's RFLAGS as the guest's flags.
+    /// Stores the host's status flags as the guest's, in the frame's compact form (LAHF's
+    /// AH and SETO's AL; far cheaper than PUSHFQ). Clobbers RAX.
     private mutating func saveFlags() {
-        e.saveFlags(to: .at(R.rsi, TranslationFrame.flagsOffset))
+        e.byte(0x9F)                                                        // LAHF
+        e.setcc(0, .reg(R.rax))                                             // SETO AL
+        e.store(.at(R.rsi, TranslationFrame.flagsOffset), R.rax, width: 2)
         e.storeImmediate(.at(R.rsi, TranslationFrame.flagsValidOffset), 1, width: 8)
+    }
+
+    /// Loads the guest's status flags from the frame's compact form: ADD AL, 7FH sets OF
+    /// exactly when AL = 1, then SAHF sets SF, ZF, AF, PF and CF from AH. Clobbers RAX, so
+    /// it comes before an instruction's operands are loaded.
+    private mutating func restoreFlags() {
+        e.movzx(R.rax, .at(R.rsi, TranslationFrame.flagsOffset), from: 2, width: 4)
+        e.alu(0, .reg(R.rax), immediate: 0x7F, width: 1)
+        e.byte(0x9E)                                                        // SAHF
     }
 
     /// Before host code that clobbers RFLAGS: keep the guest's flags in the frame.
@@ -226,9 +248,9 @@ struct BlockTranslator {
         case .host: return
         case .entry:
             needsFlagsIn = true
-            e.restoreFlags(from: .at(R.rsi, TranslationFrame.flagsOffset))
+            restoreFlags()
         case .frame:
-            e.restoreFlags(from: .at(R.rsi, TranslationFrame.flagsOffset))
+            restoreFlags()
         }
         flagsAt = .host
     }
@@ -433,24 +455,22 @@ struct BlockTranslator {
             if imm && s == 8 && !BlockTranslator.fitsInt32(d.imm) { return .unsupported }
             if mem {
                 guard memoryOperand(d, size: s, write: k8 != 7, k: k, offset: offset, next: next) else { return .unsupported }
+                if k8 == 2 || k8 == 3 { loadFlags() }
                 if imm {
-                    if k8 == 2 || k8 == 3 { loadFlags() }
                     e.alu(k8, .at(R.rcx), immediate: d.imm, width: s)
                 } else {
                     let src = loadRegister(d.reg, s, into: R.rdx)
-                    if k8 == 2 || k8 == 3 { loadFlags() }
                     e.alu(k8, .at(R.rcx), src.code, width: s, byteHigh: src.high)
                 }
                 flagsAt = .host
                 return .done
             }
+            if k8 == 2 || k8 == 3 { loadFlags() }
             let dst = loadRegister(d.rm, s, into: R.rax)
             if imm {
-                if k8 == 2 || k8 == 3 { loadFlags() }
                 e.alu(k8, .reg(dst.code), immediate: d.imm, width: s, byteHigh: dst.high)
             } else {
                 let src = loadRegister(d.reg, s, into: R.rdx)
-                if k8 == 2 || k8 == 3 { loadFlags() }
                 e.alu(k8, .reg(dst.code), src.code, width: s, byteHigh: dst.high || src.high)
             }
             if k8 != 7 { storeRegister(d.rm, s, from: R.rax) }
@@ -461,13 +481,13 @@ struct BlockTranslator {
             let k8 = d.sub
             if mem {
                 guard memoryOperand(d, size: s, write: false, k: k, offset: offset, next: next) else { return .unsupported }
-                let dst = loadRegister(d.reg, s, into: R.rax)
                 if k8 == 2 || k8 == 3 { loadFlags() }
+                let dst = loadRegister(d.reg, s, into: R.rax)
                 e.alu(k8, dst.code, .at(R.rcx), width: s, byteHigh: dst.high)
             } else {
+                if k8 == 2 || k8 == 3 { loadFlags() }
                 let dst = loadRegister(d.reg, s, into: R.rax)
                 let src = loadRegister(d.rm, s, into: R.rdx)
-                if k8 == 2 || k8 == 3 { loadFlags() }
                 e.alu(k8, .reg(dst.code), src.code, width: s, byteHigh: dst.high || src.high)
             }
             if k8 != 7 { storeRegister(d.reg, s, from: R.rax) }
@@ -477,8 +497,8 @@ struct BlockTranslator {
         case .aluAccImm:
             let k8 = d.sub
             if s == 8 && !BlockTranslator.fitsInt32(d.imm) { return .unsupported }
-            let dst = loadRegister(0, s, into: R.rax)
             if k8 == 2 || k8 == 3 { loadFlags() }
+            let dst = loadRegister(0, s, into: R.rax)
             e.alu(k8, .reg(dst.code), immediate: d.imm, width: s)
             if k8 != 7 { storeRegister(0, s, from: R.rax) }
             flagsAt = .host
@@ -514,8 +534,8 @@ struct BlockTranslator {
                 if u == .inc || u == .dec { loadFlags() }
                 e.unary(u, .at(R.rcx), width: s)
             } else {
-                let r = loadRegister(d.rm, s, into: R.rax)
                 if u == .inc || u == .dec { loadFlags() }
+                let r = loadRegister(d.rm, s, into: R.rax)
                 e.unary(u, .reg(r.code), width: s, byteHigh: r.high)
                 storeRegister(d.rm, s, from: R.rax)
             }
@@ -531,8 +551,8 @@ struct BlockTranslator {
                 loadFlags()
                 e.setcc(d.sub, .at(R.rcx))
             } else {
-                let r = loadRegister(d.rm, 1, into: R.rax)
                 loadFlags()
+                let r = loadRegister(d.rm, 1, into: R.rax)
                 e.setcc(d.sub, .reg(r.code), byteHigh: r.high)
                 storeRegister(d.rm, 1, from: R.rax)
             }
@@ -542,12 +562,13 @@ struct BlockTranslator {
             guard s >= 4 else { return .unsupported }
             if mem {
                 guard memoryOperand(d, size: s, write: false, k: k, offset: offset, next: next) else { return .unsupported }
+                loadFlags()
                 e.load(R.rdx, .at(R.rcx), width: s)
             } else {
+                loadFlags()
                 e.load(R.rdx, slot(d.rm), width: s)
             }
             e.load(R.rax, slot(d.reg), width: s)
-            loadFlags()
             e.cmovcc(d.sub, R.rax, .reg(R.rdx), width: s)
             e.store(slot(d.reg), R.rax, width: 8)
             return .done
@@ -666,23 +687,24 @@ struct BlockTranslator {
         if kind == 5 { e.store(.reg(R.r8), R.rax, width: 8) }
         e.shift(kind, .reg(R.rax), count: count, width: s)
         e.store(slot, R.rax, width: 8)
-        e.flags(into: R.rdx)
-        e.alu(4, .reg(R.rdx), immediate: ~(RFLAGS.af | RFLAGS.of), width: 8)
+        // Compact flags: AH from LAHF without AF; AL = OF by the interpreter's rule.
         let msb = UInt8(s * 8 - 1)
-        if kind == 4 {
-            e.store(.reg(R.rcx), R.rax, width: 8)
-            e.shiftRight(.reg(R.rcx), msb, width: 8)
-            e.store(.reg(R.r8), R.rdx, width: 8)
-            e.alu(4, .reg(R.r8), immediate: 1, width: 4)
-            e.alu(6, .reg(R.rcx), R.r8, width: 8)
-            e.shiftLeft(.reg(R.rcx), 11, width: 8)
-            e.alu(1, .reg(R.rdx), R.rcx, width: 8)
-        } else if kind == 5 {
+        e.store(.reg(R.rdx), R.rax, width: 8)                               // the result
+        e.byte(0x9F)                                                        // LAHF
+        e.alu(4, .reg(R.ah), immediate: ~UInt64(RFLAGS.af) & 0xFF, width: 1, byteHigh: true)
+        switch kind {
+        case 4:                                                             // MSB(result) XOR CF
+            e.shiftRight(.reg(R.rdx), msb, width: 8)
+            e.store(.reg(R.rax), R.ah, width: 1, byteHigh: true)            // AL = AH
+            e.alu(4, .reg(R.rax), immediate: 1, width: 1)
+            e.alu(6, .reg(R.rax), R.rdx, width: 1)
+        case 5:                                                             // MSB(operand)
             e.shiftRight(.reg(R.r8), msb, width: 8)
-            e.shiftLeft(.reg(R.r8), 11, width: 8)
-            e.alu(1, .reg(R.rdx), R.r8, width: 8)
+            e.store(.reg(R.rax), R.r8, width: 1)
+        default:                                                            // SAR: 0
+            e.storeImmediate(.reg(R.rax), 0, width: 1)
         }
-        e.store(.at(R.rsi, TranslationFrame.flagsOffset), R.rdx, width: 8)
+        e.store(.at(R.rsi, TranslationFrame.flagsOffset), R.rax, width: 2)
         e.storeImmediate(.at(R.rsi, TranslationFrame.flagsValidOffset), 1, width: 8)
         if let skip { e.bind(skip, to: e.position) }
         flagsAt = .frame

@@ -154,13 +154,6 @@ struct HostCodeEmitter {
         }
     }
 
-    /// PUSHFQ; POP reg — the host's RFLAGS into a register.
-    mutating func flags(into r: UInt8) {
-        byte(0x9C)
-        if r & 8 != 0 { byte(0x41) }
-        byte(0x58 + (r & 7))
-    }
-
     /// SHR/SHL r/m, imm8 (C1 /5, C1 /4).
     mutating func shiftRight(_ a: Operand, _ count: UInt8, width: Int) {
         instruction([0xC1], reg: 5, a, width: width); byte(count)
@@ -187,18 +180,6 @@ struct HostCodeEmitter {
     }
 
     // MARK: Flags and control
-
-    /// PUSHFQ; POP m64 — the host (= guest) status flags to memory.
-    mutating func saveFlags(to m: Operand) {
-        byte(0x9C)
-        instruction([0x8F], reg: 0, m, width: 4)
-    }
-
-    /// PUSH m64; POPFQ — status flags from memory.
-    mutating func restoreFlags(from m: Operand) {
-        instruction([0xFF], reg: 6, m, width: 4)
-        byte(0x9D)
-    }
 
     /// MOV EAX, imm32; RET.
     mutating func returnValue(_ v: UInt32) {

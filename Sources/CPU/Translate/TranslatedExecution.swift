@@ -40,8 +40,11 @@ extension Processor {
               let exits = translationExits, let slots = translationSlots else { return (b, 0) }
         if chainFrom >= 0 {
             // The last translated exit led here: record this block in its slot.
-            if chainFromRIP &+ UInt64(bitPattern: Int64(exits[chainFrom].ripOffset)) == entry,
-               let phys = cachedFetchPhysical(entry) {
+            let from = exits[chainFrom]
+            let returned = from.kind == .returned
+            // `.next`: chainFromRIP is the source block's start; a RET: the target it popped.
+            let target = returned ? chainFromRIP : chainFromRIP &+ UInt64(bitPattern: Int64(from.ripOffset))
+            if target == entry, let phys = cachedFetchPhysical(entry) {
                 slots[chainFrom] = ChainSlot(sourceRIP: chainFromRIP, targetPhysicalPage: phys & ~0xFFF,
                                              targetBlock: UInt(bitPattern: blk), targetKey: blk.pointee.key,
                                              targetCode: UInt(bitPattern: code),
@@ -52,7 +55,7 @@ extension Processor {
         }
         let f = translationFrame
         if blk.pointee.needsFlagsIn {
-            f.pointee.flags = flags.value | RFLAGS.fixed1
+            f.pointee.flags = TranslationFrame.compact(flags.value | RFLAGS.fixed1)
             f.pointee.flagsValid = 1
         } else {
             f.pointee.flagsValid = 0
@@ -71,7 +74,7 @@ extension Processor {
         let index = Int(run(gpr, UnsafeMutableRawPointer(f)))
         let x = exits[index]
         instructionsRetired &+= f.pointee.retired
-        if f.pointee.flagsValid != 0 { flags.set(f.pointee.flags) }
+        if f.pointee.flagsValid != 0 { flags.set(TranslationFrame.expand(f.pointee.flags)) }
         let last = x.block
         let start = f.pointee.entryRIP
         let count = Int(decodeCache.blocks[Int(last)].count)
@@ -88,6 +91,8 @@ extension Processor {
             let target = f.pointee.returnTarget
             if isCanonical(target) {
                 rip = target
+                chainFrom = index
+                chainFromRIP = target
                 return (last, count)
             }
             // SDM Vol. 2B "RET": #GP(0) for a non-canonical return address, raised by the

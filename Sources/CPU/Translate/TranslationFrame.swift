@@ -2,10 +2,11 @@
 /// per processor, passed to the code in RSI (the registers come in RDI). The run loop fills
 /// the inputs before each call and reads the outputs after.
 struct TranslationFrame {
-    /// In/out: the guest's six status flags in RFLAGS positions (bit 1 set), valid when
+    /// In/out: the guest's six status flags in compact form (`compact`: RFLAGS bits 7:0 in
+    /// bits 15:8 as LAHF/SAHF move them, OF in bit 0 as SETO writes it), valid when
     /// `flagsValid` is not 0: the run loop fills them for a block that reads flags first;
     /// code that changes the flags stores them here and sets `flagsValid`.
-    var flags: UInt64 = 2
+    var flags: UInt64 = 0x200
     var flagsValid: UInt64 = 0
     /// Out: instructions retired by all blocks run in this call (chained blocks included).
     var retired: UInt64 = 0
@@ -28,6 +29,16 @@ struct TranslationFrame {
     /// Out: the target a RET popped (the run loop checks it is canonical).
     var returnTarget: UInt64 = 0
 
+    /// RFLAGS status flags → compact form.
+    @inline(__always) static func compact(_ rflags: UInt64) -> UInt64 {
+        (rflags & 0xFF) << 8 | (rflags >> 11) & 1
+    }
+
+    /// Compact form → RFLAGS status flags.
+    @inline(__always) static func expand(_ c: UInt64) -> UInt64 {
+        ((c >> 8) & 0xFF | (c & 1) << 11) & RFLAGS.arithmetic
+    }
+
     /// Byte offsets of the fields, as the emitted code addresses them.
     static func offset(_ k: PartialKeyPath<TranslationFrame>) -> Int32 {
         Int32(MemoryLayout<TranslationFrame>.offset(of: k)!)
@@ -47,14 +58,15 @@ struct TranslationFrame {
     static let returnTargetOffset = offset(\.returnTarget)
 }
 
-/// Where a `.next` exit may continue without returning to the run loop: the block that
-/// followed it last time. It is still the block the run loop would fetch (`fetchBlock`) if
-/// the source ran at the same RIP, the current TLB set maps the target RIP's page, with
+/// Where a `.next` or `.returned` exit may continue without returning to the run loop: the
+/// block that followed it last time. It is still the block the run loop would fetch
+/// (`fetchBlock`) if the source ran at the same RIP (a RET: popped the same target), the current TLB set maps the target RIP's page, with
 /// execute permission for this access, to the physical page the block was decoded from (the
 /// check `revalidatedLink` makes), and that block is still valid with this translation
 /// (stores to code remove blocks; a dropped translation leaves `code` different).
 /// Filled by the run loop, read by the code; an all-zero slot never matches.
 struct ChainSlot {
+    /// For a `.next` exit, the RIP its block started at; for a RET, the return target.
     var sourceRIP: UInt64 = 0
     var targetPhysicalPage: UInt64 = 0
     var targetBlock: UInt = 0
