@@ -121,6 +121,8 @@ public final class Processor {
     /// The last `.next` or `.returned` exit translated code returned through (global exit
     /// index, -1: none) and the RIP its block started at (a RET: the target it popped): the
     /// next translated block entered at its target fills its chain slot.
+    /// Calls into translated code (each may run many chained blocks); statistics.
+    public internal(set) var translatedEntries: UInt64 = 0
     var chainFrom = -1
     var chainFromRIP: UInt64 = 0
     /// The translation tables (`BlockTranslations`), fixed for the machine's lifetime.

@@ -184,6 +184,53 @@ final class TranslatorTests: XCTestCase {
         XCTAssertEqual(o.gpr[GPR.rax.rawValue], 21 + 19 * 100)
     }
 
+    /// Hot loops stay in host code: blocks chain to each other (Jcc, JMP, CALL, RET) without
+    /// returning to the run loop, and a run budget still stops them on the exact instruction.
+    func testChainedBlocksStayInHostCodeAndStopOnBudget() {
+        let a = Assembler(mode: .bits64, origin: Self.code)
+        let top = a.label(), skip = a.label(), sub = a.label()
+        a.mov(r15d, 2000)
+        a.bind(top)
+        a.add(ecx, 3)
+        a.test(ecx, 4)
+        a.jz(skip)
+        a.xor(edx, ecx)
+        a.bind(skip)
+        a.call(sub)
+        a.dec(r15d)
+        a.jnz(top)
+        a.hlt()
+        a.bind(sub)
+        a.add(rax, rcx)
+        a.ret()
+        let prog = a.assemble()
+        let o = assertSame(prog, budget: 50_000, "chains")
+        XCTAssertEqual(o.stop, .halted)
+        // Entries into translated code, with one long budget: few, since chains carry on.
+        let m = TestMachine(memorySize: Self.ramEnd)
+        m.load(prog, at: Self.code)
+        m.enterLong64(entry: Self.code, stack: Self.stack)
+        XCTAssertEqual(m.run(budget: 100_000), .halted)
+        XCTAssertLessThan(m.cpu.translatedEntries, 200, "2000 iterations, \(m.cpu.translatedEntries) entries")
+        // Budgets that end inside chains stop at the same boundary as the interpreter.
+        for slice: UInt64 in [7, 13, 50] {
+            let t = TestMachine(memorySize: Self.ramEnd), i = TestMachine(memorySize: Self.ramEnd)
+            for x in [t, i] {
+                x.load(prog, at: Self.code)
+                x.enterLong64(entry: Self.code, stack: Self.stack)
+            }
+            i.cpu.translationEnabled = false
+            for _ in 0..<400 {
+                let st = t.run(budget: slice), si = i.run(budget: slice)
+                XCTAssertEqual(st, si)
+                XCTAssertEqual(t.cpu.rip, i.cpu.rip, "slice \(slice)")
+                XCTAssertEqual(t.cpu.instructionsRetired, i.cpu.instructionsRetired)
+                XCTAssertEqual((0..<16).map { t.cpu.gpr[$0] }, (0..<16).map { i.cpu.gpr[$0] })
+                if st != .budgetExhausted || t.cpu.rip != i.cpu.rip { break }
+            }
+        }
+    }
+
     // MARK: Random programs
 
     /// Random straight-line bodies over every translated form (and some that are not), with

@@ -337,24 +337,46 @@ extension Processor {
 
     
     func readSystem<T: FixedWidthInteger>(_ la: UInt64, _: T.Type) throws(Fault) -> T {
-        T(truncatingIfNeeded: try readLinearSlow(la, MemoryLayout<T>.size, AccessType.read.implicitSupervisor))
+        let access = AccessType.read.implicitSupervisor
+        if let p = cachedHost(la, MemoryLayout<T>.size, access) { return p.loadUnaligned(as: T.self) }
+        return T(truncatingIfNeeded: try readLinearSlow(la, MemoryLayout<T>.size, access))
     }
 
     
     func writeSystem<T: FixedWidthInteger>(_ la: UInt64, _ value: T) throws(Fault) {
-        try writeLinearSlow(la, MemoryLayout<T>.size, UInt64(truncatingIfNeeded: value), AccessType.write.implicitSupervisor)
+        let access = AccessType.write.implicitSupervisor
+        if let p = cachedHost(la, MemoryLayout<T>.size, access) { p.storeBytes(of: value, as: T.self); return }
+        try writeLinearSlow(la, MemoryLayout<T>.size, UInt64(truncatingIfNeeded: value), access)
+    }
+
+    /// The host address of a `size`-byte access at `la` within one page if the current TLB
+    /// set holds its translation with the permission `access` needs, else nil: the same
+    /// test as the explicit accesses' fast path (`readLinear`), for the accesses that pass an
+    /// access type (descriptor tables, the IDT, stacks during event delivery). A hit is what
+    /// the slow path would find: entries are filled from completed walks, never for device
+    /// memory or the APIC-access page, and the TLB is emptied while watchpoints are armed.
+    @inline(__always)
+    func cachedHost(_ la: UInt64, _ size: Int, _ access: AccessType) -> UnsafeMutableRawPointer? {
+        let e = tlb.slot(la)
+        guard e.pointee.tag == tlb.tag(la) && la & 0xFFF <= UInt64(0x1000 - size)
+                && e.pointee.perms & tlbPermission(for: access) != 0 else { return nil }
+        return UnsafeMutableRawPointer(bitPattern: e.pointee.host &+ UInt(la & 0xFFF))
     }
 
     /// A supervisor-mode explicit access made on behalf of the processor at CPL 0 regardless
     /// of the current CPL (stack pushes during event delivery to a more privileged level).
     
     func readLinearAs<T: FixedWidthInteger>(_ la: UInt64, _: T.Type, user: Bool) throws(Fault) -> T {
-        T(truncatingIfNeeded: try readLinearSlow(la, MemoryLayout<T>.size, AccessType.read.user(user)))
+        let access = AccessType.read.user(user)
+        if let p = cachedHost(la, MemoryLayout<T>.size, access) { return p.loadUnaligned(as: T.self) }
+        return T(truncatingIfNeeded: try readLinearSlow(la, MemoryLayout<T>.size, access))
     }
 
     
     func writeLinearAs<T: FixedWidthInteger>(_ la: UInt64, _ value: T, user: Bool) throws(Fault) {
-        try writeLinearSlow(la, MemoryLayout<T>.size, UInt64(truncatingIfNeeded: value), AccessType.write.user(user))
+        let access = AccessType.write.user(user)
+        if let p = cachedHost(la, MemoryLayout<T>.size, access) { p.storeBytes(of: value, as: T.self); return }
+        try writeLinearSlow(la, MemoryLayout<T>.size, UInt64(truncatingIfNeeded: value), access)
     }
 
     // MARK: Access masks

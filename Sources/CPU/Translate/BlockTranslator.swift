@@ -314,8 +314,9 @@ struct BlockTranslator {
     }
 
     /// The software-TLB fast path for the linear address in RCX: on a hit with the
-    /// permission this access needs, RCX becomes the host address; otherwise the code exits
-    /// to the interpreter at instruction `k`. Clobbers R8, R9 and RFLAGS.
+    /// permission this access needs, within one page, RCX becomes the host address;
+    /// otherwise the code exits to the interpreter at instruction `k`. Clobbers R8, R9,
+    /// RFLAGS (and RAX, saving the guest's flags).
     private mutating func probe(size: Int, write: Bool, k: Int, offset: Int64) {
         spillFlags()
         e.store(.reg(R.r8), R.rcx, width: 8)                                   // r8 = la
@@ -323,7 +324,10 @@ struct BlockTranslator {
         e.alu(4, .reg(R.r8), immediate: tlbIndexMask, width: 4)                // and r8d, mask
         e.shiftLeft(.reg(R.r8), tlbStrideShift, width: 8)
         e.alu(0, R.r8, .at(R.rsi, TranslationFrame.tlbEntriesOffset), width: 8)  // r8 = entry
-        e.store(.reg(R.r9), R.rcx, width: 8)
+        // The tag is compared with the page of the access's last byte: an access crossing
+        // into the next page cannot match the entry of its first page (the next page has the
+        // next index), so one compare checks both.
+        e.lea(R.r9, .at(R.rcx, Int32(size - 1)))
         e.alu(4, .reg(R.r9), immediate: UInt64(bitPattern: -4096), width: 8)
         e.alu(1, R.r9, .at(R.rsi, TranslationFrame.tlbGenerationOffset), width: 8)
         e.alu(7, R.r9, .at(R.r8, Int32(MemoryLayout<TLBEntry>.offset(of: \.tag)!)), width: 8)
@@ -331,12 +335,6 @@ struct BlockTranslator {
         e.load(R.r9, .at(R.rsi, write ? TranslationFrame.writeMaskOffset : TranslationFrame.readMaskOffset), width: 4)
         e.test(.at(R.r8, Int32(MemoryLayout<TLBEntry>.offset(of: \.perms)!)), R.r9, width: 4)
         interpretIf(HostCodeEmitter.CC.z, k: k, offset: offset)
-        if size > 1 {
-            e.store(.reg(R.r9), R.rcx, width: 4)
-            e.alu(4, .reg(R.r9), immediate: 0xFFF, width: 4)
-            e.alu(7, .reg(R.r9), immediate: UInt64(4096 - size), width: 4)
-            interpretIf(HostCodeEmitter.CC.a, k: k, offset: offset)
-        }
         e.load(R.r8, .at(R.r8, Int32(MemoryLayout<TLBEntry>.offset(of: \.host)!)), width: 8)
         e.alu(4, .reg(R.rcx), immediate: 0xFFF, width: 4)
         e.alu(0, R.rcx, .reg(R.r8), width: 8)

@@ -1,5 +1,20 @@
+/// What the translator of a machine has done (`BlockTranslations`).
+public struct TranslationStatistics: Sendable {
+    public var blocks: UInt64
+    public var instructions: UInt64
+    /// Blocks whose first instruction the translator leaves to the interpreter.
+    public var refused: UInt64
+}
+
 /// Running translated blocks from the interpreter loop (`Processor.run`).
 extension Processor {
+    /// The machine's translation counts (shared by its processors, like the decode cache).
+    public var translationStatistics: TranslationStatistics {
+        let t = decodeCache.translations
+        return TranslationStatistics(blocks: UInt64(t?.blocksTranslated ?? 0), instructions: UInt64(t?.instructionsTranslated ?? 0),
+                                     refused: UInt64(t?.blocksRefused ?? 0))
+    }
+
     /// Counts an execution of `blk` and translates it once it is hot. Only 64-bit code is
     /// translated (the block key's code size is 8).
     @inline(__always)
@@ -70,6 +85,7 @@ extension Processor {
         f.pointee.execMask = accessMasks.exec
         f.pointee.fsBase = segments[SegmentRegisterIndex.fs.rawValue].base
         f.pointee.gsBase = segments[SegmentRegisterIndex.gs.rawValue].base
+        translatedEntries &+= 1
         let run = unsafeBitCast(code, to: TranslatedCode.self)
         let index = Int(run(gpr, UnsafeMutableRawPointer(f)))
         let x = exits[index]

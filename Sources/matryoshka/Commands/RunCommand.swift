@@ -43,6 +43,9 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Print a summary (instructions, time, outcome) to standard error.")
     var summary = false
 
+    @Flag(help: "Interpret every instruction: no translation of hot 64-bit blocks to host code (same results, slower; for comparison).")
+    var noTranslate = false
+
     @Flag(help: "Print the table of VM exits L0 handled (per level and reason) to standard error.")
     var exitStatistics = false
 
@@ -111,6 +114,7 @@ struct RunCommand: ParsableCommand {
             let line = MultibootLoader.isMultiboot(image) ? (append.isEmpty ? name : "\(name) \(append)") : append
             try vm.boot(kernel: image, commandLine: line, initrd: rd)
         } catch { throw Failure("\(error)") }
+        if noTranslate { for v in vm.vcpus { v.processor.translationEnabled = false } }
         let symbols = profile ? try profileSymbolTable(kernelImage: image) : nil
         let samples = profile ? vm.startProfiling(intervalNanoseconds: profileInterval * 1000) : nil
         let outcome = vm.run(instructionLimit: maxInstructions ?? .max)
@@ -121,6 +125,10 @@ struct RunCommand: ParsableCommand {
             FileHandle.standardError.write(Data(String(
                 format: "matryoshka: %@ — %llu guest instructions, %.1f virtual ms, %.2f s wall (%.0f MIPS)\n",
                 "\(outcome)", n, Double(vm.clock.nanoseconds) / 1e6, secs, Double(n) / secs / 1e6).utf8))
+            let t = vm.bootProcessor.translationStatistics
+            FileHandle.standardError.write(Data(String(
+                format: "matryoshka: translator: %llu blocks translated (%llu instructions), %llu left to the interpreter, %llu entries into host code\n",
+                t.blocks, t.instructions, t.refused, vm.vcpus.reduce(0) { $0 + $1.processor.translatedEntries }).utf8))
             for v in vm.vcpus {
                 let g = v.vmcs01!
                 FileHandle.standardError.write(Data(String(
