@@ -24,8 +24,8 @@ extension Processor {
         codeSize = is64 ? 8 : (cs.defaultBig ? 4 : 2)
         stackSize = is64 ? 8 : (ss.defaultBig ? 4 : 2)
         ripMask = codeSize == 8 ? ~0 : (codeSize == 4 ? 0xFFFF_FFFF : 0xFFFF)
-        // The cached limits serve only outside 64-bit mode; segment loads in 64-bit mode keep
-        // them current too, and entering another mode refreshes them all here.
+        // The cached limits serve only outside 64-bit mode, and leaving 64-bit mode comes
+        // through here, which then refreshes them all.
         if !is64 { for i in 0..<6 { refreshSegmentCheck(i) } }
         updateAccessMasks()
         pending |= PendingBit.modeChanged

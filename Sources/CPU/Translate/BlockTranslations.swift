@@ -45,6 +45,10 @@ final class BlockTranslations {
 
     func reset() {
         code.reset()
+        // Exit numbers are reused from 0: a slot must not carry a link made for the exit that
+        // had its number before.
+        UnsafeMutableRawPointer(slots).initializeMemory(as: UInt8.self, repeating: 0,
+                                                        count: usedExits * MemoryLayout<ChainSlot>.stride)
         usedExits = 0
     }
 
