@@ -170,11 +170,7 @@ struct BlockTranslator {
             fails.append(e.jump(HostCodeEmitter.CC.nz))
             e.bind(ok, to: e.position)
             // The target RIP's page: a TLB hit with execute permission, same physical page.
-            e.store(.reg(R.rcx), R.rax, width: 8)
-            e.shiftRight(.reg(R.rcx), 12, width: 8)
-            e.alu(4, .reg(R.rcx), immediate: tlbIndexMask, width: 4)
-            e.shiftLeft(.reg(R.rcx), tlbStrideShift, width: 8)
-            e.alu(0, R.rcx, .at(R.rsi, TranslationFrame.tlbEntriesOffset), width: 8)
+            tlbEntry(of: R.rax, into: R.rcx)
             e.store(.reg(R.rdx), R.rax, width: 8)
             e.alu(4, .reg(R.rdx), immediate: UInt64(bitPattern: -4096), width: 8)
             e.alu(1, R.rdx, .at(R.rsi, TranslationFrame.tlbGenerationOffset), width: 8)
@@ -319,11 +315,7 @@ struct BlockTranslator {
     /// RFLAGS (and RAX, saving the guest's flags).
     private mutating func probe(size: Int, write: Bool, k: Int, offset: Int64) {
         spillFlags()
-        e.store(.reg(R.r8), R.rcx, width: 8)                                   // r8 = la
-        e.shiftRight(.reg(R.r8), 12, width: 8)
-        e.alu(4, .reg(R.r8), immediate: tlbIndexMask, width: 4)                // and r8d, mask
-        e.shiftLeft(.reg(R.r8), tlbStrideShift, width: 8)
-        e.alu(0, R.r8, .at(R.rsi, TranslationFrame.tlbEntriesOffset), width: 8)  // r8 = entry
+        tlbEntry(of: R.rcx, into: R.r8)
         // The tag is compared with the page of the access's last byte: an access crossing
         // into the next page cannot match the entry of its first page (the next page has the
         // next index), so one compare checks both.
@@ -338,6 +330,16 @@ struct BlockTranslator {
         e.load(R.r8, .at(R.r8, Int32(MemoryLayout<TLBEntry>.offset(of: \.host)!)), width: 8)
         e.alu(4, .reg(R.rcx), immediate: 0xFFF, width: 4)
         e.alu(0, R.rcx, .reg(R.r8), width: 8)
+    }
+
+    /// Host register `into` = the current TLB set's entry for the linear address in `la`
+    /// (`SoftwareTLB.slot`).
+    private mutating func tlbEntry(of la: UInt8, into r: UInt8) {
+        e.store(.reg(r), la, width: 8)
+        e.shiftRight(.reg(r), 12, width: 8)
+        e.alu(4, .reg(r), immediate: tlbIndexMask, width: 4)
+        e.shiftLeft(.reg(r), tlbStrideShift, width: 8)
+        e.alu(0, r, .at(R.rsi, TranslationFrame.tlbEntriesOffset), width: 8)
     }
 
     /// The memory operand of `d`: address, then the TLB fast path; RCX = host address.
@@ -463,16 +465,15 @@ struct BlockTranslator {
                 flagsAt = .host
                 return .done
             }
-            if k8 == 2 || k8 == 3 { loadFlags() }
-            let dst = loadRegister(d.rm, s, into: R.rax)
             if imm {
+                if k8 == 2 || k8 == 3 { loadFlags() }
+                let dst = loadRegister(d.rm, s, into: R.rax)
                 e.alu(k8, .reg(dst.code), immediate: d.imm, width: s, byteHigh: dst.high)
+                if k8 != 7 { storeRegister(d.rm, s, from: R.rax) }
+                flagsAt = .host
             } else {
-                let src = loadRegister(d.reg, s, into: R.rdx)
-                e.alu(k8, .reg(dst.code), src.code, width: s, byteHigh: dst.high || src.high)
+                aluRegisters(k8, d.rm, d.reg, size: s)
             }
-            if k8 != 7 { storeRegister(d.rm, s, from: R.rax) }
-            flagsAt = .host
             return .done
 
         case .aluRegRM:
@@ -482,14 +483,11 @@ struct BlockTranslator {
                 if k8 == 2 || k8 == 3 { loadFlags() }
                 let dst = loadRegister(d.reg, s, into: R.rax)
                 e.alu(k8, dst.code, .at(R.rcx), width: s, byteHigh: dst.high)
+                if k8 != 7 { storeRegister(d.reg, s, from: R.rax) }
+                flagsAt = .host
             } else {
-                if k8 == 2 || k8 == 3 { loadFlags() }
-                let dst = loadRegister(d.reg, s, into: R.rax)
-                let src = loadRegister(d.rm, s, into: R.rdx)
-                e.alu(k8, .reg(dst.code), src.code, width: s, byteHigh: dst.high || src.high)
+                aluRegisters(k8, d.reg, d.rm, size: s)
             }
-            if k8 != 7 { storeRegister(d.reg, s, from: R.rax) }
-            flagsAt = .host
             return .done
 
         case .aluAccImm:
@@ -707,6 +705,16 @@ struct BlockTranslator {
         if let skip { e.bind(skip, to: e.position) }
         flagsAt = .frame
         return true
+    }
+
+    /// ALU kind `k8` on two registers: `dst ← dst op src` (CMP only compares).
+    private mutating func aluRegisters(_ k8: UInt8, _ dst: UInt8, _ src: UInt8, size s: Int) {
+        if k8 == 2 || k8 == 3 { loadFlags() }
+        let d = loadRegister(dst, s, into: R.rax)
+        let r = loadRegister(src, s, into: R.rdx)
+        e.alu(k8, .reg(d.code), r.code, width: s, byteHigh: d.high || r.high)
+        if k8 != 7 { storeRegister(dst, s, from: R.rax) }
+        flagsAt = .host
     }
 
     /// MOV reg, imm: 32-bit writes zero-extend, bytes and words merge.
