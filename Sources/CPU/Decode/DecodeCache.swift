@@ -27,8 +27,6 @@ final class DecodeCache {
         var valid = false
         /// Host code translated from this block (`Translate/`), or nil.
         var code: UnsafeRawPointer? = nil
-        /// Index of the code's first exit in `BlockTranslations.exits`.
-        var exitBase: Int32 = 0
         /// Largest |offset| from the entry RIP of a RIP the code produces (`BlockTranslator`).
         var span: Int32 = 0
         /// Executions before translation is tried; `untranslatable` once tried and refused.

@@ -138,6 +138,22 @@ extension Op {
     }
 }
 
+extension Op {
+    /// The op a fused form stands for (the inverse of `fusedWithJcc`; other ops are themselves).
+    public var unfused: Op {
+        switch self {
+        case .aluRMRegJcc: .aluRMReg
+        case .aluRegRMJcc: .aluRegRM
+        case .aluAccImmJcc: .aluAccImm
+        case .aluRMImmJcc: .aluRMImm
+        case .testRMRegJcc: .testRMReg
+        case .testAccImmJcc: .testAccImm
+        case .testRMImmJcc: .testRMImm
+        default: self
+        }
+    }
+}
+
 /// The eight ALU operations of opcodes 00–3F and group 1 (SDM Vol. 2A, Table A-6).
 public enum ALUKind: UInt8, Sendable {
     case add = 0, or, adc, sbb, and, sub, xor, cmp

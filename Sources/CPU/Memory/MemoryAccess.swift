@@ -54,20 +54,14 @@ extension Processor {
 
     @inline(__always)
     func readLinear<T: FixedWidthInteger>(_ la: UInt64, _: T.Type) throws(Fault) -> T {
-        let e = tlb.slot(la)
-        if e.pointee.tag == tlb.tag(la) && e.pointee.perms & accessMasks.read != 0
-            && la & 0xFFF <= UInt64(0x1000 - MemoryLayout<T>.size) {
-            return UnsafeRawPointer(bitPattern: e.pointee.host &+ UInt(la & 0xFFF))!.loadUnaligned(as: T.self)
-        }
+        if let p = cachedHost(la, MemoryLayout<T>.size, permission: accessMasks.read) { return p.loadUnaligned(as: T.self) }
         return T(truncatingIfNeeded: try readLinearSlow(la, MemoryLayout<T>.size, currentAccess(.read)))
     }
 
     @inline(__always)
     func writeLinear<T: FixedWidthInteger>(_ la: UInt64, _ value: T) throws(Fault) {
-        let e = tlb.slot(la)
-        if e.pointee.tag == tlb.tag(la) && e.pointee.perms & accessMasks.write != 0
-            && la & 0xFFF <= UInt64(0x1000 - MemoryLayout<T>.size) {
-            UnsafeMutableRawPointer(bitPattern: e.pointee.host &+ UInt(la & 0xFFF))!.storeBytes(of: value, as: T.self)
+        if let p = cachedHost(la, MemoryLayout<T>.size, permission: accessMasks.write) {
+            p.storeBytes(of: value, as: T.self)
             return
         }
         try writeLinearSlow(la, MemoryLayout<T>.size, UInt64(truncatingIfNeeded: value), currentAccess(.write))
@@ -78,11 +72,7 @@ extension Processor {
     /// the W/R bit reports the access as a write).
     @inline(__always)
     func readLinearRMW<T: FixedWidthInteger>(_ la: UInt64, _: T.Type) throws(Fault) -> T {
-        let e = tlb.slot(la)
-        if e.pointee.tag == tlb.tag(la) && e.pointee.perms & accessMasks.write != 0
-            && la & 0xFFF <= UInt64(0x1000 - MemoryLayout<T>.size) {
-            return UnsafeRawPointer(bitPattern: e.pointee.host &+ UInt(la & 0xFFF))!.loadUnaligned(as: T.self)
-        }
+        if let p = cachedHost(la, MemoryLayout<T>.size, permission: accessMasks.write) { return p.loadUnaligned(as: T.self) }
         return T(truncatingIfNeeded: try readLinearSlow(la, MemoryLayout<T>.size, currentAccess(.write)))
     }
 
@@ -349,18 +339,24 @@ extension Processor {
         try writeLinearSlow(la, MemoryLayout<T>.size, UInt64(truncatingIfNeeded: value), access)
     }
 
-    /// The host address of a `size`-byte access at `la` within one page if the current TLB
-    /// set holds its translation with the permission `access` needs, else nil: the same
-    /// test as the explicit accesses' fast path (`readLinear`), for the accesses that pass an
-    /// access type (descriptor tables, the IDT, stacks during event delivery). A hit is what
-    /// the slow path would find: entries are filled from completed walks, never for device
-    /// memory or the APIC-access page, and the TLB is emptied while watchpoints are armed.
+    /// The TLB fast path: the host address of a `size`-byte access at `la` within one page if
+    /// the current TLB set holds its translation with `permission` (a `TLBPerm` bit), else
+    /// nil. A hit is what the slow path would find: entries are filled from completed walks,
+    /// never for device memory or the APIC-access page, without write permission on pages
+    /// holding decoded code, and the TLB is emptied while watchpoints are armed.
+    @inline(__always)
+    func cachedHost(_ la: UInt64, _ size: Int, permission: UInt32) -> UnsafeMutableRawPointer? {
+        let e = tlb.slot(la)
+        guard e.pointee.tag == tlb.tag(la) && e.pointee.perms & permission != 0
+                && la & 0xFFF <= UInt64(0x1000 - size) else { return nil }
+        return UnsafeMutableRawPointer(bitPattern: e.pointee.host &+ UInt(la & 0xFFF))
+    }
+
+    /// The fast path for accesses that name their access type (descriptor tables, the IDT,
+    /// stacks during event delivery).
     @inline(__always)
     func cachedHost(_ la: UInt64, _ size: Int, _ access: AccessType) -> UnsafeMutableRawPointer? {
-        let e = tlb.slot(la)
-        guard e.pointee.tag == tlb.tag(la) && la & 0xFFF <= UInt64(0x1000 - size)
-                && e.pointee.perms & tlbPermission(for: access) != 0 else { return nil }
-        return UnsafeMutableRawPointer(bitPattern: e.pointee.host &+ UInt(la & 0xFFF))
+        cachedHost(la, size, permission: tlbPermission(for: access))
     }
 
     /// A supervisor-mode explicit access made on behalf of the processor at CPL 0 regardless

@@ -69,7 +69,6 @@ final class BlockTranslations {
         guard let p = code.append(r.code) else { block.pointee.untranslatable = true; return }
         for (k, x) in r.exits.enumerated() { exits[usedExits + k] = x }
         block.pointee.code = p
-        block.pointee.exitBase = Int32(usedExits)
         block.pointee.span = Int32(r.span)
         block.pointee.needsFlagsIn = r.needsFlagsIn
         usedExits += r.exits.count

@@ -370,25 +370,11 @@ struct BlockTranslator {
 
     // MARK: Instructions
 
-    /// The op a fused ALU/TEST + Jcc pair started as (the Jcc is the next instruction).
-    private static func unfused(_ op: Op) -> Op {
-        switch op {
-        case .aluRMRegJcc: .aluRMReg
-        case .aluRegRMJcc: .aluRegRM
-        case .aluAccImmJcc: .aluAccImm
-        case .aluRMImmJcc: .aluRMImm
-        case .testRMRegJcc: .testRMReg
-        case .testAccImmJcc: .testAccImm
-        case .testRMImmJcc: .testRMImm
-        default: op
-        }
-    }
-
     /// Whether `d` is a form `instruction` translates (some operand forms of these are
     /// still left to the interpreter: 16-bit addressing, an immediate beyond imm32).
     static func handles(_ d: DecodedInstruction) -> Bool {
         if d.hasLock { return false }
-        switch unfused(d.op) {
+        switch d.op.unfused {
         case .nop, .movRegImm, .movRMImm, .movRMReg, .movRegRM, .movzx, .movsx, .movsxd, .lea,
              .aluRMReg, .aluRMImm, .aluRegRM, .aluAccImm, .testRMReg, .testRMImm, .testAccImm,
              .incRM, .decRM, .notRM, .negRM, .setcc, .jcc, .jmpRel:
@@ -408,7 +394,7 @@ struct BlockTranslator {
         if d.hasLock { return .unsupported }
         let s = Int(d.opSize)
         let mem = d.isMemory
-        switch BlockTranslator.unfused(d.op) {
+        switch d.op.unfused {
         case .nop:
             return .done
 
