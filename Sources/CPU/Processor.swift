@@ -118,16 +118,24 @@ public final class Processor {
     public var translationEnabled = true
     /// Inputs and outputs of translated code, and the exits table it indexes.
     let translationFrame: UnsafeMutablePointer<TranslationFrame>
+    /// Calls into translated code (each may run many chained blocks); statistics.
+    public internal(set) var translatedEntries: UInt64 = 0
+    /// Events (exceptions, interrupts, NMIs) delivered through the IDT/IVT (statistics).
+    public internal(set) var eventsDelivered: UInt64 = 0
     /// The last `.next` or `.returned` exit translated code returned through (global exit
     /// index, -1: none) and the RIP its block started at (a RET: the target it popped): the
     /// next translated block entered at its target fills its chain slot.
-    /// Calls into translated code (each may run many chained blocks); statistics.
-    public internal(set) var translatedEntries: UInt64 = 0
     var chainFrom = -1
     var chainFromRIP: UInt64 = 0
+    /// Where that exit led (the RIP the chain slot is for).
+    var chainTarget: UInt64 = 0
     /// The translation tables (`BlockTranslations`), fixed for the machine's lifetime.
     let translationExits: UnsafeMutablePointer<TranslationExit>?
     let translationSlots: UnsafeMutablePointer<ChainSlot>?
+    let translationEntry: UnsafeRawPointer?
+    /// The decode-cache key of the last place `buildBlock` found an instruction crossing
+    /// into the next page (`fetchBlock` then goes straight to `decodeSingle`).
+    var crossingKey: UInt64 = ~0
     /// Advances on every mode change (CPL, CS, paging mode): links made before are stale.
     var modeEpoch: UInt64 = 0
     /// Set when something needs the run loop's attention at the next instruction boundary
@@ -177,6 +185,8 @@ public final class Processor {
         translationFrame.initialize(to: TranslationFrame())
         translationExits = decodeCache.translations?.exits
         translationSlots = decodeCache.translations?.slots
+        translationEntry = decodeCache.translations?.entry
+        translationFrame.pointee.exitAddress = decodeCache.translations?.exitAddress ?? 0
         if translationExits == nil { translationEnabled = false }
         reset()
         decodeCache.attach(self)

@@ -100,6 +100,22 @@ final class TranslatorTests: XCTestCase {
         assertSame(p, "register forms")
     }
 
+    /// PUSHF (all status flags, from the host, the frame or the block's entry) and BT (CF
+    /// only; the other flags kept as the interpreter keeps them, not as the host leaves them).
+    func testPushfAndBitTestMatch() {
+        let p = Self.loop { a in
+            a.pushf(); a.pop(rax)                                          // flags from the block's entry
+            a.add(ecx, 0x3333_3333); a.pushf(); a.pop(rbx)                 // from the host
+            a.bt(rcx, 63); a.pushf(); a.pop(rdx)                           // CF from BT, others kept
+            a.bt(ecx, 33); a.set(.b, sil); a.bt(r9d, 0); a.cmov(.c, r10, rcx)
+            a.sub(edi, 0x7FFF_FFFF); a.bt(qword[r12 + 0x10], 62); a.pushf(); a.pop(r8)
+            a.bt(dword[r12 + 0x14], 37); a.adc(ebp, 0)
+            a.bt(qword[r13], 35)                                           // crosses out of RAM
+            a.shl(r11d, 5); a.bt(r11, 5); a.pushf(); a.pop(r11)            // after the shift's AF/OF
+        }
+        assertSame(p, "PUSHF and BT")
+    }
+
     func testMemoryOperandsMatch() {
         let p = Self.loop { a in
             a.mov(rax, qword[r12 + 0x10]); a.add(qword[r12 + 0x18], rax); a.sub(dword[r12 + 0x20], 3)
@@ -281,7 +297,7 @@ final class TranslatorTests: XCTestCase {
         }
         func imm() -> Int64 { Int64(bitPattern: rng.boundary()) & (width == 8 ? 0x7FFF_FFFF : (width == 4 ? 0xFFFF_FFFF : (width == 2 ? 0xFFFF : 0xFF))) }
         let op = Assembler.ALUOperation(rawValue: UInt8(rng.below(8)))!
-        switch rng.below(22) {
+        switch rng.below(23) {
         case 0, 1: a.alu(op, reg(), reg())
         case 2: a.alu(op, reg(), imm())
         case 3: a.alu(op, memory(), reg(true))
@@ -311,6 +327,12 @@ final class TranslatorTests: XCTestCase {
             if rng.below(2) == 0 { a.shift(kind, reg(), UInt8(rng.pick([0, 1, 2, 7, 31, 32, 33, 63, 64, 65]))) }
             else { a.shiftByCL(kind, reg()) }
         case 20: a.imul(rng.pick(r32), rng.pick(r32))                     // not translated
+        case 21:
+            switch rng.below(3) {
+            case 0: a.pushf(); a.pop(rng.pick(r64))
+            case 1: a.bt(width == 8 ? rng.pick(r64) : rng.pick(r32), UInt8(rng.below(80)))
+            default: a.bt(width == 8 ? qword[r12 + Int64(rng.below(64))] : dword[r12 + Int64(rng.below(64))], UInt8(rng.below(80)))
+            }
         default: a.mov(reg(), imm())
         }
     }

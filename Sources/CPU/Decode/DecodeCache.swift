@@ -19,12 +19,12 @@ final class DecodeCache {
         var linkBlock: (Int32, Int32) = (-1, -1)
         var linkEpoch: (UInt64, UInt64) = (~0, ~0)
         var nextLinkSlot: UInt8 = 0
+        var valid = false
         var start: Int32 = 0
         var count: Int32 = 0
         var nextInBucket: Int32 = -1
         var nextInPage: Int32 = -1
         var page: Int32 = 0
-        var valid = false
         /// Host code translated from this block (`Translate/`), or nil.
         var code: UnsafeRawPointer? = nil
         /// Largest |offset| from the entry RIP of a RIP the code produces (`BlockTranslator`).
@@ -61,6 +61,8 @@ final class DecodeCache {
         buckets.initialize(repeating: -1, count: DecodeCache.bucketCount)
         pageHeads = .allocate(capacity: pageCount)
         pageHeads.initialize(repeating: -1, count: pageCount)
+        recent = .allocate(capacity: DecodeCache.recentCount)
+        recent.initialize(repeating: (~0, 0), count: DecodeCache.recentCount)
     }
 
     deinit {
@@ -68,6 +70,7 @@ final class DecodeCache {
         blocks.deallocate()
         buckets.deallocate()
         pageHeads.deallocate()
+        recent.deallocate()
     }
 
     /// Registers a processor to hear code-page events.
@@ -92,13 +95,33 @@ final class DecodeCache {
         return Int(h >> 48)
     }
 
+    /// The direct-mapped front of the lookup: the block last found for a key, by a few
+    /// address bits. Small enough to stay in the host's L1 cache, unlike the hash buckets,
+    /// and checked against the block itself (a removed block is invalid; a reused index
+    /// holds another key), so it never needs clearing.
+    static let recentCount = 1 << 10
+    let recent: UnsafeMutablePointer<(key: UInt64, block: Int32)>
+
+    @inline(__always)
+    static func recentIndex(_ key: UInt64) -> Int {
+        Int(truncatingIfNeeded: (key >> 4) ^ (key >> 14)) & (recentCount - 1)
+    }
+
     /// The valid block for `key`, or -1.
     @inline(__always)
     func lookup(_ key: UInt64) -> Int32 {
+        let r = recent + DecodeCache.recentIndex(key)
+        if r.pointee.key == key {
+            let blk = blocks + Int(r.pointee.block)
+            if blk.pointee.valid && blk.pointee.key == key { return r.pointee.block }
+        }
         var b = buckets[bucket(key)]
         while b >= 0 {
             let blk = blocks + Int(b)
-            if blk.pointee.key == key { return b }
+            if blk.pointee.key == key {
+                r.pointee = (key, b)
+                return b
+            }
             b = blk.pointee.nextInBucket
         }
         return -1
@@ -119,8 +142,8 @@ final class DecodeCache {
         usedBlocks += 1
         let page = Int32(truncatingIfNeeded: key >> 16)
         let b = bucket(key)
-        blocks[Int(idx)] = Block(key: key, start: Int32(usedInstructions), count: Int32(count),
-                                 nextInBucket: buckets[b], nextInPage: pageHeads[Int(page)], page: page, valid: true)
+        blocks[Int(idx)] = Block(key: key, valid: true, start: Int32(usedInstructions), count: Int32(count),
+                                 nextInBucket: buckets[b], nextInPage: pageHeads[Int(page)], page: page)
         buckets[b] = idx
         pageHeads[Int(page)] = idx
         usedInstructions += count

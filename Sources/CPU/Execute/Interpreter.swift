@@ -71,6 +71,10 @@ extension Processor {
                                 }
                                 inst += done
                                 n -= done
+                                // Left at an instruction (a TLB miss, a form not translated):
+                                // run just that one here; the rest of the block is found as a
+                                // block of its own, so it too runs translated once hot.
+                                if n > 1 { n = 1 }
                             }
                         }
                     }
@@ -605,6 +609,9 @@ extension Processor {
             phys = t.physical
         }
         let key = DecodeCache.key(physical: phys, codeSize: codeSize)
+        // An instruction that starts here crosses into the next page: no block can start
+        // here (a wrong guess only costs the uncached path, which handles any instruction).
+        if key == crossingKey { return -1 }
         var b = decodeCache.lookup(key)
         if b < 0 { b = try buildBlock(physical: phys, key: key) }
         if b >= 0 && !is64 {
@@ -646,7 +653,10 @@ extension Processor {
             off += Int(d.length)
             if d.flags & DecodedInstruction.Flags.endsBlock != 0 { break }
         }
-        if n == 0 { return -1 }
+        if n == 0 {
+            if off > 4096 - 15 { crossingKey = key }
+            return -1
+        }
         return decodeCache.commit(key: key, count: n)
     }
 
@@ -655,6 +665,7 @@ extension Processor {
     /// device memory. Faults on the second page only if the instruction reaches it.
     func decodeSingle() throws(Fault) {
         let la = try fetchLinearRIP()
+        if is64 && decodeAcrossCachedPages(la) { return }
         var buf: (UInt64, UInt64) = (0, 0)
         let firstCount = min(15, 4096 - Int(la & 0xFFF))
         let access = currentAccess(.execute)
@@ -690,6 +701,26 @@ extension Processor {
                 count = 15
             }
         }
+    }
+
+    /// `decodeSingle` for an instruction at `la` (64-bit mode) that may cross into the next
+    /// page when the TLB already maps both pages with execute permission: then neither
+    /// fetch can fault, so all 15 bytes are read at once and decoded once. False when a page
+    /// is not cached (the exact path then fetches page by page).
+    func decodeAcrossCachedPages(_ la: UInt64) -> Bool {
+        let first = 4096 - Int(la & 0xFFF)
+        guard first < 15, let p1 = cachedFetchPhysical(la), let p2 = cachedFetchPhysical(la &+ UInt64(first)) else { return false }
+        var buf: (UInt64, UInt64) = (0, 0)
+        let r = withUnsafeMutableBytes(of: &buf) { raw in
+            let dst = raw.baseAddress!
+            dst.copyMemory(from: memory.base + Int(p1), byteCount: first)
+            (dst + first).copyMemory(from: memory.base + Int(p2), byteCount: 15 - first)
+            return Decoder.decode(UnsafePointer(dst.assumingMemoryBound(to: UInt8.self)), available: 15, codeSize: codeSize)
+        }
+        guard case .instruction(var d) = r else { return false }
+        d.flags |= DecodedInstruction.Flags.endsBlock
+        scratchInstruction.pointee = d
+        return true
     }
 
     func fetchByte(_ t: Translation, _ k: Int) throws(Fault) -> UInt8 {

@@ -380,6 +380,7 @@ extension Processor {
     /// The TLB permission bit an access of kind `access` needs (SDM Vol. 3A §4.6): user
     /// accesses the user bits; supervisor ones the SMAP-checked bits when CR4.SMAP applies:
     /// with EFLAGS.AC = 0, and for implicit accesses made at CPL 3 whatever AC (§4.6.1).
+    @inline(__always)
     func tlbPermission(for access: AccessType) -> UInt32 {
         if access.isFetch { return access.isUser ? TLBPerm.execUser : TLBPerm.execSupervisor }
         let write = access.isWrite

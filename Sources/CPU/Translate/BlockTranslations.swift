@@ -11,6 +11,9 @@ final class BlockTranslations {
     let exits: UnsafeMutablePointer<TranslationExit>
     /// One chain slot per exit, same numbering (`ChainSlot`).
     let slots: UnsafeMutablePointer<ChainSlot>
+    /// The entry trampoline (`TranslatedEntry`) and the address exits jump to.
+    let entry: UnsafeRawPointer
+    let exitAddress: UInt
     private(set) var usedExits = 0
     /// Statistics: blocks translated, blocks refused, instructions translated.
     private(set) var blocksTranslated = 0
@@ -22,6 +25,11 @@ final class BlockTranslations {
         #if arch(x86_64)
         guard let c = ExecutableMemory(capacity: BlockTranslations.codeCapacity) else { return nil }
         code = c
+        let (trampoline, exitOffset) = BlockTranslations.trampoline()
+        guard let t = c.append(trampoline) else { return nil }
+        c.keepContents()
+        entry = t
+        exitAddress = UInt(bitPattern: t + exitOffset)
         // Zero pages committed on first touch (all-zero is a valid exit), so a machine that
         // never translates pays nothing for the table.
         let bytes = BlockTranslations.exitCapacity * MemoryLayout<TranslationExit>.stride
@@ -36,6 +44,21 @@ final class BlockTranslations {
         #else
         return nil
         #endif
+    }
+
+    /// Translated blocks keep guest registers in host registers the System V ABI makes
+    /// callee-saved (`BlockTranslator.cacheRegisters`), so they are entered through this:
+    /// push RBX, RBP, R12–R15, jump to the block (RDX); exits come back to the second half
+    /// with the exit index in EAX, which restores them and returns. The code between never
+    /// calls out, so the stack needs no alignment.
+    static func trampoline() -> (code: [UInt8], exitOffset: Int) {
+        let saves: [[UInt8]] = [[0x53], [0x55], [0x41, 0x54], [0x41, 0x55], [0x41, 0x56], [0x41, 0x57]]
+        var c: [UInt8] = saves.flatMap { $0 }
+        c += [0xFF, 0xE2]                                        // JMP RDX
+        let exit = c.count
+        for s in saves.reversed() { c += s.count == 1 ? [s[0] | 8] : [0x41, s[1] | 8] }   // POP
+        c.append(0xC3)                                           // RET
+        return (c, exit)
     }
 
     deinit {
@@ -60,6 +83,7 @@ final class BlockTranslations {
             cache.dropTranslations()
         }
         guard let r = BlockTranslator.translate(start, count: Int(block.pointee.count), block: Int32(block - cache.blocks),
+                                                pageOffset: Int64((block.pointee.key >> 4) & 0xFFF),
                                                 exitBase: usedExits, slots: slots),
               r.span <= Int64(Int32.max) else {
             block.pointee.untranslatable = true

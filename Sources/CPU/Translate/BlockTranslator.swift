@@ -43,6 +43,8 @@ struct BlockTranslator {
     private var exits: [TranslationExit] = []
     /// This block's index, its first exit's index in the shared table, and the chain slots.
     private let block: Int32
+    /// Where the block starts in its 4 KiB page (the same for its linear and physical address).
+    private let pageOffset: Int64
     private let exitBase: Int
     private let slots: UnsafeMutablePointer<ChainSlot>
     /// Jumps to exit stubs emitted after the body: (rel32 position, exit index, flags there).
@@ -52,6 +54,17 @@ struct BlockTranslator {
     private var span: Int64 = 0
     /// The exit that hands instruction k to the interpreter, once made.
     private var interpretExit: [Int: Int] = [:]
+    /// Guest register → the host register holding it in this block (`cacheRegisters`), and
+    /// the cached registers the block may write (stored back at every exit).
+    private var cached: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                         UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+        (0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF)
+    private var writeBack: [(guest: UInt8, host: UInt8)] = []
+
+    /// Host registers that hold guest registers inside a block: the callee-saved RBX, RBP,
+    /// R12–R15 (the entry trampoline saves them) and R10, R11. The rest is the code's own:
+    /// RDI (guest registers), RSI (frame), RAX, RCX, RDX, R8, R9 (scratch).
+    static let cacheRegisters: [UInt8] = [3, 5, 12, 13, 14, 15, 10, 11]
 
     static let blockValidOffset = Int32(MemoryLayout<DecodeCache.Block>.offset(of: \.valid)!)
     static let blockCodeOffset = Int32(MemoryLayout<DecodeCache.Block>.offset(of: \.code)!)
@@ -60,8 +73,9 @@ struct BlockTranslator {
     private let tlbIndexMask: UInt64
     private let tlbStrideShift: UInt8
 
-    private init(block: Int32, exitBase: Int, slots: UnsafeMutablePointer<ChainSlot>) {
+    private init(block: Int32, pageOffset: Int64, exitBase: Int, slots: UnsafeMutablePointer<ChainSlot>) {
         self.block = block
+        self.pageOffset = pageOffset
         self.exitBase = exitBase
         self.slots = slots
         tlbIndexMask = SoftwareTLB.indexMask
@@ -71,10 +85,11 @@ struct BlockTranslator {
     /// Translates `count` instructions; nil when not even the first can be translated.
     /// Exits are numbered from `exitBase` in the shared exits table; `.next` exits follow
     /// their slot in `slots` (same numbering) when it is valid.
-    static func translate(_ inst: UnsafePointer<DecodedInstruction>, count: Int, block: Int32, exitBase: Int,
-                          slots: UnsafeMutablePointer<ChainSlot>) -> Result? {
+    static func translate(_ inst: UnsafePointer<DecodedInstruction>, count: Int, block: Int32, pageOffset: Int64,
+                          exitBase: Int, slots: UnsafeMutablePointer<ChainSlot>) -> Result? {
         precondition(MemoryLayout<TLBEntry>.stride.nonzeroBitCount == 1)
-        var t = BlockTranslator(block: block, exitBase: exitBase, slots: slots)
+        var t = BlockTranslator(block: block, pageOffset: pageOffset, exitBase: exitBase, slots: slots)
+        t.cacheRegisters(inst, count: count)
         var offsets = [Int64](repeating: 0, count: count + 1)
         for k in 0..<count { offsets[k + 1] = offsets[k] + Int64(inst[k].length) }
         t.span = offsets[count]
@@ -113,6 +128,56 @@ struct BlockTranslator {
 
     private enum Outcome { case done, ended, unsupported }
 
+    // MARK: Guest registers in host registers
+
+    /// Picks the guest registers this block uses at least twice (up to the first
+    /// instruction it cannot translate), most used first, and loads them into host
+    /// registers at the block's start. Every access to a guest register goes through
+    /// `slot`, so the choice changes no instruction's translation, only its operands; every
+    /// exit stores the ones the block may write back to the register file, so state is
+    /// exact wherever the code leaves.
+    private mutating func cacheRegisters(_ inst: UnsafePointer<DecodedInstruction>, count: Int) {
+        var uses = [Int](repeating: 0, count: 16)
+        var written = [Bool](repeating: false, count: 16)
+        func note(_ g: UInt8, write: Bool) {
+            var r = g
+            if r >= DecodedInstruction.highByteBase && r < DecodedInstruction.highByteBase + 4 { r -= DecodedInstruction.highByteBase }
+            guard r < 16 else { return }
+            uses[Int(r)] += 1
+            if write { written[Int(r)] = true }
+        }
+        for k in 0..<count {
+            let d = inst[k]
+            guard BlockTranslator.handles(d) else { break }
+            // Conservative: reg and a register rm count as written whatever the form.
+            note(d.reg, write: true)
+            if d.isMemory {
+                if d.base != DecodedInstruction.ripBase { note(d.base, write: false) }
+                note(d.index, write: false)
+            } else {
+                note(d.rm, write: true)
+            }
+            switch d.op.unfused {
+            case .pushReg, .pushImm, .popReg, .callRel, .ret, .pushf: note(4, write: true)
+            case .leave: note(4, write: true); note(5, write: true)
+            case .aluAccImm, .testAccImm: note(0, write: true)
+            case .shiftRMCL: note(1, write: false)
+            default: break
+            }
+        }
+        let order = (0..<16).filter { uses[$0] >= 2 }.sorted { uses[$0] > uses[$1] }
+        for (g, h) in zip(order, BlockTranslator.cacheRegisters) {
+            withUnsafeMutableBytes(of: &cached) { $0[g] = h }
+            e.load(h, .at(R.rdi, Int32(g) * 8), width: 8)
+            if written[g] { writeBack.append((UInt8(g), h)) }
+        }
+    }
+
+    /// Stores the cached guest registers the block may have changed (before any exit).
+    private mutating func storeCachedRegisters() {
+        for (g, h) in writeBack { e.store(.at(R.rdi, Int32(g) * 8), h, width: 8) }
+    }
+
     // MARK: Exits and flags
 
     private func exit(_ ripOffset: Int32, retired: Int, _ kind: TranslationExit.Kind) -> TranslationExit {
@@ -138,11 +203,15 @@ struct BlockTranslator {
     private mutating func exitBody(_ local: Int, flags: FlagsAt) {
         let x = exits[local]
         let index = exitBase + local
+        storeCachedRegisters()
         if flags == .host { saveFlags() }
         e.load(R.r9, .at(R.rsi, TranslationFrame.retiredOffset), width: 8)
         e.lea(R.r9, .at(R.r9, Int32(x.retired)))
         e.store(.at(R.rsi, TranslationFrame.retiredOffset), R.r9, width: 8)
-        if x.kind == .next || x.kind == .returned {
+        let samePage = x.kind == .next && pageOffset + Int64(x.ripOffset) >= 0 && pageOffset + Int64(x.ripOffset) < 4096
+        if samePage {
+            samePageChain(x, index: index, flags: flags)
+        } else if x.kind == .next || x.kind == .returned {
             e.loadImmediate64(R.r8, UInt64(UInt(bitPattern: slots + index)))
             var fails: [Int] = []
             if x.kind == .next {
@@ -198,7 +267,50 @@ struct BlockTranslator {
             e.jumpIndirect(.at(R.r8, ChainSlot.targetCodeOffset))
             for p in fails { e.bind(p, to: e.position) }
         }
-        e.returnValue(UInt32(index))
+        e.exitTo(.at(R.rsi, TranslationFrame.exitAddressOffset), index: UInt32(index))
+    }
+
+    /// The chain of a `.next` exit whose target lies in the block's own page: the target's
+    /// physical address is the block's plus the same offset, and the page's translation and
+    /// execute permission were checked when the chain (or the run loop) entered it and cannot
+    /// change inside translated code (TLB fills, flushes and CPL changes all happen in the
+    /// interpreter). So the slot needs no TLB check: only the same source RIP (the run loop
+    /// filled the slot after checking the target's span at that RIP: `spanIsCanonical`),
+    /// that its block is still valid with the translation it names (a block removed by a
+    /// store stays invalid; a full flush clears the slots), that the whole block fits in the
+    /// budget, and that flags are in the frame if it reads them first. R9 = instructions
+    /// retired so far.
+    private mutating func samePageChain(_ x: TranslationExit, index: Int, flags: FlagsAt) {
+        e.loadImmediate64(R.r8, UInt64(UInt(bitPattern: slots + index)))
+        var fails: [Int] = []
+        e.load(R.rax, .at(R.rsi, TranslationFrame.entryRIPOffset), width: 8)
+        e.alu(7, R.rax, .at(R.r8, ChainSlot.sourceRIPOffset), width: 8)
+        fails.append(e.jump(HostCodeEmitter.CC.nz))
+        e.load(R.rcx, .at(R.r8, ChainSlot.targetBlockOffset), width: 8)
+        e.test(.reg(R.rcx), R.rcx, width: 8)
+        fails.append(e.jump(HostCodeEmitter.CC.z))
+        e.load(R.rdx, .at(R.r8, ChainSlot.targetCountOffset), width: 4)
+        e.alu(0, R.rdx, .reg(R.r9), width: 8)
+        e.alu(7, R.rdx, .at(R.rsi, TranslationFrame.budgetOffset), width: 8)
+        fails.append(e.jump(HostCodeEmitter.CC.a))
+        if flags == .entry {
+            // Whether the frame holds flags is known only at run time here.
+            e.load(R.rdx, .at(R.r8, ChainSlot.targetNeedsFlagsOffset), width: 4)
+            e.test(.at(R.rsi, TranslationFrame.flagsValidOffset), R.rdx, width: 4)
+            let ok = e.jump(HostCodeEmitter.CC.nz)
+            e.test(.reg(R.rdx), R.rdx, width: 4)
+            fails.append(e.jump(HostCodeEmitter.CC.nz))
+            e.bind(ok, to: e.position)
+        }
+        e.alu(7, .at(R.rcx, BlockTranslator.blockValidOffset), immediate: 0, width: 1)
+        fails.append(e.jump(HostCodeEmitter.CC.z))
+        e.load(R.rdx, .at(R.rcx, BlockTranslator.blockCodeOffset), width: 8)
+        e.alu(7, R.rdx, .at(R.r8, ChainSlot.targetCodeOffset), width: 8)
+        fails.append(e.jump(HostCodeEmitter.CC.nz))
+        e.lea(R.rax, .at(R.rax, x.ripOffset))
+        e.store(.at(R.rsi, TranslationFrame.entryRIPOffset), R.rax, width: 8)
+        e.jumpIndirect(.at(R.r8, ChainSlot.targetCodeOffset))
+        for p in fails { e.bind(p, to: e.position) }
     }
 
     /// Jumps (host condition `cc`) to the exit handing instruction `k` to the interpreter.
@@ -258,7 +370,10 @@ struct BlockTranslator {
     // MARK: Guest operands
 
     /// The guest register slot of register `g` (0–15).
-    private func slot(_ g: UInt8) -> Operand { .at(R.rdi, Int32(g) * 8) }
+    private func slot(_ g: UInt8) -> Operand {
+        let h = withUnsafeBytes(of: cached) { $0[Int(g & 15)] }
+        return h != 0xFF ? .reg(h) : .at(R.rdi, Int32(g) * 8)
+    }
 
     /// A guest register operand of `size` bytes loaded into host register `h`: returns the
     /// host register code the instruction should use (AH/DH for AH–BH) and whether it is a
@@ -381,8 +496,10 @@ struct BlockTranslator {
             return true
         case .cmovcc:
             return d.opSize >= 4
-        case .callRel, .ret, .pushReg, .pushImm, .popReg, .leave:
+        case .callRel, .ret, .pushReg, .pushImm, .popReg, .leave, .pushf:
             return d.opSize == 8
+        case .btRMImm:
+            return d.opSize >= 4 && d.modrmReg == 4
         case .shiftRMImm, .shiftRMCL:
             return !d.isMemory && d.opSize >= 4 && (d.sub & 7 == 4 || d.sub & 7 == 5 || d.sub & 7 == 7)
         default:
@@ -617,6 +734,25 @@ struct BlockTranslator {
             e.store(slot(d.reg), R.rax, width: 8)       // after RSP: POP RSP loads the popped value
             return .done
 
+        case .pushf:
+            // SDM Vol. 2B "PUSHF/PUSHFD/PUSHFQ": in 64-bit mode RFLAGS with VM and RF clear.
+            guard s == 8 else { return .unsupported }
+            stackAddress(-8)
+            probe(size: 8, write: true, k: k, offset: offset)         // leaves flags off the host
+            let kept = flagsAt
+            loadFlags()
+            e.byte(0x9C)                                              // PUSHFQ
+            e.byte(0x58)                                              // POP RAX
+            e.alu(4, .reg(R.rax), immediate: RFLAGS.arithmetic, width: 4)
+            e.alu(1, R.rax, .at(R.rsi, TranslationFrame.otherFlagsOffset), width: 8)
+            e.store(.at(R.rcx), R.rax, width: 8)
+            adjustStack(-8, using: R.rax)
+            flagsAt = kept                                            // still where they were
+            return .done
+
+        case .btRMImm:
+            return bitTest(d, k: k, offset: offset, next: next) ? .done : .unsupported
+
         case .leave:
             guard s == 8 else { return .unsupported }
             e.load(R.rcx, slot(5), width: 8)                         // RSP ← RBP, then POP RBP
@@ -661,7 +797,7 @@ struct BlockTranslator {
                 spillFlags()
             }
             if s == 4 { e.load(R.rax, slot, width: 4); e.store(slot, R.rax, width: 8) }
-            e.load(R.rcx, .at(R.rdi, 8), width: 4)
+            e.load(R.rcx, self.slot(1), width: 4)
             e.alu(4, .reg(R.rcx), immediate: UInt64(mask), width: 4)
             skip = e.jump(HostCodeEmitter.CC.z)
         }
@@ -690,6 +826,34 @@ struct BlockTranslator {
         e.storeImmediate(.at(R.rsi, TranslationFrame.flagsValidOffset), 1, width: 8)
         if let skip { e.bind(skip, to: e.position) }
         flagsAt = .frame
+        return true
+    }
+
+    /// BT r/m32/64, imm8 (SDM Vol. 2B "BT"): CF ← the bit (the offset taken modulo the
+    /// operand size, the address unchanged); the interpreter leaves the other flags as they
+    /// were (`Processor.bitTest`), where the host's are undefined, so the bit goes straight
+    /// into the frame's compact flags.
+    private mutating func bitTest(_ d: DecodedInstruction, k: Int, offset: Int64, next: Int64) -> Bool {
+        let s = Int(d.opSize)
+        guard s >= 4, d.modrmReg == 4 else { return false }
+        let bit = UInt8(truncatingIfNeeded: d.imm) & UInt8(s * 8 - 1)
+        if d.isMemory {
+            guard memoryOperand(d, size: s, write: false, k: k, offset: offset, next: next) else { return false }
+        }
+        // The flags go to the frame first (saving them clobbers RAX).
+        if flagsAt == .entry {
+            needsFlagsIn = true
+            flagsAt = .frame
+        } else {
+            spillFlags()
+        }
+        e.load(R.rax, d.isMemory ? .at(R.rcx) : slot(d.rm), width: s)
+        if bit != 0 { e.shiftRight(.reg(R.rax), bit, width: 8) }
+        e.alu(4, .reg(R.rax), immediate: 1, width: 4)
+        e.shiftLeft(.reg(R.rax), 8, width: 4)                       // CF is bit 8 of the compact form
+        e.alu(4, .at(R.rsi, TranslationFrame.flagsOffset), immediate: 0xFEFF, width: 2)
+        e.alu(1, .at(R.rsi, TranslationFrame.flagsOffset), R.rax, width: 2)
+        e.storeImmediate(.at(R.rsi, TranslationFrame.flagsValidOffset), 1, width: 8)
         return true
     }
 

@@ -12,6 +12,8 @@ final class ExecutableMemory {
     let base: UnsafeMutableRawPointer
     let capacity: Int
     private(set) var used = 0
+    /// Bytes at the start that `reset` keeps (the entry trampoline).
+    private var kept = 0
 
     /// nil when the host refuses executable anonymous mappings (then nothing is translated).
     init?(capacity: Int) {
@@ -32,5 +34,9 @@ final class ExecutableMemory {
         return UnsafeRawPointer(base + start)
     }
 
-    func reset() { used = 0 }
+    /// Empties the arena except the code appended before `keepContents()`.
+    func reset() { used = kept }
+
+    /// Makes everything appended so far permanent.
+    func keepContents() { kept = used }
 }

@@ -181,10 +181,10 @@ struct HostCodeEmitter {
 
     // MARK: Flags and control
 
-    /// MOV EAX, imm32; RET.
-    mutating func returnValue(_ v: UInt32) {
+    /// MOV EAX, imm32; JMP m64 (the entry trampoline's exit half).
+    mutating func exitTo(_ m: Operand, index v: UInt32) {
         byte(0xB8); int32(Int32(bitPattern: v))
-        byte(0xC3)
+        jumpIndirect(m)
     }
 
     /// JMP m64 (FF /4).

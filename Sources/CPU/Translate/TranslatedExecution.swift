@@ -4,6 +4,10 @@ public struct TranslationStatistics: Sendable {
     public var instructions: UInt64
     /// Blocks whose first instruction the translator leaves to the interpreter.
     public var refused: UInt64
+    /// Decode cache: blocks decoded, blocks removed by stores to their page, full flushes.
+    public var blocksDecoded: UInt64
+    public var blocksInvalidated: UInt64
+    public var flushes: UInt64
 }
 
 /// Running translated blocks from the interpreter loop (`Processor.run`).
@@ -12,7 +16,10 @@ extension Processor {
     public var translationStatistics: TranslationStatistics {
         let t = decodeCache.translations
         return TranslationStatistics(blocks: UInt64(t?.blocksTranslated ?? 0), instructions: UInt64(t?.instructionsTranslated ?? 0),
-                                     refused: UInt64(t?.blocksRefused ?? 0))
+                                     refused: UInt64(t?.blocksRefused ?? 0),
+                                     blocksDecoded: UInt64(decodeCache.blocksDecoded),
+                                     blocksInvalidated: UInt64(decodeCache.blocksInvalidated),
+                                     flushes: UInt64(decodeCache.flushes))
     }
 
     /// Counts an execution of `blk` and translates it once it is hot. Only 64-bit code is
@@ -52,14 +59,12 @@ extension Processor {
                        budget: UInt64) throws(Fault) -> (block: Int32, done: Int) {
         let entry = rip
         guard is64 && stackSize == 8 && spanIsCanonical(entry, blk.pointee.span),
-              let exits = translationExits, let slots = translationSlots else { return (b, 0) }
+              let exits = translationExits, let slots = translationSlots, let entryCode = translationEntry
+        else { return (b, 0) }
         if chainFrom >= 0 {
-            // The last translated exit led here: record this block in its slot.
-            let from = exits[chainFrom]
-            let returned = from.kind == .returned
-            // `.next`: chainFromRIP is the source block's start; a RET: the target it popped.
-            let target = returned ? chainFromRIP : chainFromRIP &+ UInt64(bitPattern: Int64(from.ripOffset))
-            if target == entry, let phys = cachedFetchPhysical(entry) {
+            // The last translated exit led here: record this block in its slot (for a
+            // `.next` exit chainFromRIP is the source block's start; a RET: the target).
+            if chainTarget == entry, let phys = cachedFetchPhysical(entry) {
                 slots[chainFrom] = ChainSlot(sourceRIP: chainFromRIP, targetPhysicalPage: phys & ~0xFFF,
                                              targetBlock: UInt(bitPattern: blk), targetKey: blk.pointee.key,
                                              targetCode: UInt(bitPattern: code),
@@ -85,23 +90,26 @@ extension Processor {
         f.pointee.execMask = accessMasks.exec
         f.pointee.fsBase = segments[SegmentRegisterIndex.fs.rawValue].base
         f.pointee.gsBase = segments[SegmentRegisterIndex.gs.rawValue].base
+        f.pointee.otherFlags = (flagsOther | RFLAGS.fixed1) & ~(RFLAGS.arithmetic | RFLAGS.vm | RFLAGS.rf)
         translatedEntries &+= 1
-        let run = unsafeBitCast(code, to: TranslatedCode.self)
-        let index = Int(run(gpr, UnsafeMutableRawPointer(f)))
+        let run = unsafeBitCast(entryCode, to: TranslatedEntry.self)
+        let index = Int(run(gpr, UnsafeMutableRawPointer(f), code))
         let x = exits[index]
         instructionsRetired &+= f.pointee.retired
         if f.pointee.flagsValid != 0 { flags.set(TranslationFrame.expand(f.pointee.flags)) }
         let last = x.block
         let start = f.pointee.entryRIP
         let count = Int(decodeCache.blocks[Int(last)].count)
+        let ripOffset = Int64(x.ripOffset)
         switch x.kind {
         case .next:
-            rip = start &+ UInt64(bitPattern: Int64(x.ripOffset))
+            rip = start &+ UInt64(bitPattern: ripOffset)
             chainFrom = index
             chainFromRIP = start
+            chainTarget = rip
             return (last, count)
         case .interpret:
-            rip = start &+ UInt64(bitPattern: Int64(x.ripOffset))
+            rip = start &+ UInt64(bitPattern: ripOffset)
             return (last, Int(x.retired))
         case .returned:
             let target = f.pointee.returnTarget
@@ -109,13 +117,14 @@ extension Processor {
                 rip = target
                 chainFrom = index
                 chainFromRIP = target
+                chainTarget = target
                 return (last, count)
             }
             // SDM Vol. 2B "RET": #GP(0) for a non-canonical return address, raised by the
             // RET itself before RSP changes: undo its pop.
             gpr[GPR.rsp.rawValue] &-= 8
             instructionsRetired &-= 1
-            rip = start &+ UInt64(bitPattern: Int64(x.ripOffset))
+            rip = start &+ UInt64(bitPattern: ripOffset)
             throw Fault.gp(0)
         }
     }

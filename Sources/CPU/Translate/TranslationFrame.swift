@@ -28,6 +28,11 @@ struct TranslationFrame {
     var gsBase: UInt64 = 0
     /// Out: the target a RET popped (the run loop checks it is canonical).
     var returnTarget: UInt64 = 0
+    /// In: RFLAGS without the status flags, VM and RF (what PUSHF adds to them in 64-bit
+    /// mode); translated code changes none of these bits.
+    var otherFlags: UInt64 = 2
+    /// In: where exits jump with the exit index in EAX (`BlockTranslations.exitAddress`).
+    var exitAddress: UInt = 0
 
     /// RFLAGS status flags → compact form.
     @inline(__always) static func compact(_ rflags: UInt64) -> UInt64 {
@@ -56,6 +61,8 @@ struct TranslationFrame {
     static let fsBaseOffset = offset(\.fsBase)
     static let gsBaseOffset = offset(\.gsBase)
     static let returnTargetOffset = offset(\.returnTarget)
+    static let exitAddressOffset = offset(\.exitAddress)
+    static let otherFlagsOffset = offset(\.otherFlags)
 }
 
 /// Where a `.next` or `.returned` exit may continue without returning to the run loop: the
@@ -109,5 +116,6 @@ struct TranslationExit {
     var block: Int32
 }
 
-/// The signature of translated code: guest GPRs in RDI, the frame in RSI, exit index in EAX.
-typealias TranslatedCode = @convention(c) (UnsafeMutablePointer<UInt64>, UnsafeMutableRawPointer) -> UInt32
+/// The signature of the entry trampoline (`BlockTranslations.entry`): guest GPRs in RDI, the
+/// frame in RSI, the block's code in RDX; returns the exit index.
+typealias TranslatedEntry = @convention(c) (UnsafeMutablePointer<UInt64>, UnsafeMutableRawPointer, UnsafeRawPointer) -> UInt32

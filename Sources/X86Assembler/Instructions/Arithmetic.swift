@@ -105,6 +105,10 @@ extension Assembler {
                  immediate: Int64(count), immediateWidth: 1)
         }
     }
+    /// BT r/m, imm8 (0F BA /4 ib): CF ← bit `bit` (modulo the operand size) of `d`.
+    public func bt(_ d: some RMOperand, _ bit: UInt8) {
+        emit(size: d.rm.size, opcode: [0x0F, 0xBA], reg: 4, rm: d.rm, immediate: Int64(bit), immediateWidth: 1)
+    }
     /// Shift by CL (D2/D3).
     public func shiftByCL(_ op: ShiftOperation, _ d: some RMOperand) {
         let size = d.rm.size

@@ -129,6 +129,9 @@ struct RunCommand: ParsableCommand {
             FileHandle.standardError.write(Data(String(
                 format: "matryoshka: translator: %llu blocks translated (%llu instructions), %llu left to the interpreter, %llu entries into host code\n",
                 t.blocks, t.instructions, t.refused, vm.vcpus.reduce(0) { $0 + $1.processor.translatedEntries }).utf8))
+            FileHandle.standardError.write(Data(String(
+                format: "matryoshka: decode cache: %llu blocks decoded, %llu removed by stores to code, %llu flushes; %llu events delivered\n",
+                t.blocksDecoded, t.blocksInvalidated, t.flushes, vm.vcpus.reduce(0) { $0 + $1.processor.eventsDelivered }).utf8))
             for v in vm.vcpus {
                 let g = v.vmcs01!
                 FileHandle.standardError.write(Data(String(

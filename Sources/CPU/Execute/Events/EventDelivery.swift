@@ -105,6 +105,7 @@ extension Processor {
         case .protected, .virtual8086: try deliverProtected(e, returnRIP: returnRIP)
         }
         if e.type == .nmi { nmiBlocked = true }
+        eventsDelivered &+= 1
         // Delivery wakes HLT, and an NMI the shutdown state (SDM Vol. 3A §6.15 interrupt 8:
         // shutdown ends with NMI, INIT or RESET; VMX entry can leave a guest in it, §27.7.4).
         if activity == .hlt || (activity == .shutdown && e.type == .nmi) { activity = .active }
