@@ -11,7 +11,7 @@ public enum CPUModelSpec {
         "qemu64": ("AuthenticAMD", [.x87, .nx, .syscall, .cx16, .pages1G, .sse]),
         // `max`/`host`: everything implemented, as QEMU's max offers XSAVE and PKS; PKU only on
         // request (`+pku`). With PKU, kvm-unit-tests' access test (whose entry uses `max`)
-        // runs 19 M cases, 103 s here with the block translator against its 90 s timeout.
+        // runs 19 M cases, 89–101 s here with the block translator against its 90 s timeout.
         "max": ("GenuineIntel", CPUModel.Features.default.union([.xsave, .pks])),
         "host": ("GenuineIntel", CPUModel.Features.default.union([.xsave, .pks])),
         "Opteron_G1": ("AuthenticAMD", [.x87, .nx, .syscall, .sse]),

@@ -226,18 +226,8 @@ struct BlockTranslator {
                 e.alu(7, R.rax, .at(R.r8, ChainSlot.sourceRIPOffset), width: 8)
                 fails.append(e.jump(HostCodeEmitter.CC.nz))
             }
-            // RAX = target RIP. The whole target block fits in the budget.
-            e.load(R.rdx, .at(R.r8, ChainSlot.targetCountOffset), width: 4)
-            e.alu(0, R.rdx, .reg(R.r9), width: 8)
-            e.alu(7, R.rdx, .at(R.rsi, TranslationFrame.budgetOffset), width: 8)
-            fails.append(e.jump(HostCodeEmitter.CC.a))
-            // A target that reads flags first needs them in the frame.
-            e.load(R.rdx, .at(R.r8, ChainSlot.targetNeedsFlagsOffset), width: 4)
-            e.test(.at(R.rsi, TranslationFrame.flagsValidOffset), R.rdx, width: 4)
-            let ok = e.jump(HostCodeEmitter.CC.nz)
-            e.test(.reg(R.rdx), R.rdx, width: 4)
-            fails.append(e.jump(HostCodeEmitter.CC.nz))
-            e.bind(ok, to: e.position)
+            // RAX = target RIP.
+            chainFitsAndHasFlags(flags: flags, fails: &fails)
             // The target RIP's page: a TLB hit with execute permission, same physical page.
             tlbEntry(of: R.rax, into: R.rcx)
             e.store(.reg(R.rdx), R.rax, width: 8)
@@ -270,6 +260,24 @@ struct BlockTranslator {
         e.exitTo(.at(R.rsi, TranslationFrame.exitAddressOffset), index: UInt32(index))
     }
 
+    /// Chain checks common to every slot (R8), jumping to a `fails` label otherwise: the whole
+    /// target block fits in the budget (R9 = instructions retired so far), and a target that
+    /// reads flags first finds them in the frame — known here unless the flags are still the
+    /// block's entry flags, whose presence in the frame is known only at run time.
+    private mutating func chainFitsAndHasFlags(flags: FlagsAt, fails: inout [Int]) {
+        e.load(R.rdx, .at(R.r8, ChainSlot.targetCountOffset), width: 4)
+        e.alu(0, R.rdx, .reg(R.r9), width: 8)
+        e.alu(7, R.rdx, .at(R.rsi, TranslationFrame.budgetOffset), width: 8)
+        fails.append(e.jump(HostCodeEmitter.CC.a))
+        guard flags == .entry else { return }
+        e.load(R.rdx, .at(R.r8, ChainSlot.targetNeedsFlagsOffset), width: 4)
+        e.test(.at(R.rsi, TranslationFrame.flagsValidOffset), R.rdx, width: 4)
+        let ok = e.jump(HostCodeEmitter.CC.nz)
+        e.test(.reg(R.rdx), R.rdx, width: 4)
+        fails.append(e.jump(HostCodeEmitter.CC.nz))
+        e.bind(ok, to: e.position)
+    }
+
     /// The chain of a `.next` exit whose target lies in the block's own page: the target's
     /// physical address is the block's plus the same offset, and the page's translation and
     /// execute permission were checked when the chain (or the run loop) entered it and cannot
@@ -277,9 +285,7 @@ struct BlockTranslator {
     /// interpreter). So the slot needs no TLB check: only the same source RIP (the run loop
     /// filled the slot after checking the target's span at that RIP: `spanIsCanonical`),
     /// that its block is still valid with the translation it names (a block removed by a
-    /// store stays invalid; a full flush clears the slots), that the whole block fits in the
-    /// budget, and that flags are in the frame if it reads them first. R9 = instructions
-    /// retired so far.
+    /// store stays invalid; a full flush clears the slots), and `chainFitsAndHasFlags`.
     private mutating func samePageChain(_ x: TranslationExit, index: Int, flags: FlagsAt) {
         e.loadImmediate64(R.r8, UInt64(UInt(bitPattern: slots + index)))
         var fails: [Int] = []
@@ -289,19 +295,7 @@ struct BlockTranslator {
         e.load(R.rcx, .at(R.r8, ChainSlot.targetBlockOffset), width: 8)
         e.test(.reg(R.rcx), R.rcx, width: 8)
         fails.append(e.jump(HostCodeEmitter.CC.z))
-        e.load(R.rdx, .at(R.r8, ChainSlot.targetCountOffset), width: 4)
-        e.alu(0, R.rdx, .reg(R.r9), width: 8)
-        e.alu(7, R.rdx, .at(R.rsi, TranslationFrame.budgetOffset), width: 8)
-        fails.append(e.jump(HostCodeEmitter.CC.a))
-        if flags == .entry {
-            // Whether the frame holds flags is known only at run time here.
-            e.load(R.rdx, .at(R.r8, ChainSlot.targetNeedsFlagsOffset), width: 4)
-            e.test(.at(R.rsi, TranslationFrame.flagsValidOffset), R.rdx, width: 4)
-            let ok = e.jump(HostCodeEmitter.CC.nz)
-            e.test(.reg(R.rdx), R.rdx, width: 4)
-            fails.append(e.jump(HostCodeEmitter.CC.nz))
-            e.bind(ok, to: e.position)
-        }
+        chainFitsAndHasFlags(flags: flags, fails: &fails)
         e.alu(7, .at(R.rcx, BlockTranslator.blockValidOffset), immediate: 0, width: 1)
         fails.append(e.jump(HostCodeEmitter.CC.z))
         e.load(R.rdx, .at(R.rcx, BlockTranslator.blockCodeOffset), width: 8)
