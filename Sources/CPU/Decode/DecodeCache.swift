@@ -19,12 +19,12 @@ final class DecodeCache {
         var linkBlock: (Int32, Int32) = (-1, -1)
         var linkEpoch: (UInt64, UInt64) = (~0, ~0)
         var nextLinkSlot: UInt8 = 0
-        var valid = false
         var start: Int32 = 0
         var count: Int32 = 0
         var nextInBucket: Int32 = -1
         var nextInPage: Int32 = -1
         var page: Int32 = 0
+        var valid = false
         /// Host code translated from this block (`Translate/`), or nil.
         var code: UnsafeRawPointer? = nil
         /// Largest |offset| from the entry RIP of a RIP the code produces (`BlockTranslator`).
@@ -142,8 +142,8 @@ final class DecodeCache {
         usedBlocks += 1
         let page = Int32(truncatingIfNeeded: key >> 16)
         let b = bucket(key)
-        blocks[Int(idx)] = Block(key: key, valid: true, start: Int32(usedInstructions), count: Int32(count),
-                                 nextInBucket: buckets[b], nextInPage: pageHeads[Int(page)], page: page)
+        blocks[Int(idx)] = Block(key: key, start: Int32(usedInstructions), count: Int32(count),
+                                 nextInBucket: buckets[b], nextInPage: pageHeads[Int(page)], page: page, valid: true)
         buckets[b] = idx
         pageHeads[Int(page)] = idx
         usedInstructions += count

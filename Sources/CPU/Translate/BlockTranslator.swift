@@ -56,9 +56,7 @@ struct BlockTranslator {
     private var interpretExit: [Int: Int] = [:]
     /// Guest register → the host register holding it in this block (`cacheRegisters`), and
     /// the cached registers the block may write (stored back at every exit).
-    private var cached: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                         UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-        (0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF)
+    private var cached = [UInt8?](repeating: nil, count: 16)
     private var writeBack: [(guest: UInt8, host: UInt8)] = []
 
     /// Host registers that hold guest registers inside a block: the callee-saved RBX, RBP,
@@ -167,7 +165,7 @@ struct BlockTranslator {
         }
         let order = (0..<16).filter { uses[$0] >= 2 }.sorted { uses[$0] > uses[$1] }
         for (g, h) in zip(order, BlockTranslator.cacheRegisters) {
-            withUnsafeMutableBytes(of: &cached) { $0[g] = h }
+            cached[g] = h
             e.load(h, .at(R.rdi, Int32(g) * 8), width: 8)
             if written[g] { writeBack.append((UInt8(g), h)) }
         }
@@ -365,8 +363,8 @@ struct BlockTranslator {
 
     /// The guest register slot of register `g` (0–15).
     private func slot(_ g: UInt8) -> Operand {
-        let h = withUnsafeBytes(of: cached) { $0[Int(g & 15)] }
-        return h != 0xFF ? .reg(h) : .at(R.rdi, Int32(g) * 8)
+        if let h = cached[Int(g & 15)] { return .reg(h) }
+        return .at(R.rdi, Int32(g) * 8)
     }
 
     /// A guest register operand of `size` bytes loaded into host register `h`: returns the
