@@ -61,6 +61,44 @@ final class PageFaultTests: XCTestCase {
         XCTAssertEqual(fault(pte: frame | 0x7, cr4Extra: CR4.smap) { a in a.stac(); a.mov(rax, qword[rbx]) }.0, nil)
     }
 
+    /// A page that starts holding decoded code loses write permission in the TLB, so stores
+    /// take the slow path and drop its blocks (SDM Vol. 3A §11.6). That path reuses the
+    /// write permission the entry's walk granted — no paging-structure reads — and never
+    /// grants one the walk did not: a read-only code page still faults (§4.6, CR0.WP = 1).
+    func testStoresToAPageHoldingCodeReuseTheWalkThatFilledTheTLB() throws {
+        for writable in [true, false] {
+            let m = TestMachine()
+            let a = Assembler(mode: .bits64, origin: code)
+            a.mov(rbx, Int64(page))
+            a.mov(rax, qword[rbx])                                         // fills the TLB entry
+            a.call(rbx)                                                    // the page now holds code
+            a.mov(byte[rbx], 0xC3)                                         // the same byte again
+            a.mov(byte[rbx + 1], 0x90)                                     // a new byte after the RET
+            a.hlt()
+            m.load(a.assemble(), at: code)
+            m.load([0xC3], at: 0x20_0000)
+            m.enterLong64(entry: code, stack: 0x8_0000)
+            Env.install(m)
+            try m.memory.store(UInt64(0x4_0007), at: 0x2000 + 8)
+            try m.memory.store(UInt64(0x4_1007), at: 0x4_0000)
+            try m.memory.store(UInt64(0x20_0000 | (writable ? 0x63 : 0x21)), at: 0x4_1000 + 5 * 8)  // A (and D) set
+            m.cpu.translationEnabled = false
+            XCTAssertEqual(m.run(budget: 4), .budgetExhausted)
+            XCTAssertEqual(m.cpu.rip, code + 7 + 3 + 2, "at the first store")
+            let stall = m.cpu.stallTime
+            _ = m.run(budget: 2)
+            if writable {
+                XCTAssertEqual(Env.recordedVector(m), nil)
+                XCTAssertEqual(m.cpu.stallTime, stall, "no walk for either store")
+                XCTAssertEqual(try m.memory.read(at: 0x20_0000, length: 2), [0xC3, 0x90])
+            } else {
+                XCTAssertEqual(Env.recordedVector(m), 14, "read-only: #PF")
+                XCTAssertEqual(Env.frame(m, count: 1)[0], 0x3, "present, write")
+                XCTAssertEqual(try m.memory.read(at: 0x20_0000, length: 2), [0xC3, 0x00])
+            }
+        }
+    }
+
     func testAccessedAndDirtyBits() throws {
         let m = TestMachine()
         let a = Assembler(mode: .bits64, origin: code)

@@ -112,8 +112,11 @@ final class TranslatorTests: XCTestCase {
             a.bt(dword[r12 + 0x14], 37); a.adc(ebp, 0)
             a.bt(qword[r13], 35)                                           // crosses out of RAM
             a.shl(r11d, 5); a.bt(r11, 5); a.pushf(); a.pop(r11)            // after the shift's AF/OF
+            a.bts(rax, 60); a.btr(ebx, 3); a.adc(r9d, 1); a.btc(rdx, 31)   // the bit written back
+            a.bts(r14d, 40); a.btc(qword[r12 + 0x10], 7); a.btr(dword[r12 + 0x24], 33)
+            a.set(.c, cl); a.bts(qword[r13], 1)                            // crosses out of RAM
         }
-        assertSame(p, "PUSHF and BT")
+        assertSame(p, "PUSHF, BT, BTS, BTR, BTC")
     }
 
     func testMemoryOperandsMatch() {
@@ -138,7 +141,11 @@ final class TranslatorTests: XCTestCase {
         let subBytes = sub.assemble()
         let p = Self.loop { a in
             a.push(rcx); a.push(0x55); a.push(-7)
-            a.mov(rbx, Int64(Self.subroutine)); a.call(rbx)                 // CALL r/m: interpreted
+            a.mov(rbx, Int64(Self.subroutine)); a.call(rbx)                 // CALL r64
+            a.mov(qword[r12 + 0x30], rbx); a.call(qword[r12 + 0x30])       // CALL m64
+            let over = a.label(), past = a.label()
+            a.mov(rbx, over); a.jmp(rbx); a.int3(); a.bind(over)             // JMP r64
+            a.mov(rbx, past); a.mov(qword[r12 + 0x38], rbx); a.jmp(qword[r12 + 0x38]); a.int3(); a.bind(past)
             a.pop(rdx); a.pop(rsi); a.pop(rcx)
             a.push(rsp); a.pop(rdi); a.push(rax); a.pop(rsp)                // PUSH/POP RSP semantics
             a.mov(rsp, Int64(Self.stack))
@@ -180,6 +187,29 @@ final class TranslatorTests: XCTestCase {
         XCTAssertEqual(o.stop, .shutdown)
         XCTAssertEqual(o.gpr[GPR.rsp.rawValue], Self.stack - 8, "RSP still points at the bad address")
         XCTAssertEqual(o.gpr[GPR.r15.rawValue], 5)
+    }
+
+    /// SDM Vol. 2A "CALL", "JMP": a non-canonical target of an indirect CALL or JMP is
+    /// #GP(0) at the branch, with nothing pushed — also after it ran translated.
+    func testNonCanonicalIndirectBranchFaultsAtTheBranch() {
+        for call in [true, false] {
+            let p = Self.loop { a in
+                let ok = a.label(), back = a.label()
+                a.mov(rax, back)
+                a.cmp(r15d, 5)
+                a.jne(ok)
+                a.mov(rax, 0x0000_8000_0000_0000)                          // non-canonical
+                a.bind(ok)
+                a.mov(qword[r12 + 0x40], rax)
+                a.mov(qword[rsp - 8], 0x5AA5)                              // where a CALL pushes
+                if call { a.call(qword[r12 + 0x40]); a.bind(back); a.pop(rbx) } else { a.jmp(rax); a.bind(back) }
+            }
+            let o = assertSame(p, call ? "call" : "jmp")
+            XCTAssertEqual(o.stop, .shutdown)
+            XCTAssertEqual(o.gpr[GPR.rsp.rawValue], Self.stack, "nothing pushed")
+            if call { XCTAssertEqual(Array(o.stack.suffix(8)), [0xA5, 0x5A, 0, 0, 0, 0, 0, 0]) }
+            XCTAssertEqual(o.gpr[GPR.r15.rawValue], 5)
+        }
     }
 
     /// A store into a block's own code page drops its translation; the new bytes run.
@@ -328,10 +358,19 @@ final class TranslatorTests: XCTestCase {
             else { a.shiftByCL(kind, reg()) }
         case 20: a.imul(rng.pick(r32), rng.pick(r32))                     // not translated
         case 21:
-            switch rng.below(3) {
+            switch rng.below(5) {
             case 0: a.pushf(); a.pop(rng.pick(r64))
             case 1: a.bt(width == 8 ? rng.pick(r64) : rng.pick(r32), UInt8(rng.below(80)))
-            default: a.bt(width == 8 ? qword[r12 + Int64(rng.below(64))] : dword[r12 + Int64(rng.below(64))], UInt8(rng.below(80)))
+            case 2: a.bt(width == 8 ? qword[r12 + Int64(rng.below(64))] : dword[r12 + Int64(rng.below(64))], UInt8(rng.below(80)))
+            default:
+                let bit = UInt8(rng.below(80))
+                let r: any RMOperand = rng.below(2) == 0 ? (width == 8 ? rng.pick(r64) : rng.pick(r32))
+                    : (width == 8 ? qword[r12 + Int64(rng.below(64))] : dword[r12 + Int64(rng.below(64))])
+                switch rng.below(3) {
+                case 0: a.bts(r, bit)
+                case 1: a.btr(r, bit)
+                default: a.btc(r, bit)
+                }
             }
         default: a.mov(reg(), imm())
         }

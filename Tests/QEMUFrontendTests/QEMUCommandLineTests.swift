@@ -98,9 +98,11 @@ final class QEMUCommandLineTests: XCTestCase {
         XCTAssertEqual(CPUModelSpec.warnings(for: "max,+vmx").count, 1)
         XCTAssertTrue(try CPUModelSpec.model(from: "max").has(.pks))
         XCTAssertTrue(try CPUModelSpec.model(from: "max").has(.xsave), "as QEMU's max")
-        XCTAssertFalse(try CPUModelSpec.model(from: "max").has(.pku), "PKU only on request (access test time)")
+        XCTAssertTrue(try CPUModelSpec.model(from: "max").has(.pku), "as QEMU's max")
+        XCTAssertFalse(try CPUModelSpec.model(from: "max,-pku").has(.pku))
         XCTAssertFalse(try CPUModelSpec.model(from: "qemu64").has(.xsave))
-        XCTAssertTrue(try CPUModelSpec.model(from: "max,+pku").has(.pku))
+        XCTAssertFalse(try CPUModelSpec.model(from: "qemu64").has(.pku))
+        XCTAssertTrue(try CPUModelSpec.model(from: "qemu64,+pku").has(.pku))
         XCTAssertThrowsError(try CPUModelSpec.model(from: "max,+svm"))
         XCTAssertThrowsError(try CPUModelSpec.model(from: "pentium9000"))
     }

@@ -301,9 +301,11 @@ extension Processor {
         // The slow paths (page-crossing accesses, descriptor tables, IDT, stacks during event
         // delivery) hit the TLB too: a cached translation with the permission this access
         // needs is what a walk would return (entries are filled only from completed walks).
+        // A store to a page holding code finds its write permission in `codePageWrites`.
         let e = tlb.slot(la)
-        if e.pointee.tag == tlb.tag(la) && e.pointee.perms & tlbPermission(for: access) != 0 {
-            return Translation(physical: e.pointee.physical | (la & 0xFFF), perms: e.pointee.perms,
+        let cachedPerms = e.pointee.perms | UInt32(e.pointee.codePageWrites)
+        if e.pointee.tag == tlb.tag(la) && cachedPerms & tlbPermission(for: access) != 0 {
+            return Translation(physical: e.pointee.physical | (la & 0xFFF), perms: cachedPerms,
                                global: e.pointee.global, ram: true, guestPhysical: 0)
         }
         // L0 emulating the access an EPT violation reported: the exit's translation of this
@@ -316,9 +318,14 @@ extension Processor {
         if t.ram {
             let e = tlb.slot(la)
             var perms = t.perms
-            if memory.isCodePage(Int(t.physical >> 12)) { perms &= ~TLBPerm.allWrite }
+            var codePageWrites: UInt32 = 0
+            if memory.isCodePage(Int(t.physical >> 12)) {
+                codePageWrites = perms & TLBPerm.allWrite
+                perms &= ~TLBPerm.allWrite
+            }
             e.pointee = TLBEntry(tag: tlb.tag(la), host: UInt(bitPattern: memory.base) &+ UInt(t.physical & ~0xFFF),
-                                 physical: t.physical & ~0xFFF, perms: perms, global: t.global, pad: 0)
+                                 physical: t.physical & ~0xFFF, perms: perms, global: t.global,
+                                 codePageWrites: UInt16(codePageWrites))
         }
         return t
     }

@@ -34,7 +34,10 @@ struct TLBEntry {
     var physical: UInt64 = 0
     var perms: UInt32 = 0
     var global: Bool = false
-    var pad: UInt16 = 0
+    /// Write permissions the walk granted that `perms` withholds because the page holds
+    /// decoded code: stores take the slow path (which checks the code, SDM Vol. 3A §11.6)
+    /// but need no new walk, since the walk that filled the entry already allowed them.
+    var codePageWrites: UInt16 = 0
 }
 
 /// One paging-structure-cache entry (SDM Vol. 3A §4.10.3.1, the PDE cache): for a 2-MByte
@@ -285,6 +288,7 @@ final class SoftwareTLB {
         for k in 0..<SoftwareTLB.setCount where sets[k].inUse {
             let g = sets[k].generation, e = sets[k].entries!
             for i in 0..<SoftwareTLB.count where e[i].tag & 0xFFF == g && e[i].physical == page {
+                e[i].codePageWrites |= UInt16(e[i].perms & TLBPerm.allWrite)
                 e[i].perms &= ~TLBPerm.allWrite
             }
         }

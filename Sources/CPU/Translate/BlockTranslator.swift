@@ -156,7 +156,7 @@ struct BlockTranslator {
                 note(d.rm, write: true)
             }
             switch d.op.unfused {
-            case .pushReg, .pushImm, .popReg, .callRel, .ret, .pushf: note(4, write: true)
+            case .pushReg, .pushImm, .popReg, .callRel, .ret, .pushf, .callRM: note(4, write: true)
             case .leave: note(4, write: true); note(5, write: true)
             case .aluAccImm, .testAccImm: note(0, write: true)
             case .shiftRMCL: note(1, write: false)
@@ -209,7 +209,7 @@ struct BlockTranslator {
         let samePage = x.kind == .next && pageOffset + Int64(x.ripOffset) >= 0 && pageOffset + Int64(x.ripOffset) < 4096
         if samePage {
             samePageChain(x, index: index, flags: flags)
-        } else if x.kind == .next || x.kind == .returned {
+        } else if x.kind == .next || x.kind == .indirect {
             e.loadImmediate64(R.r8, UInt64(UInt(bitPattern: slots + index)))
             var fails: [Int] = []
             if x.kind == .next {
@@ -219,8 +219,8 @@ struct BlockTranslator {
                 fails.append(e.jump(HostCodeEmitter.CC.nz))
                 e.lea(R.rax, .at(R.rax, x.ripOffset))
             } else {
-                // A RET: the popped target is the one the slot was made for (canonical then).
-                e.load(R.rax, .at(R.rsi, TranslationFrame.returnTargetOffset), width: 8)
+                // A RET or indirect branch: the target is the one the slot was made for.
+                e.load(R.rax, .at(R.rsi, TranslationFrame.branchTargetOffset), width: 8)
                 e.alu(7, R.rax, .at(R.r8, ChainSlot.sourceRIPOffset), width: 8)
                 fails.append(e.jump(HostCodeEmitter.CC.nz))
             }
@@ -457,6 +457,21 @@ struct BlockTranslator {
         return true
     }
 
+    /// The target of a RET or an indirect CALL/JMP, in RAX, becomes the frame's
+    /// `branchTarget` if it is canonical with 48-bit linear addresses (so with 57-bit ones
+    /// too); otherwise the interpreter runs instruction `k`, which raises the #GP(0) the SDM
+    /// gives a non-canonical target (Vol. 2A "CALL", "JMP"; Vol. 2B "RET") before the
+    /// instruction changes anything, or, with 5-level paging, takes the branch. Call with
+    /// the flags out of the host (no check below clobbers RAX).
+    private mutating func branchTarget(k: Int, offset: Int64) {
+        e.store(.reg(R.rdx), R.rax, width: 8)
+        e.shiftLeft(.reg(R.rdx), 16, width: 8)
+        e.shift(7, .reg(R.rdx), count: 16, width: 8)
+        e.alu(7, R.rdx, .reg(R.rax), width: 8)
+        interpretIf(HostCodeEmitter.CC.nz, k: k, offset: offset)
+        e.store(.at(R.rsi, TranslationFrame.branchTargetOffset), R.rax, width: 8)
+    }
+
     /// RCX = RSP + `delta` (a stack slot; SS has base 0 in 64-bit mode).
     private mutating func stackAddress(_ delta: Int32) {
         e.load(R.rcx, slot(4), width: 8)
@@ -488,10 +503,10 @@ struct BlockTranslator {
             return true
         case .cmovcc:
             return d.opSize >= 4
-        case .callRel, .ret, .pushReg, .pushImm, .popReg, .leave, .pushf:
+        case .callRel, .ret, .pushReg, .pushImm, .popReg, .leave, .pushf, .callRM, .jmpRM:
             return d.opSize == 8
         case .btRMImm:
-            return d.opSize >= 4 && d.modrmReg == 4
+            return d.opSize >= 4 && d.modrmReg >= 4
         case .shiftRMImm, .shiftRMCL:
             return !d.isMemory && d.opSize >= 4 && (d.sub & 7 == 4 || d.sub & 7 == 5 || d.sub & 7 == 7)
         default:
@@ -695,9 +710,30 @@ struct BlockTranslator {
             stackAddress(0)
             probe(size: 8, write: false, k: k, offset: offset)
             e.load(R.rax, .at(R.rcx), width: 8)
-            e.store(.at(R.rsi, TranslationFrame.returnTargetOffset), R.rax, width: 8)
+            branchTarget(k: k, offset: offset)
             adjustStack(8, using: R.rax)
-            inlineExit(exit(Int32(offset), retired: k + 1, .returned))
+            inlineExit(exit(Int32(offset), retired: k + 1, .indirect))
+            return .ended
+
+        case .callRM, .jmpRM:
+            guard s == 8 else { return .unsupported }
+            if mem {
+                guard memoryOperand(d, size: 8, write: false, k: k, offset: offset, next: next) else { return .unsupported }
+                e.load(R.rax, .at(R.rcx), width: 8)
+            } else {
+                spillFlags()
+                e.load(R.rax, slot(d.rm), width: 8)
+            }
+            branchTarget(k: k, offset: offset)
+            if d.op == .callRM {
+                stackAddress(-8)
+                probe(size: 8, write: true, k: k, offset: offset)
+                e.load(R.rdx, .at(R.rsi, TranslationFrame.entryRIPOffset), width: 8)
+                e.lea(R.rdx, .at(R.rdx, Int32(next)))
+                e.store(.at(R.rcx), R.rdx, width: 8)
+                adjustStack(-8, using: R.rdx)
+            }
+            inlineExit(exit(Int32(offset), retired: k + 1, .indirect))
             return .ended
 
         case .pushReg:
@@ -821,16 +857,18 @@ struct BlockTranslator {
         return true
     }
 
-    /// BT r/m32/64, imm8 (SDM Vol. 2B "BT"): CF ← the bit (the offset taken modulo the
-    /// operand size, the address unchanged); the interpreter leaves the other flags as they
+    /// BT/BTS/BTR/BTC r/m32/64, imm8 (SDM Vol. 2B "BT", "BTS", "BTR", "BTC"): CF ← the bit
+    /// (the offset taken modulo the operand size, the address unchanged), then BTS sets it,
+    /// BTR clears it and BTC complements it. The interpreter leaves the other flags as they
     /// were (`Processor.bitTest`), where the host's are undefined, so the bit goes straight
-    /// into the frame's compact flags.
+    /// into the frame's compact flags and the host's own BTS/BTR/BTC only changes the value.
     private mutating func bitTest(_ d: DecodedInstruction, k: Int, offset: Int64, next: Int64) -> Bool {
         let s = Int(d.opSize)
-        guard s >= 4, d.modrmReg == 4 else { return false }
+        let kind = d.modrmReg
+        guard s >= 4, kind >= 4 else { return false }
         let bit = UInt8(truncatingIfNeeded: d.imm) & UInt8(s * 8 - 1)
         if d.isMemory {
-            guard memoryOperand(d, size: s, write: false, k: k, offset: offset, next: next) else { return false }
+            guard memoryOperand(d, size: s, write: kind != 4, k: k, offset: offset, next: next) else { return false }
         }
         // The flags go to the frame first (saving them clobbers RAX).
         if flagsAt == .entry {
@@ -839,7 +877,15 @@ struct BlockTranslator {
         } else {
             spillFlags()
         }
-        e.load(R.rax, d.isMemory ? .at(R.rcx) : slot(d.rm), width: s)
+        let operand: HostCodeEmitter.Operand = d.isMemory ? .at(R.rcx) : slot(d.rm)
+        e.load(R.rax, operand, width: s)
+        if kind != 4 {
+            // 0F BA /5, /6, /7 ib on a copy; a 32-bit register result zero-extends.
+            e.load(R.rdx, .reg(R.rax), width: s)
+            e.instruction([0x0F, 0xBA], reg: kind, .reg(R.rdx), width: s)
+            e.byte(bit)
+            if d.isMemory { e.store(operand, R.rdx, width: s) } else { e.store(operand, R.rdx, width: 8) }
+        }
         if bit != 0 { e.shiftRight(.reg(R.rax), bit, width: 8) }
         e.alu(4, .reg(R.rax), immediate: 1, width: 4)
         e.shiftLeft(.reg(R.rax), 8, width: 4)                       // CF is bit 8 of the compact form

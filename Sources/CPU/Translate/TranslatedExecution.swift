@@ -63,7 +63,7 @@ extension Processor {
         else { return (b, 0) }
         if chainFrom >= 0 {
             // The last translated exit led here: record this block in its slot (for a
-            // `.next` exit chainFromRIP is the source block's start; a RET: the target).
+            // `.next` exit chainFromRIP is the source block's start; `.indirect`: the target).
             if chainTarget == entry, let phys = cachedFetchPhysical(entry) {
                 slots[chainFrom] = ChainSlot(sourceRIP: chainFromRIP, targetPhysicalPage: phys & ~0xFFF,
                                              targetBlock: UInt(bitPattern: blk), targetKey: blk.pointee.key,
@@ -111,21 +111,13 @@ extension Processor {
         case .interpret:
             rip = start &+ UInt64(bitPattern: ripOffset)
             return (last, Int(x.retired))
-        case .returned:
-            let target = f.pointee.returnTarget
-            if isCanonical(target) {
-                rip = target
-                chainFrom = index
-                chainFromRIP = target
-                chainTarget = target
-                return (last, count)
-            }
-            // SDM Vol. 2B "RET": #GP(0) for a non-canonical return address, raised by the
-            // RET itself before RSP changes: undo its pop.
-            gpr[GPR.rsp.rawValue] &-= 8
-            instructionsRetired &-= 1
-            rip = start &+ UInt64(bitPattern: ripOffset)
-            throw Fault.gp(0)
+        case .indirect:
+            let target = f.pointee.branchTarget
+            rip = target
+            chainFrom = index
+            chainFromRIP = target
+            chainTarget = target
+            return (last, count)
         }
     }
 }

@@ -26,8 +26,9 @@ struct TranslationFrame {
     /// In: FS and GS bases (64-bit mode adds only these, SDM Vol. 3A §3.4.4).
     var fsBase: UInt64 = 0
     var gsBase: UInt64 = 0
-    /// Out: the target a RET popped (the run loop checks it is canonical).
-    var returnTarget: UInt64 = 0
+    /// Out: the target of the RET or indirect CALL/JMP an `.indirect` exit left through
+    /// (canonical: the code checks before the branch).
+    var branchTarget: UInt64 = 0
     /// In: RFLAGS without the status flags, VM and RF (what PUSHF adds to them in 64-bit
     /// mode); translated code changes none of these bits.
     var otherFlags: UInt64 = 2
@@ -60,20 +61,20 @@ struct TranslationFrame {
     static let execMaskOffset = offset(\.execMask)
     static let fsBaseOffset = offset(\.fsBase)
     static let gsBaseOffset = offset(\.gsBase)
-    static let returnTargetOffset = offset(\.returnTarget)
+    static let branchTargetOffset = offset(\.branchTarget)
     static let exitAddressOffset = offset(\.exitAddress)
     static let otherFlagsOffset = offset(\.otherFlags)
 }
 
-/// Where a `.next` or `.returned` exit may continue without returning to the run loop: the
+/// Where a `.next` or `.indirect` exit may continue without returning to the run loop: the
 /// block that followed it last time. It is still the block the run loop would fetch
-/// (`fetchBlock`) if the source ran at the same RIP (a RET: popped the same target), the current TLB set maps the target RIP's page, with
+/// (`fetchBlock`) if the source ran at the same RIP (a RET or indirect branch: to the same target), the current TLB set maps the target RIP's page, with
 /// execute permission for this access, to the physical page the block was decoded from (the
 /// check `revalidatedLink` makes), and that block is still valid with this translation
 /// (stores to code remove blocks; a dropped translation leaves `code` different).
 /// Filled by the run loop, read by the code; an all-zero slot never matches.
 struct ChainSlot {
-    /// For a `.next` exit, the RIP its block started at; for a RET, the return target.
+    /// For a `.next` exit, the RIP its block started at; for an `.indirect` one, the target.
     var sourceRIP: UInt64 = 0
     var targetPhysicalPage: UInt64 = 0
     var targetBlock: UInt = 0
@@ -103,9 +104,8 @@ struct TranslationExit {
         /// missed the TLB fast path): RIP = entry + `ripOffset`, and the interpreter runs the
         /// rest of the block from that instruction, faults and all.
         case interpret
-        /// A RET completed: RIP = `TranslationFrame.returnTarget`; `ripOffset` is the RET's
-        /// own offset, for the #GP of a non-canonical target.
-        case returned
+        /// A RET or an indirect CALL/JMP completed: RIP = `TranslationFrame.branchTarget`.
+        case indirect
     }
     /// From the entry RIP of the block the exit belongs to (`TranslationFrame.entryRIP`).
     var ripOffset: Int32

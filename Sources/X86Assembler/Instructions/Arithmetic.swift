@@ -109,6 +109,16 @@ extension Assembler {
     public func bt(_ d: some RMOperand, _ bit: UInt8) {
         emit(size: d.rm.size, opcode: [0x0F, 0xBA], reg: 4, rm: d.rm, immediate: Int64(bit), immediateWidth: 1)
     }
+    /// BTS / BTR / BTC r/m, imm8 (0F BA /5, /6, /7 ib): BT, then set, clear or complement the bit.
+    public func bts(_ d: some RMOperand, _ bit: UInt8) {
+        emit(size: d.rm.size, opcode: [0x0F, 0xBA], reg: 5, rm: d.rm, immediate: Int64(bit), immediateWidth: 1)
+    }
+    public func btr(_ d: some RMOperand, _ bit: UInt8) {
+        emit(size: d.rm.size, opcode: [0x0F, 0xBA], reg: 6, rm: d.rm, immediate: Int64(bit), immediateWidth: 1)
+    }
+    public func btc(_ d: some RMOperand, _ bit: UInt8) {
+        emit(size: d.rm.size, opcode: [0x0F, 0xBA], reg: 7, rm: d.rm, immediate: Int64(bit), immediateWidth: 1)
+    }
     /// Shift by CL (D2/D3).
     public func shiftByCL(_ op: ShiftOperation, _ d: some RMOperand) {
         let size = d.rm.size
