@@ -122,8 +122,8 @@ public final class Processor {
     public internal(set) var translatedEntries: UInt64 = 0
     /// Events (exceptions, interrupts, NMIs) delivered through the IDT/IVT (statistics).
     public internal(set) var eventsDelivered: UInt64 = 0
-    /// The last `.next` or `.returned` exit translated code returned through (global exit
-    /// index, -1: none) and the RIP its block started at (a RET: the target it popped): the
+    /// The last `.next` or `.indirect` exit translated code returned through (global exit
+    /// index, -1: none) and the RIP its block started at (`.indirect`: the branch target): the
     /// next translated block entered at its target fills its chain slot.
     var chainFrom = -1
     var chainFromRIP: UInt64 = 0
@@ -250,6 +250,10 @@ public final class Processor {
 
     /// TF was set at the start of the instruction executing now: #DB trap after it.
     var singleStepPending = false
+    /// The retired count at the boundary that armed `singleStepPending` from TF (`.max`: set
+    /// another way). A run that returns at that boundary passes it again when it resumes;
+    /// the trap waits for the instruction after it all the same.
+    var singleStepArmedAt: UInt64 = .max
 
     /// The IRET that just faulted had unblocked (virtual) NMIs: an exception VM exit for the
     /// fault sets bit 12 of the VM-exit interruption information (SDM Vol. 3C §28.2.2).

@@ -163,8 +163,10 @@ final class BlockSideExitTests: XCTestCase {
                 return m
             }
             let single = machine()
+            // One instruction per call up to the block run's budget (a REP string instruction
+            // retires a chunk of iterations per call, as it does in a block).
             var singleStop = StopReason.budgetExhausted
-            for _ in 0..<3000 {
+            for _ in 0..<100_000 where single.cpu.instructionsRetired < 3000 {
                 singleStop = single.run(budget: 1)
                 if singleStop != .budgetExhausted { break }
             }
@@ -178,6 +180,28 @@ final class BlockSideExitTests: XCTestCase {
             if snapshot(blocks) != snapshot(single) { break }
         }
         XCTAssertGreaterThan(fused, programs, "the programs exercise fused pairs")
+    }
+
+    /// A REP string instruction with a count beyond one chunk (`Processor.repChunk`) leaves
+    /// RIP on itself after each chunk; the instructions after it in the block must wait
+    /// until the count is done (SDM Vol. 2B "REP": RCX iterations, then the next
+    /// instruction) — found by the random programs above with MATRYOSHKA_FUZZ_CASES=10⁶.
+    func testRepeatedStringInstructionBeyondAChunkEndsItsBlock() {
+        for (bits64, op) in [(true, 0x6E as UInt8), (true, 0xAA), (false, 0x6F), (false, 0xAB)] {   // OUTS, STOS
+            let a = Assembler(mode: bits64 ? .bits64 : .bits32, origin: code)
+            a.mov(ecx, 5000); a.mov(esi, 0x20_0000); a.mov(edi, 0x20_0000); a.xor(eax, eax); a.mov(edx, 0x80)
+            a.rep(); a.db(op)
+            a.inc(eax); a.add(ebx, ecx)
+            a.hlt()
+            let m = TestMachine(memorySize: 4 << 20)
+            m.load(a.assemble(), at: code)
+            if bits64 { m.enterLong64(entry: code, stack: 0x8_0000) } else { m.enterProtected32(entry: code, stack: 0x8_0000) }
+            XCTAssertEqual(m.run(budget: 100_000), .halted, "op \(op)")
+            XCTAssertEqual(m.reg(.rcx), 0, "op \(op): all 5000 iterations")
+            XCTAssertEqual(m.reg(.rax) & 0xFFFF_FFFF, 1, "op \(op): INC once, after the REP")
+            XCTAssertEqual(m.reg(.rbx), 0, "op \(op): ADD after the REP sees RCX = 0")
+            XCTAssertEqual(m.cpu.instructionsRetired, 5 + 5000 + 3, "op \(op)")
+        }
     }
 
     let code64Base: UInt64 = 0x10_0000

@@ -27,22 +27,29 @@ final class DebugExceptionTests: XCTestCase {
         XCTAssertEqual(m.cpu.dr6 & 0xF, 0x4, "B2")
     }
 
+    /// §18.3.1.4: a POPF that sets TF traps after the instruction that follows it — also when
+    /// the run returns at the boundary after the POPF and resumes (budgets of 1, 2, 3 and
+    /// 100 instructions per call: each boundary is passed once or twice).
     func testSingleStepTrapsAfterEachInstruction() {
-        let m = TestMachine()
-        let a = Assembler(mode: .bits64, origin: code)
-        a.pushf()
-        a.or(qword[rsp], 0x100)    // TF
-        a.popf()
-        a.nop()                    // first stepped instruction
-        let after = a.boundLabel()
-        a.hlt()
-        m.load(a.assemble(), at: code)
-        m.enterLong64(entry: code, stack: 0x8_0000)
-        Env.install(m)
-        XCTAssertEqual(m.run(budget: 100), .halted)
-        XCTAssertEqual(Env.recordedVector(m), 1)
-        XCTAssertEqual(Env.frame(m, count: 1)[0], after.address, "trap after the NOP that followed POPF")
-        XCTAssertEqual(m.cpu.dr6 & 0x4000, 0x4000, "BS")
+        for slice: UInt64 in [100, 1, 2, 3] {
+            let m = TestMachine()
+            let a = Assembler(mode: .bits64, origin: code)
+            a.pushf()
+            a.or(qword[rsp], 0x100)    // TF
+            a.popf()
+            a.nop()                    // first stepped instruction
+            let after = a.boundLabel()
+            a.hlt()
+            m.load(a.assemble(), at: code)
+            m.enterLong64(entry: code, stack: 0x8_0000)
+            Env.install(m)
+            var stop = StopReason.budgetExhausted
+            for _ in 0..<100 where stop == .budgetExhausted { stop = m.run(budget: slice) }
+            XCTAssertEqual(stop, .halted)
+            XCTAssertEqual(Env.recordedVector(m), 1)
+            XCTAssertEqual(Env.frame(m, count: 1)[0], after.address, "slice \(slice): trap after the NOP that followed POPF")
+            XCTAssertEqual(m.cpu.dr6 & 0x4000, 0x4000, "BS")
+        }
     }
 }
 

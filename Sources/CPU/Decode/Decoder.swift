@@ -214,6 +214,10 @@ public enum Decoder {
             if rexW { i.flags |= DecodedInstruction.Flags.rexW }
             if opsizePrefix { i.flags |= DecodedInstruction.Flags.opsizePrefix }
             if attr & OpAttr.endsBlock != 0 { i.flags |= DecodedInstruction.Flags.endsBlock }
+            // A repeated string instruction runs in chunks, leaving RIP on itself until the count
+            // is done (SDM Vol. 2B "REP/REPE/REPZ/REPNE/REPNZ": interruptible between
+            // iterations), so nothing after it may run in the same pass over a block.
+            if rep != 0 && i.op.isString { i.flags |= DecodedInstruction.Flags.endsBlock }
             // LOCK is #UD unless the instruction allows it with a memory destination (SDM Vol. 2A, LOCK).
             if lock && !(attr & OpAttr.lockable != 0 && i.isMemory) { i.op = .invalid }
             if i.op == .invalid || i.op == .ud { i.flags |= DecodedInstruction.Flags.endsBlock }

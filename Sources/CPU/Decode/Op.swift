@@ -154,6 +154,16 @@ extension Op {
     }
 }
 
+extension Op {
+    /// MOVS, CMPS, STOS, LODS, SCAS, INS, OUTS: the instructions a REP prefix repeats.
+    public var isString: Bool {
+        switch self {
+        case .movs, .cmps, .stos, .lods, .scas, .ins, .outs: true
+        default: false
+        }
+    }
+}
+
 /// The eight ALU operations of opcodes 00–3F and group 1 (SDM Vol. 2A, Table A-6).
 public enum ALUKind: UInt8, Sendable {
     case add = 0, or, adc, sbb, and, sub, xor, cmp

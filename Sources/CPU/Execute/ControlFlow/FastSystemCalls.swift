@@ -59,7 +59,7 @@ extension Processor {
         if efer & EFER.lma != 0 {
             setRFLAGS((gpr[11] & RFLAGS.writable & ~(RFLAGS.rf | RFLAGS.vm)) | RFLAGS.fixed1)
             // TF loaded by SYSRET single-steps at once: #DB after SYSRET, in the user context.
-            if flagsOther & RFLAGS.tf != 0 { singleStepPending = true }
+            if flagsOther & RFLAGS.tf != 0 { singleStepPending = true; singleStepArmedAt = .max }
         } else {
             setRFLAGS(rflags | RFLAGS.if)
         }

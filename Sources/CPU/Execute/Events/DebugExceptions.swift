@@ -54,7 +54,9 @@ extension Processor {
 
     /// Runs at an instruction boundary while `debugChecksNeeded`: delivers the single-step
     /// trap of the instruction that just completed, arms it for the next one, and raises an
-    /// instruction-breakpoint fault before the next instruction executes.
+    /// instruction-breakpoint fault before the next instruction executes. SDM Vol. 3B
+    /// §18.3.1.4: the instruction that sets TF (POPF, IRET) is not itself trapped; the one
+    /// after it is.
     func debugBoundary() -> StopReason?? {
         if watchpointsArmed { tlb.flushAll() }          // keep every data access on the checked path
         // MOV SS / POP SS delay data-breakpoint traps too (§6.8.3).
@@ -68,7 +70,8 @@ extension Processor {
             }
             return .some(raise(.exception(Vector.db)))
         }
-        if singleStepPending {
+        // Not at the boundary that armed it: the instruction after that one has not run yet.
+        if singleStepPending && singleStepArmedAt != instructionsRetired {
             // MOV SS / POP SS delay a single-step trap by one instruction (§6.8.3).
             if !interruptShadow.contains(.movSS) {
                 singleStepPending = false
@@ -76,7 +79,10 @@ extension Processor {
                 return .some(raise(.exception(Vector.db)))
             }
         }
-        if flagsOther & RFLAGS.tf != 0 { singleStepPending = true }
+        if flagsOther & RFLAGS.tf != 0 && !singleStepPending {
+            singleStepPending = true
+            singleStepArmedAt = instructionsRetired
+        }
         if executeBreakpointsEnabled {
             // RF set by the IRET that just completed suppresses this instruction's breakpoints;
             // any other RF is stale (processors clear it as each instruction completes).

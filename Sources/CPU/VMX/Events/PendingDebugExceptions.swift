@@ -22,6 +22,7 @@ extension Processor {
         guard !vectoring, activity == .active || activity == .hlt,
               field & (Self.pendingDebugBS | Self.pendingDebugEnabledBreakpoint) != 0 else { return }
         singleStepPending = field & Self.pendingDebugBS != 0
+        singleStepArmedAt = .max
         dataBreakpointHits = field & (0xF | Self.pendingDebugEnabledBreakpoint)
         pending |= PendingBit.eventWindow
     }
