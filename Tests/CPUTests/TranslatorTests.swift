@@ -169,30 +169,11 @@ final class TranslatorTests: XCTestCase {
         XCTAssertEqual(o.gpr[GPR.rax.rawValue], 31, "30 iterations, then the ADD of the 31st")
     }
 
-    /// SDM Vol. 2B "RET": a non-canonical return address is #GP(0) at the RET with RSP
-    /// unchanged — also when the RET runs translated (it did for the 35 iterations before).
-    func testNonCanonicalReturnFaultsAtTheRet() {
-        let p = Self.loop { a in
-            let ok = a.label(), back = a.label()
-            a.mov(rax, back)
-            a.cmp(r15d, 5)
-            a.jne(ok)
-            a.mov(rax, 0x0000_8000_0000_0000)                              // non-canonical
-            a.bind(ok)
-            a.push(rax)
-            a.ret()                                                        // "returns" to RAX
-            a.bind(back)
-        }
-        let o = assertSame(p, "ret")
-        XCTAssertEqual(o.stop, .shutdown)
-        XCTAssertEqual(o.gpr[GPR.rsp.rawValue], Self.stack - 8, "RSP still points at the bad address")
-        XCTAssertEqual(o.gpr[GPR.r15.rawValue], 5)
-    }
-
-    /// SDM Vol. 2A "CALL", "JMP": a non-canonical target of an indirect CALL or JMP is
-    /// #GP(0) at the branch, with nothing pushed — also after it ran translated.
-    func testNonCanonicalIndirectBranchFaultsAtTheBranch() {
-        for call in [true, false] {
+    /// SDM Vol. 2B "RET", Vol. 2A "CALL", "JMP": a non-canonical target is #GP(0) at the
+    /// branch, RSP unchanged and nothing pushed — also when the branch runs translated (it
+    /// did for the 35 iterations before).
+    func testNonCanonicalBranchTargetsFaultAtTheBranch() {
+        for kind in ["ret", "call m64", "jmp r64"] {
             let p = Self.loop { a in
                 let ok = a.label(), back = a.label()
                 a.mov(rax, back)
@@ -202,13 +183,18 @@ final class TranslatorTests: XCTestCase {
                 a.bind(ok)
                 a.mov(qword[r12 + 0x40], rax)
                 a.mov(qword[rsp - 8], 0x5AA5)                              // where a CALL pushes
-                if call { a.call(qword[r12 + 0x40]); a.bind(back); a.pop(rbx) } else { a.jmp(rax); a.bind(back) }
+                switch kind {
+                case "ret": a.push(rax); a.ret(); a.bind(back)             // "returns" to RAX
+                case "call m64": a.call(qword[r12 + 0x40]); a.bind(back); a.pop(rbx)
+                default: a.jmp(rax); a.bind(back)
+                }
             }
-            let o = assertSame(p, call ? "call" : "jmp")
+            let o = assertSame(p, kind)
             XCTAssertEqual(o.stop, .shutdown)
-            XCTAssertEqual(o.gpr[GPR.rsp.rawValue], Self.stack, "nothing pushed")
-            if call { XCTAssertEqual(Array(o.stack.suffix(8)), [0xA5, 0x5A, 0, 0, 0, 0, 0, 0]) }
+            XCTAssertEqual(o.gpr[GPR.rsp.rawValue], kind == "ret" ? Self.stack - 8 : Self.stack,
+                           "\(kind): RSP as before the branch")
             XCTAssertEqual(o.gpr[GPR.r15.rawValue], 5)
+            if kind == "call m64" { XCTAssertEqual(Array(o.stack.suffix(8)), [0xA5, 0x5A, 0, 0, 0, 0, 0, 0], "nothing pushed") }
         }
     }
 

@@ -61,7 +61,7 @@ extension Processor {
                         if translationEnabled && pending == 0 {
                             if blk.pointee.code == nil { considerTranslation(blk) }
                             if let code = blk.pointee.code {
-                                let (last, done) = try runTranslated(b, blk, code, budget: left)
+                                let (last, done) = runTranslated(b, blk, code, budget: left)
                                 if last != b {
                                     // Chained into other blocks: continue in the last one.
                                     previous = last

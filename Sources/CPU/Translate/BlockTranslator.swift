@@ -472,6 +472,17 @@ struct BlockTranslator {
         e.store(.at(R.rsi, TranslationFrame.branchTargetOffset), R.rax, width: 8)
     }
 
+    /// A near CALL's push of the next instruction's RIP (entry RIP + `next`), through host
+    /// register `h`; a stack slot that misses the TLB hands instruction `k` to the interpreter.
+    private mutating func pushReturnAddress(_ next: Int64, using h: UInt8, k: Int, offset: Int64) {
+        stackAddress(-8)
+        probe(size: 8, write: true, k: k, offset: offset)
+        e.load(h, .at(R.rsi, TranslationFrame.entryRIPOffset), width: 8)
+        e.lea(h, .at(h, Int32(next)))
+        e.store(.at(R.rcx), h, width: 8)
+        adjustStack(-8, using: h)
+    }
+
     /// RCX = RSP + `delta` (a stack slot; SS has base 0 in 64-bit mode).
     private mutating func stackAddress(_ delta: Int32) {
         e.load(R.rcx, slot(4), width: 8)
@@ -696,12 +707,7 @@ struct BlockTranslator {
             guard s == 8 else { return .unsupported }
             let target = next &+ Int64(bitPattern: d.imm)
             noteTarget(target)
-            stackAddress(-8)
-            probe(size: 8, write: true, k: k, offset: offset)
-            e.load(R.rax, .at(R.rsi, TranslationFrame.entryRIPOffset), width: 8)
-            e.lea(R.rax, .at(R.rax, Int32(next)))
-            e.store(.at(R.rcx), R.rax, width: 8)
-            adjustStack(-8, using: R.rax)
+            pushReturnAddress(next, using: R.rax, k: k, offset: offset)
             inlineExit(exit(Int32(truncatingIfNeeded: target), retired: k + 1, .next))
             return .ended
 
@@ -725,14 +731,7 @@ struct BlockTranslator {
                 e.load(R.rax, slot(d.rm), width: 8)
             }
             branchTarget(k: k, offset: offset)
-            if d.op == .callRM {
-                stackAddress(-8)
-                probe(size: 8, write: true, k: k, offset: offset)
-                e.load(R.rdx, .at(R.rsi, TranslationFrame.entryRIPOffset), width: 8)
-                e.lea(R.rdx, .at(R.rdx, Int32(next)))
-                e.store(.at(R.rcx), R.rdx, width: 8)
-                adjustStack(-8, using: R.rdx)
-            }
+            if d.op == .callRM { pushReturnAddress(next, using: R.rdx, k: k, offset: offset) }
             inlineExit(exit(Int32(offset), retired: k + 1, .indirect))
             return .ended
 

@@ -56,7 +56,7 @@ extension Processor {
     /// code's fast path is exactly the interpreter's.
     @inline(__always)
     func runTranslated(_ b: Int32, _ blk: UnsafeMutablePointer<DecodeCache.Block>, _ code: UnsafeRawPointer,
-                       budget: UInt64) throws(Fault) -> (block: Int32, done: Int) {
+                       budget: UInt64) -> (block: Int32, done: Int) {
         let entry = rip
         guard is64 && stackSize == 8 && spanIsCanonical(entry, blk.pointee.span),
               let exits = translationExits, let slots = translationSlots, let entryCode = translationEntry

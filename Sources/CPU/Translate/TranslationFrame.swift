@@ -68,10 +68,11 @@ struct TranslationFrame {
 
 /// Where a `.next` or `.indirect` exit may continue without returning to the run loop: the
 /// block that followed it last time. It is still the block the run loop would fetch
-/// (`fetchBlock`) if the source ran at the same RIP (a RET or indirect branch: to the same target), the current TLB set maps the target RIP's page, with
-/// execute permission for this access, to the physical page the block was decoded from (the
-/// check `revalidatedLink` makes), and that block is still valid with this translation
-/// (stores to code remove blocks; a dropped translation leaves `code` different).
+/// (`fetchBlock`) if the source ran at the same RIP (a RET or indirect branch: to the same
+/// target), the current TLB set maps the target RIP's page, with execute permission for this
+/// access, to the physical page the block was decoded from (the check `revalidatedLink`
+/// makes), and that block is still valid with this translation (stores to code remove
+/// blocks; a dropped translation leaves `code` different).
 /// Filled by the run loop, read by the code; an all-zero slot never matches.
 struct ChainSlot {
     /// For a `.next` exit, the RIP its block started at; for an `.indirect` one, the target.
