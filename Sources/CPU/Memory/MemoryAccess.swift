@@ -317,15 +317,9 @@ extension Processor {
         let t = try walk(la, access)
         if t.ram {
             let e = tlb.slot(la)
-            var perms = t.perms
-            var codePageWrites: UInt32 = 0
-            if memory.isCodePage(Int(t.physical >> 12)) {
-                codePageWrites = perms & TLBPerm.allWrite
-                perms &= ~TLBPerm.allWrite
-            }
             e.pointee = TLBEntry(tag: tlb.tag(la), host: UInt(bitPattern: memory.base) &+ UInt(t.physical & ~0xFFF),
-                                 physical: t.physical & ~0xFFF, perms: perms, global: t.global,
-                                 codePageWrites: UInt16(codePageWrites))
+                                 physical: t.physical & ~0xFFF, perms: t.perms, global: t.global)
+            if memory.isCodePage(Int(t.physical >> 12)) { e.pointee.withholdWrites() }
         }
         return t
     }

@@ -38,6 +38,12 @@ struct TLBEntry {
     /// decoded code: stores take the slow path (which checks the code, SDM Vol. 3A §11.6)
     /// but need no new walk, since the walk that filled the entry already allowed them.
     var codePageWrites: UInt16 = 0
+
+    /// Moves the write permissions into `codePageWrites` (the page now holds decoded code).
+    mutating func withholdWrites() {
+        codePageWrites |= UInt16(perms & TLBPerm.allWrite)
+        perms &= ~TLBPerm.allWrite
+    }
 }
 
 /// One paging-structure-cache entry (SDM Vol. 3A §4.10.3.1, the PDE cache): for a 2-MByte
@@ -288,8 +294,7 @@ final class SoftwareTLB {
         for k in 0..<SoftwareTLB.setCount where sets[k].inUse {
             let g = sets[k].generation, e = sets[k].entries!
             for i in 0..<SoftwareTLB.count where e[i].tag & 0xFFF == g && e[i].physical == page {
-                e[i].codePageWrites |= UInt16(e[i].perms & TLBPerm.allWrite)
-                e[i].perms &= ~TLBPerm.allWrite
+                e[i].withholdWrites()
             }
         }
     }

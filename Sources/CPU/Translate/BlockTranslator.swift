@@ -881,8 +881,7 @@ struct BlockTranslator {
         if kind != 4 {
             // 0F BA /5, /6, /7 ib on a copy; a 32-bit register result zero-extends.
             e.load(R.rdx, .reg(R.rax), width: s)
-            e.instruction([0x0F, 0xBA], reg: kind, .reg(R.rdx), width: s)
-            e.byte(bit)
+            e.bitOperation(kind, .reg(R.rdx), bit: bit, width: s)
             if d.isMemory { e.store(operand, R.rdx, width: s) } else { e.store(operand, R.rdx, width: 8) }
         }
         if bit != 0 { e.shiftRight(.reg(R.rax), bit, width: 8) }

@@ -154,6 +154,11 @@ struct HostCodeEmitter {
         }
     }
 
+    /// Group 8 bit operation `kind` (4 BT, 5 BTS, 6 BTR, 7 BTC) of r/m by imm8 (0F BA /k ib).
+    mutating func bitOperation(_ kind: UInt8, _ a: Operand, bit: UInt8, width: Int) {
+        instruction([0x0F, 0xBA], reg: kind, a, width: width); byte(bit)
+    }
+
     /// SHR/SHL r/m, imm8 (C1 /5, C1 /4).
     mutating func shiftRight(_ a: Operand, _ count: UInt8, width: Int) {
         instruction([0xC1], reg: 5, a, width: width); byte(count)
