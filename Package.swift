@@ -36,11 +36,13 @@ let package = Package(
         ]),
         .target(name: "QEMUFrontend", dependencies: ["CPU"]),
         .executableTarget(name: "matryoshka-qemu", dependencies: ["QEMUFrontend", "Hypervisor", "Platform", "CPU"]),
-        .testTarget(name: "CPUTests", dependencies: ["CPU", "X86Assembler"]),
-        .testTarget(name: "VMXTests", dependencies: ["CPU", "X86Assembler"]),
+        // Shared by the test targets: test buses, bare and VMX test machines.
+        .target(name: "TestSupport", dependencies: ["CPU", "X86Assembler"], path: "Tests/TestSupport"),
+        .testTarget(name: "CPUTests", dependencies: ["CPU", "X86Assembler", "TestSupport"]),
+        .testTarget(name: "VMXTests", dependencies: ["CPU", "X86Assembler", "TestSupport"]),
         .testTarget(name: "PlatformTests", dependencies: ["Platform", "CPU", "X86Assembler"]),
         .testTarget(name: "TracingTests", dependencies: ["Tracing", "CPU"]),
         .testTarget(name: "QEMUFrontendTests", dependencies: ["QEMUFrontend", "CPU"]),
-        .testTarget(name: "HypervisorTests", dependencies: ["Hypervisor", "Platform", "CPU", "X86Assembler"]),
+        .testTarget(name: "HypervisorTests", dependencies: ["Hypervisor", "Platform", "CPU", "X86Assembler", "TestSupport"]),
     ]
 )

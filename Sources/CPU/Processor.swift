@@ -265,6 +265,10 @@ public final class Processor {
         return ({ a in try? mem.load(UInt32.self, at: a) }, { a in try? mem.load(UInt64.self, at: a) })
     }()
 
+    /// The VM-entry check that failed at the last `run(vmcs:)`, if one did: its rule, field and
+    /// value, so L0 can say exactly what was wrong with a VMCS it built.
+    public internal(set) var lastEntryCheckFailure: VMEntryCheckFailure? = nil
+
     /// VMCS objects placed in VMCS regions by L0, by physical address (see VMCSRegions.swift).
     var vmcsRegions: [UInt64: VMCS] = [:]
 

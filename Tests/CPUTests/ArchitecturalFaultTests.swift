@@ -1,6 +1,7 @@
 import XCTest
 import X86Assembler
 @testable import CPU
+@testable import TestSupport
 
 /// Bad guest input produces the architectural fault (or the PC's open-bus behaviour), never a
 /// crash: undefined opcodes, non-canonical addresses, unbacked physical memory, malformed

@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 import X86Assembler
 @testable import CPU
+@testable import TestSupport
 
 /// Conditional branches inside decoded blocks: a Jcc does not end its block (a taken one is a
 /// side exit), and a flag-producing ALU/TEST form followed by a Jcc is fused into one

@@ -1,6 +1,7 @@
 import XCTest
 import X86Assembler
 @testable import CPU
+@testable import TestSupport
 
 /// Single-step traps and instruction breakpoints (SDM Vol. 3A §18.3.1).
 final class DebugExceptionTests: XCTestCase {

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import CPU
+@testable import TestSupport
 
 /// Random bytes never crash the decoder or the processor: every 16-byte string decodes to an
 /// instruction of 1–15 bytes or to "too long" (#GP), and executing random code in a machine

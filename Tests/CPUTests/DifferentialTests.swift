@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 import X86Assembler
 @testable import CPU
+@testable import TestSupport
 
 /// Differential test: generated user-mode instruction sequences run natively on the host
 /// (x86-64) and in the interpreter; GPRs, the defined RFLAGS bits and a scratch buffer must

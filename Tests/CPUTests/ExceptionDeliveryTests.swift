@@ -1,6 +1,7 @@
 import XCTest
 import X86Assembler
 @testable import CPU
+@testable import TestSupport
 
 /// Exception and interrupt delivery in 64-bit mode: frames, IST, privilege changes, #DF and
 /// triple fault (SDM Vol. 3A §6.14, §6.15).

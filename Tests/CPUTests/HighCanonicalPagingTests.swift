@@ -1,6 +1,7 @@
 import XCTest
 import X86Assembler
 @testable import CPU
+@testable import TestSupport
 
 /// Paging of the top of the 64-bit address space (PML4 index 511), where kvm-unit-tests maps
 /// its vmalloc area.

@@ -1,5 +1,6 @@
 import XCTest
 @testable import CPU
+@testable import TestSupport
 
 /// First end-to-end checks of fetch → decode → execute on hand-encoded code.
 final class InterpreterSmokeTests: XCTestCase {

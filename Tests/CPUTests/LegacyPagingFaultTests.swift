@@ -1,6 +1,7 @@
 import XCTest
 import X86Assembler
 @testable import CPU
+@testable import TestSupport
 
 /// The #PF rules under 32-bit paging and PAE paging (protected mode), as `PageFaultTests`
 /// checks them under 4-level paging: error codes (P, W/R, U/S, RSVD, I/D) and CR2.

@@ -1,6 +1,7 @@
 import XCTest
 import X86Assembler
 @testable import CPU
+@testable import TestSupport
 
 /// The classic boot sequence, entirely in guest code: real mode → LGDT → CR0.PE → far jump to
 /// 32-bit code → PAE page tables, CR4.PAE, CR3, EFER.LME, CR0.PG → far jump to 64-bit code

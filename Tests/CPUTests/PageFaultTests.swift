@@ -1,6 +1,7 @@
 import XCTest
 import X86Assembler
 @testable import CPU
+@testable import TestSupport
 
 /// #PF error codes and CR2 under each paging mode and permission rule (SDM Vol. 3A §4.6
 /// access rights, §4.7 page-fault exceptions: P 0, W/R 1, U/S 2, RSVD 3, I/D 4).

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import CPU
+@testable import TestSupport
 
 /// SSE/SSE2/MMX differential test: random and boundary values (NaNs, denormals, infinities,
 /// ±0, integer extremes) are loaded into XMM0–15, MM0–7 and MXCSR (all exceptions masked,

@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 import X86Assembler
 @testable import CPU
+@testable import TestSupport
 
 /// SSE/MMX execution conditions, alignment and paging faults, MXCSR and #XM, FXSAVE/FXRSTOR
 /// layouts, and the MMX ↔ x87 aliasing (SDM Vol. 1 ch. 9–11, Vol. 3A §13; kvm-unit-tests

@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 import X86Assembler
 @testable import CPU
+@testable import TestSupport
 
 /// The block translator (`Sources/CPU/Translate`) must be invisible: every program ends in the
 /// same registers, flags, RIP, memory, stop reason and retired-instruction count with

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import CPU
+@testable import TestSupport
 
 /// x87 differential test: random sequences of x87 instructions on boundary and random
 /// operands (zeros of both signs, denormals, pseudo-denormals, unnormals, infinities,

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import CPU
+@testable import TestSupport
 
 /// Unit tests of the x87 FPU: #MF delivery and FNCLEX, #NM with CR0.EM/TS/MP, #UD without
 /// the feature, stack overflow/underflow, FNINIT state, the FNSAVE/FRSTOR images in

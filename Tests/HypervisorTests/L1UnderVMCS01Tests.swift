@@ -121,14 +121,37 @@ final class L1UnderVMCS01Tests: XCTestCase {
 
     func testVMCS01ControlsAndHostStatePassTheProcessorsChecks() throws {
         let vm = try VirtualMachine(MachineConfiguration())
-        let v = vm.vcpus[0].vmcs01!
-        let caps = vm.bootProcessor.vmxCapabilities
-        XCTAssertNil(VMEntryChecks.firstFailure(v, caps))
+        let v = vm.vcpus[0].vmcs01
+        let p = vm.bootProcessor
+        VMCS01.load(guestStateOf: p, into: v)
+        XCTAssertNil(Processor.firstEntryCheckFailure(p.entryCheckInput(v, capabilities: p.vmxCapabilities)))
         XCTAssertTrue(v.primary.contains(.hltExiting))
         XCTAssertTrue(v.primary.contains(.unconditionalIOExiting))
         XCTAssertFalse(v.primary.contains(.useMSRBitmaps), "every RDMSR/WRMSR exits")
         XCTAssertTrue(v.secondary.contains(.enableEPT))
         XCTAssertTrue(v.secondary.contains(.unrestrictedGuest))
+    }
+
+    /// A VMCS01 L0 built wrong is an L0 bug, and the run ends naming the rule it broke: its
+    /// id, the field and value, and the SDM section (a control/host check → VMfailValid; a
+    /// guest-state check → an entry failure).
+    func testABadVMCS01FieldEndsTheRunNamingTheRule() throws {
+        var vm = try VirtualMachine(MachineConfiguration())
+        try vm.boot(kernel: VirtualMachineTests.guest(), commandLine: "")
+        vm.vcpus[0].vmcs01[.hostCR4] = CR4.pae             // VMXE cleared: IA32_VMX_CR4_FIXED0
+        guard case .l0Failure(_, let m) = vm.run(instructionLimit: 1000) else { return XCTFail("the entry must fail") }
+        XCTAssertTrue(m.contains("VMCS01 failed VM entry: VMfailValid 8"), m)
+        XCTAssertTrue(m.contains("'host-cr4-fixed'") && m.contains("host CR4 (0x6c04) = 0x20") && m.contains("§27.2.2"), m)
+
+        vm = try VirtualMachine(MachineConfiguration())
+        try vm.boot(kernel: VirtualMachineTests.guest(), commandLine: "")
+        let v = vm.vcpus[0]
+        VMCS01.load(guestStateOf: v.processor, into: v.vmcs01)
+        v.guestStateStale = false
+        v.vmcs01[.guestTRAccessRights] = 0x81               // an available 16-bit TSS: never loaded in TR
+        guard case .l0Failure(_, let m2) = vm.run(instructionLimit: 1000) else { return XCTFail("the entry must fail") }
+        XCTAssertTrue(m2.contains("VM-entry failure, exit reason 33") && m2.contains("'tr-type'"), m2)
+        XCTAssertTrue(m2.contains("guest TR access rights (0x4822) = 0x81") && m2.contains("§27.3.1.2"), m2)
     }
 
     /// EPT01 maps RAM identity with 2-MByte pages and leaves the device windows and L0's

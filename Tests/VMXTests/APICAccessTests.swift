@@ -1,6 +1,7 @@
 import XCTest
 import X86Assembler
 @testable import CPU
+@testable import TestSupport
 
 /// "Virtualize APIC accesses" with the APIC-access page: APIC-access VM exits (reason 44) with
 /// the exit qualification of SDM Vol. 3C §28.2.1 Table 28-6, VTPR virtualization with "use TPR

@@ -1,6 +1,7 @@
 import XCTest
 import X86Assembler
 @testable import CPU
+@testable import TestSupport
 
 /// VM exits during event delivery (IDT-vectoring information, SDM Vol. 3C §28.2.3), NMIs and
 /// external interrupts in VMX non-root operation (§26.2, §26.3, §27.7.1, §27.7.6, §28.2.2).

@@ -1,6 +1,7 @@
 import XCTest
 import X86Assembler
 @testable import CPU
+@testable import TestSupport
 
 /// Descriptor tables and interrupt handlers for test guests that take events through their IDT
 /// (SDM Vol. 3A §6.14.1 64-bit IDT gates).

@@ -1,6 +1,7 @@
 import XCTest
 import X86Assembler
 @testable import CPU
+@testable import TestSupport
 
 /// One test guest per reachable exit reason not covered elsewhere (SDM Vol. 3C §26.1, §28.2).
 final class ExitReasonCoverageTests: XCTestCase {

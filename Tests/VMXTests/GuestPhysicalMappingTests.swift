@@ -1,6 +1,7 @@
 import XCTest
 import X86Assembler
 @testable import CPU
+@testable import TestSupport
 
 /// Cached guest-physical mappings (SDM Vol. 3C §29.4.1): an EPT translation the processor
 /// derived stays in use after the EPT paging structures change, across the invalidation of

@@ -85,23 +85,23 @@ final class GuestStateCheckTests: XCTestCase {
         ("rip-high-bits", longMode, { s, _ in s.rip = 1 << 48 }),
         ("rflags-reserved", longMode, { s, _ in s.rflags |= 1 << 3 }),
         ("rflags-vm", virtual8086, { s, c in c.unrestrictedGuest = true; s.cr0 = 0x30 }),
-        ("rflags-if-for-external-interrupt", longMode, { _, c in c.entryInterruptionInfo = 0x8000_0020 }),
+        ("rflags-if-for-external-interrupt", longMode, { _, c in c.entryInterruption = InterruptionInformation(rawValue: 0x8000_0020) }),
         ("activity-supported", longMode, { s, _ in s.activityState = 4 }),
         ("activity-hlt-ss-dpl", longMode, { s, _ in
             s.cs.selector = 0x0B; s.cs.accessRights = 0xA0FB; s.ss.selector = 0x13; s.ss.accessRights = 0xC0F3
             s.activityState = 1 }),
         ("activity-active-when-blocking", longMode, { s, _ in s.activityState = 1; s.interruptibility = 2 }),
-        ("activity-allows-injection", longMode, { s, c in s.activityState = 3; c.entryInterruptionInfo = 0x8000_0306 }),
+        ("activity-allows-injection", longMode, { s, c in s.activityState = 3; c.entryInterruption = InterruptionInformation(rawValue: 0x8000_0306) }),
         ("activity-sipi-smm", longMode, { s, c in c.entryToSMM = true; s.interruptibility = 4; s.activityState = 3 }),
         ("interruptibility-reserved", longMode, { s, _ in s.interruptibility = 0x10 }),
         ("interruptibility-sti-and-movss", longMode, { s, _ in s.interruptibility = 3; s.rflags = 0x202 }),
         ("interruptibility-sti-needs-if", longMode, { s, _ in s.interruptibility = 1 }),
         ("interruptibility-external-injection", longMode, { s, c in
-            s.rflags = 0x202; s.interruptibility = 2; c.entryInterruptionInfo = 0x8000_0020 }),
-        ("interruptibility-nmi-injection-movss", longMode, { s, c in s.interruptibility = 2; c.entryInterruptionInfo = 0x8000_0202 }),
+            s.rflags = 0x202; s.interruptibility = 2; c.entryInterruption = InterruptionInformation(rawValue: 0x8000_0020) }),
+        ("interruptibility-nmi-injection-movss", longMode, { s, c in s.interruptibility = 2; c.entryInterruption = InterruptionInformation(rawValue: 0x8000_0202) }),
         ("interruptibility-smi", longMode, { s, _ in s.interruptibility = 4 }),
         ("interruptibility-virtual-nmi-injection", longMode, { s, c in
-            c.virtualNMIs = true; s.interruptibility = 8; c.entryInterruptionInfo = 0x8000_0202 }),
+            c.virtualNMIs = true; s.interruptibility = 8; c.entryInterruption = InterruptionInformation(rawValue: 0x8000_0202) }),
         ("pending-debug-reserved", longMode, { s, _ in s.pendingDebugExceptions = 1 << 4 }),
         ("pending-debug-bs", longMode, { s, _ in s.interruptibility = 1; s.rflags = 0x302 }),
         ("link-pointer-alignment", longMode, { s, _ in s.vmcsLinkPointer = 0x1001 }),

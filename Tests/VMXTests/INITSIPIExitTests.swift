@@ -1,6 +1,7 @@
 import XCTest
 import X86Assembler
 @testable import CPU
+@testable import TestSupport
 
 /// INIT and start-up IPIs in VMX non-root operation (SDM Vol. 3C §26.2; §27.7.4 activity-state
 /// blocking; §28.2.1 exit qualification): INIT → exit 3 outside wait-for-SIPI, blocked in it;

@@ -1,6 +1,7 @@
 import XCTest
 import X86Assembler
 @testable import CPU
+@testable import TestSupport
 
 /// INVEPT and INVVPID as L0 executes them through `Processor.invept` / `Processor.invvpid`:
 /// exactly the mappings SDM Vol. 3C ch. 31 "INVEPT"/"INVVPID" and §29.4.3.1 name drop; the
@@ -55,14 +56,14 @@ final class InvalidationTests: XCTestCase {
         let cpu = try Bed(VPIDTLBTests.readPages).cpu
         for type in [INVVPIDType.individualAddress, .singleContext, .singleContextRetainingGlobals] {
             XCTAssertThrowsError(try cpu.invvpid(type, INVVPIDDescriptor(vpid: 0))) { e in
-                XCTAssertEqual(e as? InvalidationOperandError, .invalidOperand, "VPID 0 with type \(type)")
+                XCTAssertEqual(e as? VMInstructionError, .invalidINVEPTOrINVVPIDOperand, "VPID 0 with type \(type)")
             }
         }
         XCTAssertNoThrow(try cpu.invvpid(.allContext, INVVPIDDescriptor(vpid: 0)))
         XCTAssertThrowsError(try cpu.invvpid(.singleContext, INVVPIDDescriptor(low: 1 | (1 << 16), linearAddress: 0)))
         XCTAssertThrowsError(try cpu.invvpid(.individualAddress, INVVPIDDescriptor(vpid: 1, linearAddress: 0x0000_8000_0000_0000)))
         XCTAssertNoThrow(try cpu.invvpid(.individualAddress, INVVPIDDescriptor(vpid: 1, linearAddress: 0xFFFF_8000_0000_0000)))
-        XCTAssertEqual(InvalidationOperandError.invalidOperand.rawValue, 28)
+        XCTAssertEqual(VMInstructionError.invalidINVEPTOrINVVPIDOperand.rawValue, 28)
     }
 
     /// Combined mappings are tagged by EP4TA: single-context INVEPT drops those of one EPTP for

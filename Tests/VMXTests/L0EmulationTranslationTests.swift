@@ -1,6 +1,7 @@
 import XCTest
 import X86Assembler
 @testable import CPU
+@testable import TestSupport
 
 /// L0's emulation of the access an EPT violation reported reuses the exit's guest-linear →
 /// guest-physical translation (exit qualification bits 7 and 8, SDM Vol. 3C §28.2.1 Table

@@ -1,6 +1,7 @@
 import XCTest
 import X86Assembler
 @testable import CPU
+@testable import TestSupport
 
 /// VM-entry MSR-load, VM-exit MSR-store and VM-exit MSR-load lists (SDM Vol. 3C §27.2.1.2,
 /// §27.2.1.3, §27.4, §27.8, §28.4, §28.6, §28.7).

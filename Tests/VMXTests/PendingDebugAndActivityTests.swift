@@ -1,6 +1,7 @@
 import XCTest
 import X86Assembler
 @testable import CPU
+@testable import TestSupport
 
 /// The pending-debug-exceptions field at VM entry (SDM Vol. 3C §27.7.3) and exit (§28.3.4),
 /// the shutdown activity state after VM entry (§27.7.4), and bit 12 "NMI unblocking due to

@@ -1,6 +1,7 @@
 import XCTest
 import X86Assembler
 @testable import CPU
+@testable import TestSupport
 
 /// "Use TPR shadow": CR8 accesses go to VTPR on the virtual-APIC page, and a TPR below the
 /// threshold causes a trap-like "TPR below threshold" exit (SDM Vol. 3C §30.1.1, §30.1.2, §30.3;

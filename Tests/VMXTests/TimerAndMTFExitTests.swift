@@ -1,6 +1,7 @@
 import XCTest
 import X86Assembler
 @testable import CPU
+@testable import TestSupport
 
 /// The VMX-preemption timer (SDM Vol. 3C §26.5.1, §27.7.4, §28.3.4) and the monitor trap flag
 /// (§26.5.2, §27.6.2).

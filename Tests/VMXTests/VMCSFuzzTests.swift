@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 import X86Assembler
 @testable import CPU
+@testable import TestSupport
 
 /// Randomized VMCS contents: every case ends in an entry failure, a VM exit or an L0 return —
 /// never a crash or hang — and an accepted entry only loads state the SDM's checks allow.

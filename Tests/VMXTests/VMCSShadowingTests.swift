@@ -1,6 +1,7 @@
 import XCTest
 import X86Assembler
 @testable import CPU
+@testable import TestSupport
 
 /// VMREAD/VMWRITE in VMX non-root operation with "VMCS shadowing" (SDM Vol. 3C ch. 31 "VMREAD",
 /// "VMWRITE"; §25.6.15 bitmaps; §25.10 shadow VMCSs; §27.2.1.1 and §27.3.1.5 entry checks).
@@ -127,7 +128,7 @@ final class VMCSShadowingTests: XCTestCase {
         // (see testVMREADAndVMWRITEReachTheShadowVMCSWithoutExiting); the rule VMWRITE applies
         // to the shadow VMCS is VMCS.write's.
         XCTAssertEqual(shadow.write(encoding: 0x4402, value: 1, anyFieldWritable: false), .readOnlyComponent)
-        XCTAssertEqual(VMCS.AccessError.readOnlyComponent.rawValue, 13)
+        XCTAssertEqual(VMInstructionError.readOnlyComponent.rawValue, 13)
     }
 
     func testUnregisteredLinkPointerExits() throws {

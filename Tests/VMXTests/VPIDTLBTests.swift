@@ -1,6 +1,7 @@
 import XCTest
 import X86Assembler
 @testable import CPU
+@testable import TestSupport
 
 /// Cached translations tagged by VPID across VM entries and exits (SDM Vol. 3C §29.1 "Virtual
 /// Processor Identifiers", §29.4 "Caching Translation Information", §27.3.2.5, §28.5.5).

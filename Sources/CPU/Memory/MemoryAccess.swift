@@ -44,11 +44,8 @@ extension Processor {
 
     /// Canonical: bits 63:N-1 all equal bit N-1, N = 48 or 57 (SDM Vol. 3A §4.5).
     @inline(__always) public func isCanonical(_ la: UInt64) -> Bool {
-        let sh = UInt64(canonicalShift)
-        return UInt64(bitPattern: Int64(bitPattern: la << sh) >> Int64(sh)) == la
+        CanonicalAddress.isCanonical(la, width: CanonicalAddress.width(la57: cr4 & CR4.la57 != 0))
     }
-
-    var canonicalShift: Int { cr4 & CR4.la57 != 0 ? 7 : 16 }
 
     // MARK: Linear-address access (TLB fast path)
 

@@ -7,6 +7,8 @@ public enum MSRIndex {
     public static let featureControl: UInt32 = 0x3A
     public static let tscAdjust: UInt32 = 0x3B
     public static let specCtrl: UInt32 = 0x48
+    public static let smmMonitorControl: UInt32 = 0x9B
+    public static let smbase: UInt32 = 0x9E
     public static let predCmd: UInt32 = 0x49
     public static let biosSignID: UInt32 = 0x8B
     public static let mtrrCap: UInt32 = 0xFE
@@ -20,7 +22,25 @@ public enum MSRIndex {
     public static let debugCtl: UInt32 = 0x1D9
     public static let mtrrDefType: UInt32 = 0x2FF
     public static let pat: UInt32 = 0x277
+    // VMX capability MSRs (SDM Vol. 4 Table 2-2; Vol. 3D Appendix A).
     public static let vmxBasic: UInt32 = 0x480
+    public static let vmxPinbasedControls: UInt32 = 0x481
+    public static let vmxProcbasedControls: UInt32 = 0x482
+    public static let vmxExitControls: UInt32 = 0x483
+    public static let vmxEntryControls: UInt32 = 0x484
+    public static let vmxMisc: UInt32 = 0x485
+    public static let vmxCR0Fixed0: UInt32 = 0x486
+    public static let vmxCR0Fixed1: UInt32 = 0x487
+    public static let vmxCR4Fixed0: UInt32 = 0x488
+    public static let vmxCR4Fixed1: UInt32 = 0x489
+    public static let vmxVMCSEnum: UInt32 = 0x48A
+    public static let vmxProcbasedControls2: UInt32 = 0x48B
+    public static let vmxEPTVPIDCap: UInt32 = 0x48C
+    public static let vmxTruePinbasedControls: UInt32 = 0x48D
+    public static let vmxTrueProcbasedControls: UInt32 = 0x48E
+    public static let vmxTrueExitControls: UInt32 = 0x48F
+    public static let vmxTrueEntryControls: UInt32 = 0x490
+    public static let vmxVMFunc: UInt32 = 0x491
     public static let x2apicBase: UInt32 = 0x800
     public static let x2apicLast: UInt32 = 0x8FF
     public static let xss: UInt32 = 0xDA0

@@ -47,10 +47,10 @@ public struct PendingExit: Sendable {
     public var guestPhysicalAddress: UInt64 = 0
     public var instructionLength: UInt32 = 0
     public var instructionInfo: UInt32 = 0
-    public var interruptionInfo: UInt32 = 0
+    public var interruptionInfo = InterruptionInformation.none
     public var interruptionErrorCode: UInt32 = 0
     /// The event being delivered when the exit occurred (§28.2.4); 0 when not during delivery.
-    public var idtVectoringInfo: UInt32 = 0
+    public var idtVectoringInfo = InterruptionInformation.none
     public var idtVectoringErrorCode: UInt32 = 0
     public init() {}
 }

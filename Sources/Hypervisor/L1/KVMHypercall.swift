@@ -27,10 +27,10 @@ extension VirtualMachine {
     /// VMMCALL — guests that read an AMD vendor (e.g. `-cpu qemu64`) use it. Any other #UD
     /// goes back to L1.
     func handleInvalidOpcode(_ v: VCPU) {
-        let vmcs = v.vmcs01!
-        let info = vmcs[.exitInterruptionInformation]
-        guard info & 0x7FF == UInt64(Vector.ud) | (3 << 8) else {
-            inject(v, vector: UInt8(info & 0xFF))
+        let vmcs = v.vmcs01
+        let info = vmcs.exitInterruption
+        guard info.vector == Vector.ud, info.type == .hardwareException else {
+            inject(v, vector: info.vector)
             return
         }
         if v.processor.guestCodeBytes(vmcs: vmcs, count: 3) == Self.vmmcall {
@@ -45,7 +45,7 @@ extension VirtualMachine {
 
     /// Performs the hypercall and completes the VMCALL (RIP past it).
     func handleVMCALL(_ v: VCPU) {
-        let vmcs = v.vmcs01!
+        let vmcs = v.vmcs01
         let p = v.processor
         let long = guestIn64BitMode(vmcs)
         let width: UInt64 = long ? ~0 : 0xFFFF_FFFF

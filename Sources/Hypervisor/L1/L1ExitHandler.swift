@@ -19,7 +19,7 @@ extension VirtualMachine {
     }
 
     func handleL1Exit(_ reason: ExitReason, on v: VCPU) -> L1ExitResolution {
-        let vmcs = v.vmcs01!
+        let vmcs = v.vmcs01
         let rip = vmcs[.guestRIP], qualification = vmcs[.exitQualification]
         exitTrace.record(ExitEvent(time: clock.nanoseconds, cpu: UInt16(v.index), level: .l1, reason: reason,
                                    qualification: qualification, guestRIP: rip))
@@ -43,8 +43,8 @@ extension VirtualMachine {
             // A guest-physical address EPT01 leaves unmapped: a device window or open bus. An
             // event's delivery (IDT, stack) in device memory is nothing an instruction
             // emulator can complete (SDM Vol. 3C §28.2.3: the exit came during delivery).
-            if vmcs[.idtVectoringInformation] & (1 << 31) != 0 {
-                return .end(.l0Failure(cpu: v.index, message: "L1's event delivery (IDT-vectoring information 0x\(String(vmcs[.idtVectoringInformation], radix: 16))) touches guest-physical 0x\(String(vmcs[.guestPhysicalAddress], radix: 16)), which is not RAM"))
+            if vmcs.idtVectoring.isValid {
+                return .end(.l0Failure(cpu: v.index, message: "L1's event delivery (\(vmcs.idtVectoring)) touches guest-physical 0x\(String(vmcs[.guestPhysicalAddress], radix: 16)), which is not RAM"))
             }
             return emulate(v, because: reason)
         case .interruptWindow:
@@ -91,9 +91,10 @@ extension VirtualMachine {
     /// IN/OUT with the exit qualification of SDM Vol. 3C Table 28-5: size in bits 2:0,
     /// direction in bit 3, string in bit 4, port in bits 31:16. String forms are emulated
     /// (segments, RSI/RDI, REP counts and faults are the processor's).
-    func handleIO(_ v: VCPU, qualification q: UInt64) -> L1ExitResolution {
-        if q & (1 << 4) != 0 { return emulate(v, because: .ioInstruction) }
-        let size = Int(q & 7) + 1, input = q & (1 << 3) != 0, port = UInt16(truncatingIfNeeded: q >> 16)
+    func handleIO(_ v: VCPU, qualification: UInt64) -> L1ExitResolution {
+        let q = IOInstructionQualification(rawValue: qualification)
+        if q.isString { return emulate(v, because: .ioInstruction) }
+        let size = q.size, input = q.isInput, port = q.port
         let p = v.processor
         let rax = p.gpr[GPR.rax.rawValue]
         if input {
@@ -115,11 +116,12 @@ extension VirtualMachine {
     /// CR4.VMXE = 1 is reserved for L1 (no VMX offered): #GP(0). Otherwise the instruction
     /// is emulated (its own checks and side effects apply to the L1-owned bits) and the
     /// read shadow takes L1's value of the host-owned bits once it has retired.
-    func handleControlRegisterAccess(_ v: VCPU, qualification q: UInt64) -> L1ExitResolution {
-        let vmcs = v.vmcs01!
-        let cr = Int(q & 0xF), accessType = (q >> 4) & 3, register = Int((q >> 8) & 0xF)
-        guard accessType == 0, cr == 0 || cr == 4 else { return emulate(v, because: .crAccess) }
-        let value = v.processor.gpr[register]
+    func handleControlRegisterAccess(_ v: VCPU, qualification: UInt64) -> L1ExitResolution {
+        let vmcs = v.vmcs01
+        let q = ControlRegisterAccessQualification(rawValue: qualification)
+        let cr = q.controlRegister
+        guard q.accessType == .movToCR, cr == 0 || cr == 4 else { return emulate(v, because: .crAccess) }
+        let value = v.processor.gpr[Int(q.register)]
         if cr == 4 && value & CR4.vmxe != 0 {
             inject(v, vector: Vector.gp, errorCode: 0)
             return .resume
@@ -135,7 +137,7 @@ extension VirtualMachine {
 
     /// Emulates the exiting instruction against the platform bus.
     func emulate(_ v: VCPU, because reason: ExitReason) -> L1ExitResolution {
-        let vmcs = v.vmcs01!
+        let vmcs = v.currentVMCS
         switch v.processor.emulateInstruction(vmcs: vmcs, bus: bus) {
         case .completed:
             return .resume
@@ -154,7 +156,7 @@ extension VirtualMachine {
     /// RFLAGS.TF a single-step trap after it (SDM Vol. 3A §18.3.1.4: DR6.BS, delivered as a
     /// #DB trap before any interrupt, Table 6-2 priority 4 vs 5).
     func skipInstruction(_ v: VCPU) {
-        let vmcs = v.vmcs01!
+        let vmcs = v.currentVMCS
         var rip = vmcs[.guestRIP] &+ vmcs[.exitInstructionLength]
         // Outside 64-bit mode RIP wraps at the code segment's size (CS.D/B, bit 14).
         if !guestIn64BitMode(vmcs) { rip &= vmcs[.guestCSAccessRights] & (1 << 14) != 0 ? 0xFFFF_FFFF : 0xFFFF }
@@ -176,33 +178,28 @@ extension VirtualMachine {
     /// The error code is delivered only where the exception pushes one and L1 is in
     /// protected mode (§27.2.1.3).
     func inject(_ v: VCPU, vector: UInt8, errorCode: UInt32? = nil) {
-        let vmcs = v.vmcs01!
-        var info: UInt64 = (1 << 31) | (3 << 8) | UInt64(vector)
-        if let e = errorCode, Vector.pushesErrorCode(vector), vmcs[.guestCR0] & CR0.pe != 0 {
-            info |= 1 << 11
-            vmcs[.entryExceptionErrorCode] = UInt64(e)
-        }
-        vmcs[.entryInterruptionInformation] = info
-        vmcs[.entryInstructionLength] = 0
+        let vmcs = v.currentVMCS
+        let delivers = errorCode != nil && Vector.pushesErrorCode(vector) && vmcs[.guestCR0] & CR0.pe != 0
+        vmcs.inject(InterruptionInformation(vector: vector, type: .hardwareException, deliversErrorCode: delivers),
+                    errorCode: delivers ? errorCode! : 0)
     }
 
     /// An exit during the delivery of an event (IDT-vectoring information valid, SDM Vol. 3C
     /// §28.2.4) leaves that event undelivered: L0 queues it again for the next entry, with
     /// its error code and instruction length (§27.6.1).
     func reinjectVectoredEvent(_ v: VCPU) {
-        let vmcs = v.vmcs01!
-        let info = vmcs[.idtVectoringInformation]
-        guard info & (1 << 31) != 0 else { return }
-        vmcs[.entryInterruptionInformation] = info & 0x8000_0FFF
-        vmcs[.entryExceptionErrorCode] = vmcs[.idtVectoringErrorCode]
-        vmcs[.entryInstructionLength] = vmcs[.exitInstructionLength]
+        let vmcs = v.currentVMCS
+        let info = vmcs.idtVectoring
+        guard info.isValid else { return }
+        vmcs.inject(info.asInjection, errorCode: UInt32(truncatingIfNeeded: vmcs[.idtVectoringErrorCode]),
+                    instructionLength: UInt32(truncatingIfNeeded: vmcs[.exitInstructionLength]))
     }
 
     func setInterruptWindowExiting(_ v: VCPU, _ on: Bool) { setPrimaryControl(v, .interruptWindowExiting, on) }
     func setNMIWindowExiting(_ v: VCPU, _ on: Bool) { setPrimaryControl(v, .nmiWindowExiting, on) }
 
     func setPrimaryControl(_ v: VCPU, _ control: PrimaryProcessorBasedControls, _ on: Bool) {
-        let vmcs = v.vmcs01!
+        let vmcs = v.currentVMCS
         let bit = UInt64(control.rawValue)
         vmcs[.primaryProcessorBasedControls] = on ? vmcs[.primaryProcessorBasedControls] | bit
                                                   : vmcs[.primaryProcessorBasedControls] & ~bit

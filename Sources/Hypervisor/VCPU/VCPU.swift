@@ -23,8 +23,12 @@ public final class VCPU: LocalAPICHost {
     var isRunning = false
     var initPending = false
     var sipiVector: UInt8?
-    /// The VMCS L0 runs this vCPU under (L1's state between VM exits and entries).
-    public internal(set) var vmcs01: VMCS!
+    /// The VMCS L0 runs L1 under (L1's state between VM exits and entries).
+    public let vmcs01: VMCS
+    /// The VMCS the next `Processor.run(vmcs:)` enters: VMCS01, or the VMCS02 of a nested
+    /// guest while L1 has one running. Exit handlers that complete an instruction or queue an
+    /// event act on this one.
+    public internal(set) var currentVMCS: VMCS
     /// L0 changed the processor's state directly (boot, reset, INIT, SIPI): VMCS01's guest
     /// state is taken from the processor before the next VM entry.
     var guestStateStale = true
@@ -35,10 +39,12 @@ public final class VCPU: LocalAPICHost {
     /// run, so a sender spinning on the handler's effect sees it soon (`eventSliceInstructions`).
     var eventJustQueued = false
 
-    init(index: Int, processor: Processor, lapic: LocalAPIC) {
+    init(index: Int, processor: Processor, lapic: LocalAPIC, vmcs01: VMCS) {
         self.index = index
         self.processor = processor
         self.lapic = lapic
+        self.vmcs01 = vmcs01
+        currentVMCS = vmcs01
         state = index == 0 ? .running : .waitingForSIPI
     }
 
@@ -46,7 +52,7 @@ public final class VCPU: LocalAPICHost {
 
     /// RFLAGS.IF of the guest as L0 will next enter it.
     var interruptFlag: Bool {
-        (guestStateStale || vmcs01 == nil ? processor.rflags : vmcs01[.guestRFLAGS]) & (1 << 9) != 0
+        (guestStateStale ? processor.rflags : currentVMCS[.guestRFLAGS]) & (1 << 9) != 0
     }
 
     public func apicInterruptPending() {

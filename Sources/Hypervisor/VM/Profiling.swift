@@ -31,6 +31,6 @@ extension VirtualMachine {
 extension VCPU {
     /// L1's RIP: VMCS01's guest RIP between entries, the processor's while L0 has changed it.
     public var guestRIP: UInt64 {
-        guestStateStale || vmcs01 == nil ? processor.rip : vmcs01[.guestRIP]
+        guestStateStale ? processor.rip : currentVMCS[.guestRIP]
     }
 }

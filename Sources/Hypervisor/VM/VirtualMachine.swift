@@ -78,7 +78,9 @@ public final class VirtualMachine {
             let p = Processor(memory: memory, bus: bus, model: configuration.cpuModel, index: i)
             let lapic = LocalAPIC(apicID: UInt32(i), cpuIndex: i, bootstrap: i == 0, bus: apicBus,
                                   scheduler: scheduler, x2APICSupported: configuration.cpuModel.has(.x2apic))
-            let v = VCPU(index: i, processor: p, lapic: lapic)
+            // Each VMCS01 has its own VPID (index + 1): L1's cached translations survive its exits.
+            let v = VCPU(index: i, processor: p, lapic: lapic,
+                         vmcs01: VMCS01.make(ept: ept01.pointer, vpid: UInt16(i + 1)))
             lapic.host = v
             clock.attach(p)
             list.append(v)
@@ -94,7 +96,6 @@ public final class VirtualMachine {
             return lapic.globallyEnabled && !lapic.x2APICMode && base != LocalAPIC.defaultBase ? base : nil
         }, device: window)
         try bus.map(mmio: IOAPIC.defaultBase..<(IOAPIC.defaultBase + 0x1000), to: ioapic)
-        for v in vcpus { v.vmcs01 = VMCS01.make(ept: ept01.pointer, vpid: UInt16(v.index + 1)) }
         board = try PCBoard(vm: self, options: options)
     }
 
@@ -128,18 +129,18 @@ public final class VirtualMachine {
                 // Pause-loop exiting, L0's way (SDM Vol. 3C §26.1.3 "PAUSE exiting"): while
                 // vCPUs share the thread, PAUSE ends a spinning vCPU's slice.
                 setPrimaryControl(v, .pauseExiting, shared)
-                let outcome = v.processor.run(vmcs: v.vmcs01, budget: sliceBudget(for: v, shared: shared))
+                let outcome = v.processor.run(vmcs: v.currentVMCS, budget: sliceBudget(for: v, shared: shared))
                 v.eventJustQueued = false
                 v.isRunning = false
                 ran = true
                 switch outcome {
                 case .vmExit(let reason):
-                    if v.vmcs01[.exitReason] & (1 << 31) != 0 {
-                        return .l0Failure(cpu: v.index, message: "VMCS01 failed a VM-entry guest-state check (\(reason), qualification \(v.vmcs01[.exitQualification])): an L0 bug")
+                    if v.currentVMCS.exitReasonField.isEntryFailure {
+                        return .l0Failure(cpu: v.index, message: entryFailureMessage(v, reason: "\(reason)"))
                     }
                     if case .end(let o) = handleL1Exit(reason, on: v) { return o }
                 case .entryFailed(let error):
-                    return .l0Failure(cpu: v.index, message: "VMCS01 failed a VM-entry check (\(error)): an L0 bug")
+                    return .l0Failure(cpu: v.index, message: entryFailureMessage(v, reason: "VMfailValid \(error.rawValue)"))
                 case .vmxAbort(let indicator):
                     return .l0Failure(cpu: v.index, message: "VMX abort \(indicator.rawValue) (\(indicator)) on a VM exit from VMCS01: an L0 bug")
                 case .halted:
@@ -163,6 +164,13 @@ public final class VirtualMachine {
                 scheduler.runDue()
             }
         }
+    }
+
+    /// An entry into a VMCS L0 built failed: an L0 bug, reported with the rule it broke.
+    private func entryFailureMessage(_ v: VCPU, reason: String) -> String {
+        let which = v.currentVMCS === v.vmcs01 ? "VMCS01" : "VMCS02"
+        guard let f = v.processor.lastEntryCheckFailure else { return "\(which) failed VM entry (\(reason)): an L0 bug" }
+        return "\(which) failed VM entry: \(f) — an L0 bug"
     }
 
     /// Instructions the current slice may run: up to the next timer deadline, and the shorter
@@ -196,9 +204,10 @@ public final class VirtualMachine {
     /// for an interrupt-window exit, and an NMI blocked by L1's NMI handler for an
     /// NMI-window exit (§26.5.2).
     private func deliverEvents(to v: VCPU) {
-        guard v.state == .running || v.state == .halted, let vmcs = v.vmcs01 else { return }
+        guard v.state == .running || v.state == .halted else { return }
+        let vmcs = v.currentVMCS
         // One event per entry: an event already queued (or being re-injected) goes first.
-        guard vmcs[.entryInterruptionInformation] & (1 << 31) == 0 else { return }
+        guard !vmcs.entryInterruption.isValid else { return }
         if v.pendingDebugTrap {
             if v.state == .halted && !hasDeliverableEvent(v) { return }   // the trap follows the HLT's wake-up
             v.pendingDebugTrap = false
@@ -214,7 +223,7 @@ public final class VirtualMachine {
             if blocking & 0xB == 0 {
                 v.nmiPending = false
                 setNMIWindowExiting(v, false)
-                vmcs[.entryInterruptionInformation] = (1 << 31) | (2 << 8) | UInt64(Vector.nmi)
+                vmcs.inject(InterruptionInformation(vector: Vector.nmi, type: .nmi))
                 v.state = .running
                 v.eventJustQueued = true
                 return
@@ -239,7 +248,7 @@ public final class VirtualMachine {
         }
         setInterruptWindowExiting(v, false)
         if let vec = vector {
-            vmcs[.entryInterruptionInformation] = (1 << 31) | UInt64(vec)   // type 0: external interrupt
+            vmcs.inject(InterruptionInformation(vector: vec, type: .external))
             v.state = .running
             v.eventJustQueued = true
         }
@@ -255,7 +264,8 @@ public final class VirtualMachine {
     /// SIPI. An event L0 had queued for VMCS01 is dropped with the state it was meant for.
     func resetProcessors() {
         for v in vcpus {
-            v.vmcs01?[.entryInterruptionInformation] = 0
+            v.vmcs01.entryInterruption = .none
+            v.currentVMCS = v.vmcs01
             v.processor.reset()
             v.guestStateStale = true
             v.pendingDebugTrap = false
@@ -277,16 +287,13 @@ final class LocalAPICWindow: MMIODevice {
 
 /// Platform MSRs: the local APIC's (SDM Vol. 3A §12.4.4, §12.12.1.2, §12.5.4.1).
 extension VirtualMachine: PlatformRegisterHandler {
-    static let apicBaseMSR: UInt32 = 0x1B
-    static let tscDeadlineMSR: UInt32 = 0x6E0
-
     public func readMSR(_ index: UInt32, cpu: Processor) -> PlatformMSRResult {
         let lapic = vcpus[cpu.index].lapic
         switch index {
-        case Self.apicBaseMSR: return .value(lapic.baseMSR)
-        case Self.tscDeadlineMSR:
+        case MSRIndex.apicBase: return .value(lapic.baseMSR)
+        case MSRIndex.tscDeadline:
             return configuration.cpuModel.has(.tscDeadline) ? .value(lapic.tscDeadline) : .generalProtection
-        case 0x800...0x8FF: return lapic.readMSR(index).map { .value($0) } ?? .generalProtection
+        case MSRIndex.x2apicBase...MSRIndex.x2apicLast: return lapic.readMSR(index).map { .value($0) } ?? .generalProtection
         default: return .notHandled
         }
     }
@@ -294,14 +301,14 @@ extension VirtualMachine: PlatformRegisterHandler {
     public func writeMSR(_ index: UInt32, value: UInt64, cpu: Processor) -> PlatformMSRResult {
         let lapic = vcpus[cpu.index].lapic
         switch index {
-        case Self.apicBaseMSR:
+        case MSRIndex.apicBase:
             return lapic.writeBaseMSR(value, physicalAddressBits: configuration.cpuModel.physicalAddressBits)
                 ? .value(0) : .generalProtection
-        case Self.tscDeadlineMSR:
+        case MSRIndex.tscDeadline:
             guard configuration.cpuModel.has(.tscDeadline) else { return .generalProtection }
             lapic.writeTSCDeadline(value)
             return .value(0)
-        case 0x800...0x8FF: return lapic.writeMSR(index, value) ? .value(0) : .generalProtection
+        case MSRIndex.x2apicBase...MSRIndex.x2apicLast: return lapic.writeMSR(index, value) ? .value(0) : .generalProtection
         default: return .notHandled
         }
     }

@@ -133,7 +133,7 @@ struct RunCommand: ParsableCommand {
                 format: "matryoshka: decode cache: %llu blocks decoded, %llu removed by stores to code, %llu flushes; %llu events delivered\n",
                 t.blocksDecoded, t.blocksInvalidated, t.flushes, vm.vcpus.reduce(0) { $0 + $1.processor.eventsDelivered }).utf8))
             for v in vm.vcpus {
-                let g = v.vmcs01!
+                let g = v.vmcs01
                 FileHandle.standardError.write(Data(String(
                     format: "matryoshka: vCPU %d %@: RIP 0x%llx RSP 0x%llx RFLAGS 0x%llx CR0 0x%llx CR3 0x%llx CR4 0x%llx\n",
                     v.index, "\(v.state)", g[.guestRIP], g[.guestRSP], g[.guestRFLAGS], g[.guestCR0], g[.guestCR3], g[.guestCR4]).utf8))

@@ -1,6 +1,7 @@
 import XCTest
 import X86Assembler
 @testable import CPU
+@testable import TestSupport
 
 /// A 64-bit kernel environment for test guests: GDT (kernel and user segments, a 64-bit TSS),
 /// an IDT whose every vector records (vector, RSP at entry) at `recordAddress` and halts, and

@@ -75,9 +75,9 @@ extension Processor {
         guard exits else { return nil }
         pendingExit = PendingExit()
         pendingExit.reason = .exceptionOrNMI
-        pendingExit.interruptionInfo = UInt32(e.vector) | UInt32(e.type.rawValue) << 8
-            | (e.hasErrorCode && e.type == .hardwareException ? 1 << 11 : 0) | (1 << 31)
-            | (nmiUnblockedByFaultingIRET && e.type == .hardwareException && e.vector != Vector.df ? 1 << 12 : 0)
+        pendingExit.interruptionInfo = InterruptionInformation(
+            vector: e.vector, type: e.type, deliversErrorCode: e.hasErrorCode && e.type == .hardwareException,
+            nmiUnblockingDueToIRET: nmiUnblockedByFaultingIRET && e.type == .hardwareException && e.vector != Vector.df)
         nmiUnblockedByFaultingIRET = false
         pendingExit.interruptionErrorCode = e.errorCode
         if e.vector == Vector.pf && e.type == .hardwareException { pendingExit.qualification = faultingLinearAddress }

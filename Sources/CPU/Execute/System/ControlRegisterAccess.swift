@@ -136,7 +136,7 @@ extension Processor {
         let v = readReg(i.pointee.rm, i.pointee.opSize)
         let cr = i.pointee.reg
         if nonRoot {
-            let q = Self.crQualification(cr, toCR: true, i.pointee.rm)
+            let q = ControlRegisterAccessQualification(controlRegister: cr, access: .movToCR, register: i.pointee.rm).rawValue
             if cr == 3 && controls.primary.contains(.cr3LoadExiting) && !controls.cr3Targets.contains(v) {
                 throw instructionExit(i, .crAccess, qualification: q)
             }
@@ -163,7 +163,7 @@ extension Processor {
         if cpl != 0 { throw Fault.gp(0) }
         if nonRoot {
             let cr = i.pointee.reg
-            let q = Self.crQualification(cr, toCR: false, i.pointee.rm)
+            let q = ControlRegisterAccessQualification(controlRegister: cr, access: .movFromCR, register: i.pointee.rm).rawValue
             if (cr == 3 && controls.primary.contains(.cr3StoreExiting)) || (cr == 8 && controls.primary.contains(.cr8StoreExiting)) {
                 throw instructionExit(i, .crAccess, qualification: q)
             }

@@ -15,29 +15,6 @@
 /// The APIC-access page is part of the TLB sets' basis (`pagingControlBasis`), so entries
 /// cached for that page under other controls are never used while it is the APIC-access page.
 
-/// Bits 15:12 of the exit qualification for APIC-access VM exits (§28.2.1, Table 28-6).
-public enum APICAccessType: UInt64, Sendable {
-    /// Linear access for a data read during instruction execution.
-    case linearRead = 0
-    /// Linear access for a data write during instruction execution.
-    case linearWrite = 1
-    /// Linear access for an instruction fetch.
-    case linearInstructionFetch = 2
-    /// Linear access (read or write) during event delivery.
-    case linearDuringEventDelivery = 3
-    /// Guest-physical access during event delivery.
-    case guestPhysicalDuringEventDelivery = 10
-    /// Guest-physical access for an instruction fetch or during instruction execution.
-    case guestPhysical = 15
-
-    /// The exit qualification: page offset in bits 11:0 (for linear accesses; 0 for
-    /// guest-physical ones, where it is undefined), access type in bits 15:12, bits 63:16 zero.
-    public func exitQualification(offset: UInt64) -> UInt64 {
-        let linear = self.rawValue <= 3
-        return (linear ? offset & 0xFFF : 0) | rawValue << 12
-    }
-}
-
 /// A write to the APIC-access page the processor virtualized in the current operation
 /// (§30.4.3.1): APIC-write emulation (§30.4.3.2) is owed when the operation completes.
 struct VirtualizedAPICWrite {
@@ -162,7 +139,7 @@ extension Processor {
     func apicAccessExit(offset: UInt64, type: APICAccessType) -> Fault {
         vmxEvents.virtualizedAPICWrite = nil
         pendingExit.reason = .apicAccess
-        pendingExit.qualification = type.exitQualification(offset: offset)
+        pendingExit.qualification = APICAccessQualification(offset: offset, type: type).rawValue
         pendingExit.guestLinearAddress = 0
         pendingExit.guestPhysicalAddress = 0
         if type == .linearRead || type == .linearWrite {
@@ -176,10 +153,9 @@ extension Processor {
     /// recorded by the caller (§28.2.3).
     func markAPICAccessDuringEventDelivery() {
         guard pendingExit.reason == .apicAccess else { return }
-        let type = (pendingExit.qualification >> 12) & 0xF
-        let during: APICAccessType = type == APICAccessType.guestPhysical.rawValue
-            ? .guestPhysicalDuringEventDelivery : .linearDuringEventDelivery
-        pendingExit.qualification = during.exitQualification(offset: pendingExit.qualification & 0xFFF)
+        let q = APICAccessQualification(rawValue: pendingExit.qualification)
+        let during: APICAccessType = q.accessType == .guestPhysical ? .guestPhysicalDuringEventDelivery : .linearDuringEventDelivery
+        pendingExit.qualification = APICAccessQualification(offset: q.offset, type: during).rawValue
         pendingExit.instructionLength = 0
     }
 

@@ -45,18 +45,19 @@ extension Processor {
         c.tprThreshold = UInt32(truncatingIfNeeded: v[.tprThreshold])
     }
 
-    /// §27.2.1.1: with "use TPR shadow" = 1, "virtualize APIC accesses" = 0 and "virtual-
-    /// interrupt delivery" = 0, TPR threshold[3:0] must not exceed VTPR[7:4] (read from the
-    /// virtual-APIC page). A failure is VMfailValid(7) like the other control checks.
-    func tprThresholdNotAboveVTPR(_ v: VMCS) -> Bool {
-        guard v.primary.contains(.useTPRShadow), !v.secondary.contains(.virtualizeAPICAccesses),
-              !v.secondary.contains(.virtualInterruptDelivery) else { return true }
-        let vtpr = (try? memory.load(UInt32.self, at: v[.virtualAPICAddress] &+ Self.vtprOffset)) ?? 0
-        return v[.tprThreshold] & 0xF <= UInt64((vtpr >> 4) & 0xF)
-    }
 }
 
 extension VMEntryChecks {
+    /// §27.2.1.1: with "use TPR shadow" = 1, "virtualize APIC accesses" = 0 and "virtual-
+    /// interrupt delivery" = 0, TPR threshold[3:0] must not exceed VTPR[7:4], read from the
+    /// virtual-APIC page through the context's reader (an unreadable page reads as 0).
+    static func tprThresholdNotAboveVTPR(_ v: VMCS, _ c: inout GuestStateCheckContext) -> Bool {
+        guard v.primary.contains(.useTPRShadow), !v.secondary.contains(.virtualizeAPICAccesses),
+              !v.secondary.contains(.virtualInterruptDelivery) else { return true }
+        let vtpr = c.readPhysical32(v[.virtualAPICAddress] &+ Processor.vtprOffset) ?? 0
+        return v[.tprThreshold] & 0xF <= UInt64((vtpr >> 4) & 0xF)
+    }
+
     /// §27.2.1.1: with "use TPR shadow" = 1, the virtual-APIC address is 4-KByte aligned within
     /// MAXPHYADDR and, with "virtual-interrupt delivery" = 0, TPR threshold bits 31:4 are 0.
     /// With "use TPR shadow" = 0, "virtualize x2APIC mode", "APIC-register virtualization" and

@@ -1,6 +1,6 @@
 /// The EPT features a processor implements (reported in IA32_VMX_EPT_VPID_CAP, SDM Vol. 3D
 /// Appendix A.10); the walker enforces exactly these.
-public struct EPTFeatures: Sendable {
+public struct EPTFeatures: Sendable, Equatable {
     /// Bit 0: execute-only translations.
     public var executeOnly = true
     /// Bit 6: page-walk length 4; bit 7: page-walk length 5.

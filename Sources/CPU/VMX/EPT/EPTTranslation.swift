@@ -28,18 +28,14 @@ extension Processor {
             return (hpa, Self.tlbPermissions(eptRights: rights))
         case .violation(let rights):
             if rights == 0 && emulationBus != nil && !pagingStructure && !access.isFetch { return nil }
-            var q: UInt64 = 0
-            if ea.read { q |= 1 << 0 }
-            if ea.write { q |= 1 << 1 }
-            if ea.fetch { q |= 1 << 2 }
-            q |= UInt64(rights & 7) << 3
             if let la = linear {
-                q |= 1 << 7
-                if !pagingStructure { q |= 1 << 8; invalidateMappingsForEPTViolation(la) }
+                if !pagingStructure { invalidateMappingsForEPTViolation(la) }
                 pendingExit.guestLinearAddress = la
             }
+            let q = EPTViolationQualification(access: ea, rights: rights, linearAddressValid: linear != nil,
+                                              translatedAccess: !pagingStructure)
             pendingExit.reason = .eptViolation
-            pendingExit.qualification = q
+            pendingExit.qualification = q.rawValue
             pendingExit.guestPhysicalAddress = gpa
             throw Fault.vmExit
         case .misconfiguration:

@@ -76,7 +76,7 @@ extension Processor {
     /// non-root operation and the guest's cached translations (its VPID/PCID/EPTP set). An L0
     /// service is neither a VM entry nor an exit: no checks run and nothing is invalidated.
     func enterSavedGuestContext(_ v: VMCS) {
-        loadGuestState(guestStateArea(v), v, v.entryControls)
+        loadGuestState(GuestStateArea(v), v, v.entryControls)
         unpackControls(v)
         nonRoot = true
         activateTranslationContext()

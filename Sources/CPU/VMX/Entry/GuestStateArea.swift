@@ -95,7 +95,9 @@ public struct GuestStateArea: Equatable, Sendable {
     }
 }
 
-/// The VM-entry settings and processor facts the guest-state checks consult.
+/// The VM-entry settings and processor facts the guest-state checks consult: the controls
+/// of the VMCS being entered and the capabilities it is checked against (the processor's, or
+/// those L0 offers a guest hypervisor).
 public struct GuestStateCheckContext: Sendable {
     // VM-entry controls (§25.8.1).
     public var ia32eModeGuest = false
@@ -110,23 +112,25 @@ public struct GuestStateCheckContext: Sendable {
     public var enableEPT = false
     public var vmcsShadowing = false
     public var virtualNMIs = false
-    /// VM-entry interruption-information field (§25.8.3): valid 31, type 10:8, vector 7:0.
-    public var entryInterruptionInfo: UInt32 = 0
-    // Processor facts (capability MSRs, CPUID).
-    public var cr0Fixed0: UInt64 = 0x8000_0021
-    public var cr0Fixed1: UInt64 = 0xFFFF_FFFF
-    public var cr4Fixed0: UInt64 = 0x2000
-    public var cr4Fixed1: UInt64 = 0x3727FF
-    public var physicalAddressBits = 40
-    public var linearAddressBits = 48
+    /// The VM-entry interruption-information field (§25.8.3).
+    public var entryInterruption = InterruptionInformation.none
+    // Capabilities (capability MSRs, CPUID).
+    public var cr0Fixed0 = VMXCapabilities.defaultCR0Fixed0
+    public var cr0Fixed1 = VMXCapabilities.defaultCR0Fixed1
+    public var cr4Fixed0 = VMXCapabilities.defaultCR4Fixed0
+    public var cr4Fixed1 = VMXCapabilities.defaultCR4Fixed1
+    public var physicalAddressBits = VMXCapabilities.defaultPhysicalAddressBits
+    public var linearAddressBits = VMXCapabilities.defaultLinearAddressBits
     /// Activity states IA32_VMX_MISC reports beyond active (bit 0 HLT, 1 shutdown, 2 wait-for-SIPI).
     public var supportedActivityStates: UInt32 = 0b111
-    /// IA32_EFER bits the processor implements (SCE, LME, LMA, NXE).
-    public var eferSupported: UInt64 = (1 << 0) | (1 << 8) | (1 << 10) | (1 << 11)
-    /// IA32_DEBUGCTL bits the processor implements (LBR 0, BTF 1).
-    public var debugCtlSupported: UInt64 = 0b11
+    /// IA32_EFER bits the processor implements.
+    public var eferSupported = VMXCapabilities.defaultEFERSupported
+    /// IA32_DEBUGCTL bits the processor implements.
+    public var debugCtlSupported = VMXCapabilities.defaultDebugCtlSupported
     /// The VMCS revision identifier (for the link-pointer check).
-    public var vmcsRevision: UInt32 = 1
+    public var vmcsRevision: UInt32 = VMXCapabilities.revisionIdentifier
+    /// All the capabilities, for the control and host-state rows.
+    public var capabilities = VMXCapabilities()
     /// Reads a guest-physical 32-bit word or 64-bit PDPTE for the link-pointer and PDPTE
     /// checks (nil: the address is not readable memory).
     public var readPhysical32: @Sendable (UInt64) -> UInt32? = { _ in nil }
@@ -134,7 +138,108 @@ public struct GuestStateCheckContext: Sendable {
 
     public init() {}
 
-    var injecting: Bool { entryInterruptionInfo & (1 << 31) != 0 }
-    var injectionType: UInt32 { (entryInterruptionInfo >> 8) & 7 }
-    var injectionVector: UInt32 { entryInterruptionInfo & 0xFF }
+    /// The context for entering `v` under `caps` (§27.3.1 reads these controls).
+    public init(vmcs v: VMCS, capabilities caps: VMXCapabilities,
+                readPhysical32: @escaping @Sendable (UInt64) -> UInt32?,
+                readPhysical64: @escaping @Sendable (UInt64) -> UInt64?) {
+        let entry = v.entryControls, secondary = v.secondary
+        ia32eModeGuest = entry.contains(.ia32eModeGuest)
+        loadDebugControls = entry.contains(.loadDebugControls)
+        loadPAT = entry.contains(.loadPAT)
+        loadEFER = entry.contains(.loadEFER)
+        entryToSMM = entry.contains(.entryToSMM)
+        unrestrictedGuest = secondary.contains(.unrestrictedGuest)
+        enableEPT = secondary.contains(.enableEPT)
+        vmcsShadowing = secondary.contains(.vmcsShadowing)
+        virtualNMIs = v.pin.contains(.virtualNMIs)
+        entryInterruption = v.entryInterruption
+        cr0Fixed0 = caps.cr0Fixed0
+        cr0Fixed1 = caps.cr0Fixed1
+        cr4Fixed0 = caps.cr4Fixed0
+        cr4Fixed1 = caps.cr4Fixed1
+        physicalAddressBits = caps.physicalAddressBits
+        linearAddressBits = caps.linearAddressBits
+        supportedActivityStates = caps.supportedActivityStates
+        eferSupported = caps.eferSupported
+        debugCtlSupported = caps.debugCtlSupported
+        vmcsRevision = VMXCapabilities.revisionIdentifier
+        capabilities = caps
+        self.readPhysical32 = readPhysical32
+        self.readPhysical64 = readPhysical64
+    }
+
+    var injecting: Bool { entryInterruption.isValid }
+    var injectionType: InterruptionType? { entryInterruption.type }
+    var injectionVector: UInt8 { entryInterruption.vector }
+}
+
+extension GuestStateArea {
+    /// The VMCS fields of a segment register (§25.4.1).
+    public struct SegmentFields: Sendable {
+        public let selector: VMCSField, base: VMCSField, limit: VMCSField, accessRights: VMCSField
+    }
+
+    /// ES … GS in register order, then LDTR and TR.
+    public static let segmentFields: [(SegmentRegisterIndex, SegmentFields)] = [
+        (.es, SegmentFields(selector: .guestESSelector, base: .guestESBase, limit: .guestESLimit, accessRights: .guestESAccessRights)),
+        (.cs, SegmentFields(selector: .guestCSSelector, base: .guestCSBase, limit: .guestCSLimit, accessRights: .guestCSAccessRights)),
+        (.ss, SegmentFields(selector: .guestSSSelector, base: .guestSSBase, limit: .guestSSLimit, accessRights: .guestSSAccessRights)),
+        (.ds, SegmentFields(selector: .guestDSSelector, base: .guestDSBase, limit: .guestDSLimit, accessRights: .guestDSAccessRights)),
+        (.fs, SegmentFields(selector: .guestFSSelector, base: .guestFSBase, limit: .guestFSLimit, accessRights: .guestFSAccessRights)),
+        (.gs, SegmentFields(selector: .guestGSSelector, base: .guestGSBase, limit: .guestGSLimit, accessRights: .guestGSAccessRights)),
+    ]
+    public static let ldtrFields = SegmentFields(selector: .guestLDTRSelector, base: .guestLDTRBase, limit: .guestLDTRLimit,
+                                                 accessRights: .guestLDTRAccessRights)
+    public static let trFields = SegmentFields(selector: .guestTRSelector, base: .guestTRBase, limit: .guestTRLimit,
+                                               accessRights: .guestTRAccessRights)
+
+    static func segment(_ v: VMCS, _ f: SegmentFields) -> Segment {
+        Segment(selector: UInt16(truncatingIfNeeded: v[f.selector]), base: v[f.base],
+                limit: UInt32(truncatingIfNeeded: v[f.limit]), accessRights: UInt32(truncatingIfNeeded: v[f.accessRights]))
+    }
+
+    static func store(_ s: Segment, _ f: SegmentFields, into v: VMCS) {
+        v[f.selector] = UInt64(s.selector); v[f.base] = s.base; v[f.limit] = UInt64(s.limit); v[f.accessRights] = UInt64(s.accessRights)
+    }
+
+    /// The guest-state area of `v` (§25.4).
+    public init(_ v: VMCS) {
+        self.init()
+        cr0 = v[.guestCR0]; cr3 = v[.guestCR3]; cr4 = v[.guestCR4]; dr7 = v[.guestDR7]
+        rsp = v[.guestRSP]; rip = v[.guestRIP]; rflags = v[.guestRFLAGS]
+        for (k, f) in Self.segmentFields { self[segment: k] = Self.segment(v, f) }
+        ldtr = Self.segment(v, Self.ldtrFields)
+        tr = Self.segment(v, Self.trFields)
+        gdtrBase = v[.guestGDTRBase]; gdtrLimit = UInt32(truncatingIfNeeded: v[.guestGDTRLimit])
+        idtrBase = v[.guestIDTRBase]; idtrLimit = UInt32(truncatingIfNeeded: v[.guestIDTRLimit])
+        debugCtl = v[.guestIA32DebugCtl]
+        sysenterCS = UInt32(truncatingIfNeeded: v[.guestIA32SysenterCS])
+        sysenterESP = v[.guestIA32SysenterESP]; sysenterEIP = v[.guestIA32SysenterEIP]
+        pat = v[.guestIA32PAT]; efer = v[.guestIA32EFER]
+        activityState = UInt32(truncatingIfNeeded: v[.guestActivityState])
+        interruptibility = UInt32(truncatingIfNeeded: v[.guestInterruptibilityState])
+        pendingDebugExceptions = v[.guestPendingDebugExceptions]
+        vmcsLinkPointer = v[.vmcsLinkPointer]
+        pdpte = (v[.guestPDPTE0], v[.guestPDPTE1], v[.guestPDPTE2], v[.guestPDPTE3])
+    }
+
+    /// Writes this state into `v`'s guest-state area (the inverse of `init(_:)`).
+    public func store(into v: VMCS) {
+        v[.guestCR0] = cr0; v[.guestCR3] = cr3; v[.guestCR4] = cr4; v[.guestDR7] = dr7
+        v[.guestRSP] = rsp; v[.guestRIP] = rip; v[.guestRFLAGS] = rflags
+        for (k, f) in Self.segmentFields { Self.store(self[segment: k], f, into: v) }
+        Self.store(ldtr, Self.ldtrFields, into: v)
+        Self.store(tr, Self.trFields, into: v)
+        v[.guestGDTRBase] = gdtrBase; v[.guestGDTRLimit] = UInt64(gdtrLimit)
+        v[.guestIDTRBase] = idtrBase; v[.guestIDTRLimit] = UInt64(idtrLimit)
+        v[.guestIA32DebugCtl] = debugCtl
+        v[.guestIA32SysenterCS] = UInt64(sysenterCS)
+        v[.guestIA32SysenterESP] = sysenterESP; v[.guestIA32SysenterEIP] = sysenterEIP
+        v[.guestIA32PAT] = pat; v[.guestIA32EFER] = efer
+        v[.guestActivityState] = UInt64(activityState)
+        v[.guestInterruptibilityState] = UInt64(interruptibility)
+        v[.guestPendingDebugExceptions] = pendingDebugExceptions
+        v[.vmcsLinkPointer] = vmcsLinkPointer
+        v[.guestPDPTE0] = pdpte.0; v[.guestPDPTE1] = pdpte.1; v[.guestPDPTE2] = pdpte.2; v[.guestPDPTE3] = pdpte.3
+    }
 }

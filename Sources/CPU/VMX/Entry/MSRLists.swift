@@ -39,28 +39,14 @@ extension VMEntryChecks {
         let n = v[count]
         return n == 0 || msrListAddressValid(v[address], count: n, c)
     }
-
-    /// §27.2.1.2: the VM-exit MSR-store and MSR-load areas.
-    static func exitMSRListsValid(_ v: VMCS, _ c: VMXCapabilities) -> Bool {
-        msrListValid(v, .exitMSRStoreAddress, .exitMSRStoreCount, c) && msrListValid(v, .exitMSRLoadAddress, .exitMSRLoadCount, c)
-    }
-
-    /// §27.2.1.3: the VM-entry MSR-load area.
-    static func entryMSRListValid(_ v: VMCS, _ c: VMXCapabilities) -> Bool {
-        msrListValid(v, .entryMSRLoadAddress, .entryMSRLoadCount, c)
-    }
 }
 
 extension Processor {
-    /// IA32_SMM_MONITOR_CTL: writable only in SMM (§27.4, §28.6).
-    static let smmMonitorControlMSR: UInt32 = 0x9B
-    /// IA32_SMBASE: readable only in SMM (§28.4).
-    static let smbaseMSR: UInt32 = 0x9E
 
     /// The number of entries a list may hold: (IA32_VMX_MISC[27:25] + 1) × 512 (Appendix A.6).
     /// Beyond it the SDM promises nothing ("unpredictable processor behavior"); this processor
     /// fails the entry past the limit instead of walking an unbounded list.
-    static var maximumMSRListEntries: UInt64 { (((VMXCapabilities().misc >> 25) & 7) + 1) * 512 }
+    static var maximumMSRListEntries: UInt64 { VMXCapabilities().maximumMSRListEntries }
 
     /// Reads entry `k` (0-based) of the list at physical `base`; nil when the bytes are not RAM.
     func msrListEntry(base: UInt64, _ k: UInt64) -> MSRListEntry? {
@@ -73,7 +59,7 @@ extension Processor {
     /// MSRs no list may load: IA32_FS_BASE and IA32_GS_BASE, the x2APIC range (bits 31:8 =
     /// 000008H) and IA32_SMM_MONITOR_CTL outside SMM (§27.4, §28.6).
     static func msrLoadDisallowed(_ index: UInt32) -> Bool {
-        index == MSRIndex.fsBase || index == MSRIndex.gsBase || index >> 8 == 0x8 || index == smmMonitorControlMSR
+        index == MSRIndex.fsBase || index == MSRIndex.gsBase || index >> 8 == 0x8 || index == MSRIndex.smmMonitorControl
     }
 
     /// SDM Vol. 3C §27.4 — loading MSRs: each VM-entry MSR-load entry in order, as WRMSR at
@@ -120,7 +106,7 @@ extension Processor {
         for k in 0..<count {
             let number = MSRListFailure(entryNumber: UInt32(truncatingIfNeeded: k + 1))
             guard k < Self.maximumMSRListEntries, let e = msrListEntry(base: base, k) else { return number }
-            if e.reserved != 0 || e.index >> 8 == 0x8 || e.index == Self.smbaseMSR { return number }
+            if e.reserved != 0 || e.index >> 8 == 0x8 || e.index == MSRIndex.smbase { return number }
             guard let value = readMSR(e.index) else { return number }
             try? memory.store(value, at: base &+ k &* MSRListEntry.size &+ 8)
         }

@@ -19,42 +19,56 @@ public enum VMRunOutcome: Equatable, Sendable {
 }
 
 extension Processor {
-    /// The VMX capabilities this processor implements (what `run(vmcs:)` checks against).
+    /// The VMX capabilities this processor implements (what `run(vmcs:)` checks against),
+    /// derived from its model.
     public var vmxCapabilities: VMXCapabilities {
         var c = VMXCapabilities()
         c.ept = model.eptFeatures
         c.physicalAddressBits = model.physicalAddressBits
+        c.linearAddressBits = model.linearAddressBits
         // IA32_VMX_CR4_FIXED1: the CR4 bits this processor implements, VMXE included.
         c.cr4Fixed1 = cr4Writable | CR4.vmxe
+        c.eferSupported = eferWritable
         return c
     }
 
+    /// The inputs of the VM-entry checks for `v` against `caps`, with this processor's
+    /// physical memory behind the checks that read it.
+    public func entryCheckInput(_ v: VMCS, capabilities caps: VMXCapabilities) -> VMEntryCheckInput {
+        VMEntryCheckInput(vmcs: v, capabilities: caps, readPhysical32: physicalReaders.0, readPhysical64: physicalReaders.1)
+    }
+
+    /// SDM Vol. 3C §27.2, §27.3.1 — every VM-entry check on `input` in the order VM entry
+    /// performs them (controls, host state, guest state); the first failure, or nil.
+    public static func firstEntryCheckFailure(_ input: VMEntryCheckInput) -> VMEntryCheckFailure? {
+        VMEntryCheck.firstFailure(of: VMEntryChecks.controlAndHostRows, input) ?? GuestStateChecks.firstViolation(input)
+    }
+
     /// Enters the guest described by `vmcs`, runs up to `budget` instructions, and returns
-    /// when it exits (SDM Vol. 3C §27.1–27.7, §28.1–28.5).
+    /// when it exits (SDM Vol. 3C §27.1–27.7, §28.1–28.5). A failed check is also recorded in
+    /// `lastEntryCheckFailure`, naming its rule, field and value.
     public func run(vmcs v: VMCS, budget: UInt64) -> VMRunOutcome {
-        let caps = vmxCapabilities
-        if let (_, error) = VMEntryChecks.firstFailure(v, caps) {
+        let input = entryCheckInput(v, capabilities: vmxCapabilities)
+        lastEntryCheckFailure = nil
+        if let failed = VMEntryCheck.firstFailure(of: VMEntryChecks.controlAndHostRows, input),
+           case .vmFail(let error) = failed.consequence {
+            lastEntryCheckFailure = failed
             v[.vmInstructionError] = UInt64(error.rawValue)
             return .entryFailed(error)
         }
-        if !tprThresholdNotAboveVTPR(v) {                 // §27.2.1.1, reads the virtual-APIC page
-            v[.vmInstructionError] = UInt64(VMInstructionError.invalidControlFields.rawValue)
-            return .entryFailed(.invalidControlFields)
-        }
         // §27.3: guest-state checks; a failure is a VM-entry-failure exit (reason 33, bit 31).
         let entryControls = v.entryControls
-        let state = guestStateArea(v)
-        let context = guestStateCheckContext(v, caps)
-        if let failed = GuestStateChecks.firstViolation(state, context) {
-            v[.exitReason] = UInt64(ExitReason.entryFailureGuestState.rawValue) | (1 << 31)
-            v[.exitQualification] = failed.qualification
+        if let failed = GuestStateChecks.firstViolation(input), case .invalidGuestState(let q) = failed.consequence {
+            lastEntryCheckFailure = failed
+            v.exitReasonField = ExitReasonField(.entryFailureGuestState, entryFailure: true)
+            v[.exitQualification] = q
             return completeEntryFailure(v, .entryFailureGuestState)
         }
-        loadGuestState(state, v, entryControls)
+        loadGuestState(input.guestState, v, entryControls)
         unpackControls(v)
         // §27.4: the VM-entry MSR-load list; a failing entry is a VM-entry failure (reason 34).
         if let failure = loadEntryMSRList(v) {
-            v[.exitReason] = UInt64(ExitReason.entryFailureMSRLoading.rawValue) | (1 << 31)
+            v.exitReasonField = ExitReasonField(.entryFailureMSRLoading, entryFailure: true)
             v[.exitQualification] = UInt64(failure.entryNumber)
             return completeEntryFailure(v, .entryFailureMSRLoading)
         }
@@ -64,17 +78,14 @@ extension Processor {
         nmiUnblockedByFaultingIRET = false
         updateCachedMappingsOnVMEntry()
         // §27.6: event injection through the guest IDT (the exception bitmap does not apply).
-        let injection = UInt32(truncatingIfNeeded: v[.entryInterruptionInformation])
-        v[.entryInterruptionInformation] = UInt64(injection & ~(1 << 31))
+        let injection = v.entryInterruption
+        v.entryInterruption = injection.invalidated
         var stop: StopReason?
-        loadPendingDebugExceptions(v, vectoring: injection & (1 << 31) != 0)
-        if injection & (1 << 31) != 0 {
-            let type = InterruptionType(rawValue: UInt8((injection >> 8) & 7)) ?? .external
-            let e = Event(vector: UInt8(injection & 0xFF), type: type,
-                          errorCode: UInt32(truncatingIfNeeded: v[.entryExceptionErrorCode]),
-                          hasErrorCode: injection & (1 << 11) != 0,
-                          instructionLength: UInt8(truncatingIfNeeded: v[.entryInstructionLength]))
-            if type == .other {
+        loadPendingDebugExceptions(v, vectoring: injection.isValid)
+        // §27.2.1.3 has rejected a reserved type, so a valid field is an event.
+        if let e = injection.event(errorCode: UInt32(truncatingIfNeeded: v[.entryExceptionErrorCode]),
+                                   instructionLength: UInt8(truncatingIfNeeded: v[.entryInstructionLength])) {
+            if e.type == .other {
                 injectPendingMTFExit()       // §27.6.2: vector 0 (checked in §27.2.1.3)
             } else {
                 injectingAtEntry = true
@@ -136,154 +147,18 @@ extension Processor {
         return outcome
     }
 
-    // MARK: Guest state (§25.4, §27.3.2 loading, §28.3 saving)
-
-    static let segmentFields: [(SegmentRegisterIndex, VMCSField, VMCSField, VMCSField, VMCSField)] = [
-        (.es, .guestESSelector, .guestESBase, .guestESLimit, .guestESAccessRights),
-        (.cs, .guestCSSelector, .guestCSBase, .guestCSLimit, .guestCSAccessRights),
-        (.ss, .guestSSSelector, .guestSSBase, .guestSSLimit, .guestSSAccessRights),
-        (.ds, .guestDSSelector, .guestDSBase, .guestDSLimit, .guestDSAccessRights),
-        (.fs, .guestFSSelector, .guestFSBase, .guestFSLimit, .guestFSAccessRights),
-        (.gs, .guestGSSelector, .guestGSBase, .guestGSLimit, .guestGSAccessRights),
-    ]
-
-    static func segment(_ v: VMCS, _ sel: VMCSField, _ base: VMCSField, _ limit: VMCSField, _ ar: VMCSField) -> GuestStateArea.Segment {
-        GuestStateArea.Segment(selector: UInt16(truncatingIfNeeded: v[sel]), base: v[base],
-                               limit: UInt32(truncatingIfNeeded: v[limit]), accessRights: UInt32(truncatingIfNeeded: v[ar]))
-    }
-
-    func guestStateArea(_ v: VMCS) -> GuestStateArea {
-        var s = GuestStateArea()
-        s.cr0 = v[.guestCR0]; s.cr3 = v[.guestCR3]; s.cr4 = v[.guestCR4]; s.dr7 = v[.guestDR7]
-        s.rsp = v[.guestRSP]; s.rip = v[.guestRIP]; s.rflags = v[.guestRFLAGS]
-        for (k, sel, base, limit, ar) in Self.segmentFields { s[segment: k] = Self.segment(v, sel, base, limit, ar) }
-        s.ldtr = Self.segment(v, .guestLDTRSelector, .guestLDTRBase, .guestLDTRLimit, .guestLDTRAccessRights)
-        s.tr = Self.segment(v, .guestTRSelector, .guestTRBase, .guestTRLimit, .guestTRAccessRights)
-        s.gdtrBase = v[.guestGDTRBase]; s.gdtrLimit = UInt32(truncatingIfNeeded: v[.guestGDTRLimit])
-        s.idtrBase = v[.guestIDTRBase]; s.idtrLimit = UInt32(truncatingIfNeeded: v[.guestIDTRLimit])
-        s.debugCtl = v[.guestIA32DebugCtl]
-        s.sysenterCS = UInt32(truncatingIfNeeded: v[.guestIA32SysenterCS])
-        s.sysenterESP = v[.guestIA32SysenterESP]; s.sysenterEIP = v[.guestIA32SysenterEIP]
-        s.pat = v[.guestIA32PAT]; s.efer = v[.guestIA32EFER]
-        s.activityState = UInt32(truncatingIfNeeded: v[.guestActivityState])
-        s.interruptibility = UInt32(truncatingIfNeeded: v[.guestInterruptibilityState])
-        s.pendingDebugExceptions = v[.guestPendingDebugExceptions]
-        s.vmcsLinkPointer = v[.vmcsLinkPointer]
-        s.pdpte = (v[.guestPDPTE0], v[.guestPDPTE1], v[.guestPDPTE2], v[.guestPDPTE3])
-        return s
-    }
-
-    func guestStateCheckContext(_ v: VMCS, _ caps: VMXCapabilities) -> GuestStateCheckContext {
-        var c = GuestStateCheckContext()
-        let entry = v.entryControls, secondary = v.secondary
-        c.ia32eModeGuest = entry.contains(.ia32eModeGuest)
-        c.loadDebugControls = entry.contains(.loadDebugControls)
-        c.loadPAT = entry.contains(.loadPAT)
-        c.loadEFER = entry.contains(.loadEFER)
-        c.unrestrictedGuest = secondary.contains(.unrestrictedGuest)
-        c.enableEPT = secondary.contains(.enableEPT)
-        c.vmcsShadowing = secondary.contains(.vmcsShadowing)
-        c.virtualNMIs = v.pin.contains(.virtualNMIs)
-        c.entryInterruptionInfo = UInt32(truncatingIfNeeded: v[.entryInterruptionInformation])
-        c.cr0Fixed0 = VMXCapabilities.cr0Fixed0
-        c.cr0Fixed1 = VMXCapabilities.cr0Fixed1
-        c.cr4Fixed0 = VMXCapabilities.cr4Fixed0
-        c.cr4Fixed1 = caps.cr4Fixed1
-        c.physicalAddressBits = model.physicalAddressBits
-        c.linearAddressBits = model.linearAddressBits
-        c.eferSupported = eferWritable
-        c.vmcsRevision = VMXCapabilities.revisionIdentifier
-        c.readPhysical32 = physicalReaders.0
-        c.readPhysical64 = physicalReaders.1
-        return c
-    }
-
-    /// §27.3.2: loads the checked guest state into the processor.
-    func loadGuestState(_ s: GuestStateArea, _ v: VMCS, _ entry: VMEntryControls) {
-        var efer = self.efer
-        if entry.contains(.loadEFER) {
-            efer = s.efer
-        } else {
-            // LMA and LME follow "IA-32e mode guest" (§27.3.2.1).
-            if entry.contains(.ia32eModeGuest) { efer |= EFER.lma | EFER.lme } else { efer &= ~(EFER.lma | EFER.lme) }
-        }
-        cr0 = s.cr0
-        cr4 = s.cr4
-        cr3 = s.cr3
-        self.efer = efer
-        if entry.contains(.loadDebugControls) {
-            dr7 = s.dr7
-            msr.debugCtl = s.debugCtl
-        }
-        if entry.contains(.loadPAT) { msr.pat = s.pat }
-        msr.sysenterCS = UInt64(s.sysenterCS)
-        msr.sysenterESP = s.sysenterESP
-        msr.sysenterEIP = s.sysenterEIP
-        for (k, _, _, _, _) in Self.segmentFields {
-            let g = s[segment: k]
-            segments[k.rawValue] = SegmentRegister(selector: g.selector, base: g.base, limit: g.limit, accessRights: g.accessRights)
-        }
-        ldtr = SegmentRegister(selector: s.ldtr.selector, base: s.ldtr.base, limit: s.ldtr.limit, accessRights: s.ldtr.accessRights)
-        tr = SegmentRegister(selector: s.tr.selector, base: s.tr.base, limit: s.tr.limit, accessRights: s.tr.accessRights)
-        gdtr = DescriptorTableRegister(base: s.gdtrBase, limit: s.gdtrLimit)
-        idtr = DescriptorTableRegister(base: s.idtrBase, limit: s.idtrLimit)
-        gpr[GPR.rsp.rawValue] = s.rsp
-        rip = s.rip
-        setRFLAGS(s.rflags)
-        if Self.usesPAEPaging(cr0: cr0, cr4: cr4, lma: efer & EFER.lma != 0) {
-            if v.secondary.contains(.enableEPT) { pdpte = s.pdpte } else { try? loadPDPTEs(cr3: cr3) }
-        }
-        activity = ActivityState(rawValue: s.activityState) ?? .active
-        var shadow: InterruptShadow = []
-        if s.interruptibility & 1 != 0 { shadow.insert(.sti) }
-        if s.interruptibility & 2 != 0 { shadow.insert(.movSS) }
-        interruptShadow = shadow
-        nmiBlocked = s.interruptibility & 8 != 0
-        updateMode()
-    }
-
-    static let cr3TargetFields: [VMCSField] = [.cr3Target0, .cr3Target1, .cr3Target2, .cr3Target3]
-
-    /// Unpacks the controls the instruction handlers consult (`NonRootControls`).
-    func unpackControls(_ v: VMCS) {
-        var c = NonRootControls()
-        c.pin = v.pin
-        c.primary = v.primary
-        c.secondary = v.secondary
-        c.exit = v.exitControls
-        c.ept = c.secondary.contains(.enableEPT)
-        c.eptPointer = EPTPointer(v[.eptPointer])
-        c.vpid = UInt16(truncatingIfNeeded: v[.virtualProcessorIdentifier])
-        c.exceptionBitmap = UInt32(truncatingIfNeeded: v[.exceptionBitmap])
-        c.pageFaultErrorCodeMask = UInt32(truncatingIfNeeded: v[.pageFaultErrorCodeMask])
-        c.pageFaultErrorCodeMatch = UInt32(truncatingIfNeeded: v[.pageFaultErrorCodeMatch])
-        c.cr0Mask = v[.cr0GuestHostMask]; c.cr0Shadow = v[.cr0ReadShadow]
-        c.cr4Mask = v[.cr4GuestHostMask]; c.cr4Shadow = v[.cr4ReadShadow]
-        let count = Int(min(v[.cr3TargetCount], 4))
-        // No array is built for the usual count of 0 (this runs at every entry).
-        c.cr3Targets = count == 0 ? [] : Self.cr3TargetFields.prefix(count).map { v[$0] }
-        c.ioBitmapA = v[.ioBitmapA]; c.ioBitmapB = v[.ioBitmapB]
-        c.msrBitmaps = v[.msrBitmaps]
-        c.tscOffset = v[.tscOffset]
-        unpackShadowingControls(v, into: &c)
-        unpackAPICVirtualizationControls(v, into: &c)
-        unpackAPICAccessControls(v, into: &c)
-        controls = c
-        vmxEvents.virtualizedAPICWrite = nil
-    }
-
     /// §28.2: writes the exit information recorded in `pendingExit`.
     func recordExit(_ v: VMCS) {
         let e = pendingExit
-        v[.exitReason] = UInt64(e.reason.rawValue) | (e.entryFailure ? 1 << 31 : 0)
+        v.exitReasonField = ExitReasonField(e.reason, entryFailure: e.entryFailure)
         v[.exitQualification] = e.qualification
         v[.guestLinearAddress] = e.guestLinearAddress
         v[.guestPhysicalAddress] = e.guestPhysicalAddress
         v[.exitInstructionLength] = UInt64(e.instructionLength)
         v[.exitInstructionInformation] = UInt64(e.instructionInfo)
-        v[.exitInterruptionInformation] = UInt64(e.interruptionInfo)
+        v.exitInterruption = e.interruptionInfo
         v[.exitInterruptionErrorCode] = UInt64(e.interruptionErrorCode)
-        v[.idtVectoringInformation] = UInt64(e.idtVectoringInfo)
+        v.idtVectoring = e.idtVectoringInfo
         v[.idtVectoringErrorCode] = UInt64(e.idtVectoringErrorCode)
     }
 
@@ -294,39 +169,5 @@ extension Processor {
         nonRoot = false
         if loadExitMSRList(v) != nil { return vmxAbort(v, .loadingHostMSRsFailed) }
         return .vmExit(reason)
-    }
-
-    /// §28.3: saves the guest's state into the guest-state area.
-    func saveGuestState(_ v: VMCS) {
-        v[.guestCR0] = cr0; v[.guestCR3] = cr3; v[.guestCR4] = cr4; v[.guestDR7] = dr7
-        v[.guestRSP] = gpr[GPR.rsp.rawValue]; v[.guestRIP] = rip; v[.guestRFLAGS] = rflags
-        for (idx, sel, base, limit, ar) in Self.segmentFields {
-            let s = segments[idx.rawValue]
-            v[sel] = UInt64(s.selector); v[base] = s.base; v[limit] = UInt64(s.limit); v[ar] = UInt64(s.accessRights)
-        }
-        v[.guestLDTRSelector] = UInt64(ldtr.selector); v[.guestLDTRBase] = ldtr.base
-        v[.guestLDTRLimit] = UInt64(ldtr.limit); v[.guestLDTRAccessRights] = UInt64(ldtr.accessRights)
-        v[.guestTRSelector] = UInt64(tr.selector); v[.guestTRBase] = tr.base
-        v[.guestTRLimit] = UInt64(tr.limit); v[.guestTRAccessRights] = UInt64(tr.accessRights)
-        v[.guestGDTRBase] = gdtr.base; v[.guestGDTRLimit] = UInt64(gdtr.limit)
-        v[.guestIDTRBase] = idtr.base; v[.guestIDTRLimit] = UInt64(idtr.limit)
-        v[.guestIA32SysenterCS] = msr.sysenterCS; v[.guestIA32SysenterESP] = msr.sysenterESP
-        v[.guestIA32SysenterEIP] = msr.sysenterEIP
-        let exit = v.exitControls
-        if exit.contains(.saveDebugControls) { v[.guestIA32DebugCtl] = msr.debugCtl }
-        if exit.contains(.savePAT) { v[.guestIA32PAT] = msr.pat }
-        if exit.contains(.saveEFER) { v[.guestIA32EFER] = efer }
-        v[.guestActivityState] = UInt64(activity.rawValue)
-        var interruptibility: UInt64 = 0
-        let shadow = interruptShadow
-        if shadow.contains(.sti) { interruptibility |= 1 }
-        if shadow.contains(.movSS) { interruptibility |= 2 }
-        if nmiBlocked { interruptibility |= 8 }
-        v[.guestInterruptibilityState] = interruptibility
-        v[.guestPDPTE0] = pdpte.0; v[.guestPDPTE1] = pdpte.1; v[.guestPDPTE2] = pdpte.2; v[.guestPDPTE3] = pdpte.3
-        // §28.3: the "IA-32e mode guest" VM-entry control receives IA32_EFER.LMA, so a guest
-        // that entered or left IA-32e mode is re-entered in the mode it is in.
-        let ia32e = UInt64(VMEntryControls.ia32eModeGuest.rawValue)
-        v[.entryControls] = efer & EFER.lma != 0 ? v[.entryControls] | ia32e : v[.entryControls] & ~ia32e
     }
 }

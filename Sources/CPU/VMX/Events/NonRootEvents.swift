@@ -78,7 +78,7 @@ extension Processor {
 
     // MARK: Boundary checks (from handlePending)
 
-    func exitForEvent(_ reason: ExitReason, interruptionInfo: UInt32 = 0) -> StopReason {
+    func exitForEvent(_ reason: ExitReason, interruptionInfo: InterruptionInformation = .none) -> StopReason {
         pendingExit = PendingExit()
         pendingExit.reason = reason
         pendingExit.interruptionInfo = interruptionInfo
@@ -138,16 +138,16 @@ extension Processor {
     }
 
     /// §28.2.2: an NMI VM exit reports vector 2, type 2 (NMI), valid.
-    static let nmiInterruptionInformation: UInt32 = UInt32(Vector.nmi) | UInt32(InterruptionType.nmi.rawValue) << 8 | (1 << 31)
+    static let nmiInterruptionInformation = InterruptionInformation(vector: Vector.nmi, type: .nmi)
 
     /// SDM Vol. 3C §26.2, §28.2.2 — an external interrupt with "external-interrupt exiting":
     /// exit reason 1; with "acknowledge interrupt on exit" the interrupt is acknowledged and the
     /// VM-exit interruption information holds its vector (type 0, valid), else it is invalid.
     func externalInterruptExit(_ vector: UInt8) -> StopReason {
-        var info: UInt32 = 0
+        var info = InterruptionInformation.none
         if controls.exit.contains(.acknowledgeInterruptOnExit) {
             vmxEvents.externalInterrupt = nil
-            info = UInt32(vector) | UInt32(InterruptionType.external.rawValue) << 8 | (1 << 31)
+            info = InterruptionInformation(vector: vector, type: .external)
         }
         return exitForEvent(.externalInterrupt, interruptionInfo: info)
     }

@@ -9,8 +9,8 @@
 extension Processor {
     /// The format of the IDT-vectoring information field (§25.9.3): vector (7:0), type
     /// (10:8), error code valid (11), valid (31).
-    static func idtVectoringInformation(_ e: Event) -> UInt32 {
-        UInt32(e.vector) | UInt32(e.type.rawValue) << 8 | (pushesErrorCode(e) ? 1 << 11 : 0) | (1 << 31)
+    static func idtVectoringInformation(_ e: Event) -> InterruptionInformation {
+        InterruptionInformation(vector: e.vector, type: e.type, deliversErrorCode: pushesErrorCode(e))
     }
 
     /// SDM Vol. 3C §28.2.3 — records that the pending VM exit happened while `e` was being

@@ -33,16 +33,16 @@ extension Processor {
     /// - single-context-retaining-globals: every mapping of the VPID except global translations.
     /// Error 28 when descriptor bits 63:16 are set, when a type other than all-context names
     /// VPID 0000H, or when the individual address is not canonical.
-    public func invvpid(_ type: INVVPIDType, _ d: INVVPIDDescriptor) throws(InvalidationOperandError) {
-        guard d.reservedBitsClear else { throw .invalidOperand }
+    public func invvpid(_ type: INVVPIDType, _ d: INVVPIDDescriptor) throws(VMInstructionError) {
+        guard d.reservedBitsClear else { throw .invalidINVEPTOrINVVPIDOperand }
         let vpid = d.vpid
-        if type != .allContext && vpid == 0 { throw .invalidOperand }
+        if type != .allContext && vpid == 0 { throw .invalidINVEPTOrINVVPIDOperand }
         switch type {
         case .individualAddress:
             // Canonical for the linear-address width the processor supports (48 or 57 bits).
-            let shift = UInt64(64 - model.linearAddressBits)
-            let la = d.linearAddress
-            guard UInt64(bitPattern: Int64(bitPattern: la << shift) >> Int64(shift)) == la else { throw .invalidOperand }
+            guard CanonicalAddress.isCanonical(d.linearAddress, width: model.linearAddressBits) else {
+                throw .invalidINVEPTOrINVVPIDOperand
+            }
             tlb.invalidatePage(d.linearAddress) { $0.vpid == vpid ? .all : .none }
         case .singleContext:
             tlb.invalidate { $0.vpid == vpid }

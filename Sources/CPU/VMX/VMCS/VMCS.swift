@@ -9,36 +9,23 @@ public final class VMCS {
     /// The VMX-abort indicator (byte offset 4 of the VMCS region, §25.2, §28.7); 0 = no abort.
     public var abortIndicator: UInt32 = 0
     /// Field values by table index. VM entry and exit touch ~150 fields, so storage and the
-    /// encoding → index map are reached through plain pointers (no array uniqueness or
-    /// lazy-global checks per access).
+    /// encoding → index map are reached through plain pointers (the map is loaded once per
+    /// VMCS, not through a lazy global per access).
     let values: UnsafeMutablePointer<UInt64>
     let indexByEncoding: UnsafePointer<Int16>
-
-    /// The encoding → index map, built once for every VMCS (immutable after initialization).
-    nonisolated(unsafe) static let sharedIndex: UnsafePointer<Int16> = {
-        let p = UnsafeMutablePointer<Int16>.allocate(capacity: VMCSFieldTable.indexByEncoding.count)
-        p.initialize(from: VMCSFieldTable.indexByEncoding, count: VMCSFieldTable.indexByEncoding.count)
-        return UnsafePointer(p)
-    }()
 
     public init(revision: UInt32 = VMXCapabilities.revisionIdentifier) {
         self.revision = revision
         values = .allocate(capacity: VMCSFieldTable.entries.count)
         values.initialize(repeating: 0, count: VMCSFieldTable.entries.count)
-        indexByEncoding = Self.sharedIndex
+        indexByEncoding = VMCSFieldTable.indexByEncoding
         self[.vmcsLinkPointer] = ~0
     }
 
     deinit { values.deallocate() }
 
-    /// The table index of `f`, or nil for an encoding not in Appendix B.
     @inline(__always)
-    func index(of f: VMCSField) -> Int? {
-        let e = f.encoding & ~1
-        guard e < 0x8000 else { return nil }
-        let k = indexByEncoding[Int(e)]
-        return k < 0 ? nil : Int(k)
-    }
+    func index(of f: VMCSField) -> Int? { VMCSFieldTable.index(of: f, in: indexByEncoding) }
 
     static func widthMask(_ f: VMCSField) -> UInt64 {
         switch f.width {
@@ -64,15 +51,9 @@ public final class VMCS {
         }
     }
 
-    /// VM-instruction error numbers (SDM Vol. 3C §31.4, Table 31-1) used by VMCS accesses.
-    public enum AccessError: UInt32, Error, Sendable {
-        case unsupportedComponent = 12
-        case readOnlyComponent = 13
-    }
-
     /// VMREAD semantics for encoding `e` (bits 63:32 of the register operand must be 0 in
     /// 64-bit mode; the caller checks). High-half access to a non-64-bit field is unsupported.
-    public func read(encoding e: UInt64) -> Result<UInt64, AccessError> {
+    public func read(encoding e: UInt64) -> Result<UInt64, VMInstructionError> {
         guard e >> 32 == 0 else { return .failure(.unsupportedComponent) }
         let f = VMCSField(UInt32(e))
         guard let entry = VMCSFieldTable.entry(f), entry.supported,
@@ -82,7 +63,7 @@ public final class VMCS {
 
     /// VMWRITE semantics: exit-information fields are read-only unless IA32_VMX_MISC[29]
     /// ("VMWRITE to any supported field") is reported.
-    public func write(encoding e: UInt64, value: UInt64, anyFieldWritable: Bool) -> AccessError? {
+    public func write(encoding e: UInt64, value: UInt64, anyFieldWritable: Bool) -> VMInstructionError? {
         guard e >> 32 == 0 else { return .unsupportedComponent }
         let f = VMCSField(UInt32(e))
         guard let entry = VMCSFieldTable.entry(f), entry.supported,

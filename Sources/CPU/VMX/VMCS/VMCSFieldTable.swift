@@ -173,17 +173,22 @@ public enum VMCSFieldTable {
 
     /// Encoding → dense index into `entries` (the VMCS stores values by this index), as a flat
     /// array over the 15-bit encoding space so a field access is one load, not a hash lookup.
-    static let indexByEncoding: [Int16] = {
-        var t = [Int16](repeating: -1, count: 0x8000)
-        for (k, e) in entries.enumerated() { t[Int(e.field.encoding)] = Int16(k) }
-        return t
+    /// Built once and never written, reached through a plain pointer (no array uniqueness or
+    /// lazy-global checks per access: VM entry and exit touch ~150 fields).
+    nonisolated(unsafe) public static let indexByEncoding: UnsafePointer<Int16> = {
+        let p = UnsafeMutablePointer<Int16>.allocate(capacity: 0x8000)
+        p.initialize(repeating: -1, count: 0x8000)
+        for (k, e) in entries.enumerated() { p[Int(e.field.encoding)] = Int16(k) }
+        return UnsafePointer(p)
     }()
 
+    /// The table index of `f` (either half of a 64-bit field), or nil for an encoding not in
+    /// Appendix B.
     @inline(__always)
-    public static func index(of f: VMCSField) -> Int? {
+    public static func index(of f: VMCSField, in table: UnsafePointer<Int16> = indexByEncoding) -> Int? {
         let e = f.encoding & ~1
         guard e < 0x8000 else { return nil }
-        let k = indexByEncoding[Int(e)]
+        let k = table[Int(e)]
         return k < 0 ? nil : Int(k)
     }
     public static func entry(_ f: VMCSField) -> Entry? { index(of: f).map { entries[$0] } }

@@ -1,8 +1,14 @@
-/// The VMX capability MSRs (SDM Vol. 3D Appendix A), computed from the controls this processor
-/// implements — one place defines what is advertised. A control is allowed to be 1 only if
-/// implemented; allowed to be 0 unless it is a default1 bit (or, in the TRUE MSRs, one of the
-/// default1 bits this implementation lets software clear).
-public struct VMXCapabilities: Sendable {
+/// The VMX capabilities of a logical processor as the capability MSRs report them (SDM Vol. 3D
+/// Appendix A): the controls it implements, the fixed CR0/CR4 bits, IA32_VMX_MISC, the EPT and
+/// VPID features, address widths. One value answers both questions: which VMCS settings VM
+/// entry accepts (the checks take it as input) and what RDMSR of 480H–491H returns. The
+/// processor's own value comes from its model (`Processor.vmxCapabilities`); nested VMX
+/// computes the (smaller) value it offers a guest hypervisor.
+///
+/// A control is allowed to be 1 only if in the allowed-1 set; allowed to be 0 unless it is a
+/// default1 bit (or, in the TRUE MSRs, one of the default1 bits this implementation lets
+/// software clear).
+public struct VMXCapabilities: Sendable, Equatable {
     /// VMCS revision identifier (IA32_VMX_BASIC[30:0]).
     public static let revisionIdentifier: UInt32 = 0x4D54_5259 & 0x7FFF_FFFF
 
@@ -18,12 +24,50 @@ public struct VMXCapabilities: Sendable {
     public var entry: VMEntryControls = [.loadDebugControls, .ia32eModeGuest, .loadPAT, .loadEFER]
     /// Default1 bits the TRUE MSRs let software clear (Appendix A.3.2: CR3-load/store exiting;
     /// A.4/A.5: save/load debug controls).
-    static let trueClearablePrimary: PrimaryProcessorBasedControls = [.cr3LoadExiting, .cr3StoreExiting]
-    static let trueClearableExit: VMExitControls = [.saveDebugControls]
-    static let trueClearableEntry: VMEntryControls = [.loadDebugControls]
+    public var trueClearablePrimary: PrimaryProcessorBasedControls = [.cr3LoadExiting, .cr3StoreExiting]
+    public var trueClearableExit: VMExitControls = [.saveDebugControls]
+    public var trueClearableEntry: VMEntryControls = [.loadDebugControls]
 
     public var ept = EPTFeatures()
-    public var physicalAddressBits = 40
+    /// INVVPID types supported, bit n for `INVVPIDType(rawValue: n)` (IA32_VMX_EPT_VPID_CAP
+    /// bit 32: INVVPID; bits 40–43: the types). 0: no INVVPID.
+    public var invvpidTypes: UInt8 = 0b1111
+
+    public static let defaultPhysicalAddressBits = 40
+    public static let defaultLinearAddressBits = 48
+    public var physicalAddressBits = defaultPhysicalAddressBits
+    /// Linear-address width (48, or 57 with 5-level paging): the guest-state canonical checks.
+    public var linearAddressBits = defaultLinearAddressBits
+
+    public static let defaultCR0Fixed0: UInt64 = 0x8000_0021      // PE, NE, PG
+    public static let defaultCR0Fixed1: UInt64 = 0xFFFF_FFFF
+    public static let defaultCR4Fixed0: UInt64 = 0x2000           // VMXE
+    /// CR4 bits 0–11, 13 (VMXE), 16–18, 20, 21: what the default model implements.
+    public static let defaultCR4Fixed1: UInt64 = 0x0037_2FFF
+    public var cr0Fixed0 = defaultCR0Fixed0
+    public var cr0Fixed1 = defaultCR0Fixed1
+    public var cr4Fixed0 = defaultCR4Fixed0
+    public var cr4Fixed1 = defaultCR4Fixed1
+
+    /// IA32_EFER bits the processor implements (SCE, LME, LMA, NXE) and IA32_DEBUGCTL bits
+    /// (LBR 0, BTF 1): the guest- and host-state MSR checks.
+    public static let defaultEFERSupported: UInt64 = (1 << 0) | (1 << 8) | (1 << 10) | (1 << 11)
+    public static let defaultDebugCtlSupported: UInt64 = 0b11
+    public var eferSupported = defaultEFERSupported
+    public var debugCtlSupported = defaultDebugCtlSupported
+
+    /// Activity states beyond active (IA32_VMX_MISC bits 8:6 as bits 2:0: HLT, shutdown,
+    /// wait-for-SIPI).
+    public var supportedActivityStates: UInt32 = 0b111
+    /// IA32_VMX_MISC[29]: VMWRITE may write VM-exit information fields.
+    public var vmwriteAnyField = true
+    /// IA32_VMX_MISC[30]: software interrupts/exceptions may be injected with length 0.
+    public var injectionWithZeroLength = true
+
+    /// The VMX-preemption timer counts down when TSC bit X changes (IA32_VMX_MISC[4:0] = X).
+    public static let preemptionTimerRate: UInt64 = 5
+    /// CR3-target values supported (IA32_VMX_MISC[24:16]).
+    public static let cr3TargetCount: UInt64 = 4
 
     public init() {}
 
@@ -32,28 +76,24 @@ public struct VMXCapabilities: Sendable {
         UInt64(required) | (UInt64(allowed | required) << 32)
     }
 
+    /// IA32_VMX_BASIC (Appendix A.1): revision, VMCS region size 4096 (bits 44:32), WB memory
+    /// type (53:50 = 6), INS/OUTS information (54), TRUE controls (55).
     public var basic: UInt64 {
-        // Revision, VMCS region size 4096 (bits 44:32), WB memory type (53:50 = 6), INS/OUTS
-        // information (54), TRUE controls (55).
         UInt64(Self.revisionIdentifier) | (UInt64(4096) << 32) | (6 << 50) | (1 << 54) | (1 << 55)
     }
 
-    /// The VMX-preemption timer counts down when TSC bit X changes (IA32_VMX_MISC[4:0] = X).
-    public static let preemptionTimerRate: UInt64 = 5
-
-    /// IA32_VMX_MISC: VMX-preemption timer rate (bits 4:0), activity states
-    /// HLT/shutdown/wait-for-SIPI (8:6), CR3-target count 4 (24:16), 512 MSR-list entries
-    /// ((27:25 + 1) × 512), VMWRITE to exit-information fields allowed (29), injection with
-    /// instruction length 0 (30).
+    /// IA32_VMX_MISC (Appendix A.6): timer rate 4:0, activity states 8:6, CR3-target count
+    /// 24:16, MSR-list size ((27:25 + 1) × 512 = 512), VMWRITE to any field 29, zero-length
+    /// injection 30.
     public var misc: UInt64 {
-        Self.preemptionTimerRate | (7 << 6) | (4 << 16) | (0 << 25) | (1 << 29) | (1 << 30)
+        Self.preemptionTimerRate | UInt64(supportedActivityStates & 7) << 6 | Self.cr3TargetCount << 16
+            | (vmwriteAnyField ? 1 << 29 : 0) | (injectionWithZeroLength ? 1 << 30 : 0)
     }
 
-    public static let cr0Fixed0: UInt64 = 0x8000_0021          // PE, NE, PG
-    public static let cr0Fixed1: UInt64 = 0xFFFF_FFFF
-    public static let cr4Fixed0: UInt64 = 0x2000               // VMXE
-    public var cr4Fixed1: UInt64 = 0x0037_2FFF
+    /// The MSR-list size IA32_VMX_MISC[27:25] allows: (N + 1) × 512 entries.
+    public var maximumMSRListEntries: UInt64 { (((misc >> 25) & 7) + 1) * 512 }
 
+    /// IA32_VMX_EPT_VPID_CAP (Appendix A.10).
     public var eptVPIDCap: UInt64 {
         var v: UInt64 = 0
         if ept.executeOnly { v |= 1 << 0 }
@@ -65,38 +105,81 @@ public struct VMXCapabilities: Sendable {
         if ept.pages1G { v |= 1 << 17 }
         v |= (1 << 20) | (1 << 25) | (1 << 26)                   // INVEPT; single-context, all-context
         if ept.accessedDirty { v |= 1 << 21 }
-        // INVVPID (32) with individual-address, single-context, all-context, single-context
-        // retaining globals (40–43).
-        v |= (1 << 32) | (1 << 40) | (1 << 41) | (1 << 42) | (1 << 43)
+        if invvpidTypes != 0 { v |= 1 << 32 }
+        v |= UInt64(invvpidTypes & 0xF) << 40
         return v
     }
 
-    /// The capability MSR `index` (0x480–0x491), or nil when it does not exist.
-    public func msr(_ index: UInt32) -> UInt64? {
-        switch index {
-        case 0x480: return basic
-        case 0x481: return Self.pair(required: PinBasedControls.default1.rawValue, allowed: pin.rawValue)
-        case 0x482: return Self.pair(required: PrimaryProcessorBasedControls.default1.rawValue, allowed: primary.rawValue)
-        case 0x483: return Self.pair(required: VMExitControls.default1.rawValue, allowed: exit.rawValue)
-        case 0x484: return Self.pair(required: VMEntryControls.default1.rawValue, allowed: entry.rawValue)
-        case 0x485: return misc
-        case 0x486: return Self.cr0Fixed0
-        case 0x487: return Self.cr0Fixed1
-        case 0x488: return Self.cr4Fixed0
-        case 0x489: return cr4Fixed1
-        case 0x48A: return UInt64(VMCSFieldTable.highestIndex) << 1
-        case 0x48B: return Self.pair(required: 0, allowed: secondary.rawValue)
-        case 0x48C: return eptVPIDCap
-        case 0x48D: return Self.pair(required: PinBasedControls.default1.rawValue, allowed: pin.rawValue)
-        case 0x48E:
-            return Self.pair(required: PrimaryProcessorBasedControls.default1.rawValue & ~Self.trueClearablePrimary.rawValue,
-                             allowed: primary.rawValue)
-        case 0x48F:
-            return Self.pair(required: VMExitControls.default1.rawValue & ~Self.trueClearableExit.rawValue, allowed: exit.rawValue)
-        case 0x490:
-            return Self.pair(required: VMEntryControls.default1.rawValue & ~Self.trueClearableEntry.rawValue, allowed: entry.rawValue)
-        default: return nil
+    /// IA32_VMX_VMCS_ENUM (Appendix A.9): the highest index of any supported field, bits 9:1.
+    public var vmcsEnum: UInt64 { UInt64(VMCSFieldTable.highestIndex) << 1 }
+
+    /// How a capability MSR's value derives from these capabilities (Appendix A).
+    enum Derivation {
+        case basic, misc, vmcsEnum, eptVPIDCap, vmfunc
+        case cr0Fixed0, cr0Fixed1, cr4Fixed0, cr4Fixed1
+        case pin(true: Bool), primary(true: Bool), secondary, exit(true: Bool), entry(true: Bool)
+    }
+
+    /// The capability MSRs, 480H–491H, as data.
+    static let msrTable: [(index: UInt32, derivation: Derivation)] = [
+        (MSRIndex.vmxBasic, .basic),
+        (MSRIndex.vmxPinbasedControls, .pin(true: false)),
+        (MSRIndex.vmxProcbasedControls, .primary(true: false)),
+        (MSRIndex.vmxExitControls, .exit(true: false)),
+        (MSRIndex.vmxEntryControls, .entry(true: false)),
+        (MSRIndex.vmxMisc, .misc),
+        (MSRIndex.vmxCR0Fixed0, .cr0Fixed0),
+        (MSRIndex.vmxCR0Fixed1, .cr0Fixed1),
+        (MSRIndex.vmxCR4Fixed0, .cr4Fixed0),
+        (MSRIndex.vmxCR4Fixed1, .cr4Fixed1),
+        (MSRIndex.vmxVMCSEnum, .vmcsEnum),
+        (MSRIndex.vmxProcbasedControls2, .secondary),
+        (MSRIndex.vmxEPTVPIDCap, .eptVPIDCap),
+        (MSRIndex.vmxTruePinbasedControls, .pin(true: true)),
+        (MSRIndex.vmxTrueProcbasedControls, .primary(true: true)),
+        (MSRIndex.vmxTrueExitControls, .exit(true: true)),
+        (MSRIndex.vmxTrueEntryControls, .entry(true: true)),
+        (MSRIndex.vmxVMFunc, .vmfunc),
+    ]
+
+    /// The value of a derivation, or nil when that MSR does not exist for these capabilities.
+    func value(_ d: Derivation) -> UInt64? {
+        switch d {
+        case .basic: return basic
+        case .misc: return misc
+        case .vmcsEnum: return vmcsEnum
+        case .cr0Fixed0: return cr0Fixed0
+        case .cr0Fixed1: return cr0Fixed1
+        case .cr4Fixed0: return cr4Fixed0
+        case .cr4Fixed1: return cr4Fixed1
+        case .pin: return Self.pair(required: PinBasedControls.default1.rawValue, allowed: pin.rawValue)
+        case .primary(let t):
+            let clearable = t ? trueClearablePrimary.rawValue : 0
+            return Self.pair(required: PrimaryProcessorBasedControls.default1.rawValue & ~clearable, allowed: primary.rawValue)
+        case .exit(let t):
+            let clearable = t ? trueClearableExit.rawValue : 0
+            return Self.pair(required: VMExitControls.default1.rawValue & ~clearable, allowed: exit.rawValue)
+        case .entry(let t):
+            let clearable = t ? trueClearableEntry.rawValue : 0
+            return Self.pair(required: VMEntryControls.default1.rawValue & ~clearable, allowed: entry.rawValue)
+        // Exists only when secondary controls may be activated (Appendix A.3.3).
+        case .secondary: return primary.contains(.activateSecondaryControls) ? Self.pair(required: 0, allowed: secondary.rawValue) : nil
+        // Exists when EPT or VPID may be enabled (Appendix A.10).
+        case .eptVPIDCap: return secondary.contains(.enableEPT) || secondary.contains(.enableVPID) ? eptVPIDCap : nil
+        // Exists only with "enable VM functions" allowed (Appendix A.11); no VM function is offered.
+        case .vmfunc: return secondary.contains(.enableVMFunctions) ? 0 : nil
         }
+    }
+
+    /// The capability MSR `index` (480H–491H), or nil when it does not exist.
+    public func msr(_ index: UInt32) -> UInt64? {
+        guard let row = Self.msrTable.first(where: { $0.index == index }) else { return nil }
+        return value(row.derivation)
+    }
+
+    /// Every capability MSR that exists, in index order, for dumps and comparisons.
+    public var allMSRs: [(index: UInt32, value: UInt64)] {
+        Self.msrTable.compactMap { row in value(row.derivation).map { (row.index, $0) } }
     }
 
     /// A control field value respects a capability MSR pair (§27.2.1.1: "reserved bits …
@@ -105,4 +188,5 @@ public struct VMXCapabilities: Sendable {
         let allowed0 = UInt32(truncatingIfNeeded: msr), allowed1 = UInt32(truncatingIfNeeded: msr >> 32)
         return value & allowed0 == allowed0 && value & ~allowed1 == 0
     }
+
 }

@@ -1,6 +1,7 @@
 import XCTest
 import X86Assembler
 @testable import CPU
+@testable import TestSupport
 
 /// The PDE cache (SDM Vol. 3A §4.10.3): a TLB miss in a 2-MByte region whose walk reached a
 /// page table starts from the cached table; INVLPG-class invalidations drop every

@@ -1,28 +1,4 @@
-import XCTest
 @testable import CPU
-
-/// A device bus for test guests: records port I/O, serves reads from a table, and maps
-/// optional MMIO callbacks.
-final class TestBus: DeviceBus {
-    var portWrites: [(port: UInt16, size: Int, value: UInt32)] = []
-    var portReads: [UInt16: UInt32] = [:]
-    var mmioReads: [(UInt64, Int)] = []
-    var mmioWrites: [(UInt64, Int, UInt64)] = []
-    var mmioHandler: ((UInt64, Int) -> UInt64?)?
-
-    func ioRead(port: UInt16, size: Int) -> UInt32 {
-        portReads[port] ?? (size == 4 ? 0xFFFF_FFFF : (size == 2 ? 0xFFFF : 0xFF))
-    }
-    func ioWrite(port: UInt16, size: Int, value: UInt32) { portWrites.append((port, size, value)) }
-    func mmioRead(address: UInt64, size: Int) -> UInt64? {
-        mmioReads.append((address, size))
-        return mmioHandler?(address, size)
-    }
-    func mmioWrite(address: UInt64, size: Int, value: UInt64) -> Bool {
-        mmioWrites.append((address, size, value))
-        return mmioHandler != nil
-    }
-}
 
 /// A bare processor with RAM, for running test guests outside VMX.
 final class TestMachine {

@@ -1,6 +1,7 @@
 import XCTest
 import X86Assembler
 @testable import CPU
+@testable import TestSupport
 
 /// Decoded-block links and self-modifying code. A link from one decoded block to the next is
 /// followed only while the TLB still maps the successor's RIP to the code it was decoded from

@@ -1,6 +1,7 @@
 import XCTest
 import X86Assembler
 @testable import CPU
+@testable import TestSupport
 
 /// What the paging controls do to cached translations (SDM Vol. 3A §4.10.4.1: of CR0.WP and
 /// CR4.PGE only a PGE change invalidates), the virtual time a page walk takes
