@@ -1,32 +1,3 @@
-/// The processor mode an L2 guest starts in.
-enum GuestMode {
-    /// Real-address mode, through "unrestricted guest" (SDM Vol. 3C §26.6).
-    case realMode
-    /// 64-bit mode with the guest's own 4-level paging.
-    case longMode
-}
-
-/// What an L2 guest is: its name, mode, image and guest-physical memory. Memory below
-/// `mappedBytes` is mapped when the guest is created; [`lazyStart`, `lazyEnd`) is mapped a page
-/// at a time on EPT violations; anything else is outside the guest's memory.
-struct GuestDefinition {
-    var name: StaticString
-    var mode: GuestMode
-    var image: Int32
-    var mappedBytes: UInt64
-    var lazyStart: UInt64
-    var lazyEnd: UInt64
-
-    static let count = 2
-
-    static func definition(_ index: Int) -> GuestDefinition {
-        index == 0
-            ? GuestDefinition(name: "collatz16", mode: .realMode, image: 0, mappedBytes: 0x1_0000, lazyStart: 0, lazyEnd: 0)
-            : GuestDefinition(name: "sieve64", mode: .longMode, image: 1, mappedBytes: 0x10_0000,
-                              lazyStart: 0x40_0000, lazyEnd: 0xA0_0000)
-    }
-}
-
 /// Register numbers in the save area Assembly/VMEntryExit.S loads and stores (the x86 encoding
 /// order; slot 4, RSP, is unused: RSP is in the VMCS), with CR2 after them.
 enum GPR {
@@ -65,42 +36,5 @@ struct Guest {
         var n: UInt64 = 0
         for r in 0..<ExitReason.count { n += UInt64(exits[r]) }
         return n
-    }
-}
-
-/// All L2 guests, in one page-allocated table every processor reads.
-enum Guests {
-    nonisolated(unsafe) static var table: UnsafeMutablePointer<Guest>? = nil
-    nonisolated(unsafe) static var count = 0
-
-    static func guest(_ i: Int) -> UnsafeMutablePointer<Guest> { table! + i }
-
-    /// Creates every guest (BSP, before the APs run any): its memory, EPT, VMCS region, save
-    /// area and counters. Guest i runs on CPU i mod `cpus`; VPIDs are 1, 2, …
-    static func create(cpus: Int) {
-        precondition(MemoryLayout<Guest>.stride * GuestDefinition.count <= 4096)
-        table = Physical.pointer(PageAllocator.allocate(), as: Guest.self)
-        for i in 0..<GuestDefinition.count {
-            let d = GuestDefinition.definition(i)
-            if d.mode == .realMode && !ControlSettings.chosen.unrestrictedGuest {
-                Console.line {
-                    Console.put("L1: no \"unrestricted guest\" in this VMX: skipping ")
-                    Console.put(d.name)
-                    Console.put(" (real mode)\n")
-                }
-                continue
-            }
-            let scratch = PageAllocator.allocate()
-            var g = Guest(definition: d,
-                          registers: Physical.pointer(scratch, as: UInt64.self),
-                          exits: Physical.pointer(scratch + 256, as: UInt32.self),
-                          line: Physical.pointer(scratch + 1024, as: UInt8.self))
-            g.cpu = count % cpus
-            g.vpid = ControlSettings.chosen.vpid ? UInt16(count + 1) : 0
-            g.vmcs = VMXOperation.newVMCSRegion()
-            GuestMemory.create(&g)
-            (table! + count).initialize(to: g)
-            count += 1
-        }
     }
 }

@@ -30,7 +30,8 @@ enum Scheduler {
     /// finished, or −1.
     static func nextRunnable(cpu: Int, after: Int) -> Int {
         let n = Guests.count
-        for k in 1...max(n, 1) {
+        guard n > 0 else { return -1 }
+        for k in 1...n {
             let i = (after + k + n) % n
             let g = Guests.guest(i).pointee
             if g.cpu == cpu && !g.finished { return i }

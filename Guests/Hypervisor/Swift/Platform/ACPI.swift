@@ -14,6 +14,8 @@ struct ACPI {
     var found = false
 
     nonisolated(unsafe) static var tables = ACPI()
+    /// L1 maps the first 4 GiB (Assembly/Boot.S); tables elsewhere are ignored.
+    static let mappedLimit: UInt64 = 1 << 32
 
     /// ACPI 6.4 §5.2.5.1 — the RSDP lies on a 16-byte boundary in the first KiB of the EBDA or in
     /// E0000H–FFFFFH; its first 20 bytes sum to zero (revision 2 and later: all 36 bytes too).
@@ -45,13 +47,14 @@ struct ACPI {
         let revision = Physical.read8(rsdp + 15)
         let xsdt = revision >= 2 && checksum(rsdp, 36) ? Physical.read64(rsdp + 24) : 0
         let root = xsdt != 0 ? xsdt : UInt64(Physical.read32(rsdp + 16))
+        guard root < mappedLimit else { return }
         let entrySize: UInt64 = xsdt != 0 ? 8 : 4
         let length = UInt64(Physical.read32(root + 4))
         var offset: UInt64 = 36
         while offset + entrySize <= length {
             let table = entrySize == 8 ? Physical.read64(root + offset) : UInt64(Physical.read32(root + offset))
             offset += entrySize
-            guard checksum(table, UInt64(Physical.read32(table + 4))) else { continue }
+            guard table < mappedLimit, checksum(table, UInt64(Physical.read32(table + 4))) else { continue }
             switch Physical.read32(table) {
             case 0x5043_4146: readFADT(table)        // "FACP"
             case 0x4349_5041: readMADT(table)        // "APIC"
@@ -73,8 +76,9 @@ struct ACPI {
         }
         var dsdt = length >= 148 ? Physical.read64(fadt + 140) : 0
         if dsdt == 0 { dsdt = UInt64(Physical.read32(fadt + 40)) }
-        if dsdt != 0 && Physical.read32(dsdt) == 0x5444_5344 {                               // "DSDT"
-            tables.s5SleepType = s5Package(dsdt + 36, length: UInt64(Physical.read32(dsdt + 4)) - 36)
+        if dsdt != 0 && dsdt < mappedLimit && Physical.read32(dsdt) == 0x5444_5344 {        // "DSDT"
+            let dsdtLength = UInt64(Physical.read32(dsdt + 4))
+            if dsdtLength > 36 { tables.s5SleepType = s5Package(dsdt + 36, length: dsdtLength - 36) }
         }
     }
 
