@@ -3,9 +3,9 @@
  *
  * The bootstrap processor arrives from the boot loader in 32-bit protected mode (Multiboot
  * Specification 0.6.96 §3.2: EAX = 2BADB002H, EBX = boot information, paging off). An
- * application processor arrives in real mode at AP_TRAMPOLINE (SDM Vol. 3A §9.4.4, start-up
+ * application processor arrives in real mode at AP_TRAMPOLINE (SDM Vol. 3A §8.4.4, start-up
  * IPI vector 08H). Both load this GDT, enable PAE paging on identity-mapped page tables covering
- * the first 4 GiB with 2-MByte pages, set IA32_EFER.LME and CR0.PG (SDM Vol. 3A §10.8.5,
+ * the first 4 GiB with 2-MByte pages, set IA32_EFER.LME and CR0.PG (SDM Vol. 3A §9.8.5,
  * "Initializing IA-32e Mode") and far-jump to the 64-bit code segment.
  */
 #include "Layout.h"

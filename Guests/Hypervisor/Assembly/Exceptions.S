@@ -1,6 +1,6 @@
 /*
  * L1's interrupt descriptor table: the 32 exception vectors, each an interrupt gate (SDM
- * Vol. 3A §7.14.1, 64-bit IDT gate descriptors) to a stub that hands the vector, error code,
+ * Vol. 3A §6.14.1, "64-Bit Mode IDT") to a stub that hands the vector, error code,
  * RIP and CR2 to Swift (l1_exception), which reports and powers off. L1 runs with interrupts
  * disabled, so only exceptions — a bug in L1 — ever arrive here.
  */
@@ -66,8 +66,7 @@ exception_common:
 
 /* Fills the IDT (once, on the BSP): gate i → exception_stubs + 16 i, selector KERNEL_CS64,
    type 0EH (64-bit interrupt gate), present. */
-    .globl idt_build
-idt_build:
+FUNCTION idt_build
     lea idt(%rip), %rdi
     lea exception_stubs(%rip), %rax
     xor %ecx, %ecx
@@ -87,8 +86,7 @@ idt_build:
     jb 1b
     ret
 
-    .globl idt_load
-idt_load:
+FUNCTION idt_load
     lidt idt_pointer(%rip)
     ret
 

@@ -6,11 +6,6 @@
 #include "Layout.h"
 
     .text
-    .macro FUNCTION name
-    .globl \name
-    .type \name, @function
-\name:
-    .endm
 
 FUNCTION port_in8
     mov %edi, %edx

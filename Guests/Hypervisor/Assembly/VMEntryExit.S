@@ -10,12 +10,11 @@
  * int vmx_run(uint64 *saveArea, int launched) → 0 after a VM exit; 1 or 2 if VMLAUNCH /
  * VMRESUME failed (VMfailInvalid / VMfailValid: nothing ran) or 3 if the HOST_RSP VMWRITE did.
  */
+#include "Layout.h"
 #define HOST_RSP 0x6C14
 
     .text
-    .globl vmx_run, vm_exit_entry
-    .type vmx_run, @function
-vmx_run:
+FUNCTION vmx_run
     push %rbp
     push %rbx
     push %r12
@@ -92,7 +91,6 @@ vm_exit_entry:
     pop %rbp
     ret
 
-    .globl vm_exit_entry_address
-vm_exit_entry_address:
+FUNCTION vm_exit_entry_address
     lea vm_exit_entry(%rip), %rax
     ret

@@ -1,14 +1,11 @@
 /*
- * The VMX instructions (SDM Vol. 3C ch. 32), each returning how it completed (§31.2,
+ * The VMX instructions (SDM Vol. 3C §31.3), each returning how it completed (§31.2,
  * "Conventions"): 0 VMsucceed (CF = ZF = 0), 1 VMfailInvalid (CF = 1), 2 VMfailValid (ZF = 1;
  * the VM-instruction error field of the current VMCS says why).
  */
+#include "Layout.h"
+
     .text
-    .macro FUNCTION name
-    .globl \name
-    .type \name, @function
-\name:
-    .endm
 
 /* The status of the VMX instruction just executed, from CF and ZF. */
     .macro VMX_STATUS

@@ -1,9 +1,9 @@
 /* void l2_image_bounds(int index, uint64 out[2]): start and end of L2 image `index` in L1's
    memory (0: collatz16, 1: sieve64). */
+#include "../Assembly/Layout.h"
+
     .text
-    .globl l2_image_bounds
-    .type l2_image_bounds, @function
-l2_image_bounds:
+FUNCTION l2_image_bounds
     cmp $0, %edi
     jne 1f
     lea l2_collatz16_image(%rip), %rax

@@ -77,11 +77,9 @@ enum Scheduler {
         Console.line {
             Console.put("L1: VM entry to ")
             Console.put(g.pointee.name)
-            Console.put(" failed: exit reason ")
-            Console.decimal(UInt64(basic))
-            Console.put(" (")
-            Console.put(ExitReason.name(basic))
-            Console.put("), exit qualification ")
+            Console.put(" failed: ")
+            ExitReason.put(basic)
+            Console.put(", exit qualification ")
             Console.decimal(VMX.read(.exitQualification))
             Console.put(10)
         }

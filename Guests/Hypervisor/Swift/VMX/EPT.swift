@@ -31,7 +31,7 @@ struct EPT {
     }
 
     /// Maps the 4-KByte guest-physical page at `guestPhysical` to `hostPhysical` (§29.3.2,
-    /// Table 29-6: EPT page-table entry), write-back.
+    /// "EPT Translation Mechanism"), write-back.
     func map(_ guestPhysical: UInt64, to hostPhysical: UInt64) {
         entry(guestPhysical, create: true)!.pointee = hostPhysical | Self.readWriteExecute | (6 << 3)
     }

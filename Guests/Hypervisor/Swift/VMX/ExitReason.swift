@@ -14,6 +14,15 @@ enum ExitReason {
     /// Bit 31 of the exit-reason field: the VM entry failed (§28.2.1).
     static let entryFailure: UInt32 = 1 << 31
 
+    /// Writes "exit reason N (name)".
+    static func put(_ reason: UInt32) {
+        Console.put("exit reason ")
+        Console.decimal(UInt64(reason))
+        Console.put(" (")
+        Console.put(name(reason))
+        Console.put(")")
+    }
+
     static func name(_ reason: UInt32) -> StaticString {
         switch reason {
         case 0: return "exception or NMI"
