@@ -30,8 +30,13 @@ let package = Package(
         .target(name: "Tracing", dependencies: ["CPU"]),
         .target(name: "Hypervisor", dependencies: ["CPU", "Platform", "Tracing"], swiftSettings: hotPath),
         .target(name: "X86Assembler"),
+        // The bundled guest hypervisor (Guests/Hypervisor, Embedded Swift + assembly), built from
+        // source by the plugin with the toolchain's swiftc, clang and ld.lld and embedded here.
+        .target(name: "GuestImages", plugins: ["GuestHypervisorBuilder"]),
+        .plugin(name: "GuestHypervisorBuilder", capability: .buildTool(), dependencies: ["GuestHypervisorBuildTool"]),
+        .executableTarget(name: "GuestHypervisorBuildTool"),
         .executableTarget(name: "matryoshka", dependencies: [
-            "Hypervisor", "Platform", "CPU", "Tracing", "X86Assembler", "QEMUFrontend",
+            "Hypervisor", "Platform", "CPU", "Tracing", "X86Assembler", "QEMUFrontend", "GuestImages",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .target(name: "QEMUFrontend", dependencies: ["CPU"]),
@@ -44,5 +49,6 @@ let package = Package(
         .testTarget(name: "TracingTests", dependencies: ["Tracing", "CPU"]),
         .testTarget(name: "QEMUFrontendTests", dependencies: ["QEMUFrontend", "CPU"]),
         .testTarget(name: "HypervisorTests", dependencies: ["Hypervisor", "Platform", "CPU", "X86Assembler", "TestSupport"]),
+        .testTarget(name: "GuestImagesTests", dependencies: ["GuestImages", "Hypervisor", "Platform", "CPU"]),
     ]
 )

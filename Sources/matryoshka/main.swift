@@ -12,6 +12,9 @@ struct Matryoshka: ParsableCommand {
 do {
     var command = try Matryoshka.parseAsRoot()
     try command.run()
+} catch let code as ExitCode {
+    // `run` ends with the guest's status (isa-debug-exit) as an ExitCode.
+    exit(code.rawValue)
 } catch let f as Failure {
     FileHandle.standardError.write(Data("matryoshka: \(f.description)\n".utf8))
     exit(2)

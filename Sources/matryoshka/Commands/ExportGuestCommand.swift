@@ -1,14 +1,17 @@
 import ArgumentParser
 import Foundation
+import GuestImages
 
 /// `matryoshka export-guest`: writes a bundled guest as a Multiboot ELF file, so the same
-/// image can be run on QEMU (`-kernel`) or GRUB for comparison.
+/// image can be run on QEMU (`-kernel`) or GRUB for comparison. `hypervisor` is the guest
+/// hypervisor built from Guests/Hypervisor (docs/GUEST_HYPERVISOR.md); it needs VMX, so it runs
+/// its L2 guests under Bochs (`cpu: model=corei7_skylake_x`) or a VT-x host.
 struct ExportGuestCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export-guest",
-        abstract: "Write a bundled guest (default, bench-integer, bench-memory) as a Multiboot ELF file.")
+        abstract: "Write a bundled guest (default, hypervisor, bench-integer, bench-memory) as a Multiboot ELF file.")
 
-    @Argument(help: "Which guest: default, bench-integer or bench-memory.")
+    @Argument(help: "Which guest: default, hypervisor (the L1 guest hypervisor), bench-integer or bench-memory.")
     var guest: String = "default"
 
     @Option(name: .shortAndLong, help: "Output file.")
@@ -18,9 +21,10 @@ struct ExportGuestCommand: ParsableCommand {
         let elf: [UInt8]
         switch guest {
         case "default": elf = DefaultGuest.image().elf
+        case "hypervisor": elf = HypervisorGuest.image()
         case "bench-integer": elf = BenchmarkGuest.image(.integer, iterations: 400_000_000).elf
         case "bench-memory": elf = BenchmarkGuest.image(.memory, iterations: 100_000_000).elf
-        default: throw ValidationError("unknown guest '\(guest)' (default, bench-integer, bench-memory)")
+        default: throw ValidationError("unknown guest '\(guest)' (default, hypervisor, bench-integer, bench-memory)")
         }
         try Data(elf).write(to: URL(fileURLWithPath: output))
     }
