@@ -160,6 +160,10 @@ public final class Processor {
     /// L0 is emulating the instruction that exited (`emulateInstruction(vmcs:bus:)`): the
     /// instruction-caused exits it resolves do not recur.
     var emulatingForL0 = false
+    /// While L0 emulates a guest hypervisor's VMX instruction: its virtual VMX root operation.
+    var guestVMXRoot: GuestVMXRootOperation? = nil
+    /// The emulated VMLAUNCH/VMRESUME asked for a VM entry (`VMXRootResult.enterGuest`).
+    var virtualEntryRequested = false
     /// While L0 emulates the access behind an EPT violation: the linear page the guest
     /// accessed, the guest-physical page it translated to and whether it wrote — the exit's
     /// own guest-linear and guest-physical addresses (SDM Vol. 3C §28.2.1), so the emulated

@@ -26,9 +26,18 @@ extension Processor {
         return info
     }
 
-    /// The exit (with the displacement as qualification for memory operands, §28.2.1) or #UD.
+    /// The #UD conditions every VMX instruction but VMCALL and VMFUNC checks before anything
+    /// else (ch. 31 Operation): CR0.PE = 0, RFLAGS.VM = 1, or compatibility mode.
+    var vmxInstructionUndefinedInMode: Bool { mode == .real || mode == .virtual8086 || mode == .compatibility }
+
+    /// SDM Vol. 3C §26.1.2 — in VMX non-root operation a VMX instruction (after its #UD
+    /// checks) causes a VM exit, with the displacement as qualification for memory operands
+    /// (§28.2.1) and the instruction information (§28.2.5). When L0 emulates the instruction
+    /// for a guest hypervisor, its root-operation semantics run instead (`emulateVMXRoot`).
     func vmxInstruction(_ i: Inst, _ reason: ExitReason) throws(Fault) {
         guard nonRoot else { throw Fault.ud }
+        if reason != .vmcall && vmxInstructionUndefinedInMode { throw Fault.ud }
+        if emulatingForL0, let root = guestVMXRoot { return try emulateVMXRoot(i, reason, root) }
         let q = i.pointee.isMemory ? UInt64(bitPattern: i.pointee.disp) : 0
         throw instructionExit(i, reason, qualification: q, info: vmxInstructionInformation(i))
     }
@@ -37,7 +46,12 @@ extension Processor {
     func execVmlaunch(_ i: Inst) throws(Fault) { try vmxInstruction(i, .vmlaunch) }
     func execVmresume(_ i: Inst) throws(Fault) { try vmxInstruction(i, .vmresume) }
     func execVmxoff(_ i: Inst) throws(Fault) { try vmxInstruction(i, .vmxoff) }
-    func execVmfunc(_ i: Inst) throws(Fault) { try vmxInstruction(i, .vmfunc) }
+    /// SDM Vol. 3C ch. 31 "VMFUNC": #UD outside VMX non-root operation or with "enable VM
+    /// functions" = 0 (this processor implements no VM function, so it is never 1).
+    func execVmfunc(_ i: Inst) throws(Fault) {
+        guard nonRoot, controls.secondary.contains(.enableVMFunctions) else { throw Fault.ud }
+        try vmxInstruction(i, .vmfunc)
+    }
     // VMREAD and VMWRITE: see ShadowVMCSAccess.swift (VMCS shadowing).
     func execVmptrld(_ i: Inst) throws(Fault) { try vmxInstruction(i, .vmptrld) }
     func execVmptrst(_ i: Inst) throws(Fault) { try vmxInstruction(i, .vmptrst) }

@@ -146,6 +146,8 @@ extension VirtualMachine {
         case .cannotEmulate(let r):
             let gpa = vmcs[.guestPhysicalAddress]
             return .end(.l0Failure(cpu: v.index, message: "cannot emulate the instruction at RIP 0x\(String(vmcs[.guestRIP], radix: 16)) (\(reason)): \(r) at guest-physical 0x\(String(gpa, radix: 16)), which is neither RAM nor a device L0 can emulate a code fetch or page walk from"))
+        case .virtualEntry:
+            return .end(.l0Failure(cpu: v.index, message: "a VM entry requested by an instruction L0 emulated without virtual VMX"))
         }
     }
 

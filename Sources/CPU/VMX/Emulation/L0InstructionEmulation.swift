@@ -15,6 +15,10 @@ public enum InstructionEmulationOutcome: Equatable, Sendable {
     /// access at a guest-physical address EPT does not map. The EPT-violation exit
     /// information in the VMCS says where.
     case cannotEmulate(ExitReason)
+    /// A guest hypervisor's VMLAUNCH (`launch`) or VMRESUME passed its checks
+    /// (`GuestVMXRootOperation.vmentry`): L0 performs the VM entry. The instruction did not
+    /// retire.
+    case virtualEntry(launch: Bool)
 }
 
 extension Processor {
@@ -26,10 +30,16 @@ extension Processor {
     /// EPT does not map go to `bus` (SDM Vol. 3C §29.3.3.2: the EPT violation L0 resolves).
     /// No VM-entry checks run: the state is the one this processor saved at the exit
     /// (SDM Vol. 3C §28.3), and no event is injected (§27.6 applies to the next real entry).
-    public func emulateInstruction(vmcs v: VMCS, bus: DeviceBus) -> InstructionEmulationOutcome {
+    ///
+    /// With `vmx`, a VMX instruction gets the root-operation semantics of that guest
+    /// hypervisor's virtual VMX (`GuestVMXRootOperation`).
+    public func emulateInstruction(vmcs v: VMCS, bus: DeviceBus, vmx: GuestVMXRootOperation? = nil) -> InstructionEmulationOutcome {
         enterSavedGuestContext(v)
         emulationBus = bus
         emulatingForL0 = true
+        guestVMXRoot = vmx
+        virtualEntryRequested = false
+        defer { guestVMXRoot = nil }
         // Event windows belong to the next VM entry (`nonRootEventBoundary` skips them while
         // emulating), not to the emulated instruction.
         pending &= ~PendingBit.eventWindow
@@ -44,6 +54,9 @@ extension Processor {
         emulationBus = nil
         var outcome = InstructionEmulationOutcome.completed
         switch stop {
+        case .vmExit where virtualEntryRequested:
+            virtualEntryRequested = false
+            outcome = .virtualEntry(launch: pendingExit.reason == .vmlaunch)
         case .vmExit:
             recordExit(v)
             let r = pendingExit.reason

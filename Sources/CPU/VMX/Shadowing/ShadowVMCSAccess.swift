@@ -14,12 +14,6 @@ extension Processor {
         return byte & (1 << UInt8(x & 7)) != 0
     }
 
-    /// The #UD conditions of VMREAD/VMWRITE that precede a VM exit (ch. 31 Operation): CR0.PE
-    /// = 0, RFLAGS.VM = 1, or compatibility mode.
-    func vmcsAccessUndefined() -> Bool {
-        mode == .real || mode == .virtual8086 || mode == .compatibility
-    }
-
     /// The shadow VMCS for an access that did not exit, after the checks that come first: CPL
     /// > 0 → #GP(0); link pointer FFFFFFFF_FFFFFFFFH → VMfailInvalid (nil). A link pointer
     /// naming no VMCS registered with `registerVMCS` makes the access exit instead, so L0
@@ -39,9 +33,10 @@ extension Processor {
     /// Unsupported field → VMfailValid(12), before any access to a memory destination.
     func execVmread(_ i: Inst) throws(Fault) {
         guard nonRoot else { throw Fault.ud }
-        if vmcsAccessUndefined() { throw Fault.ud }
+        if vmxInstructionUndefinedInMode { throw Fault.ud }
         let size: UInt8 = is64 ? 8 : 4
         let encoding = readReg(i.pointee.reg, size)
+        if emulatingForL0, let root = guestVMXRoot { return try emulateVMREAD(i, encoding, size, root) }
         if vmcsAccessExits(encoding: encoding, bitmap: controls.vmreadBitmap) { return try vmxInstruction(i, .vmread) }
         guard let shadow = try shadowVMCSForAccess(i, .vmread) else { return }
         switch shadow.read(encoding: encoding) {
@@ -58,9 +53,10 @@ extension Processor {
     /// → VMfailValid(13) unless IA32_VMX_MISC[29] allows writing it.
     func execVmwrite(_ i: Inst) throws(Fault) {
         guard nonRoot else { throw Fault.ud }
-        if vmcsAccessUndefined() { throw Fault.ud }
+        if vmxInstructionUndefinedInMode { throw Fault.ud }
         let size: UInt8 = is64 ? 8 : 4
         let encoding = readReg(i.pointee.reg, size)
+        if emulatingForL0, let root = guestVMXRoot { return try emulateVMWRITE(i, encoding, size, root) }
         if vmcsAccessExits(encoding: encoding, bitmap: controls.vmwriteBitmap) { return try vmxInstruction(i, .vmwrite) }
         guard let shadow = try shadowVMCSForAccess(i, .vmwrite) else { return }
         let value = try readRM(i, size)
@@ -70,5 +66,29 @@ extension Processor {
         } else {
             vmSucceed()
         }
+    }
+
+    /// VMREAD in (a guest hypervisor's) VMX root operation (ch. 31 "VMREAD" Operation): CPL > 0
+    /// → #GP(0); no current VMCS → VMfailInvalid; unsupported field → VMfailValid(12); else the
+    /// field to r/m (truncated to 32 bits outside 64-bit mode), then VMsucceed.
+    func emulateVMREAD(_ i: Inst, _ encoding: UInt64, _ size: UInt8, _ root: GuestVMXRootOperation) throws(Fault) {
+        if let r = root.check(.vmread, cpl: cpl) { return try completeVMXRoot(r, root) }
+        guard root.hasCurrentVMCS else { return vmFailInvalid() }
+        switch root.vmread(encoding: encoding) {
+        case .failure(let e): try completeVMXRoot(.fail(e), root)
+        case .success(let value):
+            try writeRM(i, size, value)
+            vmSucceed()
+        }
+    }
+
+    /// VMWRITE in VMX root operation (ch. 31 "VMWRITE" Operation): CPL > 0 → #GP(0); no
+    /// current VMCS → VMfailInvalid; the source read; unsupported field → VMfailValid(12),
+    /// read-only field → VMfailValid(13) (unless IA32_VMX_MISC[29]); else VMsucceed.
+    func emulateVMWRITE(_ i: Inst, _ encoding: UInt64, _ size: UInt8, _ root: GuestVMXRootOperation) throws(Fault) {
+        if let r = root.check(.vmwrite, cpl: cpl) { return try completeVMXRoot(r, root) }
+        guard root.hasCurrentVMCS else { return vmFailInvalid() }
+        let value = try readRM(i, size)
+        if let e = root.vmwrite(encoding: encoding, value: value) { try completeVMXRoot(.fail(e), root) } else { vmSucceed() }
     }
 }
