@@ -31,16 +31,19 @@ let package = Package(
         .target(name: "Hypervisor", dependencies: ["CPU", "Platform", "Tracing"], swiftSettings: hotPath),
         .target(name: "X86Assembler"),
         .executableTarget(name: "matryoshka", dependencies: [
-            "Hypervisor", "Platform", "CPU", "Tracing", "X86Assembler", "QEMUFrontend",
+            "Hypervisor", "Platform", "CPU", "Tracing", "X86Assembler", "QEMUFrontend", "CommandLineSupport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .target(name: "QEMUFrontend", dependencies: ["CPU"]),
-        .executableTarget(name: "matryoshka-qemu", dependencies: ["QEMUFrontend", "Hypervisor", "Platform", "CPU"]),
+        .target(name: "CommandLineSupport", dependencies: ["Hypervisor"]),
+        .target(name: "QEMUFrontend", dependencies: ["CPU", "CommandLineSupport"]),
+        .executableTarget(name: "matryoshka-qemu", dependencies: ["QEMUFrontend", "CommandLineSupport", "Hypervisor", "Platform", "CPU"]),
         .testTarget(name: "CPUTests", dependencies: ["CPU", "X86Assembler"]),
         .testTarget(name: "VMXTests", dependencies: ["CPU", "X86Assembler"]),
         .testTarget(name: "PlatformTests", dependencies: ["Platform", "CPU", "X86Assembler"]),
         .testTarget(name: "TracingTests", dependencies: ["Tracing", "CPU"]),
         .testTarget(name: "QEMUFrontendTests", dependencies: ["QEMUFrontend", "CPU"]),
+        // Runs the built executables (`matryoshka`, `matryoshka-qemu`) on bad input and small guests.
+        .testTarget(name: "CommandLineTests", dependencies: ["CommandLineSupport", "Hypervisor", "X86Assembler"]),
         .testTarget(name: "HypervisorTests", dependencies: ["Hypervisor", "Platform", "CPU", "X86Assembler"]),
     ]
 )

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandLineSupport
 import Foundation
 
 /// `matryoshka export-guest`: writes a bundled guest as a Multiboot ELF file, so the same
@@ -11,7 +12,7 @@ struct ExportGuestCommand: ParsableCommand {
     @Argument(help: "Which guest: default, bench-integer or bench-memory.")
     var guest: String = "default"
 
-    @Option(name: .shortAndLong, help: "Output file.")
+    @Option(name: .shortAndLong, parsing: .unconditional, help: "Output file.")
     var output: String
 
     func run() throws {
@@ -20,8 +21,10 @@ struct ExportGuestCommand: ParsableCommand {
         case "default": elf = DefaultGuest.image().elf
         case "bench-integer": elf = BenchmarkGuest.image(.integer, iterations: 400_000_000).elf
         case "bench-memory": elf = BenchmarkGuest.image(.memory, iterations: 100_000_000).elf
-        default: throw ValidationError("unknown guest '\(guest)' (default, bench-integer, bench-memory)")
+        default: throw CommandLineError.usage("unknown guest '\(guest)' (default, bench-integer, bench-memory)")
         }
-        try Data(elf).write(to: URL(fileURLWithPath: output))
+        let file = try OutputFile.create(output, what: "output file")
+        try file.write(elf)
+        file.close()
     }
 }
