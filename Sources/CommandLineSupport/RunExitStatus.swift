@@ -24,10 +24,10 @@ public enum RunExitStatus: Int32, CaseIterable, Sendable {
 
     /// The table for documentation: status, meaning.
     public static let rows: [(status: String, meaning: String)] = [
-        ("0", "the guest wrote 0 to isa-debug-exit (port 0xF4), or powered off (ACPI S5)"),
-        ("N", "the guest wrote N (1–255, the low 8 bits) to isa-debug-exit"),
-        ("64", "usage error: a bad flag or value, an output file that cannot be created"),
-        ("65", "image error: a kernel, initrd or symbol file that is missing, unreadable or malformed"),
+        ("0", "the guest wrote 0 to isa-debug-exit, or powered off (ACPI S5)"),
+        ("N", "the guest wrote N (1–255, low 8 bits) to isa-debug-exit"),
+        ("64", "usage error: a bad flag or value, an output file it cannot create"),
+        ("65", "image error: a kernel, initrd or symbol file missing or malformed"),
         ("70", "a VM exit L0 could not resolve"),
         ("121", "a vCPU triple-faulted (shutdown)"),
         ("122", "deadlock: every vCPU waits and nothing can wake one"),
