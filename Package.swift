@@ -36,11 +36,12 @@ let package = Package(
         .plugin(name: "GuestHypervisorBuilder", capability: .buildTool(), dependencies: ["GuestHypervisorBuildTool"]),
         .executableTarget(name: "GuestHypervisorBuildTool"),
         .executableTarget(name: "matryoshka", dependencies: [
-            "Hypervisor", "Platform", "CPU", "Tracing", "X86Assembler", "QEMUFrontend", "GuestImages",
+            "Hypervisor", "Platform", "CPU", "Tracing", "X86Assembler", "QEMUFrontend", "CommandLineSupport", "GuestImages",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .target(name: "QEMUFrontend", dependencies: ["CPU"]),
-        .executableTarget(name: "matryoshka-qemu", dependencies: ["QEMUFrontend", "Hypervisor", "Platform", "CPU"]),
+        .target(name: "CommandLineSupport", dependencies: ["Hypervisor"]),
+        .target(name: "QEMUFrontend", dependencies: ["CPU", "CommandLineSupport"]),
+        .executableTarget(name: "matryoshka-qemu", dependencies: ["QEMUFrontend", "CommandLineSupport", "Hypervisor", "Platform", "CPU"]),
         // Shared by the test targets: test buses, bare and VMX test machines.
         .target(name: "TestSupport", dependencies: ["CPU", "X86Assembler"], path: "Tests/TestSupport"),
         .testTarget(name: "CPUTests", dependencies: ["CPU", "X86Assembler", "TestSupport"]),
@@ -48,6 +49,8 @@ let package = Package(
         .testTarget(name: "PlatformTests", dependencies: ["Platform", "CPU", "X86Assembler"]),
         .testTarget(name: "TracingTests", dependencies: ["Tracing", "CPU"]),
         .testTarget(name: "QEMUFrontendTests", dependencies: ["QEMUFrontend", "CPU"]),
+        // Runs the built executables (`matryoshka`, `matryoshka-qemu`) on bad input and small guests.
+        .testTarget(name: "CommandLineTests", dependencies: ["CommandLineSupport", "Hypervisor", "X86Assembler"]),
         .testTarget(name: "HypervisorTests", dependencies: ["Hypervisor", "Platform", "CPU", "X86Assembler", "TestSupport"]),
         .testTarget(name: "GuestImagesTests", dependencies: ["GuestImages", "Hypervisor", "Platform", "CPU"]),
     ]

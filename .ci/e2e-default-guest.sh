@@ -15,22 +15,22 @@ grep -q "CPUID vendor: GenuineIntel" <<<"$out1"
 stats=$(.build/release/matryoshka run --exit-statistics 2>&1 >/dev/null)
 grep -q "IO_INSTRUCTION (30)" <<<"$stats" || { echo "no I/O exits in the statistics"; echo "$stats"; exit 1; }
 grep -q "CPUID (10)" <<<"$stats" || { echo "no CPUID exit in the statistics"; echo "$stats"; exit 1; }
-# A malformed image is one line on stderr and exit status 2.
+# A malformed image is one line on stderr and exit status 65 (image error).
 tmp=$(mktemp)
 printf 'not a kernel' > "$tmp"
 set +e
 .build/release/matryoshka run "$tmp" 2>"$tmp.err"; rc=$?
 set -e
 rm -f "$tmp"
-[ "$rc" -eq 2 ] || { echo "malformed image: expected exit 2, got $rc"; exit 1; }
+[ "$rc" -eq 65 ] || { echo "malformed image: expected exit 65, got $rc"; exit 1; }
 [ "$(wc -l < "$tmp.err")" -eq 1 ] || { echo "malformed image: expected one line of error"; cat "$tmp.err"; exit 1; }
 rm -f "$tmp.err"
-# So is an unknown flag or an out-of-range value.
+# An unknown flag or an out-of-range value is one line and 64 (usage error).
 for args in "--bogus" "--profile-interval 0" "-m 0"; do
     set +e
     err=$(.build/release/matryoshka run $args 2>&1 >/dev/null); rc=$?
     set -e
-    [ "$rc" -eq 2 ] || { echo "run $args: expected exit 2, got $rc"; exit 1; }
+    [ "$rc" -eq 64 ] || { echo "run $args: expected exit 64, got $rc"; exit 1; }
     [ "$(wc -l <<<"$err")" -eq 1 ] || { echo "run $args: expected one line of error"; echo "$err"; exit 1; }
 done
 # The guest profile samples virtual time: the default guest's ~1.4 ms give a dozen samples.

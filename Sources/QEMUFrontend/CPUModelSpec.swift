@@ -20,22 +20,13 @@ public enum CPUModelSpec {
                                              .fsgsbase, .smep, .smap, .popcnt, .lzcnt, .bmi1, .movbe, .pages1G, .sse]),
     ]
 
-    /// QEMU feature names → our feature flags.
-    static let featureNames: [String: CPUModel.Features] = [
-        "x2apic": .x2apic, "tsc-deadline": .tscDeadline, "pcid": .pcid, "invpcid": .invpcid, "umip": .umip,
-        "smep": .smep, "smap": .smap, "vmx": .vmx, "rdtscp": .rdtscp, "fsgsbase": .fsgsbase, "la57": .la57,
-        "popcnt": .popcnt, "abm": .lzcnt, "lzcnt": .lzcnt, "bmi1": .bmi1, "movbe": .movbe, "cx16": .cx16,
-        "rdpid": .rdpid, "pdpe1gb": .pages1G, "nx": .nx, "syscall": .syscall, "xsave": .xsave, "pku": .pku, "pks": .pks,
-        "rdrand": .rdrand, "fpu": .x87, "mmx": .sse, "fxsr": .sse, "sse": .sse, "sse2": .sse,
-    ]
-
     /// Properties that change nothing in this emulator (migration policy, host passthrough hints).
     static let ignoredProperties: Set<String> = ["migratable", "enforce", "check", "kvm"]
 
     /// Features requested that this machine does not offer its guests, each with the reason
     /// (QEMU warns and continues in the same situation).
     public static func warnings(for spec: String) -> [String] {
-        spec.split(separator: ",").contains("+vmx")
+        spec.split(separator: ",").contains { $0 == "+vmx" || $0 == "vmx" || $0 == "vmx=on" }
             ? ["nested VMX is not implemented yet: CPUID.1:ECX.VMX stays clear for the guest"] : []
     }
 
@@ -50,17 +41,7 @@ public enum CPUModelSpec {
         m.features.remove(.vmx)
         for p in parts.dropFirst() {
             if p.hasPrefix("+") || p.hasPrefix("-") {
-                let name = String(p.dropFirst())
-                if p.hasPrefix("-") {
-                    // Turning off something we don't implement is already true.
-                    if let f = featureNames[name] { m.features.remove(f) }
-                    continue
-                }
-                if name == "vmx" { continue }   // not offered to guests until nested VMX exists (warnings(for:))
-                guard let f = featureNames[name], implemented(f) else {
-                    throw QEMUCommandLine.ParseError("CPU feature '\(name)' is not implemented by Matryoshka's processor")
-                }
-                m.features.insert(f)
+                try apply(String(p.dropFirst()), on: p.hasPrefix("+"), to: &m)
                 continue
             }
             let kv = p.split(separator: "=", maxSplits: 1).map(String.init)
@@ -76,9 +57,18 @@ public enum CPUModelSpec {
                 }
                 m.physicalAddressBits = n
             case "host-phys-bits":
-                if kv.count == 1 || kv[1] == "on" { m.physicalAddressBits = hostPhysicalAddressBits }
+                guard kv.count == 1 || ["on", "off", "true", "false"].contains(kv[1]) else {
+                    throw QEMUCommandLine.ParseError("invalid host-phys-bits in '\(p)' (on or off)")
+                }
+                if kv.count == 1 || kv[1] == "on" || kv[1] == "true" { m.physicalAddressBits = hostPhysicalAddressBits }
             default:
                 if ignoredProperties.contains(kv[0]) { continue }
+                // QEMU's other spellings of +name / -name: name=on|off, and a bare name.
+                if let on = kv.count == 1 ? true : ["on": true, "true": true, "off": false, "false": false][kv[1]],
+                   known(QEMUFeatureNames.canonical(kv[0])) {
+                    try apply(kv[0], on: on, to: &m)
+                    continue
+                }
                 throw QEMUCommandLine.ParseError("CPU property '\(kv[0])' is not supported")
             }
         }
@@ -110,4 +100,49 @@ public enum CPUModelSpec {
     static let implementedFeatures = CPUModel.Features.default.union([.xsave, .pku, .pks])
 
     static func implemented(_ f: CPUModel.Features) -> Bool { implementedFeatures.contains(f) }
+
+    /// A name QEMU knows as a feature.
+    static func known(_ name: String) -> Bool {
+        QEMUFeatureNames.switchable[name] != nil || QEMUFeatureNames.alwaysPresent.contains(name)
+            || QEMUFeatureNames.absent.contains(name)
+    }
+
+    /// `+name` (`on`) or `-name`: switched in the model, or refused with the reason. VMX
+    /// (`vmx`, `vmx-*`) keeps its own rules until nested VMX is offered: `+vmx` is noted by
+    /// `warnings(for:)`, `-vmx*` changes nothing.
+    static func apply(_ rawName: String, on: Bool, to m: inout CPUModel) throws {
+        let name = QEMUFeatureNames.canonical(rawName)
+        if name == "vmx" || (!on && name.hasPrefix("vmx-")) { return }
+        if let f = QEMUFeatureNames.switchable[name] {
+            if !on { m.features.remove(f); return }
+            guard implemented(f) else {
+                throw QEMUCommandLine.ParseError("CPU feature '\(rawName)' is not implemented by Matryoshka's processor")
+            }
+            m.features.insert(f)
+        } else if QEMUFeatureNames.alwaysPresent.contains(name) {
+            guard on else {
+                throw QEMUCommandLine.ParseError("CPU feature '\(rawName)' cannot be removed: Matryoshka's processor reports it in every model")
+            }
+        } else if QEMUFeatureNames.absent.contains(name) {
+            guard !on else {
+                throw QEMUCommandLine.ParseError("CPU feature '\(rawName)' is not implemented by Matryoshka's processor")
+            }
+        } else {
+            throw QEMUCommandLine.ParseError("unknown CPU feature '\(rawName)' (the CPU model 'help' lists them)")
+        }
+    }
+
+    /// `-cpu help`: the models and the feature names each class accepts.
+    public static var helpText: String {
+        var lines = ["Available CPU models (Matryoshka's processor with QEMU's names):"]
+        lines += baseModels.keys.sorted().map { "  \($0)" }
+        lines.append("Features that can be added (+name) or removed (-name):")
+        lines.append("  " + QEMUFeatureNames.switchable.keys.filter { $0 != "vmx" && implemented(QEMUFeatureNames.switchable[$0]!) }.sorted().joined(separator: " "))
+        lines.append("Features every model has (cannot be removed):")
+        lines.append("  " + QEMUFeatureNames.alwaysPresent.sorted().joined(separator: " "))
+        lines.append("Features not implemented (can only be removed):")
+        lines.append("  " + QEMUFeatureNames.absent.union(QEMUFeatureNames.switchable.keys.filter { !implemented(QEMUFeatureNames.switchable[$0]!) && $0 != "vmx" }).sorted().joined(separator: " "))
+        lines.append("Properties: vendor=GenuineIntel|AuthenticAMD, phys-bits=32..52, host-phys-bits[=on|off], name=on|off")
+        return lines.joined(separator: "\n")
+    }
 }

@@ -1,3 +1,4 @@
+import CommandLineSupport
 import CPU
 import Foundation
 import Hypervisor
@@ -5,45 +6,60 @@ import Platform
 import QEMUFrontend
 
 /// A qemu-system-x86_64-compatible front end, so kvm-unit-tests' `run_tests.sh` drives
-/// Matryoshka unchanged (`QEMU=.build/release/matryoshka-qemu`). Exit status follows QEMU:
-/// isa-debug-exit's (value << 1) | 1, 0 after a shutdown with -no-reboot or an ACPI power-off (S5), 1 on an error QEMU
-/// would also report as 1, and 2 for unsupported options or unloadable images.
-func fail(_ message: String, status: Int32 = 2) -> Never {
+/// Matryoshka unchanged (`QEMU=/path/to/matryoshka-qemu`). Exit statuses are QEMU's
+/// (`OutcomeReport.qemu`): isa-debug-exit's (value << 1) | 1; 0 after a shutdown, an ACPI
+/// power-off or a signal; 1 when the emulator fails (bad option, unloadable image, deadlock,
+/// an exit L0 cannot resolve), always with the reason on stderr.
+func fail(_ message: String) -> Never {
     FileHandle.standardError.write(Data("matryoshka-qemu: \(message)\n".utf8))
-    exit(status)
+    exit(1)
 }
 
-let arguments = Array(CommandLine.arguments.dropFirst())
+func note(_ message: String) {
+    FileHandle.standardError.write(Data("matryoshka-qemu: \(message)\n".utf8))
+}
+
 let cmd: QEMUCommandLine
-do { cmd = try QEMUCommandLine(arguments: arguments) } catch { fail("\(error)") }
+do { cmd = try QEMUCommandLine(arguments: Array(CommandLine.arguments.dropFirst())) } catch { fail("\(error)") }
 
 if cmd.help || cmd.version {
-    print(QEMUCommandLine.versionLine)
-    if cmd.help { print("usage: matryoshka-qemu [-kernel FILE] [-initrd FILE] [-append STR] [-m MiB] [-smp N] [-cpu MODEL] ...") }
+    print(cmd.help ? QEMUCommandLine.helpText : QEMUCommandLine.versionLine)
     exit(0)
 }
-if cmd.listDevices {
-    print(QEMUCommandLine.deviceList)
+for (asked, text) in [(cmd.listDevices, QEMUCommandLine.deviceList), (cmd.listMachines, QEMUCommandLine.machineList),
+                      (cmd.listCPUs, CPUModelSpec.helpText)] where asked {
+    print(text)
     exit(0)
 }
 // Like QEMU, the machine (CPU model) is validated before the kernel is opened, so an
 // unsupported -cpu is reported as such (kvm-unit-tests then skips the test).
 let cpuModel: CPUModel
 do { cpuModel = try CPUModelSpec.model(from: cmd.cpu) } catch { fail("\(error)") }
-for w in CPUModelSpec.warnings(for: cmd.cpu) { FileHandle.standardError.write(Data("matryoshka-qemu: warning: \(w)\n".utf8)) }
+for w in CPUModelSpec.warnings(for: cmd.cpu) { note("warning: \(w)") }
 guard let kernelPath = cmd.kernel else { fail("no -kernel given (Matryoshka has no firmware to boot a disk)") }
-guard let kernelData = FileManager.default.contents(atPath: kernelPath) else { fail("could not open kernel file '\(kernelPath)'") }
+// QEMU's words: kvm-unit-tests looks for "could not load kernel" to tell a missing file from
+// a refused option.
+let kernel: [UInt8]
+do { kernel = try InputFile.read(kernelPath) } catch let e as InputFile.ReadError {
+    fail("could not load kernel '\(kernelPath)': \(e.reason)")
+}
 var initrd: [UInt8]?
 if let p = cmd.initrd {
-    guard let d = FileManager.default.contents(atPath: p) else { fail("could not open initrd '\(p)'") }
-    initrd = [UInt8](d)
+    do { initrd = try InputFile.read(p) } catch let e as InputFile.ReadError { fail("could not load initial ram disk '\(p)': \(e.reason)") }
+}
+var serialFile: OutputFile?
+if case .file(let path) = cmd.serialBackend {
+    do { serialFile = try OutputFile(path) } catch let e as OutputFile.CreateError {
+        fail("could not open serial device 'file:\(path)': \(e.reason)")
+    }
 }
 
 var config = MachineConfiguration()
-config.memoryBytes = cmd.memoryMiB << 20
+config.memoryBytes = cmd.memoryBytes
 config.cpuCount = cmd.smp
-config.noReboot = true
+config.noReboot = true     // without -no-reboot too: there is no firmware to reboot into
 config.cpuModel = cpuModel
+do { try config.validate() } catch { fail("\(error)") }
 
 var options = PCBoardOptions()
 options.pcTestdev = cmd.pcTestdev
@@ -54,40 +70,41 @@ options.intelIOMMU = cmd.intelIOMMU.map {
     VTdCapabilities(interruptRemapping: $0.interruptRemapping, extendedInterruptMode: $0.extendedInterruptMode)
 }
 options.edu = cmd.edu
-let stdout = FileHandle.standardOutput
-var pending: [UInt8] = []
-options.serialOutput = { b in
-    guard cmd.serialStdio else { return }
-    pending.append(b)
-    if b == 10 || pending.count >= 4096 { stdout.write(Data(pending)); pending.removeAll(keepingCapacity: true) }
+let serial: SerialOutput?
+switch cmd.serialBackend {
+case .stdio: serial = SerialOutput(fileDescriptor: 1)
+case .file: serial = serialFile.map { SerialOutput(fileDescriptor: $0.fileDescriptor) }
+case .none: serial = nil
 }
+if let serial { options.serialOutput = { serial.put($0) } }
 
 let vm: VirtualMachine
 do {
     vm = try VirtualMachine(config, board: options)
     // Like QEMU (and GRUB), a Multiboot command line starts with the kernel's path.
-    let isMultiboot = MultibootLoader.isMultiboot([UInt8](kernelData))
-    let commandLine = isMultiboot ? (cmd.append.isEmpty ? kernelPath : "\(kernelPath) \(cmd.append)") : cmd.append
-    try vm.boot(kernel: [UInt8](kernelData), commandLine: commandLine, initrd: initrd)
+    let commandLine = MultibootLoader.isMultiboot(kernel) ? (cmd.append.isEmpty ? kernelPath : "\(kernelPath) \(cmd.append)") : cmd.append
+    try vm.boot(kernel: kernel, commandLine: commandLine, initrd: initrd)
 } catch {
-    fail("\(error)")
+    fail("kernel '\(kernelPath)': \(error)")
 }
-let outcome = vm.run()
-if !pending.isEmpty { stdout.write(Data(pending)) }
+StopSignals.install()
+let outcome = vm.run(limits: RunLimits(interruption: StopSignals.interruption))
+serial?.flush()
 if ProcessInfo.processInfo.environment["MATRYOSHKA_SUMMARY"] != nil {
-    FileHandle.standardError.write(Data("matryoshka-qemu: \(outcome), \(vm.clock.instructionsRetired) guest instructions, \(vm.clock.nanoseconds) virtual ns\n".utf8))
+    note("\(outcome), \(vm.clock.instructionsRetired) guest instructions, \(vm.clock.nanoseconds) virtual ns")
+}
+let report = OutcomeReport.qemu(outcome, vm: vm)
+if let m = report.message {
+    if case .shutdown = outcome, !cmd.noReboot { note(m + " (no firmware to reboot into: stopped as with -no-reboot)") } else { note(m) }
 }
 switch outcome {
-case .exited(let status): exit(status & 0xFF)
-case .shutdown, .poweredOff: exit(0)     // QEMU exits 0 on -no-reboot's shutdown and on ACPI power-off
-case .deadlock where vm.sleeping:
-    FileHandle.standardError.write(Data("matryoshka-qemu: \(VirtualMachine.sleepingWithoutWakeEvent)\n".utf8))
-    exit(1)
-case .deadlock:
-    FileHandle.standardError.write(Data("matryoshka-qemu: all vCPUs are halted with interrupts disabled and no timer pending\n".utf8))
-    exit(1)
-case .instructionLimit: exit(1)
-case .l0Failure(let cpu, let message):
-    FileHandle.standardError.write(Data("matryoshka-qemu: L0 failure on vCPU \(cpu): \(message)\n".utf8))
-    exit(3)
+case .shutdown where cmd.noShutdown, .poweredOff where cmd.noShutdown:
+    // QEMU keeps the stopped machine for its monitor; there is none here, so the process
+    // waits, as QEMU's would, until a signal ends it.
+    note("-no-shutdown: the guest stopped; waiting for a signal")
+    while StopSignals.received == nil { usleep(50_000) }
+    note("terminating on signal \(StopSignals.received!)")
+    exit(0)
+default:
+    exit(report.status)
 }

@@ -20,6 +20,7 @@ final class LinuxBootProtocolTests: XCTestCase {
         d[0x234] = 1
         p16(0x236, xload)
         p32(0x238, cmdlineSize)
+        p32(0x1F4, UInt32((kernelBytes + 15) / 16))   // syssize
         p64(0x258, pref)
         p32(0x260, initSize)
         for k in 0..<kernelBytes { d[5 * 512 + k] = UInt8(truncatingIfNeeded: k &* 7) }
@@ -67,6 +68,9 @@ final class LinuxBootProtocolTests: XCTestCase {
         XCTAssertEqual(err(noMagic), .notABzImage)
         XCTAssertEqual(err(image(version: 0x0206)), .protocolTooOld(0x0206))
         XCTAssertEqual(err(image(xload: 0)), .no64BitEntry)
+        // Cut after the setup code: syssize still declares the whole kernel.
+        XCTAssertEqual(err(Array(image().prefix(5 * 512 + 4096))), .kernelTruncated(declared: 8192, present: 4096))
+        XCTAssertNil(err(image() + [UInt8](repeating: 0, count: 100)), "bytes after the kernel (signatures) are fine")
         var bigSetup = image(kernelBytes: 0); bigSetup[0x1F1] = 200
         XCTAssertEqual(err(bigSetup), .setupBeyondFile(sectors: 200))
         XCTAssertEqual(err(image(initSize: 0x800_0000)),

@@ -48,6 +48,32 @@ final class MultibootLoaderTests: XCTestCase {
         XCTAssertEqual(try memory.load(UInt8.self, at: 0x10_0021 + 0x800), 0, "bss zeroed")
     }
 
+    /// The boot-information area is sized for what it holds: a 100 KB command line and many
+    /// modules fit, and only RAM limits it, with an error that says so.
+    func testBootInformationAreaGrowsWithTheCommandLineAndModules() throws {
+        let memory = try PhysicalMemory(size: 64 << 20)
+        let map = MemoryRegion.pcMap(ramSize: 64 << 20)
+        let long = String(repeating: "x", count: 100_000)
+        let modules = (0..<300).map { MultibootLoader.Module(bytes: [UInt8($0 & 0xFF)], commandLine: "module \($0) " + String(repeating: "y", count: 200)) }
+        let state = try MultibootLoader.load(image: Self.aout(), commandLine: long, modules: modules, into: memory, memoryMap: map)
+        let cmd = UInt64(try memory.load(UInt32.self, at: state.rbx + 16))
+        XCTAssertEqual(try memory.read(at: cmd + 99_999, length: 2), [UInt8(ascii: "x"), 0])
+        let list = UInt64(try memory.load(UInt32.self, at: state.rbx + 24))
+        let lastCmd = UInt64(try memory.load(UInt32.self, at: list + 299 * 16 + 8))
+        XCTAssertEqual(try memory.read(at: lastCmd, length: 11), Array("module 299 ".utf8))
+        let name = UInt64(try memory.load(UInt32.self, at: state.rbx + 64))
+        XCTAssertEqual(try memory.read(at: name, length: 11), Array("Matryoshka\0".utf8))
+
+        let small = try PhysicalMemory(size: 2 << 20)
+        let smallMap = MemoryRegion.pcMap(ramSize: 0x10_2000)
+        XCTAssertThrowsError(try MultibootLoader.load(image: Self.aout(), commandLine: long, modules: [], into: small, memoryMap: smallMap)) {
+            guard case .doesNotFit(let what, let at, let size, _) = $0 as? LoaderError else { return XCTFail("\($0)") }
+            XCTAssertEqual(what, "boot information (command line, module list, memory map)")
+            XCTAssertEqual(at, 0x10_2000)
+            XCTAssertEqual(size, 0x1_9000, "0x100 + the command line + map + name, page-rounded")
+        }
+    }
+
     func testRealKVMUnitTestsImageIfPresent() throws {
         let path = "/work/kut/src/x86/msr.flat"
         guard let data = FileManager.default.contents(atPath: path) else { throw XCTSkip("\(path) not present") }

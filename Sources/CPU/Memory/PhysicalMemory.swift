@@ -43,14 +43,15 @@ public final class PhysicalMemory: @unchecked Sendable {
         case allocationFailed(UInt64)
         public var description: String {
             switch self {
-            case .sizeOutOfRange(let s): return "memory size \(s) bytes is out of range (1 MiB ... 64 GiB, multiple of 4 KiB)"
+            case .sizeOutOfRange(let s): return "memory size \(s) bytes is out of range (1 MiB ... 128 GiB, multiple of 4 KiB)"
             case .allocationFailed(let s): return "could not allocate \(s) bytes of guest memory"
             }
         }
     }
 
     public init(size: UInt64) throws {
-        guard size >= 1 << 20, size <= 64 << 30, size & 0xFFF == 0 else { throw Error.sizeOutOfRange(size) }
+        // 128 GiB: a 64-GiB guest's RAM with the PCI hole below 4 GiB and L0's region above it.
+        guard size >= 1 << 20, size <= 128 << 30, size & 0xFFF == 0 else { throw Error.sizeOutOfRange(size) }
         self.size = size
         // mmap gives lazily committed, zeroed pages; large guests cost only what they touch.
         guard let p = hostAllocateZeroed(Int(size)) else { throw Error.allocationFailed(size) }

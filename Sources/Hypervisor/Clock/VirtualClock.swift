@@ -22,7 +22,7 @@ public final class VirtualClock: TimeSource {
     public let tscHz: UInt64
     private var processors: [Processor] = []
     /// Time skipped while all vCPUs were halted (virtual mode).
-    private var idleNanoseconds: UInt64 = 0
+    public private(set) var idleNanoseconds: UInt64 = 0
     /// Virtual time charged for the VM exits L0 handled.
     private var exitNanoseconds: UInt64 = 0
     /// The virtual cost of one VM exit and the entry that resumes the guest: 1 µs, the order

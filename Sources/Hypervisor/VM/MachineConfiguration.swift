@@ -25,6 +25,22 @@ public struct MachineConfiguration: Sendable {
     public static let memoryRange: ClosedRange<UInt64> = (1 << 20)...(64 << 30)
     public static let maxCPUs = 64
 
+    /// RAM below 4 GiB ends at 3 GiB, where the PCI hole starts; the rest lies above 4 GiB
+    /// (`MemoryRegion.pcMap`, the layout QEMU's `pc` machine uses).
+    public static let lowRAMLimit: UInt64 = 0xC000_0000
+
+    /// The guest-physical address where RAM ends: `memoryBytes`, plus the 1-GiB PCI hole
+    /// when RAM continues above 4 GiB.
+    public var ramTop: UInt64 {
+        memoryBytes <= Self.lowRAMLimit ? memoryBytes : memoryBytes + (1 << 32) - Self.lowRAMLimit
+    }
+
+    /// The PCI hole below the device windows (3 GiB to FEA00000H) when RAM continues above
+    /// 4 GiB: not RAM, so the guest sees exactly the memory map's RAM.
+    public var ramHoleBelow4G: Range<UInt64>? {
+        memoryBytes > Self.lowRAMLimit ? Self.lowRAMLimit..<0xFEA0_0000 : nil
+    }
+
     public init() {}
 
     public enum Error: Swift.Error, CustomStringConvertible, Equatable {
@@ -33,11 +49,18 @@ public struct MachineConfiguration: Sendable {
         public var description: String {
             switch self {
             case .memoryOutOfRange(let b):
-                return "memory size \(b >> 20) MiB is out of range (1 MiB ... 64 GiB)"
+                return "memory size \(MachineConfiguration.describe(bytes: b)) is out of range (1 MiB ... 64 GiB)"
             case .cpuCountOutOfRange(let n):
                 return "vCPU count \(n) is out of range (1 ... \(MachineConfiguration.maxCPUs))"
             }
         }
+    }
+
+    /// `b` bytes as the user would write them: whole GiB or MiB where exact, else bytes.
+    public static func describe(bytes b: UInt64) -> String {
+        if b >= 1 << 30 && b & ((1 << 30) - 1) == 0 { return "\(b >> 30) GiB" }
+        if b & ((1 << 20) - 1) == 0 { return "\(b >> 20) MiB" }
+        return "\(b) bytes"
     }
 
     public func validate() throws {

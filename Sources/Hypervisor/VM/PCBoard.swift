@@ -68,7 +68,7 @@ public final class PCBoard {
         pciHost = PCIHostBridge(chipset: options.machine == .q35 ? .q35 : .i440fx)
         let bus = vm.bus
         msi = MSIDelivery(bus: vm.apicBus)
-        let ram = GuestRAM(memory: vm.memory, top: vm.configuration.memoryBytes)
+        let ram = GuestRAM(memory: vm.memory, top: vm.configuration.ramTop)
         var dma: DMAAddressSpace = ram
         if let caps = options.intelIOMMU {
             let unit = VTdRemappingUnit(capabilities: caps, ram: ram, bus: vm.apicBus)

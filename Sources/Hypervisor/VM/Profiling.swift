@@ -17,7 +17,7 @@ extension VirtualMachine {
     /// within one interval; should virtual time still pass several intervals before the event
     /// runs, the sample counts once per interval passed, so shares stay shares of time.
     private func scheduleSample(_ p: GuestProfile, at due: UInt64) {
-        _ = scheduler.schedule(at: due) { [unowned self] in
+        _ = scheduler.schedule(at: due, raising: .nothing) { [unowned self] in
             let periods = (clock.nanoseconds - due) / p.intervalNanoseconds + 1
             for v in vcpus {
                 let rip = v.state == .running && !sleeping ? v.guestRIP : nil

@@ -16,6 +16,10 @@ public final class VirtualMachine {
         case deadlock
         /// The instruction limit given to `run` was reached.
         case instructionLimit
+        /// The virtual-time limit given to `run` was reached.
+        case timeLimit
+        /// The run was asked to stop from outside (`RunLimits.interruption`, a signal).
+        case interrupted(signal: Int32)
         /// L0 could not resolve a VM exit (an L0 bug or an access nothing can emulate).
         case l0Failure(cpu: Int, message: String)
     }
@@ -60,9 +64,10 @@ public final class VirtualMachine {
         configuration.cpuModel.features.remove(.vmx)
         self.configuration = configuration
         // L0's region (EPT01's tables) lies above L1's RAM; EPT01 does not map it.
-        let ramTop = configuration.memoryBytes
+        let ramTop = configuration.ramTop
         memory = try PhysicalMemory(size: ramTop + EPT01.reservedBytes)
         memory.addHole(ramTop..<(ramTop + EPT01.reservedBytes))
+        if let hole = configuration.ramHoleBelow4G { memory.addHole(hole) }
         // The PCI memory window firmware assigns BARs from (FEA00000H–FEBFFFFFH), the I/O APIC,
         // remapping-unit and local APIC windows (and the rest up to 4 GiB) are devices, not RAM.
         memory.addHole(0xFEA0_0000..<0x1_0000_0000)
@@ -110,6 +115,12 @@ public final class VirtualMachine {
     /// Runs the vCPUs round robin until the guest exits, shuts down, deadlocks or retires
     /// `instructionLimit` instructions in total.
     public func run(instructionLimit: UInt64 = .max) -> Outcome {
+        run(limits: RunLimits(instructions: instructionLimit))
+    }
+
+    /// Runs the vCPUs round robin until the guest exits, shuts down or deadlocks (no waiting
+    /// vCPU can be woken: `someVCPUCanWake`), or a limit is reached.
+    public func run(limits: RunLimits) -> Outcome {
         while true {
             if let s = exitStatus { return .exited(status: s) }
             if poweredOff { return .poweredOff }
@@ -129,7 +140,7 @@ public final class VirtualMachine {
                 // Pause-loop exiting, L0's way (SDM Vol. 3C §26.1.3 "PAUSE exiting"): while
                 // vCPUs share the thread, PAUSE ends a spinning vCPU's slice.
                 setPrimaryControl(v, .pauseExiting, shared)
-                let outcome = v.processor.run(vmcs: v.currentVMCS, budget: sliceBudget(for: v, shared: shared))
+                let outcome = v.processor.run(vmcs: v.currentVMCS, budget: budget(sliceBudget(for: v, shared: shared), within: limits))
                 v.eventJustQueued = false
                 v.isRunning = false
                 ran = true
@@ -151,17 +162,19 @@ public final class VirtualMachine {
                 scheduler.runDue()
                 if let s = exitStatus { return .exited(status: s) }
                 if poweredOff { return .poweredOff }
+                if let o = limitReached(limits) { return o }
             }
-            if clock.instructionsRetired >= instructionLimit { return .instructionLimit }
             if !ran {
                 // Every vCPU waits: jump virtual time to the next timer, or give up.
                 if sleeping && !canWakeFromS3 { return .deadlock }
+                if !sleeping && !someVCPUCanWake { return .deadlock }
                 guard let deadline = scheduler.nextDeadline else {
                     if !sleeping && vcpus.contains(where: { $0.state == .halted && hasDeliverableEvent($0) }) { continue }
                     return .deadlock
                 }
-                clock.skipIdle(to: deadline)
+                clock.skipIdle(to: min(deadline, limits.nanoseconds))
                 scheduler.runDue()
+                if let o = limitReached(limits) { return o }
             }
         }
     }
@@ -189,7 +202,7 @@ public final class VirtualMachine {
         return budget
     }
 
-    private func hasDeliverableEvent(_ v: VCPU) -> Bool {
+    func hasDeliverableEvent(_ v: VCPU) -> Bool {
         if v.nmiPending { return true }
         guard v.interruptFlag else { return false }
         if v.lapic.pendingVector != nil { return true }

@@ -19,7 +19,7 @@ public final class APICBus {
     }
 
     /// The local APICs a message is addressed to.
-    func destinations(of m: APICMessage) -> [LocalAPIC] {
+    public func destinations(of m: APICMessage) -> [LocalAPIC] {
         switch m.shorthand {
         case .toSelf:
             return m.source.map { [localAPICs[$0]] } ?? []

@@ -140,4 +140,17 @@ public final class IOAPIC: MMIODevice {
 
     /// Redirection entry of `pin` (for tests and the monitor).
     public func redirectionEntry(_ pin: Int) -> UInt64 { redirection[pin] }
+
+    /// The message a new assertion of `pin` would send now (datasheet §3.2.4), or nil: the
+    /// entry is masked, an edge-triggered pin is already asserted (no new edge), or a
+    /// level-triggered entry waits for its EOI (remote IRR). With a `remapper` the message
+    /// is the one before remapping.
+    public func messageOnAssertion(of pin: Int) -> APICMessage? {
+        guard pin >= 0 && pin < Self.pinCount else { return nil }
+        let e = redirection[pin], levelTriggered = e & (1 << 15) != 0
+        guard e & (1 << 16) == 0, levelTriggered ? e & (1 << 14) == 0 : !asserted(pin) else { return nil }
+        let mode = APICMessage.DeliveryMode(rawValue: UInt8((e >> 8) & 7)) ?? .fixed
+        return APICMessage(vector: UInt8(e & 0xFF), deliveryMode: mode, logicalDestination: e & (1 << 11) != 0,
+                           levelTriggered: levelTriggered, destination: UInt32(e >> 56))
+    }
 }

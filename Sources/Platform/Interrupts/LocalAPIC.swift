@@ -276,6 +276,22 @@ public final class LocalAPIC: MMIODevice {
         return UInt32(v) & 0xF0 > processorPriority & 0xF0 ? UInt8(v) : nil
     }
 
+    /// Whether a fixed interrupt with `vector` arriving now would be presented to the
+    /// processor (§12.8.4: the APIC enabled, the vector's priority class above the PPR's); an
+    /// illegal vector (0–15) raises the error interrupt instead (§12.5.3).
+    public func wouldPresent(fixedVector vector: UInt8) -> Bool {
+        guard globallyEnabled, softwareEnabled else { return false }
+        if vector < 16 {
+            let e = lvt[6]
+            return e & Self.lvtMasked == 0 && e & 0xF0 != 0 && e & 0xF0 > processorPriority & 0xF0
+        }
+        return UInt32(vector) & 0xF0 > processorPriority & 0xF0
+    }
+
+    /// The LVT timer entry's vector while the entry is unmasked (§12.5.1: the timer has no
+    /// delivery-mode field, its interrupts are fixed).
+    public var timerVector: UInt8? { lvt[1] & Self.lvtMasked == 0 ? UInt8(lvt[1] & 0xFF) : nil }
+
     /// The processor takes the interrupt: IRR → ISR (§12.8.4). Returns the vector.
     public func acknowledge() -> UInt8? {
         guard let v = pendingVector else { return nil }

@@ -71,7 +71,7 @@ final class LocalAPICTimer {
 
     private func arm() {
         let deadline = periodStart &+ UInt64(initialCount) &* divisor
-        event = scheduler.schedule(at: deadline) { [unowned self] in self.expire() }
+        event = scheduler.schedule(at: deadline, raising: .localAPICTimer(cpu: owner.cpuIndex)) { [unowned self] in self.expire() }
     }
 
     private func expire() {
@@ -104,7 +104,7 @@ final class LocalAPICTimer {
         guard value != 0 else { return }
         let delta = value > tscNow ? value - tscNow : 0
         let ns = tscHz == 0 ? delta : PIT8254.scaled(delta, 1_000_000_000, tscHz)
-        event = scheduler.schedule(at: now &+ ns) { [unowned self] in
+        event = scheduler.schedule(at: now &+ ns, raising: .localAPICTimer(cpu: owner.cpuIndex)) { [unowned self] in
             self.event = nil
             self.tscDeadline = 0
             self.owner.fireLocal(1)

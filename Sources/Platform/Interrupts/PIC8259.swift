@@ -37,6 +37,14 @@ public final class PIC8259Pair: PortIODevice, InterruptLineSink {
             }
         }
 
+        /// A request on `line` would be passed on: initialised, unmasked, not blocked by an
+        /// in-service request of equal or higher priority, and (for an `edge`) the line low.
+        func admits(_ line: Int, edge: Bool) -> Bool {
+            let bit: UInt8 = 1 << UInt8(line)
+            guard initStep == 0, imr & bit == 0, !edge || lines & bit == 0 else { return false }
+            return isr == 0 || isr.trailingZeroBitCount > line
+        }
+
         /// INTA: the vector of the highest request, moving it to in-service.
         mutating func acknowledge() -> UInt8 {
             guard let irq = pending else { return vectorBase | 7 }   // spurious IR7
@@ -91,6 +99,18 @@ public final class PIC8259Pair: PortIODevice, InterruptLineSink {
 
     /// Master INTR output: a request is deliverable.
     public var interruptRequested: Bool { master.pending != nil }
+
+    /// Whether a rising edge on ISA IRQ `irq` now would raise INTR (8259A datasheet,
+    /// "Interrupt Sequence" and "Cascading"): the chip is initialised, the line is low (so an
+    /// edge can occur), the input is unmasked and nothing of equal or higher priority is in
+    /// service — on the slave and, through IR2, on the master for IRQ 8–15.
+    public func wouldInterrupt(onEdgeOf irq: Int) -> Bool {
+        switch irq {
+        case 0...7 where irq != 2: return master.admits(irq, edge: true)
+        case 8...15: return slave.admits(irq - 8, edge: true) && master.admits(2, edge: false)
+        default: return false
+        }
+    }
 
     /// The interrupt-acknowledge sequence (slave cascaded on master IR2).
     public func acknowledgeInterrupt() -> UInt8? {

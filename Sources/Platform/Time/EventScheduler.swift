@@ -14,10 +14,24 @@ public protocol TimeSource: AnyObject {
 public final class EventScheduler {
     public struct TimerID: Hashable, Sendable { let raw: UInt64 }
 
+    /// What an event may raise when it fires, so the VM can tell whether a wait (HLT) can
+    /// still end once every processor waits. An event that does not say is `.unknown` and
+    /// counts as able to wake any processor.
+    public enum Raises: Equatable, Sendable {
+        /// An edge on ISA IRQ `n` (8259 input n, and the I/O APIC pin `ISAInterruptRouter` maps it to).
+        case isaIRQ(Int)
+        /// The local APIC timer of vCPU `cpu` (its LVT timer entry decides the vector).
+        case localAPICTimer(cpu: Int)
+        /// Nothing a processor can see (bookkeeping such as profile samples).
+        case nothing
+        case unknown
+    }
+
     private struct Entry {
         var deadline: UInt64
         var sequence: UInt64
         var id: TimerID
+        var raises: Raises
         var action: () -> Void
     }
 
@@ -32,12 +46,15 @@ public final class EventScheduler {
     /// Runs `action` once virtual time reaches `deadline` (ns). Events with equal deadlines
     /// fire in the order they were scheduled.
     @discardableResult
-    public func schedule(at deadline: UInt64, _ action: @escaping () -> Void) -> TimerID {
+    public func schedule(at deadline: UInt64, raising raises: Raises = .unknown, _ action: @escaping () -> Void) -> TimerID {
         nextSequence += 1
         let id = TimerID(raw: nextSequence)
-        entries.append(Entry(deadline: deadline, sequence: nextSequence, id: id, action: action))
+        entries.append(Entry(deadline: deadline, sequence: nextSequence, id: id, raises: raises, action: action))
         return id
     }
+
+    /// What the pending events may raise, one element per event.
+    public var pendingRaises: [Raises] { entries.map(\.raises) }
 
     public func cancel(_ id: TimerID) {
         entries.removeAll { $0.id == id }

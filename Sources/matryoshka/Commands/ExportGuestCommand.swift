@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandLineSupport
 import Foundation
 import GuestImages
 
@@ -14,7 +15,7 @@ struct ExportGuestCommand: ParsableCommand {
     @Argument(help: "Which guest: default, hypervisor (the L1 guest hypervisor), bench-integer or bench-memory.")
     var guest: String = "default"
 
-    @Option(name: .shortAndLong, help: "Output file.")
+    @Option(name: .shortAndLong, parsing: .unconditional, help: "Output file.")
     var output: String
 
     func run() throws {
@@ -24,8 +25,10 @@ struct ExportGuestCommand: ParsableCommand {
         case "hypervisor": elf = HypervisorGuest.image()
         case "bench-integer": elf = BenchmarkGuest.image(.integer, iterations: 400_000_000).elf
         case "bench-memory": elf = BenchmarkGuest.image(.memory, iterations: 100_000_000).elf
-        default: throw ValidationError("unknown guest '\(guest)' (default, hypervisor, bench-integer, bench-memory)")
+        default: throw CommandLineError.usage("unknown guest '\(guest)' (default, hypervisor, bench-integer, bench-memory)")
         }
-        try Data(elf).write(to: URL(fileURLWithPath: output))
+        let file = try OutputFile.create(output, what: "output file")
+        try file.write(elf)
+        file.close()
     }
 }

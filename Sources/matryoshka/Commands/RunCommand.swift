@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandLineSupport
 import CPU
 import Foundation
 import Hypervisor
@@ -8,37 +9,43 @@ import Tracing
 
 /// `matryoshka run [KERNEL]`: boots a kernel (Multiboot ELF/a.out or Linux bzImage) — or the
 /// bundled default guest — on a PC with COM1 on stdout. Exit status: the value the guest wrote
-/// to isa-debug-exit (0xF4), so a guest reporting success with 0 exits 0; 1 if the guest stopped
-/// otherwise (deadlock, instruction limit); 2 for a usage or image error. (`matryoshka-qemu`
+/// to isa-debug-exit (0xF4), so a guest reporting success with 0 exits 0; Matryoshka's own
+/// statuses (`RunExitStatus`) otherwise, each with one line on stderr. (`matryoshka-qemu`
 /// keeps QEMU's (value << 1) | 1 convention instead.)
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
-        abstract: "Boot a kernel (or the bundled default guest) with COM1 on standard output.")
+        abstract: "Boot a kernel (or the bundled default guest) with COM1 on standard output.",
+        discussion: "Exit status:\n" + RunExitStatus.rows.map { "  \($0.status.padding(toLength: 6, withPad: " ", startingAt: 0)) \($0.meaning)" }
+            .joined(separator: "\n") + "\nEvery status but 0 comes with one line on standard error saying why.")
 
     @Argument(help: "Kernel image: Multiboot (ELF or a.out kludge) or Linux bzImage. Omit for the bundled default guest.")
     var kernel: String?
 
-    @Option(help: "Kernel command line.")
+    @Option(parsing: .unconditional, help: "Kernel command line.")
     var append: String = ""
 
-    @Option(help: "Initial ramdisk (a Multiboot module, or the Linux initrd).")
+    @Option(parsing: .unconditional, help: "Initial ramdisk (a Multiboot module, or the Linux initrd).")
     var initrd: String?
 
-    @Option(name: [.customShort("m"), .long], help: "Guest RAM in MiB.")
-    var memory: UInt64 = 128
+    @Option(name: [.customShort("m"), .long], parsing: .unconditional,
+            help: "Guest RAM: MiB, or with a suffix (512M, 2G); 1 MiB ... 64 GiB.")
+    var memory: String = "128"
 
-    @Option(help: "Number of vCPUs.")
+    @Option(parsing: .unconditional, help: "Number of vCPUs (1 ... 64).")
     var smp: Int = 1
 
-    @Option(help: "CPU model in QEMU's syntax (e.g. qemu64,+x2apic or max).")
+    @Option(parsing: .unconditional, help: "CPU model in QEMU's syntax (e.g. qemu64,+x2apic or max; 'help' lists models and features).")
     var cpu: String = "max"
 
-    @Option(help: "Time base: virtual (reproducible, default) or host.")
+    @Option(parsing: .unconditional, help: "Time base: virtual (reproducible, default) or host.")
     var clock: String = "virtual"
 
-    @Option(help: "Stop after this many guest instructions.")
-    var maxInstructions: UInt64?
+    @Option(parsing: .unconditional, help: "Stop after this many guest instructions (all vCPUs together).")
+    var maxInstructions: String?
+
+    @Option(parsing: .unconditional, help: "Stop after this much virtual time, halted time included (e.g. 500ms, 10s, 2m).")
+    var maxTime: String?
 
     @Flag(help: "Print a summary (instructions, time, outcome) to standard error.")
     var summary = false
@@ -49,30 +56,54 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Print the table of VM exits L0 handled (per level and reason) to standard error.")
     var exitStatistics = false
 
-    @Option(help: "Write the VM exits as a Chrome/Perfetto trace (JSON) to this file.")
+    @Option(parsing: .unconditional, help: "Write the VM exits as a Chrome/Perfetto trace (JSON) to this file.")
     var exitTrace: String?
 
     @Flag(help: "Sample the guest's RIP and print where it spent virtual time (functions from the kernel's ELF symbols) to standard error.")
     var profile = false
 
-    @Option(help: "Microseconds of virtual time between profile samples (1–1000000).")
-    var profileInterval: UInt64 = 100
+    @Option(parsing: .unconditional, help: "Microseconds of virtual time between profile samples (1–1000000).")
+    var profileInterval: Int = 100
 
-    @Option(help: "ELF file whose symbol table names the profile's addresses (default: the kernel, if it is ELF), e.g. a Linux vmlinux.")
+    @Option(parsing: .unconditional, help: "ELF file whose symbol table names the profile's addresses (default: the kernel, if it is ELF), e.g. a Linux vmlinux.")
     var profileSymbols: String?
 
-    func validate() throws {
-        guard (1...1_000_000).contains(profileInterval) else {
-            throw ValidationError("--profile-interval must be between 1 and 1000000 µs, not \(profileInterval)")
+    /// The machine the options describe; every value checked.
+    func machineConfiguration() throws -> MachineConfiguration {
+        var config = MachineConfiguration()
+        config.memoryBytes = try MemorySize.parse(memory)
+        config.cpuCount = smp
+        do { config.cpuModel = try CPUModelSpec.model(from: cpu) } catch { throw CommandLineError.usage("--cpu \(cpu): \(error)") }
+        guard let source = VirtualClock.Source(rawValue: clock) else {
+            throw CommandLineError.usage("--clock must be virtual or host, not '\(clock)'")
         }
+        config.clock = source
+        do { try config.validate() } catch { throw CommandLineError.usage("\(error)") }
+        if kernel == nil && config.memoryBytes < DefaultGuest.minimumMemoryBytes {
+            throw CommandLineError.usage("the bundled default guest needs at least \(MachineConfiguration.describe(bytes: DefaultGuest.minimumMemoryBytes)) of RAM, not \(MachineConfiguration.describe(bytes: config.memoryBytes))")
+        }
+        return config
+    }
+
+    /// `--max-instructions` and `--max-time`.
+    func limits() throws -> OutcomeReport.Limits {
+        var l = OutcomeReport.Limits()
+        if let text = maxInstructions {
+            guard let n = UInt64(text), n > 0 else {
+                throw CommandLineError.usage("--max-instructions must be a whole number of at least 1, not '\(text)'")
+            }
+            l.instructions = n
+        }
+        if let text = maxTime { l.virtualTime = try VirtualDuration.parse(text) }
+        return l
     }
 
     /// The symbols for the profile: `--profile-symbols`, else the kernel image's own.
     func profileSymbolTable(kernelImage: [UInt8]) throws -> ELFSymbolTable? {
         if let path = profileSymbols {
-            guard let data = FileManager.default.contents(atPath: path) else { throw Failure("cannot read symbol file '\(path)'") }
-            do { return try ELFSymbolTable([UInt8](data)) }
-            catch { throw Failure("symbol file '\(path)': \(error)") }
+            let data = try InputFile.read(path, what: "symbol file")
+            do { return try ELFSymbolTable(data) }
+            catch { throw CommandLineError.image("symbol file '\(path)': \(error)") }
         }
         guard ELFImage.isELF(kernelImage) else { return nil }
         return try? ELFSymbolTable(kernelImage)
@@ -80,64 +111,43 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         let started = Date()
-        var config = MachineConfiguration()
-        config.memoryBytes = memory << 20
-        config.cpuCount = smp
-        do { config.cpuModel = try CPUModelSpec.model(from: cpu) }
-        catch { throw Failure("\(error)") }
-        guard let source = VirtualClock.Source(rawValue: clock) else { throw Failure("--clock must be virtual or host") }
-        config.clock = source
-        let image: [UInt8]
-        if let path = kernel {
-            guard let data = FileManager.default.contents(atPath: path) else { throw Failure("cannot read kernel image '\(path)'") }
-            image = [UInt8](data)
-        } else {
-            image = DefaultGuest.image().elf
+        if cpu == "help" {
+            print(CPUModelSpec.helpText)
+            return
         }
-        var rd: [UInt8]?
-        if let path = initrd {
-            guard let data = FileManager.default.contents(atPath: path) else { throw Failure("cannot read initrd '\(path)'") }
-            rd = [UInt8](data)
+        let config = try machineConfiguration()
+        let limits = try limits()
+        guard (1...1_000_000).contains(profileInterval) else {
+            throw CommandLineError.usage("--profile-interval must be between 1 and 1000000 µs, not \(profileInterval)")
         }
-        var options = PCBoardOptions()
-        let out = FileHandle.standardOutput
-        var line: [UInt8] = []
-        options.serialOutput = { b in
-            line.append(b)
-            if b == 10 || line.count >= 4096 { out.write(Data(line)); line.removeAll(keepingCapacity: true) }
-        }
-        let vm: VirtualMachine
-        do {
-            vm = try VirtualMachine(config, board: options)
-            // A Multiboot command line starts with the kernel's path, as GRUB and QEMU pass it.
-            let name = kernel ?? "default-guest"
-            let line = MultibootLoader.isMultiboot(image) ? (append.isEmpty ? name : "\(name) \(append)") : append
-            try vm.boot(kernel: image, commandLine: line, initrd: rd)
-        } catch { throw Failure("\(error)") }
-        if noTranslate { for v in vm.vcpus { v.processor.translationEnabled = false } }
+        for w in CPUModelSpec.warnings(for: cpu) { FileHandle.standardError.write(Data("matryoshka: note: \(w)\n".utf8)) }
+        // Inputs, then outputs, all before the guest runs.
+        let image = try kernel.map { try InputFile.read($0, what: "kernel image") } ?? DefaultGuest.image().elf
+        let rd = try initrd.map { try InputFile.read($0, what: "initrd") }
         let symbols = profile ? try profileSymbolTable(kernelImage: image) : nil
-        let samples = profile ? vm.startProfiling(intervalNanoseconds: profileInterval * 1000) : nil
-        let outcome = vm.run(instructionLimit: maxInstructions ?? .max)
-        if !line.isEmpty { out.write(Data(line)) }
+        let traceFile = try exitTrace.map { try OutputFile.create($0, what: "exit trace") }
+
+        let serial = SerialOutput(fileDescriptor: 1)
+        var options = PCBoardOptions()
+        options.serialOutput = { serial.put($0) }
+        let vm: VirtualMachine
+        do { vm = try VirtualMachine(config, board: options) } catch { throw CommandLineError.usage("\(error)") }
+        // A Multiboot command line starts with the kernel's path, as GRUB and QEMU pass it.
+        let name = kernel ?? "default-guest"
+        let line = MultibootLoader.isMultiboot(image) ? (append.isEmpty ? name : "\(name) \(append)") : append
+        do { try vm.boot(kernel: image, commandLine: line, initrd: rd) }
+        catch { throw CommandLineError.image("kernel '\(name)': \(error)") }
+        if noTranslate { for v in vm.vcpus { v.processor.translationEnabled = false } }
+        let samples = profile ? vm.startProfiling(intervalNanoseconds: UInt64(profileInterval) * 1000) : nil
+
+        StopSignals.install()
+        let outcome = vm.run(limits: RunLimits(instructions: limits.instructions ?? .max, nanoseconds: limits.virtualTime ?? .max,
+                                               interruption: StopSignals.interruption))
+        serial.flush()
+        let report = OutcomeReport.run(outcome, vm: vm, limits: limits)
+        if let m = report.message { FileHandle.standardError.write(Data("matryoshka: \(m)\n".utf8)) }
         if summary || kernel == nil {
-            let secs = Date().timeIntervalSince(started)
-            let n = vm.clock.instructionsRetired
-            FileHandle.standardError.write(Data(String(
-                format: "matryoshka: %@ — %llu guest instructions, %.1f virtual ms, %.2f s wall (%.0f MIPS)\n",
-                "\(outcome)", n, Double(vm.clock.nanoseconds) / 1e6, secs, Double(n) / secs / 1e6).utf8))
-            let t = vm.bootProcessor.translationStatistics
-            FileHandle.standardError.write(Data(String(
-                format: "matryoshka: translator: %llu blocks translated (%llu instructions), %llu left to the interpreter, %llu entries into host code\n",
-                t.blocks, t.instructions, t.refused, vm.vcpus.reduce(0) { $0 + $1.processor.translatedEntries }).utf8))
-            FileHandle.standardError.write(Data(String(
-                format: "matryoshka: decode cache: %llu blocks decoded, %llu removed by stores to code, %llu flushes; %llu events delivered\n",
-                t.blocksDecoded, t.blocksInvalidated, t.flushes, vm.vcpus.reduce(0) { $0 + $1.processor.eventsDelivered }).utf8))
-            for v in vm.vcpus {
-                let g = v.vmcs01
-                FileHandle.standardError.write(Data(String(
-                    format: "matryoshka: vCPU %d %@: RIP 0x%llx RSP 0x%llx RFLAGS 0x%llx CR0 0x%llx CR3 0x%llx CR4 0x%llx\n",
-                    v.index, "\(v.state)", g[.guestRIP], g[.guestRSP], g[.guestRFLAGS], g[.guestCR0], g[.guestCR3], g[.guestCR4]).utf8))
-            }
+            FileHandle.standardError.write(Data(RunSummary.text(outcome: outcome, vm: vm, wallSeconds: Date().timeIntervalSince(started)).utf8))
         }
         if summary || exitStatistics {
             FileHandle.standardError.write(Data(TraceExport.statisticsTable(vm.exitTrace).utf8))
@@ -146,27 +156,10 @@ struct RunCommand: ParsableCommand {
             let lookup = symbols.map { t in { (a: UInt64) in t.lookup(a).map { ($0.symbol.name, $0.offset) } } }
             FileHandle.standardError.write(Data(samples.report(symbols: lookup).utf8))
         }
-        if let path = exitTrace {
-            guard FileManager.default.createFile(atPath: path, contents: Data(TraceExport.chromeTrace(vm.exitTrace).utf8)) else {
-                throw Failure("cannot write exit trace '\(path)'")
-            }
+        if let traceFile {
+            try traceFile.write(Array(TraceExport.chromeTrace(vm.exitTrace).utf8))
+            traceFile.close()
         }
-        switch outcome {
-        case .exited(let status): throw ExitCode((status >> 1) & 0x7F)
-        case .shutdown, .poweredOff: throw ExitCode(0)
-        case .deadlock where vm.sleeping:
-            FileHandle.standardError.write(Data("matryoshka: \(VirtualMachine.sleepingWithoutWakeEvent)\n".utf8))
-            throw ExitCode(1)
-        case .deadlock, .instructionLimit: throw ExitCode(1)
-        case .l0Failure(let cpu, let message):
-            FileHandle.standardError.write(Data("matryoshka: L0 failure on vCPU \(cpu): \(message)\n".utf8))
-            throw ExitCode(3)
-        }
+        throw ExitCode(report.status)
     }
-}
-
-/// A user-facing error: one line, exit status 2.
-struct Failure: Error, CustomStringConvertible {
-    let description: String
-    init(_ d: String) { description = d }
 }

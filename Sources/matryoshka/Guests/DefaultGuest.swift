@@ -8,6 +8,8 @@ enum DefaultGuest {
     static let sieveBase: Int64 = 0x80_0000
     static let sieveLimit: Int64 = 100_000
     static let com1: Int64 = 0x3F8
+    /// RAM the guest touches (its sieve is the highest), in whole MiB: 9 MiB.
+    static let minimumMemoryBytes = (UInt64(sieveBase + sieveLimit) + 0xF_FFFF) & ~0xF_FFFF
 
     static func image() -> (elf: [UInt8], code: [UInt8], entry: UInt32) {
         let a = Assembler(mode: .bits32, origin: UInt64(loadAddress))

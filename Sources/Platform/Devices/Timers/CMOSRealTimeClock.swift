@@ -164,7 +164,7 @@ public final class CMOSRealTimeClock: PortIODevice {
         }
         guard updateEvent == nil else { return }
         let boundary = previous.map { $0 + 1_000_000_000 } ?? (time.nanoseconds / 1_000_000_000 + 1) * 1_000_000_000
-        updateEvent = scheduler.schedule(at: boundary) { [unowned self] in
+        updateEvent = scheduler.schedule(at: boundary, raising: .isaIRQ(8)) { [unowned self] in
             self.updateEvent = nil
             self.update(through: boundary / 1_000_000_000)
             self.scheduleUpdate(after: boundary)
@@ -239,7 +239,7 @@ public final class CMOSRealTimeClock: PortIODevice {
         if let e = periodicEvent { scheduler.cancel(e); periodicEvent = nil }
         guard cmos[0x0B] & 0x40 != 0, let p = periodTicks else { return }
         let at = nanoseconds(atTick: (periodIndex + 1) * p)
-        periodicEvent = scheduler.schedule(at: at) { [unowned self] in
+        periodicEvent = scheduler.schedule(at: at, raising: .isaIRQ(8)) { [unowned self] in
             self.periodicEvent = nil
             self.catchUp()
             self.schedulePeriodic()

@@ -177,7 +177,7 @@ public final class PIT8254: PortIODevice {
         let periodic = c.mode == 2 || c.mode == 3
         if !periodic && irqPeriodIndex > 1 { return }
         let deadline = c.start &+ Self.ns(ticks: UInt64(c.reload) &* irqPeriodIndex)
-        irqEvent = scheduler.schedule(at: deadline) { [unowned self] in
+        irqEvent = scheduler.schedule(at: deadline, raising: .isaIRQ(0)) { [unowned self] in
             self.irqEvent = nil
             self.interruptLines?.pulseIRQ(0)
             if periodic { self.scheduleIRQ(first: false) }

@@ -16,7 +16,7 @@ public enum LinuxBootProtocol {
 
     /// Setup-header offsets within the image (= within boot_params).
     enum Header {
-        static let setupSects = 0x1F1, bootFlag = 0x1FE, jump = 0x200, magic = 0x202, version = 0x206
+        static let setupSects = 0x1F1, sysSize = 0x1F4, bootFlag = 0x1FE, jump = 0x200, magic = 0x202, version = 0x206
         static let typeOfLoader = 0x210, loadFlags = 0x211, ramdiskImage = 0x218, ramdiskSize = 0x21C
         static let heapEndPtr = 0x224, cmdLinePtr = 0x228, initrdAddrMax = 0x22C, kernelAlignment = 0x230
         static let relocatable = 0x234, xloadflags = 0x236, cmdlineSize = 0x238, prefAddress = 0x258
@@ -65,6 +65,12 @@ public enum LinuxBootProtocol {
         if setupSects == 0 { setupSects = 4 }
         let kernelOffset = (setupSects + 1) * 512
         guard kernelOffset < image.count else { throw LinuxImageError.setupBeyondFile(sectors: setupSects) }
+        // syssize: the protected-mode code's size in 16-byte units (32 bits since protocol
+        // 2.04); the file must hold all of it, or the kernel decompresses garbage.
+        let declared = UInt64(u32(image, Header.sysSize)) * 16
+        guard declared <= UInt64(image.count - kernelOffset) else {
+            throw LinuxImageError.kernelTruncated(declared: declared, present: UInt64(image.count - kernelOffset))
+        }
         let kernel = Array(image[kernelOffset...])
         let initSize = UInt64(u32(image, Header.initSize))
         var loadAddress = u64(image, Header.prefAddress)
@@ -158,6 +164,7 @@ public enum LinuxImageError: Error, CustomStringConvertible, Equatable {
     case protocolTooOld(UInt16)
     case no64BitEntry
     case setupBeyondFile(sectors: Int)
+    case kernelTruncated(declared: UInt64, present: UInt64)
     case misalignedLoadAddress(UInt64)
     case kernelDoesNotFit(address: UInt64, size: UInt64, ram: UInt64)
     case commandLineTooLong(length: Int, maximum: Int)
@@ -173,6 +180,8 @@ public enum LinuxImageError: Error, CustomStringConvertible, Equatable {
             return "Linux boot protocol \(v >> 8).\(minor < 10 ? "0" : "")\(minor) is too old (2.12 or later is needed for 64-bit entry)"
         case .no64BitEntry: return "Linux image does not support the 64-bit entry point (XLF_KERNEL_64 clear)"
         case .setupBeyondFile(let n): return "Linux setup code (\(n) sectors) extends beyond the end of the image"
+        case .kernelTruncated(let d, let p):
+            return "Linux image is truncated: its setup header (syssize) declares \(d) bytes of protected-mode kernel after the setup code, the file holds \(p)"
         case .misalignedLoadAddress(let a): return "non-relocatable kernel's preferred address 0x\(String(a, radix: 16)) is misaligned"
         case .kernelDoesNotFit(let a, let s, let r):
             return "kernel needs 0x\(String(s, radix: 16)) bytes at 0x\(String(a, radix: 16)) but RAM ends at 0x\(String(r, radix: 16))"

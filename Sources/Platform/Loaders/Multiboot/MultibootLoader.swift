@@ -6,9 +6,18 @@ import CPU
 public enum MultibootLoader {
     public static let headerMagic: UInt32 = 0x1BAD_B002
     public static let bootloaderMagic: UInt32 = 0x2BAD_B002
-    /// Boot information, command lines and the module list go in the page-aligned area after
-    /// the kernel's highest byte (as QEMU's loader places them), 64 KiB at most.
-    static let infoAreaSize: UInt64 = 0x1_0000
+    /// Boot information, command lines, the module list and the memory map go in a
+    /// page-aligned area after the kernel's highest byte (as QEMU's loader places them),
+    /// sized for what it holds: the 0x100-byte structure, then each item 16-byte aligned.
+    static func infoAreaSize(commandLine: String, modules: [Module], mapEntries: Int) -> UInt64 {
+        func item(_ n: Int) -> UInt64 { (UInt64(n) + 15) & ~15 }
+        var size: UInt64 = 0x100 + item(commandLine.utf8.count + 1) + item(bootLoaderName.count)
+        size += modules.reduce(0) { $0 + item($1.commandLine.utf8.count + 1) } + item(16 * modules.count)
+        size += item(24 * mapEntries)
+        return (size + 0xFFF) & ~0xFFF
+    }
+
+    static let bootLoaderName = Array("Matryoshka".utf8) + [0]
     /// Modules are placed page-aligned from 16 MiB upward unless the kernel is there.
     static let moduleFloor: UInt64 = 0x100_0000
 
@@ -100,9 +109,11 @@ public enum MultibootLoader {
 
         // Boot information structure (§3.3) and its strings and tables, after the kernel.
         let infoAddress = (kernelEnd + 0xFFF) & ~0xFFF
-        let infoAreaEnd = infoAddress + infoAreaSize
+        let infoSize = infoAreaSize(commandLine: commandLine, modules: modules, mapEntries: memoryMap.count)
+        let infoAreaEnd = infoAddress + infoSize
         guard infoAreaEnd <= ram else {
-            throw LoaderError.doesNotFit(what: "boot information", address: infoAddress, size: infoAreaSize, ramSize: ram)
+            throw LoaderError.doesNotFit(what: "boot information (command line, module list, memory map)",
+                                         address: infoAddress, size: infoSize, ramSize: ram)
         }
         kernelEnd = infoAreaEnd
         var info = [UInt8](repeating: 0, count: 88)
@@ -110,9 +121,7 @@ public enum MultibootLoader {
         func put32(_ o: Int, _ v: UInt32) { for k in 0..<4 { info[o + k] = UInt8(truncatingIfNeeded: v >> (8 * UInt32(k))) } }
         func store(_ bytes: [UInt8]) throws -> UInt32 {
             let at = cursor
-            guard at + UInt64(bytes.count) <= infoAreaEnd else {
-                throw LoaderError.doesNotFit(what: "boot information", address: at, size: UInt64(bytes.count), ramSize: ram)
-            }
+            precondition(at + UInt64(bytes.count) <= infoAreaEnd, "infoAreaSize counts every item stored")
             try memory.write(bytes, at: at)
             cursor = (cursor + UInt64(bytes.count) + 15) & ~15
             return UInt32(at)
@@ -154,7 +163,7 @@ public enum MultibootLoader {
         flags |= 1 << 6
         put32(44, UInt32(mmap.count))
         put32(48, try store(mmap))
-        put32(64, try store(Array("Matryoshka".utf8) + [0]))   // boot_loader_name, bit 9
+        put32(64, try store(bootLoaderName))                   // boot_loader_name, bit 9
         flags |= 1 << 9
         put32(0, flags)
         try memory.write(info, at: infoAddress)
