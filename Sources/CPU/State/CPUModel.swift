@@ -69,6 +69,9 @@ public struct CPUModel: Sendable {
 
     public func has(_ f: Features) -> Bool { features.contains(f) }
 
+    /// An AMD-vendor model ("AuthenticAMD"): AMD's SYSCALL/SYSENTER rules and legacy PMU.
+    public var isAMD: Bool { vendor == "AuthenticAMD" }
+
     /// Mask of physical-address bits an entry may set (bits MAXPHYADDR-1:12 of a frame).
     public var physicalAddressMask: UInt64 { (UInt64(1) << UInt64(physicalAddressBits)) &- 1 }
 }

@@ -104,9 +104,9 @@ extension Processor {
     /// AMD legacy PMU registers (AMD64 APM Vol. 2 §13.2.1): event selects then counters.
     static let amdLegacyPerformance: [ModelSpecificRegister] = (0..<8).map { k in
         ModelSpecificRegister(index: 0xC001_0000 + UInt32(k), name: k < 4 ? "PerfEvtSel\(k)" : "PerfCtr\(k - 4)",
-                              read: { p in p.model.vendor == "AuthenticAMD" ? p.msr.legacyPerformance[k] : nil },
+                              read: { p in p.model.isAMD ? p.msr.legacyPerformance[k] : nil },
                               write: { p, v in
-                                  guard p.model.vendor == "AuthenticAMD" else { return false }
+                                  guard p.model.isAMD else { return false }
                                   // Counters are 48 bits wide; event selects keep their 32 low bits + bits 35:32.
                                   p.msr.legacyPerformance[k] = k < 4 ? v & 0xF_FFFF_FFFF : v & 0xFFFF_FFFF_FFFF
                                   return true })
