@@ -101,7 +101,8 @@ module_load_order() {
     basename "$f" .ko
 }
 
-# Writes the /init script of the KVM test initramfs to $1.
+# Writes the /init script of the KVM test initramfs to $1. Once KVM is loaded it runs
+# /bin/l1-payload (a script whose second line is "# NAME").
 write_kvm_init() {
     cat > "$1" <<'EOF'
 #!/bin/busybox sh
@@ -127,8 +128,9 @@ if [ -c /dev/kvm ]; then
     p=""
     for n in $params; do p="$p $n=$(cat /sys/module/$module/parameters/$n 2>/dev/null)"; done
     echo "matryoshka-e2e: $module loaded at $(uptime) s:$p"
-    /bin/kvm-client -j "$(nproc)" $KVM_CLIENT_ARGS
-    echo "matryoshka-e2e: kvm-client finished (status $?) at $(uptime) s"
+    /bin/l1-payload
+    rc=$?
+    echo "matryoshka-e2e: $(sed -n '2s/^# //p' /bin/l1-payload) finished (status $rc) at $(uptime) s"
 else
     echo "matryoshka-e2e: no /dev/kvm: $module did not load"
 fi
@@ -138,7 +140,8 @@ EOF
 }
 
 # Builds the KVM test initramfs (busybox, the KVM modules for both vendors, the client) into
-# $1 (a newc cpio archive). $2, optional: a directory whose contents are added on top.
+# $1 (a newc cpio archive). $2, optional: a directory whose contents are added on top (e.g.
+# another /bin/l1-payload).
 build_kvm_initramfs() {
     local out=$1 extra=${2:-} tree
     tree=$(mktemp -d) || exit 1
@@ -152,6 +155,8 @@ build_kvm_initramfs() {
     echo "$amd" > "$tree/etc/kvm-modules-amd"
     for m in $intel $amd; do cp "$(module_path "$m")" "$tree/lib/modules/$m.ko"; done
     write_kvm_init "$tree/init"
+    printf '#!/bin/sh\n# kvm-client\nexec /bin/kvm-client -j "$(nproc)"\n' > "$tree/bin/l1-payload"
+    chmod +x "$tree/bin/l1-payload"
     [ -z "$extra" ] || cp -a "$extra/." "$tree/"
     (cd "$tree" && find . | "$BUSYBOX" cpio -o -H newc > "$out" 2>/dev/null) || die "cpio failed"
     rm -rf "$tree"

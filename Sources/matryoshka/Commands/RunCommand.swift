@@ -6,7 +6,7 @@ import Platform
 import QEMUFrontend
 import Tracing
 
-/// `matryoshka run [KERNEL]`: boots a kernel (Multiboot ELF/a.out or Linux bzImage) — or the
+/// `matryoshka run [KERNEL]`: boots a kernel (Multiboot ELF/a.out, PVH ELF or Linux bzImage) — or the
 /// bundled default guest — on a PC with COM1 on stdout. Exit status: the value the guest wrote
 /// to isa-debug-exit (0xF4), so a guest reporting success with 0 exits 0; 1 if the guest stopped
 /// otherwise (deadlock, instruction limit); 2 for a usage or image error. (`matryoshka-qemu`
@@ -16,7 +16,7 @@ struct RunCommand: ParsableCommand {
         commandName: "run",
         abstract: "Boot a kernel (or the bundled default guest) with COM1 on standard output.")
 
-    @Argument(help: "Kernel image: Multiboot (ELF or a.out kludge) or Linux bzImage. Omit for the bundled default guest.")
+    @Argument(help: "Kernel image: Multiboot (ELF or a.out kludge), an ELF with a PVH entry note (a Linux vmlinux) or a Linux bzImage. Omit for the bundled default guest.")
     var kernel: String?
 
     @Option(help: "Kernel command line.")
