@@ -107,7 +107,8 @@ write_kvm_init() {
     cat > "$1" <<'EOF'
 #!/bin/busybox sh
 # Matryoshka's Linux KVM test (built by Tools/linux-guest/lib.sh): load KVM for this
-# processor's vendor with its default parameters, run the KVM client on every vCPU, power off.
+# processor's vendor with its default parameters, run /bin/l1-payload (by default the KVM
+# client on every vCPU), power off.
 /bin/busybox --install -s /bin
 export PATH=/bin
 mount -t proc proc /proc
@@ -149,8 +150,8 @@ build_kvm_initramfs() {
     cp "$BUSYBOX" "$tree/bin/busybox"
     build_kvm_client "$tree/bin/kvm-client"
     local intel amd m
-    intel=$(module_load_order kvm_intel) || exit 1
-    amd=$(module_load_order kvm_amd) || exit 1
+    intel=$(module_load_order kvm_intel | awk '!seen[$0]++') || exit 1
+    amd=$(module_load_order kvm_amd | awk '!seen[$0]++') || exit 1
     echo "$intel" > "$tree/etc/kvm-modules-intel"
     echo "$amd" > "$tree/etc/kvm-modules-amd"
     for m in $intel $amd; do cp "$(module_path "$m")" "$tree/lib/modules/$m.ko"; done
