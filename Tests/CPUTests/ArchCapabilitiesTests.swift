@@ -16,14 +16,10 @@ final class ArchCapabilitiesTests: XCTestCase {
         for bit in [1, 2, 7, 17, 19] { XCTAssertEqual((v ?? 0) >> UInt64(bit) & 1, 0, "no IBRS_ALL, RSBA, TSX_CTRL, FB_CLEAR, RRSBA") }
         XCTAssertFalse(m.cpu.writeMSR(MSRIndex.archCapabilities, 0))
 
-        let code: UInt64 = 0x10_0000
-        let a = Assembler(mode: .bits64, origin: code)
-        a.mov(ecx, Int64(MSRIndex.archCapabilities)); a.xor(eax, eax); a.xor(edx, edx); a.wrmsr(); a.hlt()
-        m.load(a.assemble(), at: code)
-        m.enterLong64(entry: code, stack: 0x8_0000)
-        LongModeEnvironment.install(m)
-        _ = m.run(budget: 100)
-        XCTAssertEqual(LongModeEnvironment.recordedVector(m), 13, "WRMSR: #GP(0)")
+        let g = LongModeEnvironment.run(model: .default) { a in
+            a.mov(ecx, Int64(MSRIndex.archCapabilities)); a.xor(eax, eax); a.xor(edx, edx); a.wrmsr()
+        }
+        XCTAssertEqual(LongModeEnvironment.recordedVector(g), 13, "WRMSR: #GP(0)")
     }
 
     func testAModelWithoutItHasNeitherTheBitNorTheMSR() {

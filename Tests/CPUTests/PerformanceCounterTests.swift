@@ -15,17 +15,11 @@ final class PerformanceCounterTests: XCTestCase {
         return m
     }
 
-    func run64(model: CPUModel, user: Bool = false, _ build: (Assembler) -> Void) -> TestMachine {
-        let m = TestMachine(model: model)
-        let a = Assembler(mode: .bits64, origin: code)
-        build(a)
-        a.hlt()
-        m.load(a.assemble(), at: code)
-        m.enterLong64(entry: code, stack: 0x8_0000)
-        Env.install(m)
-        if user { Env.enterUser(m, entry: code, stack: 0x7_0000) }
-        _ = m.run(budget: 1000)
-        return m
+    func run64(model: CPUModel, user: Bool = false, pce: Bool = false, _ build: (Assembler) -> Void) -> TestMachine {
+        Env.run(model: model, code: code, setup: { m in
+            if pce { m.cpu.setControlRegisters(cr0: m.cpu.cr0, cr3: m.cpu.cr3, cr4: m.cpu.cr4 | CR4.pce, efer: m.cpu.efer) }
+            if user { Env.enterUser(m, entry: self.code, stack: 0x7_0000) }
+        }, build)
     }
 
     func rdpmc(_ a: Assembler) { a.db(0x0F, 0x33) }
@@ -68,15 +62,7 @@ final class PerformanceCounterTests: XCTestCase {
     func testRDPMCAtCPL3NeedsCR4PCE() {
         let denied = run64(model: Self.amd, user: true) { a in a.xor(ecx, ecx); rdpmc(a) }
         XCTAssertEqual(Env.recordedVector(denied), 13)
-        let m = TestMachine(model: Self.amd)
-        let a = Assembler(mode: .bits64, origin: code)
-        a.mov(ecx, 1); rdpmc(a); a.mov(r8, 0x77); a.int(0x80)
-        m.load(a.assemble(), at: code)
-        m.enterLong64(entry: code, stack: 0x8_0000)
-        Env.install(m)
-        m.cpu.setControlRegisters(cr0: m.cpu.cr0, cr3: m.cpu.cr3, cr4: m.cpu.cr4 | CR4.pce, efer: m.cpu.efer)
-        Env.enterUser(m, entry: code, stack: 0x7_0000)
-        _ = m.run(budget: 1000)
+        let m = run64(model: Self.amd, user: true, pce: true) { a in a.mov(ecx, 1); rdpmc(a); a.mov(r8, 0x77); a.int(0x80) }
         XCTAssertEqual(Env.recordedVector(m), 0x80, "RDPMC ran at CPL 3")
         XCTAssertEqual(m.reg(.r8), 0x77)
     }
