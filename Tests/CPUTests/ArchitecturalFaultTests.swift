@@ -10,17 +10,7 @@ final class ArchitecturalFaultTests: XCTestCase {
     typealias Env = LongModeEnvironment
     let code: UInt64 = 0x10_0000
 
-    func run64(_ build: (Assembler) -> Void) -> TestMachine {
-        let m = TestMachine()
-        let a = Assembler(mode: .bits64, origin: code)
-        build(a)
-        a.hlt()
-        m.load(a.assemble(), at: code)
-        m.enterLong64(entry: code, stack: 0x8_0000)
-        Env.install(m)
-        _ = m.run(budget: 1000)
-        return m
-    }
+    func run64(_ build: (Assembler) -> Void) -> TestMachine { Env.run(model: .default, code: code, build) }
 
     func testUndefinedOpcodesRaiseUD() {
         for bytes: [UInt8] in [[0x0F, 0x0B], [0x0F, 0xFF, 0xC0], [0x0F, 0x04], [0xD6], [0x0F, 0xA6]] {

@@ -23,17 +23,10 @@ final class SSEUnitTests: XCTestCase {
     func run64(model: CPUModel = SSEUnitTests.sseModel, cr0Set: UInt64 = 0,
                cr4: UInt64 = CR4.pae | CR4.osfxsr | CR4.osxmmexcpt,
                setup: (TestMachine) -> Void = { _ in }, _ build: (Assembler) -> Void) -> TestMachine {
-        let m = TestMachine(model: model)
-        let a = Assembler(mode: .bits64, origin: code)
-        build(a)
-        a.hlt()
-        m.load(a.assemble(), at: code)
-        m.enterLong64(entry: code, stack: 0x8_0000)
-        m.cpu.setControlRegisters(cr0: m.cpu.cr0 | cr0Set, cr3: m.cpu.cr3, cr4: cr4, efer: m.cpu.efer)
-        Env.install(m)
-        setup(m)
-        _ = m.run(budget: 10_000)
-        return m
+        Env.run(model: model, code: code, budget: 10_000, setup: { m in
+            m.cpu.setControlRegisters(cr0: m.cpu.cr0 | cr0Set, cr3: m.cpu.cr3, cr4: cr4, efer: m.cpu.efer)
+            setup(m)
+        }, build)
     }
 
     // Raw encodings (RAX holds the address).

@@ -61,13 +61,19 @@ public struct CPUModel: Sendable {
         public static let pku = Features(rawValue: 1 << 24)
         /// Protection keys for supervisor-mode pages (CR4.PKS, IA32_PKRS).
         public static let pks = Features(rawValue: 1 << 25)
+        /// IA32_ARCH_CAPABILITIES (CPUID.(EAX=7,ECX=0):EDX[29]), reporting which speculative
+        /// and buffer-sampling issues the processor does not have.
+        public static let archCapabilities = Features(rawValue: 1 << 26)
 
         public static let `default`: Features = [.pcid, .invpcid, .smep, .smap, .umip, .x2apic, .tscDeadline,
                                                  .pages1G, .nx, .rdtscp, .fsgsbase, .vmx, .popcnt, .lzcnt,
-                                                 .bmi1, .movbe, .cx16, .syscall, .rdpid, .x87, .sse]
+                                                 .bmi1, .movbe, .cx16, .syscall, .rdpid, .x87, .sse, .archCapabilities]
     }
 
     public func has(_ f: Features) -> Bool { features.contains(f) }
+
+    /// An AMD-vendor model ("AuthenticAMD"): AMD's SYSCALL/SYSENTER rules and legacy PMU.
+    public var isAMD: Bool { vendor == "AuthenticAMD" }
 
     /// Mask of physical-address bits an entry may set (bits MAXPHYADDR-1:12 of a frame).
     public var physicalAddressMask: UInt64 { (UInt64(1) << UInt64(physicalAddressBits)) &- 1 }

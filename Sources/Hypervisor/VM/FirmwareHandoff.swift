@@ -5,8 +5,9 @@ import Platform
 /// the operating system, reproduced without running firmware: the 8259 pair initialised with
 /// the BIOS vector bases (0x08 and 0x70) and only the timer and cascade unmasked, the PIT
 /// ticking at 18.2 Hz on IRQ 0, a real-mode interrupt vector table whose entries point at an
-/// IRET in the BIOS segment (so a timer tick in real mode returns harmlessly), and the ACPI
-/// tables (RSDP, RSDT, FADT with the PM timer, FACS, DSDT, MADT, DMAR with a VT-d unit).
+/// IRET in the BIOS segment (so a timer tick in real mode returns harmlessly), the ACPI
+/// tables (RSDP, RSDT, FADT with the PM timer, FACS, DSDT, MADT, DMAR with a VT-d unit) and
+/// the MP table SeaBIOS also provides.
 extension VirtualMachine {
     static let biosIRETAddress: UInt64 = 0xF_FF53
 
@@ -34,6 +35,14 @@ extension VirtualMachine {
         }
         try ACPITables.install(in: memory, cpuCount: configuration.cpuCount,
                                remappingUnit: board.iommu.map { ($0.capabilities, VTdRemappingUnit.defaultBase) })
+        let id = bootProcessor.cpuidLeaf(1, 0)
+        let pci = board.edu.map { e in
+            [MultiProcessorTable.PCIInterrupt(device: PCBoard.eduSlot,
+                                              pin: UInt8(e.function.read(offset: PCIFunction.Header.interruptPin, size: 1)),
+                                              irq: UInt8(PCBoard.eduIRQ))]
+        } ?? []
+        try MultiProcessorTable.install(in: memory, cpuCount: configuration.cpuCount, signature: id.eax, features: id.edx,
+                                        pciInterrupts: pci)
         try memory.write([0xCF], at: Self.biosIRETAddress)
         var ivt = [UInt8](repeating: 0, count: 1024)
         for v in 0..<256 {

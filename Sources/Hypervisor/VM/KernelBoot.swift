@@ -6,8 +6,10 @@ extension VirtualMachine {
     /// The guest-physical memory map of this machine.
     public var memoryMap: [MemoryRegion] { MemoryRegion.pcMap(ramSize: configuration.memoryBytes) }
 
-    /// Loads a Multiboot (ELF or a.out-kludge) kernel or a Linux bzImage and prepares the BSP.
-    /// `initrd` becomes the Multiboot module (as QEMU's -initrd does) or the Linux initrd.
+    /// Loads a Multiboot (ELF or a.out-kludge) kernel, an ELF kernel with a PVH entry note (an
+    /// uncompressed Linux vmlinux) or a Linux bzImage and prepares the BSP. `initrd` becomes the
+    /// Multiboot module (as QEMU's -initrd does), the PVH start info's first module or the
+    /// Linux initrd.
     public func boot(kernel: [UInt8], commandLine: String = "", initrd: [UInt8]? = nil) throws {
         let state: BootState
         try applyFirmwareHandoff()
@@ -20,14 +22,19 @@ extension VirtualMachine {
                                                   into: memory, memoryMap: memoryMap)
             state = plan.bootState
         } else if ELFImage.isELF(kernel) {
-            throw LoaderError.unsupportedELF("ELF image without a Multiboot header")
+            guard try PVHBoot.entryPoint(kernel) != nil else {
+                throw LoaderError.unsupportedELF("ELF image without a Multiboot header or a PVH entry note (XEN_ELFNOTE_PHYS32_ENTRY)")
+            }
+            state = try PVHBoot.load(image: kernel, commandLine: commandLine, initrd: initrd, into: memory,
+                                     memoryMap: memoryMap, rsdpAddress: ACPITables.rsdpAddress)
         } else {
             throw LoaderError.unknownFormat
         }
         apply(state, to: bootProcessor)
     }
 
-    /// Sets a processor to a loader's entry state (Multiboot §3.2; Linux 64-bit boot protocol).
+    /// Sets a processor to a loader's entry state (Multiboot §3.2; the PVH ABI's 32-bit entry;
+    /// Linux 64-bit boot protocol).
     func apply(_ s: BootState, to p: Processor) {
         p.reset()
         switch s.mode {
@@ -36,6 +43,8 @@ extension VirtualMachine {
             let code = SegmentRegister(selector: 0x08, base: 0, limit: 0xFFFF_FFFF, accessRights: 0xC09B)
             let data = SegmentRegister(selector: 0x10, base: 0, limit: 0xFFFF_FFFF, accessRights: 0xC093)
             for idx in SegmentRegisterIndex.allCases { p.setSegment(idx, idx == .cs ? code : data) }
+            // A busy 32-bit TSS at 0 with limit 67H, as the PVH ABI states (Multiboot leaves TR undefined).
+            p.tr = SegmentRegister(selector: 0, base: 0, limit: 0x67, accessRights: 0x8B)
         case .long64(let root, let gdtBase, let gdtLimit, let cs, let ds):
             p.setControlRegisters(cr0: CR0.pe | CR0.et | CR0.ne | CR0.pg, cr3: root, cr4: CR4.pae,
                                   efer: EFER.lme | EFER.lma)

@@ -1,9 +1,9 @@
 import CPU
 
 /// The ACPI tables the firmware would provide (ACPI Specification 6.4 ch. 5.2): an RSDP in the
-/// BIOS read-only area, an RSDT listing a FADT (with its FACS and a DSDT declaring S3 and S5) and a MADT
-/// describing the local APICs, the I/O APIC and the IRQ 0 → GSI 2 override, and with a VT-d
-/// unit a DMAR table. kvm-unit-tests reads the FADT's PM timer block from them (its
+/// BIOS read-only area, an RSDT listing a FADT (with its FACS and a DSDT declaring S3 and S5)
+/// and a MADT describing the local APICs, the I/O APIC, the ISA interrupt source overrides and
+/// the LINT1 NMI, and with a VT-d unit a DMAR table. kvm-unit-tests reads the FADT's PM timer block from them (its
 /// intel_iommu test uses the unit's fixed address, not the DMAR table; an OS reads that).
 public enum ACPITables {
     public static let rsdpAddress: UInt64 = 0xF_0000
@@ -53,6 +53,22 @@ public enum ACPITables {
         return [0x08] + Array(name.utf8) + [0x12, 0x06, 0x04, t, t, 0x00, 0x00]
     }
 
+    /// The MADT's body (§5.2.12): local APIC address, PCAT_COMPAT, then the interrupt
+    /// controller structures — a processor local APIC per CPU (§5.2.12.2, enabled), the I/O APIC
+    /// (§5.2.12.3, GSI base 0), the board's interrupt source overrides (§5.2.12.5, bus 0 = ISA;
+    /// `ISAInterruptRouting`) and a local APIC NMI structure (§5.2.12.7: every processor,
+    /// LINT1, flags conforming) for the NMI input firmware leaves on LINT1.
+    static func madt(cpuCount: Int) -> [UInt8] {
+        var m = le(LocalAPIC.defaultBase, 4) + le(1, 4)
+        for k in 0..<cpuCount { m += [0, 8, UInt8(k), UInt8(k)] + le(1, 4) }
+        m += [1, 12, 0, 0] + le(IOAPIC.defaultBase, 4) + le(0, 4)
+        for o in ISAInterruptRouting.overrides {
+            m += [2, 10, 0, o.irq] + le(UInt64(o.globalSystemInterrupt), 4) + le(UInt64(o.flags.rawValue), 2)
+        }
+        m += [4, 6, 0xFF] + le(0, 2) + [1]
+        return m
+    }
+
     /// Where `install` puts the FACS (the S3 resume reads its waking vectors).
     public static func facsAddress() -> UInt64 { (tablesBase + 63) & ~63 }
 
@@ -84,22 +100,18 @@ public enum ACPITables {
         func put(_ off: Int, _ v: UInt64, _ n: Int) { for (k, b) in le(v, n).enumerated() { fadt[off - 36 + k] = b } }
         put(36, facsAt, 4)
         put(40, dsdtAt, 4)
-        put(46, 9, 2)                                                // SCI_INT
+        put(46, UInt64(ISAInterruptRouting.sciIRQ), 2)               // SCI_INT
         put(56, UInt64(pmBase), 4)                                   // PM1a_EVT_BLK
         put(64, UInt64(pmBase) + 4, 4)                               // PM1a_CNT_BLK
         put(76, UInt64(pmBase) + 8, 4)                               // PM_TMR_BLK
         put(88, 4, 1); put(89, 2, 1); put(91, 4, 1)                  // PM1_EVT_LEN, PM1_CNT_LEN, PM_TMR_LEN
         put(112, 1 << 4 | 1 << 5, 4)                                 // PWR_BUTTON, SLP_BUTTON (control-method absent)
         let fadtAt = try place(table("FACP", revision: 1, fadt))
-        // MADT (§5.2.12): local APIC address, PCAT_COMPAT, entries.
-        var madt = le(LocalAPIC.defaultBase, 4) + le(1, 4)
-        for k in 0..<cpuCount { madt += [0, 8, UInt8(k), UInt8(k)] + le(1, 4) }    // processor local APIC, enabled
-        madt += [1, 12, 0, 0] + le(IOAPIC.defaultBase, 4) + le(0, 4)              // I/O APIC, GSI base 0
-        madt += [2, 10, 0, 0] + le(2, 4) + le(0, 2)                               // ISA IRQ 0 → GSI 2
-        let madtAt = try place(table("APIC", revision: 1, madt))
+        let madtAt = try place(table("APIC", revision: 1, madt(cpuCount: cpuCount)))
         var entries = le(fadtAt, 4) + le(madtAt, 4)
         if let u = remappingUnit { entries += le(try place(dmar(u.capabilities, base: u.base, ioapicID: 0)), 4) }
         let rsdtAt = try place(table("RSDT", revision: 1, entries))
+        assert(cursor <= MultiProcessorTable.floatingPointerAddress, "ACPI tables overlap the MP table")
         var rsdp = Array("RSD PTR ".utf8) + [0] + oemID + [0] + le(rsdtAt, 4)
         rsdp[8] = checksum(rsdp)
         try memory.write(rsdp, at: rsdpAddress)

@@ -2,7 +2,7 @@
 /// hypervisor applies to the boot vCPU.
 public struct BootState: Equatable, Sendable {
     public enum Mode: Equatable, Sendable {
-        /// 32-bit protected mode, flat 4 GiB CS/DS/ES/SS, paging off (Multiboot §3.2).
+        /// 32-bit protected mode, flat 4 GiB CS/DS/ES/SS, paging off (Multiboot §3.2, PVH entry).
         case protected32
         /// 64-bit mode with identity paging (Linux 64-bit boot protocol).
         case long64(pageTableRoot: UInt64, gdtBase: UInt64, gdtLimit: UInt16, codeSelector: UInt16, dataSelector: UInt16)

@@ -8,6 +8,9 @@ public enum LoaderError: Error, CustomStringConvertible, Equatable {
     case unsupportedMultibootFlags(UInt32)
     case doesNotFit(what: String, address: UInt64, size: UInt64, ramSize: UInt64)
     case unknownFormat
+    case noteOutsideSegment(offset: UInt64, nameSize: UInt64, descriptorSize: UInt64, segmentEnd: UInt64)
+    case badPVHEntryNote(descriptorSize: Int)
+    case pvhEntryOutsideImage(UInt64)
 
     public var description: String {
         switch self {
@@ -20,7 +23,13 @@ public enum LoaderError: Error, CustomStringConvertible, Equatable {
             return "Multiboot header requests unsupported features (flags 0x\(String(f, radix: 16)): video mode or unknown bits)"
         case .doesNotFit(let what, let a, let s, let r):
             return "\(what) at 0x\(String(a, radix: 16)) (0x\(String(s, radix: 16)) bytes) does not fit in guest RAM (0x\(String(r, radix: 16)) bytes)"
-        case .unknownFormat: return "unrecognised kernel image format (expected Multiboot ELF/a.out or a Linux bzImage)"
+        case .unknownFormat: return "unrecognised kernel image format (expected Multiboot ELF/a.out, an ELF with a PVH entry note, or a Linux bzImage)"
+        case .noteOutsideSegment(let o, let n, let d, let end):
+            return "ELF note at file offset 0x\(String(o, radix: 16)) (name \(n) bytes, descriptor \(d) bytes) extends past the end of its note segment at 0x\(String(end, radix: 16))"
+        case .badPVHEntryNote(let n):
+            return "XEN_ELFNOTE_PHYS32_ENTRY note has a \(n)-byte descriptor (4 or 8 bytes holding a 32-bit address expected)"
+        case .pvhEntryOutsideImage(let a):
+            return "PVH entry point 0x\(String(a, radix: 16)) is not inside a loaded segment of the image"
         }
     }
 }

@@ -7,7 +7,7 @@ import Platform
 import QEMUFrontend
 import Tracing
 
-/// `matryoshka run [KERNEL]`: boots a kernel (Multiboot ELF/a.out or Linux bzImage) — or the
+/// `matryoshka run [KERNEL]`: boots a kernel (Multiboot ELF/a.out, PVH ELF or Linux bzImage) — or the
 /// bundled default guest — on a PC with COM1 on stdout. Exit status: the value the guest wrote
 /// to isa-debug-exit (0xF4), so a guest reporting success with 0 exits 0; Matryoshka's own
 /// statuses (`RunExitStatus`) otherwise, each with one line on stderr. (`matryoshka-qemu`
@@ -19,7 +19,7 @@ struct RunCommand: ParsableCommand {
         discussion: "Exit status:\n" + RunExitStatus.rows.map { "  \($0.status.padding(toLength: 6, withPad: " ", startingAt: 0)) \($0.meaning)" }
             .joined(separator: "\n") + "\nEvery status but 0 comes with one line on standard error saying why.")
 
-    @Argument(help: "Kernel image: Multiboot (ELF or a.out kludge) or Linux bzImage. Omit for the bundled default guest.")
+    @Argument(help: "Kernel image: Multiboot (ELF or a.out kludge), an ELF with a PVH entry note (a Linux vmlinux) or a Linux bzImage. Omit for the bundled default guest.")
     var kernel: String?
 
     @Option(parsing: .unconditional, help: "Kernel command line.")

@@ -61,6 +61,22 @@ struct LongModeEnvironment {
 
     static func frameRSP(_ m: TestMachine) -> UInt64 { try! m.memory.load(UInt64.self, at: recordAddress + 8) }
 
+    /// Runs `build`'s code (then HLT) at `code` in 64-bit mode on a new machine of `model`
+    /// with this environment installed, `setup` applied last (e.g. entering CPL 3).
+    static func run(model: CPUModel, code: UInt64 = 0x10_0000, budget: UInt64 = 1000,
+                    setup: (TestMachine) -> Void = { _ in }, _ build: (Assembler) -> Void) -> TestMachine {
+        let m = TestMachine(model: model)
+        let a = Assembler(mode: .bits64, origin: code)
+        build(a)
+        a.hlt()
+        m.load(a.assemble(), at: code)
+        m.enterLong64(entry: code, stack: 0x8_0000)
+        install(m)
+        setup(m)
+        _ = m.run(budget: budget)
+        return m
+    }
+
     /// Places user-mode (CPL 3) execution at `entry` with stack `stack`.
     static func enterUser(_ m: TestMachine, entry: UInt64, stack: UInt64) {
         m.cpu.setSegment(.ss, SegmentRegister(selector: userSS, base: 0, limit: 0xFFFF_FFFF, accessRights: 0xC0F3))

@@ -54,7 +54,7 @@ extension Processor {
                 | bit(f.contains(.invpcid), 10) | bit(f.contains(.smap), 20)
             let c = bit(f.contains(.umip), 2) | bit(f.contains(.pku), 3) | bit(f.contains(.pku) && cr4 & CR4.pke != 0, 4)
                 | bit(f.contains(.la57), 16) | bit(f.contains(.rdpid), 22) | bit(f.contains(.pks), 31)
-            return CPUIDResult(0, ebx, c, 0)
+            return CPUIDResult(0, ebx, c, bit(f.contains(.archCapabilities), 29))
         case 0xB:
             // x2APIC topology: one logical processor per core, one core per package.
             let id = UInt32(truncatingIfNeeded: index)

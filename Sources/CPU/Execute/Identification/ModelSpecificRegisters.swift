@@ -36,6 +36,19 @@ extension Processor {
         return true
     }
 
+    /// IA32_ARCH_CAPABILITIES (SDM Vol. 4 Table 2-2, 10AH; Intel's "CPUID Enumeration and
+    /// Architectural MSRs"): the "not affected" bits true of a processor that executes nothing
+    /// speculatively, keeps no L1D, fill, store or load-port buffers another context could
+    /// sample and never raises #MC on a page-size change — this one. (An OS then needs no
+    /// page-table isolation, buffer clearing or L1D flush on VM entry.) No mitigation
+    /// controls (IBRS_ALL, TSX_CTRL, FB_CLEAR) are claimed.
+    static let archCapabilityBits: [(bit: UInt64, name: String)] = [
+        (0, "RDCL_NO"), (3, "SKIP_L1DFL_VMENTRY"), (4, "SSB_NO"), (5, "MDS_NO"), (6, "IF_PSCHANGE_MC_NO"),
+        (8, "TAA_NO"), (13, "SBDR_SSDP_NO"), (14, "FBSDP_NO"), (15, "PSDP_NO"), (20, "BHI_NO"),
+        (24, "PBRSB_NO"), (26, "GDS_NO"), (27, "RFDS_NO"),
+    ]
+    static let archCapabilities: UInt64 = archCapabilityBits.reduce(0) { $0 | 1 << $1.bit }
+
     static let msrTable: [ModelSpecificRegister] = [
         ModelSpecificRegister(index: MSRIndex.tsc, name: "IA32_TIME_STAMP_COUNTER",
                               read: { $0.timeStampCounter },
@@ -56,6 +69,9 @@ extension Processor {
                                   p.msr.tscOffset = p.msr.tscOffset &+ Int64(bitPattern: v &- p.msr.tscAdjust)
                                   p.msr.tscAdjust = v; return true }),
         ModelSpecificRegister(index: MSRIndex.biosSignID, name: "IA32_BIOS_SIGN_ID", read: { _ in 0 }, write: { _, _ in true }),
+        ModelSpecificRegister(index: MSRIndex.archCapabilities, name: "IA32_ARCH_CAPABILITIES",
+                              read: { p in p.model.has(.archCapabilities) ? Processor.archCapabilities : nil },
+                              write: { _, _ in false }),
         ModelSpecificRegister(index: MSRIndex.sysenterCS, name: "IA32_SYSENTER_CS", read: { $0.msr.sysenterCS },
                               write: { p, v in p.msr.sysenterCS = v & 0xFFFF_FFFF; return true }),
         ModelSpecificRegister(index: MSRIndex.sysenterESP, name: "IA32_SYSENTER_ESP", read: { $0.msr.sysenterESP },
@@ -104,9 +120,9 @@ extension Processor {
     /// AMD legacy PMU registers (AMD64 APM Vol. 2 §13.2.1): event selects then counters.
     static let amdLegacyPerformance: [ModelSpecificRegister] = (0..<8).map { k in
         ModelSpecificRegister(index: 0xC001_0000 + UInt32(k), name: k < 4 ? "PerfEvtSel\(k)" : "PerfCtr\(k - 4)",
-                              read: { p in p.model.vendor == "AuthenticAMD" ? p.msr.legacyPerformance[k] : nil },
+                              read: { p in p.model.isAMD ? p.msr.legacyPerformance[k] : nil },
                               write: { p, v in
-                                  guard p.model.vendor == "AuthenticAMD" else { return false }
+                                  guard p.model.isAMD else { return false }
                                   // Counters are 48 bits wide; event selects keep their 32 low bits + bits 35:32.
                                   p.msr.legacyPerformance[k] = k < 4 ? v & 0xF_FFFF_FFFF : v & 0xFFFF_FFFF_FFFF
                                   return true })

@@ -34,12 +34,19 @@ extension Processor {
         writeReg(i.pointee.rm, is64 ? 8 : 4, msr.tscAux)
     }
 
-    /// RDPMC: no performance counters are implemented (CPUID.0AH reports version 0), so every
-    /// counter index is invalid: #GP(0) — after the CR4.PCE privilege check.
+    /// RDPMC (SDM Vol. 2B "RDPMC"; AMD64 APM Vol. 3 "RDPMC"): after the CR4.PCE privilege
+    /// check, EDX:EAX ← the counter ECX selects. An Intel-vendor model has no counters
+    /// (CPUID.0AH reports version 0), so every index is invalid: #GP(0). An AMD-vendor model
+    /// has the four legacy counters every AMD64 processor has, ECX 0–3 → PerfCtr0–3
+    /// (C0010004H–C0010007H), so RDPMC reads what RDMSR reads; other indices #GP(0).
     func execRdpmc(_ i: Inst) throws(Fault) {
         if cr4 & CR4.pce == 0 && cpl > 0 { throw Fault.gp(0) }
         if nonRoot && controls.primary.contains(.rdpmcExiting) { throw instructionExit(i, .rdpmc) }
-        throw Fault.gp(0)
+        let counter = gpr[1] & 0xFFFF_FFFF
+        guard model.isAMD, counter < 4 else { throw Fault.gp(0) }
+        let v = msr.legacyPerformance[4 + Int(counter)]
+        gpr[0] = v & 0xFFFF_FFFF
+        gpr[2] = v >> 32
     }
 
     /// RDRAND/RDSEED are not advertised: #UD.

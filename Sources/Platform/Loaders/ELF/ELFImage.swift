@@ -12,6 +12,8 @@ public struct ELFImage: Equatable, Sendable {
     public var is64: Bool
     public var entry: UInt64
     public var segments: [Segment]
+    /// File byte ranges of the PT_NOTE segments (checked to lie within the file).
+    public var noteSegments: [Range<UInt64>] = []
 
     static func u16(_ d: [UInt8], _ o: Int) -> UInt64 { UInt64(d[o]) | UInt64(d[o + 1]) << 8 }
     static func u32(_ d: [UInt8], _ o: Int) -> UInt64 { (0..<4).reduce(0) { $0 | UInt64(d[o + $1]) << (8 * UInt64($1)) } }
@@ -55,6 +57,15 @@ public struct ELFImage: Equatable, Sendable {
         var segs: [Segment] = []
         for k in 0..<Int(phnum) {
             let o = Int(phoff) + k * Int(phentsize)
+            if Self.u32(d, o) == 4 {                              // PT_NOTE
+                let (offset, size) = is64 ? (Self.u64(d, o + 8), Self.u64(d, o + 32)) : (Self.u32(d, o + 4), Self.u32(d, o + 16))
+                let (end, ov) = offset.addingReportingOverflow(size)
+                guard !ov, end <= UInt64(d.count) else {
+                    throw LoaderError.truncated(what: "ELF note segment \(k) (file bytes 0x\(String(offset, radix: 16))+0x\(String(size, radix: 16)))", size: d.count)
+                }
+                noteSegments.append(offset..<end)
+                continue
+            }
             guard Self.u32(d, o) == 1 else { continue }           // PT_LOAD
             let s: Segment
             if is64 {
