@@ -1,6 +1,7 @@
 import XCTest
 import X86Assembler
 @testable import CPU
+@testable import TestSupport
 
 /// IA32_ARCH_CAPABILITIES: enumerated by CPUID.(EAX=7,ECX=0):EDX[29] in the default model,
 /// read-only, with the "not affected" bits Linux consults (RDCL_NO: no page-table isolation;

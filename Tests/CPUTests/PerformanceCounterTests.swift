@@ -1,6 +1,7 @@
 import XCTest
 import X86Assembler
 @testable import CPU
+@testable import TestSupport
 
 /// RDPMC against what CPUID and the MSRs say is there: no counters on the Intel-vendor model
 /// (CPUID.0AH version 0), the four legacy counters on an AMD-vendor one (AMD64 APM Vol. 2
