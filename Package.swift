@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "CPU", targets: ["CPU"]),
         .library(name: "Platform", targets: ["Platform"]),
         .library(name: "Hypervisor", targets: ["Hypervisor"]),
+        .library(name: "NestedVMX", targets: ["NestedVMX"]),
         .library(name: "Tracing", targets: ["Tracing"]),
         .library(name: "X86Assembler", targets: ["X86Assembler"]),
         .executable(name: "matryoshka", targets: ["matryoshka"]),
@@ -28,7 +29,8 @@ let package = Package(
         .target(name: "CPU", swiftSettings: hotPath),
         .target(name: "Platform", dependencies: ["CPU"], swiftSettings: hotPath),
         .target(name: "Tracing", dependencies: ["CPU"]),
-        .target(name: "Hypervisor", dependencies: ["CPU", "Platform", "Tracing"], swiftSettings: hotPath),
+        .target(name: "NestedVMX", dependencies: ["CPU"], swiftSettings: hotPath),
+        .target(name: "Hypervisor", dependencies: ["CPU", "Platform", "Tracing", "NestedVMX"], swiftSettings: hotPath),
         .target(name: "X86Assembler"),
         // The bundled guest hypervisor (Guests/Hypervisor, Embedded Swift + assembly), built from
         // source by the plugin with the toolchain's swiftc, clang and ld.lld and embedded here.

@@ -8,21 +8,33 @@ public final class ExitTrace {
     private var ring: [ExitEvent]
     private var next = 0
     public private(set) var recorded: UInt64 = 0
-    /// counts[level - 1][reason] over the whole run.
+    /// counts[row][reason] over the whole run: row 0 L1's exits, 1 L2's exits L0 handled, 2 L2's
+    /// exits reflected to L1.
     private var counts: [[UInt64]]
+    /// Virtual VM entries (L1's VMLAUNCH/VMRESUME that entered L2).
+    public private(set) var virtualEntries: UInt64 = 0
 
     public init(capacity: Int = 65_536) {
         self.capacity = max(1, capacity)
         ring = []
         ring.reserveCapacity(self.capacity)
-        counts = Array(repeating: Array(repeating: 0, count: 128), count: 2)
+        counts = Array(repeating: Array(repeating: 0, count: 128), count: 3)
     }
 
     public func record(_ e: ExitEvent) {
         if ring.count < capacity { ring.append(e) } else { ring[next] = e }
         next = (next + 1) % capacity
         recorded &+= 1
-        counts[Int(e.level.rawValue) - 1][Int(e.reason.rawValue) & 127] &+= 1
+        counts[Self.row(e.level, e.disposition)][Int(e.reason.rawValue) & 127] &+= 1
+    }
+
+    static func row(_ level: ExitEvent.Level, _ d: ExitEvent.Disposition) -> Int {
+        level == .l1 ? 0 : (d == .handledByL0 ? 1 : 2)
+    }
+
+    /// A virtual VM entry into L2 (counted; L2's exits record the rest).
+    public func recordVirtualEntry(time: UInt64, cpu: UInt16) {
+        virtualEntries &+= 1
     }
 
     /// The retained events, oldest first.
@@ -30,9 +42,15 @@ public final class ExitTrace {
         ring.count < capacity ? ring : Array(ring[next...] + ring[..<next])
     }
 
-    /// Exits recorded for `reason` at `level`.
+    /// Exits recorded for `reason` at `level` (L2: handled by L0 and reflected together).
     public func count(_ reason: ExitReason, level: ExitEvent.Level) -> UInt64 {
-        counts[Int(level.rawValue) - 1][Int(reason.rawValue) & 127]
+        let r = Int(reason.rawValue) & 127
+        return level == .l1 ? counts[0][r] : counts[1][r] + counts[2][r]
+    }
+
+    /// L2 exits for `reason` L0 handled (`.handledByL0`) or reflected to L1.
+    public func count(_ reason: ExitReason, level: ExitEvent.Level, disposition: ExitEvent.Disposition) -> UInt64 {
+        counts[Self.row(level, disposition)][Int(reason.rawValue) & 127]
     }
 
     /// One row per (level, reason) seen, most frequent first.

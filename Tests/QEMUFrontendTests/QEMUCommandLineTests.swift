@@ -165,10 +165,15 @@ final class QEMUCommandLineTests: XCTestCase {
         XCTAssertEqual(error("max,+nonsense"), "unknown CPU feature 'nonsense' (the CPU model 'help' lists them)")
         XCTAssertEqual(error("max,lm=off"), "CPU feature 'lm' cannot be removed: Matryoshka's processor reports it in every model")
         XCTAssertEqual(error("max,host-phys-bits=maybe"), "invalid host-phys-bits in 'host-phys-bits=maybe' (on or off)")
-        // VMX keeps its own rules until nested VMX is offered (the lead's area).
-        XCTAssertEqual(error("max,-vmx-mbec"), "")
+        // VMX and QEMU's vmx-* capability names (nested VMX).
+        XCTAssertEqual(error("max,-vmx-mbec"), "", "MBEC is not offered: removing it is true already")
+        XCTAssertEqual(error("max,+vmx,+vmx-mbec"), "VMX capability 'vmx-mbec' is not implemented by Matryoshka's nested VMX")
+        XCTAssertEqual(error("max,-vmx-invept"), "VMX capability 'vmx-invept' cannot be removed: nested VMX always offers it")
+        XCTAssertEqual(error("max,+vmx-frobnicate"), "unknown VMX capability 'vmx-frobnicate' (the CPU model 'help' lists them)")
         XCTAssertEqual(error("max,-vmx"), "")
-        XCTAssertEqual(CPUModelSpec.warnings(for: "max,vmx=on").count, 1)
+        XCTAssertTrue(try CPUModelSpec.model(from: "max,+vmx,-vmx-eptad").vmxWithheld.eptAccessedDirty)
+        XCTAssertTrue(try CPUModelSpec.model(from: "max,+vmx,-vmx-shadow-vmcs").vmxWithheld.secondary.contains(.vmcsShadowing))
+        XCTAssertTrue(CPUModelSpec.warnings(for: "max,vmx=on").isEmpty)
         XCTAssertTrue(CPUModelSpec.helpText.contains("lm"))
     }
 
@@ -181,8 +186,10 @@ final class QEMUCommandLineTests: XCTestCase {
         XCTAssertNil(CPUModelSpec.physicalAddressBits(cpuinfo: "Features\t: fp asimd\n"), "an ARM host has no such line")
         XCTAssertEqual(try CPUModelSpec.model(from: "IvyBridge,phys-bits=36,host-phys-bits=off").physicalAddressBits, 36)
         XCTAssertFalse(try CPUModelSpec.model(from: "qemu64,-pcid,-invpcid").has(.pcid))
-        XCTAssertFalse(try CPUModelSpec.model(from: "max,+vmx").has(.vmx), "no nested VMX yet: VMX is not offered")
-        XCTAssertEqual(CPUModelSpec.warnings(for: "max,+vmx").count, 1)
+        XCTAssertTrue(try CPUModelSpec.model(from: "max,+vmx").has(.vmx), "+vmx offers nested VMX")
+        XCTAssertFalse(try CPUModelSpec.model(from: "max").has(.vmx), "as QEMU's TCG max: no VMX")
+        XCTAssertTrue(try CPUModelSpec.model(from: "host").has(.vmx), "a VMX host's model")
+        XCTAssertFalse(try CPUModelSpec.model(from: "host,-vmx").has(.vmx))
         XCTAssertTrue(try CPUModelSpec.model(from: "max").has(.pks))
         XCTAssertTrue(try CPUModelSpec.model(from: "max").has(.xsave), "as QEMU's max")
         XCTAssertTrue(try CPUModelSpec.model(from: "max").has(.pku), "as QEMU's max")

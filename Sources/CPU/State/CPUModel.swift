@@ -26,6 +26,8 @@ public struct CPUModel: Sendable {
     public var pagingEntryLatency: UInt64 = 6
     /// The EPT features of the VMX implementation (IA32_VMX_EPT_VPID_CAP).
     public var eptFeatures = EPTFeatures()
+    /// With `.vmx`: the VMX capabilities withheld from the guest (nested VMX offers the rest).
+    public var vmxWithheld = VMXFeatureMask()
 
     public init() {}
     public static let `default` = CPUModel()
@@ -45,6 +47,7 @@ public struct CPUModel: Sendable {
         public static let nx = Features(rawValue: 1 << 8)
         public static let rdtscp = Features(rawValue: 1 << 9)
         public static let fsgsbase = Features(rawValue: 1 << 10)
+        /// VMX offered to the guest (CPUID.1:ECX.VMX, nested VMX); not in the default model.
         public static let vmx = Features(rawValue: 1 << 11)
         public static let la57 = Features(rawValue: 1 << 12)
         public static let popcnt = Features(rawValue: 1 << 13)
@@ -66,7 +69,7 @@ public struct CPUModel: Sendable {
         public static let archCapabilities = Features(rawValue: 1 << 26)
 
         public static let `default`: Features = [.pcid, .invpcid, .smep, .smap, .umip, .x2apic, .tscDeadline,
-                                                 .pages1G, .nx, .rdtscp, .fsgsbase, .vmx, .popcnt, .lzcnt,
+                                                 .pages1G, .nx, .rdtscp, .fsgsbase, .popcnt, .lzcnt,
                                                  .bmi1, .movbe, .cx16, .syscall, .rdpid, .x87, .sse, .archCapabilities]
     }
 

@@ -35,7 +35,9 @@ extension VirtualMachine {
             return handleIO(v, qualification: qualification)
         case .rdmsr, .wrmsr, .xsetbv:
             // The MSR policy is the architectural one with the local APIC's MSRs on L0's APIC
-            // (`PlatformRegisterHandler`): the processor's RDMSR/WRMSR, #GP included.
+            // (`PlatformRegisterHandler`): the processor's RDMSR/WRMSR, #GP included — except
+            // the VMX capability MSRs, which say what nested VMX offers.
+            if reason != .xsetbv, handleVMXCapabilityMSR(v, write: reason == .wrmsr) { return .resume }
             return emulate(v, because: reason)
         case .crAccess:
             return handleControlRegisterAccess(v, qualification: qualification)
@@ -65,9 +67,14 @@ extension VirtualMachine {
             handleVMCALL(v)
         case .exceptionOrNMI:
             handleInvalidOpcode(v)
-        case .getsec, .vmclear, .vmlaunch, .vmptrld, .vmptrst, .vmread, .vmresume, .vmwrite,
-             .vmxoff, .vmxon, .invept, .invvpid, .vmfunc:
-            // L1 is not offered VMX (CPUID.1:ECX.VMX = 0, CR4.VMXE reads 0) nor SMX: #UD.
+        case .vmclear, .vmlaunch, .vmptrld, .vmptrst, .vmread, .vmresume, .vmwrite, .vmxoff, .vmxon, .invept, .invvpid:
+            guard let vmx = v.vmx else {
+                inject(v, vector: Vector.ud)          // no VMX offered (CPUID.1:ECX.VMX = 0)
+                return .resume
+            }
+            return handleVMXInstruction(v, vmx)
+        case .getsec, .vmfunc:
+            // No SMX; VMFUNC in (virtual) VMX root operation is #UD (SDM Vol. 3C ch. 31).
             inject(v, vector: Vector.ud)
         default:
             return .end(.l0Failure(cpu: v.index, message: "unexpected VM exit \(reason) from L1 at RIP 0x\(String(rip, radix: 16)), qualification 0x\(String(qualification, radix: 16))"))
@@ -113,36 +120,37 @@ extension VirtualMachine {
     }
 
     /// MOV to CR0/CR4 that changes a host-owned bit (SDM Vol. 3C Table 28-3 qualification).
-    /// CR4.VMXE = 1 is reserved for L1 (no VMX offered): #GP(0). Otherwise the instruction
-    /// is emulated (its own checks and side effects apply to the L1-owned bits) and the
-    /// read shadow takes L1's value of the host-owned bits once it has retired.
+    /// CR4.VMXE = 1 is reserved unless VMX is offered, and VMX operation fixes CR0.PE/PG/NE and
+    /// CR4.VMXE (§24.8): #GP(0). Otherwise the instruction is emulated (its own checks and
+    /// side effects apply to the L1-owned bits) and the read shadow takes L1's value of the
+    /// host-owned bits once it has retired.
     func handleControlRegisterAccess(_ v: VCPU, qualification: UInt64) -> L1ExitResolution {
         let vmcs = v.vmcs01
         let q = ControlRegisterAccessQualification(rawValue: qualification)
         let cr = q.controlRegister
         guard q.accessType == .movToCR, cr == 0 || cr == 4 else { return emulate(v, because: .crAccess) }
         let value = v.processor.gpr[Int(q.register)]
-        if cr == 4 && value & CR4.vmxe != 0 {
+        if (cr == 4 && value & CR4.vmxe != 0 && v.vmx == nil) || v.vmx?.permitsControlRegisterWrite(cr: cr, value: value) == false {
             inject(v, vector: Vector.gp, errorCode: 0)
             return .resume
         }
         let next = vmcs[.guestRIP] &+ vmcs[.exitInstructionLength]
         let result = emulate(v, because: .crAccess)
         if case .resume = result, vmcs[.guestRIP] == next {
-            if cr == 0 { vmcs[.cr0ReadShadow] = value & VMCS01.cr0HostOwned }
-            else { vmcs[.cr4ReadShadow] = value & VMCS01.cr4HostOwned }
+            if cr == 0 { vmcs[.cr0ReadShadow] = value & vmcs[.cr0GuestHostMask] }
+            else { vmcs[.cr4ReadShadow] = value & vmcs[.cr4GuestHostMask] }
         }
         return result
     }
 
-    /// Emulates the exiting instruction against the platform bus.
-    func emulate(_ v: VCPU, because reason: ExitReason) -> L1ExitResolution {
+    /// Emulates the exiting instruction against the platform bus (or `through`, a view of it).
+    func emulate(_ v: VCPU, because reason: ExitReason, through: DeviceBus? = nil) -> L1ExitResolution {
         let vmcs = v.currentVMCS
-        switch v.processor.emulateInstruction(vmcs: vmcs, bus: bus) {
+        switch v.processor.emulateInstruction(vmcs: vmcs, bus: through ?? bus) {
         case .completed:
             return .resume
         case .vmExit(let r):
-            return handleL1Exit(r, on: v)
+            return v.inL2 ? handleL2Exit(r, on: v) : handleL1Exit(r, on: v)
         case .cannotEmulate(let r):
             let gpa = vmcs[.guestPhysicalAddress]
             return .end(.l0Failure(cpu: v.index, message: "cannot emulate the instruction at RIP 0x\(String(vmcs[.guestRIP], radix: 16)) (\(reason)): \(r) at guest-physical 0x\(String(gpa, radix: 16)), which is neither RAM nor a device L0 can emulate a code fetch or page walk from"))
@@ -201,6 +209,7 @@ extension VirtualMachine {
     func setNMIWindowExiting(_ v: VCPU, _ on: Bool) { setPrimaryControl(v, .nmiWindowExiting, on) }
 
     func setPrimaryControl(_ v: VCPU, _ control: PrimaryProcessorBasedControls, _ on: Bool) {
+        if v.inL2, let vmx = v.vmx { return vmx.setL0Control(control, on) }
         let vmcs = v.currentVMCS
         let bit = UInt64(control.rawValue)
         vmcs[.primaryProcessorBasedControls] = on ? vmcs[.primaryProcessorBasedControls] | bit

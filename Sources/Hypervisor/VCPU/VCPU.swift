@@ -1,4 +1,5 @@
 import CPU
+import NestedVMX
 import Platform
 
 /// One virtual processor: the emulated processor, its local APIC, and the run state the
@@ -25,10 +26,14 @@ public final class VCPU: LocalAPICHost {
     var sipiVector: UInt8?
     /// The VMCS L0 runs L1 under (L1's state between VM exits and entries).
     public let vmcs01: VMCS
+    /// The virtual processor's VMX operation when L0 offers VMX to L1 (nested VMX).
+    public internal(set) var vmx: VirtualVMX?
     /// The VMCS the next `Processor.run(vmcs:)` enters: VMCS01, or the VMCS02 of a nested
     /// guest while L1 has one running. Exit handlers that complete an instruction or queue an
     /// event act on this one.
-    public internal(set) var currentVMCS: VMCS
+    public var currentVMCS: VMCS { vmx?.currentVMCS ?? vmcs01 }
+    /// L2 runs (its exits go through nested VMX's routing).
+    public var inL2: Bool { vmx?.inL2 ?? false }
     /// L0 changed the processor's state directly (boot, reset, INIT, SIPI): VMCS01's guest
     /// state is taken from the processor before the next VM entry.
     var guestStateStale = true
@@ -44,19 +49,21 @@ public final class VCPU: LocalAPICHost {
         self.processor = processor
         self.lapic = lapic
         self.vmcs01 = vmcs01
-        currentVMCS = vmcs01
         state = index == 0 ? .running : .waitingForSIPI
     }
 
     // MARK: LocalAPICHost
 
-    /// RFLAGS.IF of the guest as L0 will next enter it.
+    /// An external interrupt can reach the guest as L0 will next enter it: its RFLAGS.IF, or
+    /// L2 exits to L1 on external interrupts (RFLAGS.IF does not block those, SDM Vol. 3C §26.2).
     var interruptFlag: Bool {
-        (guestStateStale ? processor.rflags : currentVMCS[.guestRFLAGS]) & (1 << 9) != 0
+        if vmx?.l2ExitsOnExternalInterrupt == true { return true }
+        return (guestStateStale ? processor.rflags : currentVMCS[.guestRFLAGS]) & (1 << 9) != 0
     }
 
     public func apicInterruptPending() {
         guard lapic.pendingVector != nil else { return }
+        // An interrupt that makes L2 exit to L1 wakes it whatever L2's RFLAGS.IF (§26.2).
         if state == .halted, interruptFlag { state = .running }
         // A self-IPI or a device on this vCPU's own instruction: deliver at the next boundary.
         if isRunning { processor.requestStop() }
@@ -72,17 +79,33 @@ public final class VCPU: LocalAPICHost {
     public func apicINIT() {
         initPending = true
         sipiVector = nil
+        if isRunning { processor.requestStop() }
     }
 
     /// A SIPI counts only in the wait-for-SIPI state (or right after an INIT not yet applied).
     public func apicStartup(vector: UInt8) {
-        if state == .waitingForSIPI || initPending { sipiVector = vector }
+        if state == .waitingForSIPI || initPending || vmx?.inL2 == true { sipiVector = vector }
     }
 
     /// Applies INIT and SIPI received since the last slice (SDM Vol. 3A §9.4.3): INIT resets the
     /// processor; an application processor then waits for a SIPI, which starts real-mode
     /// execution at vector × 4096.
     func applyInterprocessorSignals() {
+        // SDM Vol. 3C §24.8, §26.2: in VMX operation INIT is blocked in root operation (it waits)
+        // and causes a VM exit in non-root operation (L2 → L1, reason 3); a SIPI makes an L2 in
+        // the wait-for-SIPI state exit (reason 4).
+        if let vmx, vmx.inVMXOperation {
+            if initPending && vmx.inL2 {
+                initPending = false
+                processor.presentINIT()
+            }
+            if let v = sipiVector, vmx.inL2 {
+                sipiVector = nil
+                processor.presentSIPI(vector: v)
+                if state == .halted || state == .waitingForSIPI { state = .running }
+            }
+            return
+        }
         if initPending {
             initPending = false
             guestStateStale = true

@@ -1,4 +1,5 @@
 import CPU
+import NestedVMX
 import Platform
 import Tracing
 
@@ -55,18 +56,24 @@ public final class VirtualMachine {
     public let ept01: EPT01
     /// Every VM exit L0 handled, with per-level statistics.
     public let exitTrace = ExitTrace()
+    /// Nested VMX, when the model offers VMX to L1.
+    public private(set) var nested: NestedVMX?
 
     public init(_ configuration: MachineConfiguration, board options: PCBoardOptions = PCBoardOptions()) throws {
         try configuration.validate()
         var configuration = configuration
-        // L0 offers VMX to its guests only with nested VMX, which is not built yet: the
-        // guests' CPUID and CR4.VMXE follow a model without it.
-        configuration.cpuModel.features.remove(.vmx)
+        // A model with VMX offers it to L1 (nested VMX), and says GenuineIntel: guests set up
+        // VMX only on Intel-family processors.
+        let offersVMX = configuration.cpuModel.has(.vmx)
+        if offersVMX { configuration.cpuModel.vendor = "GenuineIntel" }
         self.configuration = configuration
-        // L0's region (EPT01's tables) lies above L1's RAM; EPT01 does not map it.
+        // L0's region (EPT01's tables, nested VMX's pages) lies above L1's RAM; EPT01 does not
+        // map it.
         let ramTop = configuration.ramTop
-        memory = try PhysicalMemory(size: ramTop + EPT01.reservedBytes)
-        memory.addHole(ramTop..<(ramTop + EPT01.reservedBytes))
+        let nestedBytes = offersVMX ? NestedVMX.reservedBytes(processors: configuration.cpuCount) : 0
+        let l0Bytes = EPT01.reservedBytes + nestedBytes
+        memory = try PhysicalMemory(size: ramTop + l0Bytes)
+        memory.addHole(ramTop..<(ramTop + l0Bytes))
         if let hole = configuration.ramHoleBelow4G { memory.addHole(hole) }
         // The PCI memory window firmware assigns BARs from (FEA00000H–FEBFFFFFH), the I/O APIC,
         // remapping-unit and local APIC windows (and the rest up to 4 GiB) are devices, not RAM.
@@ -92,6 +99,13 @@ public final class VirtualMachine {
         }
         vcpus = list
         current = list[0]
+        if offersVMX {
+            let n = NestedVMX(processor: list[0].processor.vmxCapabilities, withheld: configuration.cpuModel.vmxWithheld,
+                              memory: memory, ramTop: ramTop,
+                              regionBase: ramTop + EPT01.reservedBytes, processors: list.count)
+            nested = n
+            for v in list { v.vmx = n.makeVirtualVMX(processor: v.processor, vmcs01: v.vmcs01) }
+        }
         for v in vcpus { v.processor.platformRegisters = self }
         let window = LocalAPICWindow(self)
         try bus.map(mmio: LocalAPIC.defaultBase..<(LocalAPIC.defaultBase + 0x1000), to: window)
@@ -149,13 +163,17 @@ public final class VirtualMachine {
                     if v.currentVMCS.exitReasonField.isEntryFailure {
                         return .l0Failure(cpu: v.index, message: entryFailureMessage(v, reason: "\(reason)"))
                     }
-                    if case .end(let o) = handleL1Exit(reason, on: v) { return o }
+                    let resolution = v.inL2 ? handleL2Exit(reason, on: v) : handleL1Exit(reason, on: v)
+                    if case .end(let o) = resolution { return o }
                 case .entryFailed(let error):
                     return .l0Failure(cpu: v.index, message: entryFailureMessage(v, reason: "VMfailValid \(error.rawValue)"))
                 case .vmxAbort(let indicator):
                     return .l0Failure(cpu: v.index, message: "VMX abort \(indicator.rawValue) (\(indicator)) on a VM exit from VMCS01: an L0 bug")
                 case .halted:
                     v.state = .halted
+                case .budgetExhausted where v.inL2 && v.currentVMCS[.guestActivityState] == UInt64(ActivityState.waitForSIPI.rawValue):
+                    // L2 waits for a SIPI (only a SIPI exit ends that state, §26.2): idle until one comes.
+                    v.state = .waitingForSIPI
                 case .budgetExhausted, .stopRequested, .interruptWindow:
                     break
                 }
@@ -216,8 +234,13 @@ public final class VirtualMachine {
     /// and no blocking by STI / MOV SS (§6.8.1, Vol. 3C §25.4.2); while it waits, VMCS01 asks
     /// for an interrupt-window exit, and an NMI blocked by L1's NMI handler for an
     /// NMI-window exit (§26.5.2).
+    ///
+    /// While L2 runs, an NMI or interrupt vmcs12 makes exit (NMI exiting, external-interrupt
+    /// exiting) is presented to the processor instead, which takes the VM exit at the right
+    /// boundary whatever L2's RFLAGS.IF (SDM Vol. 3C §26.2); the others are L2's to take.
     private func deliverEvents(to v: VCPU) {
         guard v.state == .running || v.state == .halted else { return }
+        if v.inL2, let vmx = v.vmx, presentExitingEvents(to: v, vmx) { return }
         let vmcs = v.currentVMCS
         // One event per entry: an event already queued (or being re-injected) goes first.
         guard !vmcs.entryInterruption.isValid else { return }
@@ -267,6 +290,36 @@ public final class VirtualMachine {
         }
     }
 
+    /// NMIs and interrupts that make L2 exit to L1: presented to the processor (the exit comes
+    /// at the next boundary where nothing blocks it). True when an interrupt was presented
+    /// (nothing else is queued for this entry).
+    private func presentExitingEvents(to v: VCPU, _ vmx: VirtualVMX) -> Bool {
+        if v.nmiPending && vmx.l2ExitsOnNMI {
+            v.nmiPending = false
+            v.processor.presentNMI()
+            v.state = .running
+            v.eventJustQueued = true
+        }
+        guard vmx.l2ExitsOnExternalInterrupt else { return false }
+        if let vector = v.lapic.pendingVector {
+            v.processor.presentExternalInterrupt(vector: vector)
+            v.state = .running
+            return true
+        }
+        if v.index == 0, v.lapic.acceptsExtINT, externalInterrupts?.interruptRequested == true {
+            // The 8259's vector is known only once it is acknowledged (INTA).
+            if v.processor.presentedExternalInterrupt == nil, let vector = externalInterrupts?.acknowledgeInterrupt() {
+                v.processor.presentExternalInterrupt(vector: vector)
+            }
+            v.state = .running
+            return true
+        }
+        if v.processor.presentedExternalInterrupt != nil && !vmx.l2AcknowledgesInterruptOnExit {
+            v.processor.withdrawExternalInterrupt()
+        }
+        return false
+    }
+
     /// Machine reset after a triple fault without `noReboot`: processors to their reset state.
     func reset() {
         resets += 1
@@ -278,7 +331,7 @@ public final class VirtualMachine {
     func resetProcessors() {
         for v in vcpus {
             v.vmcs01.entryInterruption = .none
-            v.currentVMCS = v.vmcs01
+            v.vmx?.reset()
             v.processor.reset()
             v.guestStateStale = true
             v.pendingDebugTrap = false

@@ -6,7 +6,7 @@ import CPU
 /// tables, EPT02, bitmap copies) or at a device window reads nothing and writes nothing.
 /// Reads of anything else return nil; callers give those the meaning the SDM gives an access
 /// to non-existent memory for that structure (all ones, usually).
-public struct L1Memory {
+public struct L1Memory: @unchecked Sendable {
     public let memory: PhysicalMemory
     /// The end of L1's RAM (EPT01 maps nothing at or above it).
     public let ramTop: UInt64

@@ -7,11 +7,17 @@ public struct EPTWalker {
     public let memory: PhysicalMemory
     public let features: EPTFeatures
     public let physicalAddressBits: Int
+    /// When set, paging structures must lie in RAM below this address: an entry anywhere else
+    /// reads as all ones (a misconfiguration), as a read of a device window or of nothing does.
+    /// Nested VMX walks a guest hypervisor's EPT12 this way, so it never reads L0's memory.
+    public let ramLimit: UInt64?
 
-    public init(memory: PhysicalMemory, features: EPTFeatures = EPTFeatures(), physicalAddressBits: Int = 40) {
+    public init(memory: PhysicalMemory, features: EPTFeatures = EPTFeatures(), physicalAddressBits: Int = 40,
+                ramLimit: UInt64? = nil) {
         self.memory = memory
         self.features = features
         self.physicalAddressBits = physicalAddressBits
+        self.ramLimit = ramLimit
     }
 
     /// Bits above MAXPHYADDR in an entry's address field (bits 51:N) are reserved.
@@ -34,6 +40,9 @@ public struct EPTWalker {
         while level >= 1 {
             let index = (gpa >> UInt64(12 + 9 * (level - 1))) & 0x1FF
             let entryAddress = table &+ index &* 8
+            if let limit = ramLimit, entryAddress >= limit || !memory.isRAM(entryAddress) {
+                return .misconfiguration(entryAddress: entryAddress)
+            }
             guard let entry = try? memory.load(UInt64.self, at: entryAddress) else {
                 // A structure outside RAM reads as all ones through the open bus: reserved bits set.
                 return .misconfiguration(entryAddress: entryAddress)

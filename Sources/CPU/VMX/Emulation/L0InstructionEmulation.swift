@@ -133,3 +133,43 @@ extension Processor {
         return bytes
     }
 }
+
+extension Processor {
+    /// SDM Vol. 3C §27.4, §28.6 — loads MSRs for L0 as a VM entry or exit processes an MSR-load
+    /// list, in the guest context `v` saved (its state is loaded first, so each WRMSR is checked
+    /// against it, and the result is saved back into `v`). `entries` are the list's entries
+    /// in order, already read by L0 from wherever the list lives. Returns the 1-based number
+    /// of the entry that failed (disallowed MSR, reserved bits, or a WRMSR that would #GP),
+    /// or nil; entries before it stay loaded.
+    public func loadMSRList(_ entries: [MSRListEntry], inGuestContextOf v: VMCS) -> MSRListFailure? {
+        enterSavedGuestContext(v)
+        defer {
+            saveGuestState(v)
+            leaveSavedGuestContext()
+        }
+        let efer = self.efer
+        defer { if self.efer != efer { flushTLB() } }
+        for (k, e) in entries.enumerated() {
+            if e.reserved != 0 || Self.msrLoadDisallowed(e.index) || !writeMSR(e.index, e.value) {
+                return MSRListFailure(entryNumber: UInt32(k + 1))
+            }
+        }
+        return nil
+    }
+
+    /// SDM Vol. 3C §28.4 — the values a VM-exit MSR-store list receives, for L0: RDMSR of each
+    /// entry's MSR in the guest context `v` saved. A failure names the first entry that fails
+    /// (x2APIC range, IA32_SMBASE, reserved bits, or an RDMSR that would #GP).
+    public func storeMSRList(_ entries: [MSRListEntry], inGuestContextOf v: VMCS) -> Result<[UInt64], MSRListFailure> {
+        enterSavedGuestContext(v)
+        defer { leaveSavedGuestContext() }
+        var values: [UInt64] = []
+        for (k, e) in entries.enumerated() {
+            guard e.reserved == 0, e.index >> 8 != 0x8, e.index != MSRIndex.smbase, let value = readMSR(e.index) else {
+                return .failure(MSRListFailure(entryNumber: UInt32(k + 1)))
+            }
+            values.append(value)
+        }
+        return .success(values)
+    }
+}

@@ -193,12 +193,12 @@ extension GuestStateArea {
     public static let trFields = SegmentFields(selector: .guestTRSelector, base: .guestTRBase, limit: .guestTRLimit,
                                                accessRights: .guestTRAccessRights)
 
-    static func segment(_ v: VMCS, _ f: SegmentFields) -> Segment {
+    public static func segment(_ v: VMCS, _ f: SegmentFields) -> Segment {
         Segment(selector: UInt16(truncatingIfNeeded: v[f.selector]), base: v[f.base],
                 limit: UInt32(truncatingIfNeeded: v[f.limit]), accessRights: UInt32(truncatingIfNeeded: v[f.accessRights]))
     }
 
-    static func store(_ s: Segment, _ f: SegmentFields, into v: VMCS) {
+    public static func store(_ s: Segment, _ f: SegmentFields, into v: VMCS) {
         v[f.selector] = UInt64(s.selector); v[f.base] = s.base; v[f.limit] = UInt64(s.limit); v[f.accessRights] = UInt64(s.accessRights)
     }
 

@@ -19,8 +19,9 @@ public struct MSRListEntry: Equatable, Sendable {
 
 /// The 1-based position of the entry whose processing failed (the exit qualification of a
 /// VM-entry failure due to MSR loading, §27.8).
-public struct MSRListFailure: Equatable, Sendable {
+public struct MSRListFailure: Error, Equatable, Sendable {
     public var entryNumber: UInt32
+    public init(entryNumber: UInt32) { self.entryNumber = entryNumber }
 }
 
 extension VMEntryChecks {

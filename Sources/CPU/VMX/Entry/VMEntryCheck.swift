@@ -105,6 +105,15 @@ public struct VMEntryCheckInput {
     }
 }
 
+extension VMEntryCheckInput {
+    /// SDM Vol. 3C §27.2 — the first failing control or host-state check (VMfailValid 7/8).
+    public var firstControlOrHostFailure: VMEntryCheckFailure? {
+        VMEntryCheck.firstFailure(of: VMEntryChecks.controlAndHostRows, self)
+    }
+    /// SDM Vol. 3C §27.3.1 — the first failing guest-state check (exit reason 33).
+    public var firstGuestStateFailure: VMEntryCheckFailure? { GuestStateChecks.firstViolation(self) }
+}
+
 /// The first VM-entry check that failed: which rule, on which field, with which value.
 public struct VMEntryCheckFailure: Error, Equatable, Sendable, CustomStringConvertible {
     public let id: String

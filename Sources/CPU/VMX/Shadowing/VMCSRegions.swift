@@ -24,6 +24,15 @@ extension Processor {
         try? memory.store(vmcs.revision, at: address)
     }
 
+    /// Places `vmcs` at `address` as a shadow VMCS whatever its own indicator says: L0 lets a
+    /// guest hypervisor's VMREAD/VMWRITE reach an ordinary VMCS of its through a region of
+    /// L0's own (nested VMX). The region's first word gets the revision with bit 31 set.
+    public func registerVMCS(_ vmcs: VMCS, at address: UInt64, asShadow: Bool) {
+        vmcsRegions[address] = vmcs
+        let word = asShadow ? vmcs.revision | 1 << 31 : vmcs.revision & 0x7FFF_FFFF
+        try? memory.store(word, at: address)
+    }
+
     /// Forgets the VMCS in the region at `address` (after L0's VMCLEAR of it, say).
     public func unregisterVMCS(at address: UInt64) {
         vmcsRegions[address] = nil

@@ -8,6 +8,10 @@
 /// A control is allowed to be 1 only if in the allowed-1 set; allowed to be 0 unless it is a
 /// default1 bit (or, in the TRUE MSRs, one of the default1 bits this implementation lets
 /// software clear).
+///
+/// MONITOR and MWAIT exiting are allowed-1 although CPUID.1:ECX.MONITOR = 0: those instructions
+/// raise #UD, which has priority over the VM exit (§26.1.1), so the controls change nothing —
+/// but VMMs that require them (Linux's kvm_intel) accept the processor.
 public struct VMXCapabilities: Sendable, Equatable {
     /// VMCS revision identifier (IA32_VMX_BASIC[30:0]).
     public static let revisionIdentifier: UInt32 = 0x4D54_5259 & 0x7FFF_FFFF
@@ -16,7 +20,7 @@ public struct VMXCapabilities: Sendable, Equatable {
     public var primary: PrimaryProcessorBasedControls = [.interruptWindowExiting, .useTSCOffsetting, .hltExiting,
         .invlpgExiting, .rdpmcExiting, .rdtscExiting, .cr3LoadExiting, .cr3StoreExiting, .cr8LoadExiting,
         .cr8StoreExiting, .useTPRShadow, .nmiWindowExiting, .movDRExiting, .unconditionalIOExiting, .useIOBitmaps,
-        .monitorTrapFlag, .useMSRBitmaps, .pauseExiting, .activateSecondaryControls]
+        .monitorTrapFlag, .useMSRBitmaps, .pauseExiting, .activateSecondaryControls, .monitorExiting, .mwaitExiting]
     public var secondary: SecondaryProcessorBasedControls = [.virtualizeAPICAccesses, .enableEPT, .descriptorTableExiting, .enableRDTSCP,
         .enableVPID, .wbinvdExiting, .unrestrictedGuest, .enableINVPCID, .vmcsShadowing]
     public var exit: VMExitControls = [.saveDebugControls, .hostAddressSpaceSize, .acknowledgeInterruptOnExit,
@@ -82,11 +86,12 @@ public struct VMXCapabilities: Sendable, Equatable {
         UInt64(Self.revisionIdentifier) | (UInt64(4096) << 32) | (6 << 50) | (1 << 54) | (1 << 55)
     }
 
-    /// IA32_VMX_MISC (Appendix A.6): timer rate 4:0, activity states 8:6, CR3-target count
-    /// 24:16, MSR-list size ((27:25 + 1) × 512 = 512), VMWRITE to any field 29, zero-length
-    /// injection 30.
+    /// IA32_VMX_MISC (Appendix A.6): timer rate 4:0, VM exits store IA32_EFER.LMA in the
+    /// "IA-32e mode guest" entry control 5 (§28.3; required with unrestricted guest), activity
+    /// states 8:6, CR3-target count 24:16, MSR-list size ((27:25 + 1) × 512 = 512), VMWRITE to
+    /// any field 29, zero-length injection 30.
     public var misc: UInt64 {
-        Self.preemptionTimerRate | UInt64(supportedActivityStates & 7) << 6 | Self.cr3TargetCount << 16
+        Self.preemptionTimerRate | (1 << 5) | UInt64(supportedActivityStates & 7) << 6 | Self.cr3TargetCount << 16
             | (vmwriteAnyField ? 1 << 29 : 0) | (injectionWithZeroLength ? 1 << 30 : 0)
     }
 
@@ -162,10 +167,11 @@ public struct VMXCapabilities: Sendable, Equatable {
         case .entry(let t):
             let clearable = t ? trueClearableEntry.rawValue : 0
             return Self.pair(required: VMEntryControls.default1.rawValue & ~clearable, allowed: entry.rawValue)
-        // Exists only when secondary controls may be activated (Appendix A.3.3).
-        case .secondary: return primary.contains(.activateSecondaryControls) ? Self.pair(required: 0, allowed: secondary.rawValue) : nil
-        // Exists when EPT or VPID may be enabled (Appendix A.10).
-        case .eptVPIDCap: return secondary.contains(.enableEPT) || secondary.contains(.enableVPID) ? eptVPIDCap : nil
+        // Architecturally these exist only when secondary controls (Appendix A.3.3), EPT or VPID
+        // (A.10) may be used; this processor reads them as 0 otherwise (software probes them
+        // unconditionally, and a 0 allows nothing).
+        case .secondary: return primary.contains(.activateSecondaryControls) ? Self.pair(required: 0, allowed: secondary.rawValue) : 0
+        case .eptVPIDCap: return secondary.contains(.enableEPT) || secondary.contains(.enableVPID) ? eptVPIDCap : 0
         // Exists only with "enable VM functions" allowed (Appendix A.11); no VM function is offered.
         case .vmfunc: return secondary.contains(.enableVMFunctions) ? 0 : nil
         }

@@ -1,0 +1,147 @@
+import CPU
+
+/// VMCS02: the VMCS the processor runs L2 under, made from vmcs12 (what L1 asked for) and
+/// VMCS01 (what L0 needs), rebuilt at every virtual VM entry (Xen's "virtual VMCS" merge).
+///
+/// - Guest state: vmcs12's, with IA32_EFER, IA32_PAT, IA32_DEBUGCTL and DR7 made explicit —
+///   vmcs12's fields where its VM-entry controls load them, else L1's current values (§27.3.2:
+///   a VM entry that does not load them leaves the processor's) — so VMCS02 always loads and
+///   saves them and nothing of L2's lives only in the processor between L0's exits.
+/// - Controls: vmcs12's, plus L0's: every I/O instruction and RDMSR/WRMSR exits (L0's devices
+///   answer what L1 lets through), EPT (EPT02, or EPT01 when vmcs12 does without EPT: L1's
+///   memory is EPT01's either way), a VPID of L0's choosing, the VMX-preemption timer value
+///   saved at every exit. Bitmaps L1 wrote are consulted at exit time (`route`); the VMREAD/
+///   VMWRITE bitmaps of VMCS shadowing are copied into L0's pages.
+/// - Host state: VMCS01's (L0 is Swift code; the processor only checks it).
+/// - VM-entry and VM-exit MSR lists: none — L0 processes vmcs12's at the virtual entry and exit.
+extension VirtualVMX {
+    /// Every guest-state field the processor implements (type bits 11:10 = 2, Table 25-21).
+    static let guestStateFields: [VMCSField] = VMCSFieldTable.entries.filter { $0.supported && $0.field.type == .guestState }.map(\.field)
+    /// Host-state fields (copied from VMCS01).
+    static let hostStateFields: [VMCSField] = VMCSFieldTable.entries.filter { $0.supported && $0.field.type == .hostState }.map(\.field)
+    /// Control fields VMCS02 takes from vmcs12 unchanged.
+    static let controlFieldsFromVMCS12: [VMCSField] = [
+        .exceptionBitmap, .pageFaultErrorCodeMask, .pageFaultErrorCodeMatch, .cr0GuestHostMask, .cr4GuestHostMask,
+        .cr0ReadShadow, .cr4ReadShadow, .cr3TargetCount, .cr3Target0, .cr3Target1, .cr3Target2, .cr3Target3,
+        .tscOffset, .tprThreshold, .entryInterruptionInformation, .entryExceptionErrorCode, .entryInstructionLength,
+        .apicAccessAddress,
+    ]
+
+    /// Builds (or rebuilds) the VMCS02 of `v12` for a virtual VM entry. Nil when L0 cannot
+    /// make EPT02's root (its pool is exhausted even after reclaiming).
+    func buildVMCS02(_ v12: VMCS12) -> VMCS? {
+        let g = v12.vmcs
+        let v = v12.vmcs02 ?? VMCS()
+        v12.vmcs02 = v
+        for f in Self.guestStateFields { v[f] = g[f] }
+        for f in Self.hostStateFields { v[f] = vmcs01[f] }
+        for f in Self.controlFieldsFromVMCS12 { v[f] = g[f] }
+
+        let entry12 = VMEntryControls(rawValue: UInt32(truncatingIfNeeded: g[.entryControls]))
+        let exit12 = VMExitControls(rawValue: UInt32(truncatingIfNeeded: g[.exitControls]))
+        let pin12 = PinBasedControls(rawValue: UInt32(truncatingIfNeeded: g[.pinBasedControls]))
+        let primary12 = PrimaryProcessorBasedControls(rawValue: UInt32(truncatingIfNeeded: g[.primaryProcessorBasedControls]))
+        let secondary12 = primary12.contains(.activateSecondaryControls)
+            ? SecondaryProcessorBasedControls(rawValue: UInt32(truncatingIfNeeded: g[.secondaryProcessorBasedControls])) : []
+
+        // §27.3.2.1: what a VM entry loads only under its controls.
+        if !entry12.contains(.loadEFER) {
+            var efer = l1EFER
+            if entry12.contains(.ia32eModeGuest) { efer |= EFER.lma | EFER.lme } else { efer &= ~(EFER.lma | EFER.lme) }
+            v[.guestIA32EFER] = efer
+        }
+        if !entry12.contains(.loadPAT) { v[.guestIA32PAT] = vmcs01[.guestIA32PAT] }
+        if !entry12.contains(.loadDebugControls) {
+            v[.guestIA32DebugCtl] = vmcs01[.guestIA32DebugCtl]
+            v[.guestDR7] = vmcs01[.guestDR7]
+        }
+        // Without EPT in vmcs12, PAE paging's PDPTEs come from memory at entry (§27.3.2.4);
+        // VMCS02 has EPT (EPT01), so L0 loads them into the PDPTE fields itself.
+        if !secondary12.contains(.enableEPT) { loadPDPTEs(into: v) }
+
+        var pin = pin12
+        pin.remove(.processPostedInterrupts)
+        var primary = primary12
+        primary.subtract([.useIOBitmaps, .useMSRBitmaps, .interruptWindowExiting, .nmiWindowExiting])
+        primary.formUnion([.unconditionalIOExiting, .activateSecondaryControls])
+        // L1's window exits stay; L0 adds its own for the events it delivers to L2 (`deliverEvents`).
+        primary.formUnion(primary12.intersection([.interruptWindowExiting, .nmiWindowExiting]))
+        var secondary = secondary12
+        secondary.formUnion([.enableEPT, .enableVPID])
+        var exit = exit12
+        exit.formUnion([.hostAddressSpaceSize, .saveDebugControls, .savePAT, .saveEFER])
+        exit.subtract([.loadPAT, .loadEFER, .loadPerfGlobalCtrl])
+        if pin.contains(.activateVMXPreemptionTimer) { exit.insert(.saveVMXPreemptionTimer) }
+        var entry = entry12
+        entry.formUnion([.loadDebugControls, .loadPAT, .loadEFER])
+        v[.pinBasedControls] = UInt64(pin.rawValue)
+        v[.primaryProcessorBasedControls] = UInt64(primary.rawValue)
+        v[.secondaryProcessorBasedControls] = UInt64(secondary.rawValue)
+        v[.exitControls] = UInt64(exit.rawValue)
+        v[.entryControls] = UInt64(entry.rawValue)
+
+        // EPT: EPT02 for vmcs12's EPTP, or EPT01.
+        if secondary12.contains(.enableEPT) {
+            guard let p = ept02.pointer(for: EPTPointer(g[.eptPointer])) else { return nil }
+            v[.eptPointer] = p.raw
+        } else {
+            v[.eptPointer] = vmcs01[.eptPointer]
+        }
+        v[.virtualProcessorIdentifier] = UInt64(vpid02(for: g, secondary12))
+
+        // Addresses the processor itself reads and writes must be L1 RAM: anything else gets
+        // L0's scratch page (a read of it gives zeros, not L0's memory).
+        v[.virtualAPICAddress] = primary12.contains(.useTPRShadow) ? l1Page(g[.virtualAPICAddress]) : 0
+
+        // VMCS shadowing for L1's guest: the shadow vmcs12 the link pointer names and copies of
+        // the VMREAD/VMWRITE bitmaps.
+        if secondary12.contains(.vmcsShadowing), g[.vmcsLinkPointer] != ~0 {
+            let shadow = cache.activate(g[.vmcsLinkPointer], from: l1)
+            processor.registerVMCS(shadow.vmcs, at: g[.vmcsLinkPointer])
+            v[.vmcsLinkPointer] = g[.vmcsLinkPointer]
+            copyBitmap(g[.vmreadBitmapAddress], to: pages.vmreadBitmap)
+            copyBitmap(g[.vmwriteBitmapAddress], to: pages.vmwriteBitmap)
+            v[.vmreadBitmapAddress] = pages.vmreadBitmap
+            v[.vmwriteBitmapAddress] = pages.vmwriteBitmap
+        } else {
+            v[.vmcsLinkPointer] = ~0
+        }
+        v[.entryMSRLoadCount] = 0
+        v[.exitMSRStoreCount] = 0
+        v[.exitMSRLoadCount] = 0
+        return v
+    }
+
+    /// `address` when its page is L1 RAM, else L0's scratch page.
+    func l1Page(_ address: UInt64) -> UInt64 {
+        l1.isRAM(address & ~0xFFF, length: 4096) ? address : pages.scratch | (address & 0xFFF)
+    }
+
+    /// Copies a 4-KByte bitmap from L1 memory into L0's page (all ones where L1's is not RAM:
+    /// every access exits to L1).
+    func copyBitmap(_ from: UInt64, to page: UInt64) {
+        let bytes = l1.page(at: from & ~0xFFF) ?? [UInt8](repeating: 0xFF, count: 4096)
+        try? l1.memory.write(bytes, at: page)
+    }
+
+    /// §27.3.2.4 (without EPT): the four PDPTEs of a PAE-paging guest, read from its CR3.
+    func loadPDPTEs(into v: VMCS) {
+        let cr0 = v[.guestCR0], cr4 = v[.guestCR4]
+        let ia32e = VMEntryControls(rawValue: UInt32(truncatingIfNeeded: v[.entryControls])).contains(.ia32eModeGuest)
+        guard cr0 & CR0.pg != 0, cr4 & CR4.pae != 0, !ia32e else { return }
+        let base = v[.guestCR3] & 0xFFFF_FFE0
+        let fields: [VMCSField] = [.guestPDPTE0, .guestPDPTE1, .guestPDPTE2, .guestPDPTE3]
+        for (k, f) in fields.enumerated() { v[f] = l1.load(UInt64.self, at: base + UInt64(k) * 8) ?? 0 }
+    }
+
+    /// VPID02: a VPID of L0's for each VPID L1 gives its guests, and one for guests without
+    /// "enable VPID" (whose translations L0 flushes at every virtual entry and exit, §29.4.3.3).
+    func vpid02(for g: VMCS, _ secondary12: SecondaryProcessorBasedControls) -> UInt16 {
+        guard secondary12.contains(.enableVPID) else { return noVPID02 }
+        let vpid12 = UInt16(truncatingIfNeeded: g[.virtualProcessorIdentifier])
+        if let v = vpid02[vpid12] { return v }
+        let v = nested.allocateVPID02()
+        vpid02[vpid12] = v
+        return v
+    }
+}

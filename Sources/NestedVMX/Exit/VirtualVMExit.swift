@@ -1,0 +1,88 @@
+import CPU
+
+/// Virtual VM exit: an exit of L2 that L1 asked for becomes a VM exit of L1's VMCS (SDM Vol. 3C
+/// ch. 28 "VM Exits"), performed as the named steps the SDM lists (Xen's virtual_vmexit):
+/// record the exit information (§28.2), save L2's state (§28.3), the VM-exit MSR-store list
+/// (§28.4), load vmcs12's host state into L1 (§28.5), the VM-exit MSR-load list (§28.6). A
+/// failure in a list is a VMX abort (§28.7).
+extension VirtualVMX {
+    /// What a virtual VM exit led to.
+    public enum ExitResult: Equatable, Sendable {
+        /// L1 runs next at vmcs12's host RIP.
+        case toL1
+        /// VMX abort with this indicator (§28.7): L1's processor is in the shutdown state.
+        case vmxAbort(VMXAbortIndicator)
+    }
+
+    /// Guest-state fields a VM exit saves only under a VM-exit control (§28.3.1, §28.3.3).
+    static let debugControlFields: Set<UInt32> = [VMCSField.guestIA32DebugCtl.encoding, VMCSField.guestDR7.encoding]
+    /// Guest-state fields L0 never copies back: the link pointer is vmcs12's own.
+    static let notSaved: Set<UInt32> = [VMCSField.vmcsLinkPointer.encoding]
+    /// The exit-information fields a VM exit writes (§28.2).
+    static let exitInformationFields: [VMCSField] = [
+        .exitReason, .exitQualification, .guestLinearAddress, .guestPhysicalAddress, .exitInstructionLength,
+        .exitInstructionInformation, .exitInterruptionInformation, .exitInterruptionErrorCode,
+        .idtVectoringInformation, .idtVectoringErrorCode,
+    ]
+
+    /// Reflects the exit L2 just made (exit information in VMCS02) to L1.
+    public func reflect() -> ExitResult {
+        guard let v12 = current, let v02 = v12.vmcs02, inL2 else { return .toL1 }
+        let g = v12.vmcs
+        recordExitInformation(from: v02, into: g)
+        saveGuestState(from: v02, into: g)
+        inL2 = false
+        reflectedExits &+= 1
+        // §28.4: the MSR-store list receives L2's MSRs.
+        let stores = msrList(at: g[.exitMSRStoreAddress], count: g[.exitMSRStoreCount])
+        if let f = stores.failure { return abort(v12, .savingGuestMSRsFailed, "VM-exit MSR-store entry \(f.entryNumber) is not in L1 RAM or past the list limit") }
+        switch processor.storeMSRList(stores.entries, inGuestContextOf: v02) {
+        case .failure(let f): return abort(v12, .savingGuestMSRsFailed, "VM-exit MSR-store entry \(f.entryNumber) names an MSR RDMSR cannot read")
+        case .success(let values):
+            for (k, value) in values.enumerated() {
+                l1.store(value, at: g[.exitMSRStoreAddress] &+ UInt64(k) &* MSRListEntry.size &+ 8)
+            }
+        }
+        let dueToNMI = v02.exitReasonField.reason == .exceptionOrNMI && v02.exitInterruption.type == .nmi
+        if !loadHostState(from: v12, exitDueToNMI: dueToNMI) { return .vmxAbort(VMXAbortIndicator(rawValue: v12.vmcs.abortIndicator) ?? .loadingHostMSRsFailed) }
+        processor.withdrawExternalInterrupt()
+        return .toL1
+    }
+
+    /// §28.2: the exit information, as the processor recorded it for VMCS02 (or as L0 rewrote
+    /// it: EPT12's rights, a misconfiguration); the VM-entry interruption information loses its
+    /// valid bit (§28.2.? "every VM exit clears bit 31").
+    func recordExitInformation(from v02: VMCS, into g: VMCS) {
+        for f in Self.exitInformationFields { g[f] = v02[f] }
+        g.entryInterruption = g.entryInterruption.invalidated
+    }
+
+    /// §28.3: L2's state into vmcs12 — every guest-state field, DR7/IA32_DEBUGCTL, IA32_PAT,
+    /// IA32_EFER and the preemption timer only under vmcs12's "save" controls, the PDPTEs only
+    /// with EPT; the "IA-32e mode guest" entry control follows IA32_EFER.LMA.
+    func saveGuestState(from v02: VMCS, into g: VMCS) {
+        let exit = exit12, ept = secondary12.contains(.enableEPT)
+        for f in Self.guestStateFields {
+            let e = f.encoding
+            if Self.notSaved.contains(e) { continue }
+            if Self.debugControlFields.contains(e) && !exit.contains(.saveDebugControls) { continue }
+            if e == VMCSField.guestIA32PAT.encoding && !exit.contains(.savePAT) { continue }
+            if e == VMCSField.guestIA32EFER.encoding && !exit.contains(.saveEFER) { continue }
+            if e == VMCSField.vmxPreemptionTimerValue.encoding && !exit.contains(.saveVMXPreemptionTimer) { continue }
+            if !ept && (e >= VMCSField.guestPDPTE0.encoding && e <= VMCSField.guestPDPTE3.encoding) { continue }
+            g[f] = v02[f]
+        }
+        let ia32e = UInt64(VMEntryControls.ia32eModeGuest.rawValue)
+        g[.entryControls] = (g[.entryControls] & ~ia32e) | (v02[.entryControls] & ia32e)
+    }
+
+    /// §28.7: a VMX abort — the indicator in vmcs12 (and its region), L1 in the shutdown state.
+    func abort(_ v12: VMCS12, _ indicator: VMXAbortIndicator, _ why: String) -> ExitResult {
+        nested.note("VMX abort \(indicator.rawValue) (\(indicator)): \(why) (SDM Vol. 3C §28.7)")
+        v12.vmcs.abortIndicator = indicator.rawValue
+        l1.store(indicator.rawValue, at: v12.address + VMCS12.abortIndicatorOffset)
+        inL2 = false
+        vmcs01[.guestActivityState] = UInt64(ActivityState.shutdown.rawValue)
+        return .vmxAbort(indicator)
+    }
+}
