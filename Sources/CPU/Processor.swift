@@ -252,6 +252,9 @@ public final class Processor {
     /// Data breakpoints (DR6 B3–B0) hit by the instruction executing now.
     var dataBreakpointHits: UInt64 = 0
 
+    /// The DR6 bits of the #DB being raised (`DebugExceptionStatus`).
+    var debugStatus = DebugExceptionStatus()
+
     /// TF was set at the start of the instruction executing now: #DB trap after it.
     var singleStepPending = false
     /// The retired count at the boundary that armed `singleStepPending` from TF (`.max`: set

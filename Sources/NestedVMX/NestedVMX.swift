@@ -21,6 +21,8 @@ public final class NestedVMX {
     private(set) var processors: [VirtualVMX] = []
     /// `--vmx-log`: every VMfail and virtual entry failure L1 causes, with the rule it broke.
     public var log: ((String) -> Void)?
+    /// With `log`: also every exit reflected to L1 (reason, qualification, L2's RIP).
+    public var logsReflectedExits = false
     /// L0 shadows the current vmcs12 in VMCS01, so L1's VMREAD/VMWRITE of supported fields do
     /// not exit (`VirtualVMX.updateL1VMCSShadowing`). Off: every VMREAD/VMWRITE exits.
     public var shadowsVMCS12 = true

@@ -87,6 +87,12 @@ do {
 } catch {
     fail("kernel '\(kernelPath)': \(error)")
 }
+// MATRYOSHKA_VMX_LOG=1: nested VMX's named failures (run's --vmx-log), for harnesses that
+// cannot pass flags.
+if let level = ProcessInfo.processInfo.environment["MATRYOSHKA_VMX_LOG"], let nested = vm.nested {
+    nested.logsReflectedExits = level == "2"
+    nested.log = { FileHandle.standardError.write(Data("matryoshka-qemu: vmx: \($0)\n".utf8)) }
+}
 StopSignals.install()
 let outcome = vm.run(limits: RunLimits(interruption: StopSignals.interruption))
 serial?.flush()

@@ -29,6 +29,9 @@ extension VirtualVMX {
     public func reflect() -> ExitResult {
         guard let v12 = current, let v02 = v12.vmcs02, inL2 else { return .toL1 }
         let g = v12.vmcs
+        if nested.logsReflectedExits {
+            nested.note("exit to L1: \(v02.exitReasonField) qualification 0x\(hex(v02[.exitQualification])) at L2 RIP 0x\(hex(v02[.guestRIP])), guest-physical 0x\(hex(v02[.guestPhysicalAddress])), interruption \(v02.exitInterruption), IDT-vectoring \(v02.idtVectoring)")
+        }
         recordExitInformation(from: v02, into: g)
         saveGuestState(from: v02, into: g)
         inL2 = false

@@ -53,6 +53,9 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Interpret every instruction: no translation of hot 64-bit blocks to host code (same results, slower; for comparison).")
     var noTranslate = false
 
+    @Flag(help: "Nested VMX: log every VMfail and VM-entry failure the guest hypervisor causes, with the rule it broke (field, value, SDM section), to standard error.")
+    var vmxLog = false
+
     @Flag(help: "Print the table of VM exits L0 handled (per level and reason) to standard error.")
     var exitStatistics = false
 
@@ -132,6 +135,10 @@ struct RunCommand: ParsableCommand {
         options.serialOutput = { serial.put($0) }
         let vm: VirtualMachine
         do { vm = try VirtualMachine(config, board: options) } catch { throw CommandLineError.usage("\(error)") }
+        if vmxLog {
+            guard let nested = vm.nested else { throw CommandLineError.usage("--vmx-log needs a CPU model that offers VMX (e.g. --cpu max,+vmx)") }
+            nested.log = { FileHandle.standardError.write(Data("matryoshka: vmx: \($0)\n".utf8)) }
+        }
         // A Multiboot command line starts with the kernel's path, as GRUB and QEMU pass it.
         let name = kernel ?? "default-guest"
         let line = MultibootLoader.isMultiboot(image) ? (append.isEmpty ? name : "\(name) \(append)") : append

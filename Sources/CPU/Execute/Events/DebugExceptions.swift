@@ -4,7 +4,38 @@
 /// set or an execute breakpoint is enabled in DR7, so the hot loop pays nothing otherwise.
 /// Data breakpoints are checked on the slow memory path while armed; I/O breakpoints are not
 /// implemented.
+/// What the #DB being raised reports in DR6 (B3–B0, BD 13, BS 14) — applied when it is
+/// delivered through the IDT. A #DB that causes a VM exit instead reports the bits in the exit
+/// qualification and leaves DR6 and DR7.GD alone (SDM Vol. 3C §28.1, §28.2.1 Table 28-1).
+struct DebugExceptionStatus {
+    var bits: UInt64 = 0
+    /// B3–B0 are replaced (breakpoint matches) rather than added to.
+    var replacesMatches = false
+    /// General detect: DR7.GD is cleared on delivery (§18.2.4).
+    var clearsGeneralDetect = false
+}
+
 extension Processor {
+    /// Raises #DB reporting `status` (see `DebugExceptionStatus`).
+    func debugException(_ status: DebugExceptionStatus) -> Fault {
+        debugStatus = status
+        return .exception(.exception(Vector.db))
+    }
+
+    /// Raises the exception of fault `f` at a boundary.
+    func raiseFault(_ f: Fault) -> StopReason? {
+        if case .exception(let e) = f { return raise(e) }
+        return handleFault(f)
+    }
+
+    /// §18.3.1 — DR6 and DR7 as delivery of the #DB raised with `debugStatus` leaves them.
+    func commitDebugStatus() {
+        let s = debugStatus
+        debugStatus = DebugExceptionStatus()
+        dr6 = s.replacesMatches ? (dr6 & ~0xF) | (s.bits & 0xF) | (s.bits & ~0xF) : dr6 | s.bits
+        if s.clearsGeneralDetect { dr7 &= ~(1 << 13) }
+    }
+
     /// DR7 enables an execute (R/W = 00) breakpoint in some DRn.
     var executeBreakpointsEnabled: Bool {
         for n in 0..<4 where dr7 & (3 << (2 * UInt64(n))) != 0 && (dr7 >> (16 + 4 * UInt64(n))) & 3 == 0 {
@@ -62,21 +93,20 @@ extension Processor {
         // MOV SS / POP SS delay data-breakpoint traps too (§6.8.3).
         if dataBreakpointHits != 0 && !interruptShadow.contains(.movSS) {
             // Data breakpoints are traps: reported after the instruction, with any single-step.
-            dr6 = (dr6 & ~0xF) | (dataBreakpointHits & 0xF)
+            var status = DebugExceptionStatus(bits: dataBreakpointHits & 0xF, replacesMatches: true)
             dataBreakpointHits = 0
             if singleStepPending && !interruptShadow.contains(.movSS) {
                 singleStepPending = false
-                dr6 |= 1 << 14
+                status.bits |= 1 << 14
             }
-            return .some(raise(.exception(Vector.db)))
+            return .some(raiseFault(debugException(status)))
         }
         // Not at the boundary that armed it: the instruction after that one has not run yet.
         if singleStepPending && singleStepArmedAt != instructionsRetired {
             // MOV SS / POP SS delay a single-step trap by one instruction (§6.8.3).
             if !interruptShadow.contains(.movSS) {
                 singleStepPending = false
-                dr6 |= 1 << 14                                    // BS
-                return .some(raise(.exception(Vector.db)))
+                return .some(raiseFault(debugException(DebugExceptionStatus(bits: 1 << 14))))   // BS
             }
         }
         if flagsOther & RFLAGS.tf != 0 && !singleStepPending {
@@ -92,8 +122,7 @@ extension Processor {
                 let la = segments[SegmentRegisterIndex.cs.rawValue].base &+ rip
                 let hits = executeBreakpointHits(is64 ? la : la & 0xFFFF_FFFF)
                 if hits != 0 {
-                    dr6 = (dr6 & ~0xF) | hits
-                    return .some(raise(.exception(Vector.db)))
+                    return .some(raiseFault(debugException(DebugExceptionStatus(bits: hits, replacesMatches: true))))
                 }
             }
         }

@@ -81,7 +81,12 @@ extension Processor {
         nmiUnblockedByFaultingIRET = false
         pendingExit.interruptionErrorCode = e.errorCode
         if e.vector == Vector.pf && e.type == .hardwareException { pendingExit.qualification = faultingLinearAddress }
-        if e.vector == Vector.db && e.type == .hardwareException { pendingExit.qualification = dr6 & 0x600F }
+        if e.vector == Vector.db && e.type == .hardwareException {
+            // §28.2.1 Table 28-1: the #DB's own bits (with data-breakpoint matches that join
+            // it); DR6 and DR7 are not updated (§28.1).
+            pendingExit.qualification = (debugStatus.bits | (dataBreakpointHits & 0xF)) & 0x600F
+            debugStatus = DebugExceptionStatus()
+        }
         if e.type != .hardwareException { pendingExit.instructionLength = UInt32(e.instructionLength) }
         return .vmExit
     }
@@ -114,6 +119,7 @@ extension Processor {
         // The interrupted instruction's single-step trap is discarded (delivery clears TF);
         // data breakpoints still pending join a #DB being delivered now (one #DB, §18.3.1).
         singleStepPending = false
+        if e.vector == Vector.db && e.type == .hardwareException { commitDebugStatus() }
         if e.vector == Vector.db && e.type != .softwareInterrupt && dataBreakpointHits != 0 {
             dr6 |= dataBreakpointHits & 0xF
             dataBreakpointHits = 0

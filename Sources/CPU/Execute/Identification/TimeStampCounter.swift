@@ -28,9 +28,11 @@ extension Processor {
         gpr[1] = msr.tscAux & 0xFFFF_FFFF
     }
 
-    /// RDPID r: IA32_TSC_AUX into a register.
+    /// RDPID r: IA32_TSC_AUX into a register. In VMX non-root operation it needs "enable
+    /// RDTSCP" like RDTSCP (SDM Vol. 3C §26.3: RDPID #UD when the control is 0).
     func execRdpid(_ i: Inst) throws(Fault) {
         guard model.has(.rdpid) else { throw Fault.ud }
+        if nonRoot && !controls.secondary.contains(.enableRDTSCP) { throw Fault.ud }
         writeReg(i.pointee.rm, is64 ? 8 : 4, msr.tscAux)
     }
 

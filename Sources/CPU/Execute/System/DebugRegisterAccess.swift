@@ -14,9 +14,7 @@ extension Processor {
     /// General detect (DR7.GD): any MOV DR raises #DB with DR6.BD set (§18.2.4).
     func checkGeneralDetect() throws(Fault) {
         if dr7 & (1 << 13) != 0 {
-            dr6 |= 1 << 13
-            dr7 &= ~(1 << 13)
-            throw Fault.exception(.exception(Vector.db))
+            throw debugException(DebugExceptionStatus(bits: 1 << 13, clearsGeneralDetect: true))
         }
     }
 

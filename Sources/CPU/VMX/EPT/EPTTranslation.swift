@@ -10,9 +10,11 @@ extension Processor {
     func eptTranslate(_ gpa: UInt64, _ access: AccessType, linear: UInt64?,
                       pagingStructure: Bool) throws(Fault) -> (hpa: UInt64, perms: UInt32)? {
         let adOn = controls.eptPointer.accessedDirtyEnabled
-        // §29.3.3.2: with EPT A/D enabled, guest paging-structure accesses count as writes.
+        // §29.3.3.2, Table 28-7: guest paging-structure accesses are data reads — also during a
+        // fetch — and with EPT A/D enabled also count as writes (both bits reported).
+        let fetch = access.isFetch && !pagingStructure
         let asWrite = access.isWrite || (pagingStructure && adOn)
-        let ea = EPTAccess(read: !asWrite && !access.isFetch, write: asWrite, fetch: access.isFetch,
+        let ea = EPTAccess(read: pagingStructure || (!asWrite && !fetch), write: asWrite, fetch: fetch,
                            pagingStructure: pagingStructure)
         // §29.4.1: a cached guest-physical mapping that allows the access stands for the walk.
         let ep4ta = controls.eptPointer.raw & 0x000F_FFFF_FFFF_F000

@@ -26,7 +26,8 @@ enum VMEntryChecks {
 
     /// §27.2.1.3: a valid VM-entry interruption-information field: type not reserved (1),
     /// NMI with vector 2, hardware exceptions with vectors ≤ 31, "other event" only with
-    /// vector 0, error code exactly for the exceptions that push one, reserved bits 30:12
+    /// vector 0, error code exactly for the exceptions that push one (none for an unrestricted
+    /// guest entered with CR0.PE = 0), reserved bits 30:12
     /// clear, and an instruction length 0–15 for software events (0 allowed, MISC[30]).
     static func entryInterruptionValid(_ v: VMCS) -> Bool {
         let info = v.entryInterruption
@@ -36,7 +37,10 @@ enum VMEntryChecks {
         if type == .nmi && vector != Vector.nmi { return false }
         if type == .hardwareException && vector > 31 { return false }
         if type == .other && vector != 0 { return false }
-        let pushes = type == .hardwareException && Vector.pushesErrorCode(vector) && v[.guestCR0] & CR0.pe != 0
+        // An error code exactly for exceptions that push one, unless an unrestricted guest
+        // starts in real mode (CR0.PE = 0), where none is pushed.
+        let realModeUG = v.secondary.contains(.unrestrictedGuest) && v[.guestCR0] & CR0.pe == 0
+        let pushes = type == .hardwareException && Vector.pushesErrorCode(vector) && !realModeUG
         if info.deliversErrorCode != pushes { return false }
         if info.deliversErrorCode && v[.entryExceptionErrorCode] >> 15 != 0 { return false }
         let software = type == .softwareInterrupt || type == .privilegedSoftwareException || type == .softwareException

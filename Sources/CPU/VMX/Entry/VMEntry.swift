@@ -89,6 +89,7 @@ extension Processor {
                 injectPendingMTFExit()       // §27.6.2: vector 0 (checked in §27.2.1.3)
             } else {
                 injectingAtEntry = true
+                debugStatus = DebugExceptionStatus()      // an injected #DB reports nothing new in DR6
                 stop = raise(e)
                 injectingAtEntry = false
             }
@@ -99,6 +100,7 @@ extension Processor {
         startPreemptionTimer(v)
         armNonRootEvents(v)
         armINITAndSIPI()
+        let startElapsed = elapsedTime
         // The budget ends where the preemption timer reaches zero (VMX/Events/PreemptionTimer).
         if stop == nil { stop = run(budget: budgetWithinPreemptionTimer(budget)) }
         var outcome: VMRunOutcome
@@ -120,10 +122,17 @@ extension Processor {
             // Wait-for-SIPI leaves only by a SIPI VM exit (INITAndSIPI); the timer does not
             // count in it (§26.5.1), so L0 gets the processor back when its budget is spent.
             outcome = .budgetExhausted
+        case .halted where vmxEvents.timer.active:
+            // The timer counts in HLT (§26.5.1): the guest waits until it expires — as virtual
+            // time, up to the end of L0's budget (L0's next event); then the exit, or the run
+            // returns and the next one goes on waiting.
+            let used = elapsedTime &- startElapsed
+            let room = budget > used ? budget - used : 0
+            let toTimer = vmxEvents.timer.deadline > elapsedTime ? vmxEvents.timer.deadline - elapsedTime : 0
+            stallTime &+= min(toTimer, room)
+            outcome = toTimer <= room ? .vmExit(preemptionTimerExitReason()) : .budgetExhausted
         case .halted:
-            // The timer counts in HLT (§26.5.1); virtual time has nothing else to count while
-            // the guest waits, so it expires at once.
-            outcome = vmxEvents.timer.active ? .vmExit(preemptionTimerExitReason()) : .halted
+            outcome = .halted
         case .stopRequested: outcome = .stopRequested
         case .interruptWindow: outcome = .interruptWindow
         }
