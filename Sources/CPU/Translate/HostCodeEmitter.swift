@@ -138,6 +138,16 @@ struct HostCodeEmitter {
         immediate(imm, width: width)
     }
 
+    /// IMUL reg, r/m (0F AF) and IMUL reg, r/m, imm (69 /r iw or id; a 64-bit form takes
+    /// imm32 sign-extended).
+    mutating func imul(_ dst: UInt8, _ src: Operand, width: Int) {
+        instruction([0x0F, 0xAF], reg: dst, src, width: width)
+    }
+    mutating func imul(_ dst: UInt8, _ src: Operand, immediate imm: UInt64, width: Int) {
+        instruction([0x69], reg: dst, src, width: width)
+        immediate(imm, width: width)
+    }
+
     /// Group 3/5 unary forms: INC (FF /0), DEC (FF /1), NOT (F7 /2), NEG (F7 /3).
     enum Unary: UInt8 { case inc = 0, dec = 1, not = 2, neg = 3 }
     mutating func unary(_ u: Unary, _ a: Operand, width: Int, byteHigh: Bool = false) {

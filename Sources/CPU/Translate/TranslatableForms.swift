@@ -22,13 +22,18 @@ struct TranslatableForm: Sendable {
     /// ones among them it may write.
     var implicitUses: UInt16 = 0
     var implicitWrites: UInt16 = 0
+    /// A further condition on the operands, where sizes and kinds do not say it all.
+    var condition: @Sendable (DecodedInstruction) -> Bool
     var emit: Emitter
 
     init(_ sizes: Sizes, registerOnly: Bool = false, kinds: UInt8 = 0xFF,
-         uses: [GPR] = [], writes: [GPR] = [], _ emit: @escaping Emitter) {
+         uses: [GPR] = [], writes: [GPR] = [],
+         where condition: @escaping @Sendable (DecodedInstruction) -> Bool = { _ in true },
+         _ emit: @escaping Emitter) {
         self.sizes = sizes
         self.registerOnly = registerOnly
         self.kinds = kinds
+        self.condition = condition
         self.implicitWrites = writes.reduce(0) { $0 | 1 << $1.rawValue }
         self.implicitUses = uses.reduce(implicitWrites) { $0 | 1 << $1.rawValue }
         self.emit = emit
@@ -39,6 +44,7 @@ struct TranslatableForm: Sendable {
 
     func accepts(_ d: DecodedInstruction) -> Bool {
         sizes.rawValue & d.opSize != 0 && !(registerOnly && d.isMemory) && kinds & (1 << (d.sub & 7)) != 0
+            && condition(d)
     }
 }
 
@@ -60,7 +66,7 @@ enum TranslatableForms {
         (.lea, TranslatableForm(.wide) { t, d, p in t.loadEffectiveAddress(d, at: p) }),
         (.cmovcc, TranslatableForm(.wide) { t, d, p in t.conditionalMove(d, at: p) }),
         (.setcc, TranslatableForm(.all) { t, d, p in t.setByte(d, at: p) }),
-        // Arithmetic and logic (`IntegerForms`).
+        // Arithmetic and logic (`IntegerForms`, IMUL in `MultiplyForms`).
         (.aluRMReg, TranslatableForm(.all) { t, d, p in t.alu(d, .rmReg, at: p) }),
         (.aluRMImm, TranslatableForm(.all) { t, d, p in t.alu(d, .rmImm, at: p) }),
         (.aluRegRM, TranslatableForm(.all) { t, d, p in t.alu(d, .regRM, at: p) }),
@@ -72,11 +78,16 @@ enum TranslatableForms {
         (.decRM, TranslatableForm(.all) { t, d, p in t.unary(.dec, d, at: p) }),
         (.notRM, TranslatableForm(.all) { t, d, p in t.unary(.not, d, at: p) }),
         (.negRM, TranslatableForm(.all) { t, d, p in t.unary(.neg, d, at: p) }),
-        // Shifts and bit tests (`ShiftAndBitForms`).
-        (.shiftRMImm, TranslatableForm(.wide, registerOnly: true, kinds: TranslatableForm.kinds(.shl, .shr, .sar)) { t, d, _ in
-            t.shift(d) }),
-        (.shiftRMCL, TranslatableForm(.wide, registerOnly: true, kinds: TranslatableForm.kinds(.shl, .shr, .sar),
-                                      uses: [.rcx]) { t, d, _ in t.shift(d) }),
+        (.imulRegRM, TranslatableForm([.word, .dword, .qword]) { t, d, p in t.signedMultiply(d, at: p) }),
+        (.imulRegRMImm, TranslatableForm([.word, .dword, .qword]) { t, d, p in t.signedMultiply(d, at: p) }),
+        // Shifts, rotates and bit tests (`ShiftAndBitForms`): 16-bit registers only for
+        // shifts by an immediate below 16, where the host defines CF.
+        (.shiftRMImm, TranslatableForm([.word, .dword, .qword], registerOnly: true,
+                                       kinds: TranslatableForm.kinds(.rol, .ror, .shl, .shr, .sar),
+                                       where: { d in d.opSize >= 4 || (d.sub & 7 >= 4 && d.imm & 0x1F < 16) }) { t, d, _ in
+            t.shiftOrRotate(d) }),
+        (.shiftRMCL, TranslatableForm(.wide, registerOnly: true, kinds: TranslatableForm.kinds(.rol, .ror, .shl, .shr, .sar),
+                                      uses: [.rcx]) { t, d, _ in t.shiftOrRotate(d) }),
         (.btRMImm, TranslatableForm(.wide) { t, d, p in t.bitTest(d, at: p) }),
         // Stack and branches (`StackAndBranchForms`): the 64-bit stack forms only.
         (.jcc, TranslatableForm(.all) { t, d, p in t.conditionalJump(d, at: p) }),
