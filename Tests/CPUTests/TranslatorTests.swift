@@ -264,6 +264,85 @@ final class TranslatorTests: XCTestCase {
         }
     }
 
+    /// IMUL r, r/m and IMUL r, r/m, imm at 16, 32 and 64 bits (SDM Vol. 2A "IMUL"): the
+    /// product, CF = OF = overflow, and SF, ZF, PF, AF as the interpreter leaves them, read
+    /// back by PUSHF, SETcc, ADC and Jcc; operands that overflow, wrap to 0 and go negative as
+    /// the loop goes on; memory sources that hit, cross out of RAM or fault.
+    func testSignedMultiplyMatches() {
+        let r10w = Register(number: 10, size: 2), r15w = Register(number: 15, size: 2)
+        let p = Self.loop { a in
+            a.lea(eax, dword[r15 + r15 * 2 - 7]); a.mov(rcx, -0x4000_0001); a.imul(rcx, r15)
+            a.imul(eax, ecx); a.pushf(); a.pop(rbx)                        // overflows, negative
+            a.imul(rcx, rcx); a.set(.o, dl); a.set(.s, dh); a.set(.p, bl)
+            a.imul(r9, rcx, -3); a.adc(esi, 0)                             // CF from IMUL
+            a.mov(r10d, 0x8000); a.imul(r10w, r15w); a.lahf(); a.mov(r11, rax)
+            a.imul(di, r10w, 0x7FFF); a.pushf(); a.pop(r8)                 // 16-bit: upper bits kept
+            a.imul(ebp, dword[r12 + 0x10]); a.imul(r8, qword[r12 + 0x18], 0x1234_5678)
+            a.imul(si, word[r12 + 0x22], -2); a.imul(edx, edx, 0)          // zero: ZF, PF
+            a.mov(qword[r12 + 0x28], rdx); a.imul(rdx, qword[r12 + 0x28])
+            a.imul(ecx, dword[Address(displacement: 0x30)].on(.fs), 100)
+            a.imul(eax, dword[r13 + 2])                                    // crosses out of RAM
+            a.imul(eax, eax); a.pushf(); a.pop(rdi)
+        }
+        assertSame(p, "IMUL")
+        let fault = Self.loop { a in
+            a.cmp(r15d, 10); a.cmov(.e, rbx, r14)
+            a.imul(ecx, dword[rbx + 8], 3)                                 // #PF once RBX = unmapped
+            a.add(edx, ecx)
+        }
+        let o = assertSame(fault, "IMUL fault") { m in m.cpu.gpr[GPR.rbx.rawValue] = Self.data }
+        XCTAssertEqual(o.stop, .shutdown)
+        XCTAssertEqual(o.gpr[GPR.r15.rawValue], 10)
+    }
+
+    /// ROL/ROR of 32- and 64-bit registers by imm8 and CL (SDM Vol. 2B "RCL/RCR/ROL/ROR"):
+    /// CF and OF from the rotate (OF by the count-1 rule for any count), SF, ZF, AF and PF as
+    /// they were, a masked count of 0 changing nothing but a 32-bit register's upper half; and
+    /// SHL/SHR/SAR of 16-bit registers by an immediate.
+    func testRotatesAndWordShiftsMatch() {
+        let p = Self.loop { a in
+            a.imul(ecx, r15d, 0x0123_4567); a.mov(rax, -0x0F0E_0D0C_0B0A_0909); a.imul(rax, r15)
+            a.add(eax, 0x7FFF_FFF0); a.rol(edx, 1); a.pushf(); a.pop(rbx)  // flags from the ADD kept
+            for count: UInt8 in [0, 1, 7, 31, 32, 33, 63] {
+                a.rol(rax, count); a.ror(esi, count); a.pushf(); a.pop(rbx); a.add(rbp, rbx)
+                a.ror(r9, count); a.rol(r10d, count); a.set(.o, bl); a.set(.c, bh); a.add(ebp, ebx)
+            }
+            a.sub(edi, ecx)                                                // flags in the host
+            a.shiftByCL(.rol, r11d); a.pushf(); a.pop(rbx); a.add(rbp, rbx)
+            a.shiftByCL(.ror, r8); a.set(.o, bl); a.add(ebp, ebx)
+            a.mov(ecx, r15d); a.imul(ecx, ecx, 7)                           // counts 7 … 280
+            a.shiftByCL(.rol, rax); a.shiftByCL(.ror, esi); a.pushf(); a.pop(rbx); a.add(rbp, rbx)
+            a.and(ecx, 0x20); a.shiftByCL(.ror, edx); a.pushf(); a.pop(rbx) // masked 0 or 32
+            for count: UInt8 in [0, 1, 5, 15, 16, 17] {
+                a.shl(r9w, count); a.shr(ax, count); a.pushf(); a.pop(rbx); a.add(rbp, rbx)
+                a.sar(si, count); a.set(.o, bl); a.set(.c, bh); a.add(ebp, ebx)
+            }
+        }
+        assertSame(p, "ROL, ROR, 16-bit shifts")
+    }
+
+    /// The new forms run inside host code: a loop of them chains without returning to the
+    /// run loop (each one left to the interpreter would cost an exit and an entry).
+    func testMultiplyAndRotateLoopsStayInHostCode() {
+        let a = Assembler(mode: .bits64, origin: Self.code)
+        let top = a.label()
+        a.mov(r15d, 2000); a.mov(eax, 1); a.mov(edx, 0x1234_5678); a.mov(ecx, 3)
+        a.bind(top)
+        a.imul(eax, edx); a.imul(rdx, rax, 0x9E37); a.rol(edx, 13); a.ror(rax, 7)
+        a.shiftByCL(.rol, rdx); a.shr(dx, 5); a.imul(ax, word[Address(displacement: 0x20)].on(.fs))
+        a.dec(r15d)
+        a.jnz(top)
+        a.hlt()
+        let prog = a.assemble()
+        assertSame(prog, budget: 50_000, "hot loop")
+        let m = TestMachine(memorySize: Self.ramEnd)
+        m.load(prog, at: Self.code)
+        m.enterLong64(entry: Self.code, stack: Self.stack)
+        m.cpu.setSegment(.fs, SegmentRegister(selector: 0, base: Self.data, limit: 0xFFFF_FFFF, accessRights: 0xC093))
+        XCTAssertEqual(m.run(budget: 100_000), .halted)
+        XCTAssertLessThan(m.cpu.translatedEntries, 200, "2000 iterations, \(m.cpu.translatedEntries) entries")
+    }
+
     // MARK: Random programs
 
     /// Random straight-line bodies over every translated form (and some that are not), with
@@ -314,7 +393,7 @@ final class TranslatorTests: XCTestCase {
         }
         func imm() -> Int64 { Int64(bitPattern: rng.boundary()) & (width == 8 ? 0x7FFF_FFFF : (width == 4 ? 0xFFFF_FFFF : (width == 2 ? 0xFFFF : 0xFF))) }
         let op = Assembler.ALUOperation(rawValue: UInt8(rng.below(8)))!
-        switch rng.below(23) {
+        switch rng.below(24) {
         case 0, 1: a.alu(op, reg(), reg())
         case 2: a.alu(op, reg(), imm())
         case 3: a.alu(op, memory(), reg(true))
@@ -340,10 +419,21 @@ final class TranslatorTests: XCTestCase {
             a.bind(skip)
         case 18: a.push(rng.pick(r64)); a.pop(rng.pick(r64))
         case 19:
-            let kind = rng.pick([Assembler.ShiftOperation.shl, .shr, .sar, .rol])   // ROL: not translated
-            if rng.below(2) == 0 { a.shift(kind, reg(), UInt8(rng.pick([0, 1, 2, 7, 31, 32, 33, 63, 64, 65]))) }
+            let kind = rng.pick([Assembler.ShiftOperation.shl, .shr, .sar, .rol, .ror, .rcl])   // RCL: not translated
+            if rng.below(2) == 0 { a.shift(kind, reg(), UInt8(rng.pick([0, 1, 2, 7, 15, 16, 17, 31, 32, 33, 63, 64, 65]))) }
             else { a.shiftByCL(kind, reg()) }
-        case 20: a.imul(rng.pick(r32), rng.pick(r32))                     // not translated
+        case 20:
+            let w = width == 1 ? 4 : width                                 // IMUL has no byte form
+            func r() -> Register { w == 2 ? rng.pick(r16) : w == 4 ? rng.pick(r32) : rng.pick(r64) }
+            func m() -> Memory { width == 1 ? dword[r12 + Int64(rng.below(0xF00))] : memory() }
+            let i = (Int64(bitPattern: rng.boundary()) & (w == 2 ? 0x7FFF : 0x7FFF_FFFF)) * (rng.below(2) == 0 ? 1 : -1)
+            switch rng.below(4) {
+            case 0: a.imul(r(), r())
+            case 1: a.imul(r(), m())
+            case 2: a.imul(r(), r(), i)
+            default: a.imul(r(), m(), i)
+            }
+        case 23: a.mov(rcx, Int64(bitPattern: rng.boundary()))             // CL counts of every kind
         case 21:
             switch rng.below(5) {
             case 0: a.pushf(); a.pop(rng.pick(r64))

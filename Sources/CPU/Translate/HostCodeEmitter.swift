@@ -111,19 +111,19 @@ struct HostCodeEmitter {
 
     // MARK: Arithmetic
 
-    /// ALU kind `k` (ADD OR ADC SBB AND SUB XOR CMP): reg ← reg op r/m (03 + 8k; 02 + 8k bytes).
-    mutating func alu(_ k: UInt8, _ dst: UInt8, _ src: Operand, width: Int, byteHigh: Bool = false) {
-        instruction([k &* 8 &+ (width == 1 ? 2 : 3)], reg: dst, src, width: width, byteHigh: byteHigh)
+    /// ALU `kind` (group 1 order, SDM Vol. 2A Table A-6): reg ← reg op r/m (03 + 8k; 02 + 8k bytes).
+    mutating func alu(_ kind: ALUKind, _ dst: UInt8, _ src: Operand, width: Int, byteHigh: Bool = false) {
+        instruction([kind.rawValue &* 8 &+ (width == 1 ? 2 : 3)], reg: dst, src, width: width, byteHigh: byteHigh)
     }
 
-    /// ALU kind `k`: r/m ← r/m op reg (01 + 8k; 00 + 8k bytes).
-    mutating func alu(_ k: UInt8, _ dst: Operand, _ src: UInt8, width: Int, byteHigh: Bool = false) {
-        instruction([k &* 8 &+ (width == 1 ? 0 : 1)], reg: src, dst, width: width, byteHigh: byteHigh)
+    /// ALU `kind`: r/m ← r/m op reg (01 + 8k; 00 + 8k bytes).
+    mutating func alu(_ kind: ALUKind, _ dst: Operand, _ src: UInt8, width: Int, byteHigh: Bool = false) {
+        instruction([kind.rawValue &* 8 &+ (width == 1 ? 0 : 1)], reg: src, dst, width: width, byteHigh: byteHigh)
     }
 
-    /// ALU kind `k`: r/m ← r/m op imm (81 /k; 80 /k bytes).
-    mutating func alu(_ k: UInt8, _ dst: Operand, immediate imm: UInt64, width: Int, byteHigh: Bool = false) {
-        instruction([width == 1 ? 0x80 : 0x81], reg: k, dst, width: width, byteHigh: byteHigh)
+    /// ALU `kind`: r/m ← r/m op imm (81 /k; 80 /k bytes).
+    mutating func alu(_ kind: ALUKind, _ dst: Operand, immediate imm: UInt64, width: Int, byteHigh: Bool = false) {
+        instruction([width == 1 ? 0x80 : 0x81], reg: kind.rawValue, dst, width: width, byteHigh: byteHigh)
         immediate(imm, width: width)
     }
 
@@ -138,6 +138,16 @@ struct HostCodeEmitter {
         immediate(imm, width: width)
     }
 
+    /// IMUL reg, r/m (0F AF) and IMUL reg, r/m, imm (69 /r iw or id; a 64-bit form takes
+    /// imm32 sign-extended).
+    mutating func imul(_ dst: UInt8, _ src: Operand, width: Int) {
+        instruction([0x0F, 0xAF], reg: dst, src, width: width)
+    }
+    mutating func imul(_ dst: UInt8, _ src: Operand, immediate imm: UInt64, width: Int) {
+        instruction([0x69], reg: dst, src, width: width)
+        immediate(imm, width: width)
+    }
+
     /// Group 3/5 unary forms: INC (FF /0), DEC (FF /1), NOT (F7 /2), NEG (F7 /3).
     enum Unary: UInt8 { case inc = 0, dec = 1, not = 2, neg = 3 }
     mutating func unary(_ u: Unary, _ a: Operand, width: Int, byteHigh: Bool = false) {
@@ -145,26 +155,29 @@ struct HostCodeEmitter {
         instruction([opcode], reg: u.rawValue, a, width: width, byteHigh: byteHigh)
     }
 
-    /// Group 2 shift `kind` (4 SHL, 5 SHR, 7 SAR) of r/m by imm8 (C1 /k ib) or by CL (D3 /k).
-    mutating func shift(_ kind: UInt8, _ a: Operand, count: UInt8?, width: Int) {
+    /// Group 2 shift or rotate `kind` of r/m by imm8 (C1 /k ib) or by CL (D3 /k).
+    mutating func shift(_ kind: ShiftKind, _ a: Operand, count: UInt8?, width: Int) {
         if let count {
-            instruction([0xC1], reg: kind, a, width: width); byte(count)
+            instruction([0xC1], reg: kind.rawValue, a, width: width); byte(count)
         } else {
-            instruction([0xD3], reg: kind, a, width: width)
+            instruction([0xD3], reg: kind.rawValue, a, width: width)
         }
     }
 
-    /// Group 8 bit operation `kind` (4 BT, 5 BTS, 6 BTR, 7 BTC) of r/m by imm8 (0F BA /k ib).
-    mutating func bitOperation(_ kind: UInt8, _ a: Operand, bit: UInt8, width: Int) {
-        instruction([0x0F, 0xBA], reg: kind, a, width: width); byte(bit)
+    /// Group 8 bit operations (0F BA /4–/7), numbered as the decoder's `sub` numbers them.
+    enum BitOperation: UInt8 { case bt = 0, bts, btr, btc }
+
+    /// Group 8 bit `operation` of r/m by imm8 (0F BA /k ib).
+    mutating func bitOperation(_ operation: BitOperation, _ a: Operand, bit: UInt8, width: Int) {
+        instruction([0x0F, 0xBA], reg: 4 + operation.rawValue, a, width: width); byte(bit)
     }
 
     /// SHR/SHL r/m, imm8 (C1 /5, C1 /4).
     mutating func shiftRight(_ a: Operand, _ count: UInt8, width: Int) {
-        instruction([0xC1], reg: 5, a, width: width); byte(count)
+        shift(.shr, a, count: count, width: width)
     }
     mutating func shiftLeft(_ a: Operand, _ count: UInt8, width: Int) {
-        instruction([0xC1], reg: 4, a, width: width); byte(count)
+        shift(.shl, a, count: count, width: width)
     }
 
     /// MOVZX/MOVSX reg, r/m8 or r/m16 (0F B6/B7, 0F BE/BF); MOVSXD reg64, r/m32 (REX.W 63).
@@ -185,6 +198,14 @@ struct HostCodeEmitter {
     }
 
     // MARK: Flags and control
+
+    /// LAHF (9F), SAHF (9E): SF, ZF, AF, PF, CF to and from AH.
+    mutating func lahf() { byte(0x9F) }
+    mutating func sahf() { byte(0x9E) }
+
+    /// PUSHFQ (9C), POP RAX (58).
+    mutating func pushfq() { byte(0x9C) }
+    mutating func popRAX() { byte(0x58) }
 
     /// MOV EAX, imm32; JMP m64 (the entry trampoline's exit half).
     mutating func exitTo(_ m: Operand, index v: UInt32) {
@@ -217,5 +238,5 @@ struct HostCodeEmitter {
     }
 
     /// Condition codes (SDM Vol. 2A Appendix B, Table B-1) the emitter uses itself.
-    enum CC { static let z: UInt8 = 4, nz: UInt8 = 5, a: UInt8 = 7 }
+    enum CC { static let o: UInt8 = 0, z: UInt8 = 4, nz: UInt8 = 5, a: UInt8 = 7 }
 }

@@ -1,0 +1,141 @@
+/// How a block's code leaves: exits (`TranslationExit`) that return an index to the run
+/// loop, and the chains that continue in the next translated block instead (`ChainSlot`).
+extension BlockTranslator {
+    func exit(_ ripOffset: Int32, retired: Int, _ kind: TranslationExit.Kind) -> TranslationExit {
+        TranslationExit(ripOffset: ripOffset, retired: UInt8(retired), kind: kind, block: block)
+    }
+
+    /// Emits an exit here.
+    mutating func inlineExit(_ x: TranslationExit) {
+        exits.append(x)
+        exitBody(exits.count - 1, flags: flagsAt)
+    }
+
+    /// A conditional jump (host condition `cc`) to a new exit stub.
+    mutating func exitIf(_ cc: UInt8, _ x: TranslationExit) {
+        exits.append(x)
+        stubs.append((e.jump(cc), exits.count - 1, flagsAt))
+    }
+
+    /// Jumps (host condition `cc`) to the exit handing the instruction at `p` to the interpreter.
+    mutating func interpretIf(_ cc: UInt8, at p: Position) {
+        precondition(flagsAt != .host)
+        if let x = interpretExit[p.index] {
+            stubs.append((e.jump(cc), x, flagsAt))
+            return
+        }
+        exitIf(cc, exit(Int32(p.offset), retired: p.index, .interpret))
+        interpretExit[p.index] = exits.count - 1
+    }
+
+    /// The code of exit `local`: saves the guest's flags if the host holds them, counts the
+    /// retired instructions, and for a `.next` exit continues in the block its chain slot
+    /// names when the slot still holds (`ChainSlot`) and that whole block fits in the
+    /// budget; otherwise returns the exit's index to the run loop.
+    mutating func exitBody(_ local: Int, flags: FlagsAt) {
+        let x = exits[local]
+        let index = exitBase + local
+        storeCachedRegisters()
+        if flags == .host { saveFlags() }
+        e.load(R.r9, .at(R.rsi, TranslationFrame.retiredOffset), width: 8)
+        e.lea(R.r9, .at(R.r9, Int32(x.retired)))
+        e.store(.at(R.rsi, TranslationFrame.retiredOffset), R.r9, width: 8)
+        let samePage = x.kind == .next && pageOffset + Int64(x.ripOffset) >= 0 && pageOffset + Int64(x.ripOffset) < 4096
+        if samePage {
+            samePageChain(x, index: index, flags: flags)
+        } else if x.kind == .next || x.kind == .indirect {
+            e.loadImmediate64(R.r8, UInt64(UInt(bitPattern: slots + index)))
+            var fails: [Int] = []
+            if x.kind == .next {
+                // Same source RIP, so the same target RIP.
+                e.load(R.rax, .at(R.rsi, TranslationFrame.entryRIPOffset), width: 8)
+                e.alu(.cmp, R.rax, .at(R.r8, ChainSlot.sourceRIPOffset), width: 8)
+                fails.append(e.jump(CC.nz))
+                e.lea(R.rax, .at(R.rax, x.ripOffset))
+            } else {
+                // A RET or indirect branch: the target is the one the slot was made for.
+                e.load(R.rax, .at(R.rsi, TranslationFrame.branchTargetOffset), width: 8)
+                e.alu(.cmp, R.rax, .at(R.r8, ChainSlot.sourceRIPOffset), width: 8)
+                fails.append(e.jump(CC.nz))
+            }
+            // RAX = target RIP.
+            chainFitsAndHasFlags(flags: flags, fails: &fails)
+            // The target RIP's page: a TLB hit with execute permission, same physical page.
+            tlbEntry(of: R.rax, into: R.rcx)
+            e.store(.reg(R.rdx), R.rax, width: 8)
+            e.alu(.and, .reg(R.rdx), immediate: UInt64(bitPattern: -4096), width: 8)
+            e.alu(.or, R.rdx, .at(R.rsi, TranslationFrame.tlbGenerationOffset), width: 8)
+            e.alu(.cmp, R.rdx, .at(R.rcx, Int32(MemoryLayout<TLBEntry>.offset(of: \.tag)!)), width: 8)
+            fails.append(e.jump(CC.nz))
+            e.load(R.rdx, .at(R.rsi, TranslationFrame.execMaskOffset), width: 4)
+            e.test(.at(R.rcx, Int32(MemoryLayout<TLBEntry>.offset(of: \.perms)!)), R.rdx, width: 4)
+            fails.append(e.jump(CC.z))
+            e.load(R.rdx, .at(R.rcx, Int32(MemoryLayout<TLBEntry>.offset(of: \.physical)!)), width: 8)
+            e.alu(.cmp, R.rdx, .at(R.r8, ChainSlot.targetPhysicalPageOffset), width: 8)
+            fails.append(e.jump(CC.nz))
+            // The target block: still valid, still with this translation and key.
+            e.load(R.rcx, .at(R.r8, ChainSlot.targetBlockOffset), width: 8)
+            e.test(.reg(R.rcx), R.rcx, width: 8)
+            fails.append(e.jump(CC.z))
+            e.alu(.cmp, .at(R.rcx, BlockTranslator.blockValidOffset), immediate: 0, width: 1)
+            fails.append(e.jump(CC.z))
+            e.load(R.rdx, .at(R.rcx, BlockTranslator.blockCodeOffset), width: 8)
+            e.alu(.cmp, R.rdx, .at(R.r8, ChainSlot.targetCodeOffset), width: 8)
+            fails.append(e.jump(CC.nz))
+            e.load(R.rdx, .at(R.rcx, BlockTranslator.blockKeyOffset), width: 8)
+            e.alu(.cmp, R.rdx, .at(R.r8, ChainSlot.targetKeyOffset), width: 8)
+            fails.append(e.jump(CC.nz))
+            e.store(.at(R.rsi, TranslationFrame.entryRIPOffset), R.rax, width: 8)
+            e.jumpIndirect(.at(R.r8, ChainSlot.targetCodeOffset))
+            for p in fails { e.bind(p, to: e.position) }
+        }
+        e.exitTo(.at(R.rsi, TranslationFrame.exitAddressOffset), index: UInt32(index))
+    }
+
+    /// Chain checks common to every slot (R8), jumping to a `fails` label otherwise: the whole
+    /// target block fits in the budget (R9 = instructions retired so far), and a target that
+    /// reads flags first finds them in the frame — known here unless the flags are still the
+    /// block's entry flags, whose presence in the frame is known only at run time.
+    mutating func chainFitsAndHasFlags(flags: FlagsAt, fails: inout [Int]) {
+        e.load(R.rdx, .at(R.r8, ChainSlot.targetCountOffset), width: 4)
+        e.alu(.add, R.rdx, .reg(R.r9), width: 8)
+        e.alu(.cmp, R.rdx, .at(R.rsi, TranslationFrame.budgetOffset), width: 8)
+        fails.append(e.jump(CC.a))
+        guard flags == .entry else { return }
+        e.load(R.rdx, .at(R.r8, ChainSlot.targetNeedsFlagsOffset), width: 4)
+        e.test(.at(R.rsi, TranslationFrame.flagsValidOffset), R.rdx, width: 4)
+        let ok = e.jump(CC.nz)
+        e.test(.reg(R.rdx), R.rdx, width: 4)
+        fails.append(e.jump(CC.nz))
+        e.bind(ok, to: e.position)
+    }
+
+    /// The chain of a `.next` exit whose target lies in the block's own page: the target's
+    /// physical address is the block's plus the same offset, and the page's translation and
+    /// execute permission were checked when the chain (or the run loop) entered it and cannot
+    /// change inside translated code (TLB fills, flushes and CPL changes all happen in the
+    /// interpreter). So the slot needs no TLB check: only the same source RIP (the run loop
+    /// filled the slot after checking the target's span at that RIP: `spanIsCanonical`),
+    /// that its block is still valid with the translation it names (a block removed by a
+    /// store stays invalid; a full flush clears the slots), and `chainFitsAndHasFlags`.
+    mutating func samePageChain(_ x: TranslationExit, index: Int, flags: FlagsAt) {
+        e.loadImmediate64(R.r8, UInt64(UInt(bitPattern: slots + index)))
+        var fails: [Int] = []
+        e.load(R.rax, .at(R.rsi, TranslationFrame.entryRIPOffset), width: 8)
+        e.alu(.cmp, R.rax, .at(R.r8, ChainSlot.sourceRIPOffset), width: 8)
+        fails.append(e.jump(CC.nz))
+        e.load(R.rcx, .at(R.r8, ChainSlot.targetBlockOffset), width: 8)
+        e.test(.reg(R.rcx), R.rcx, width: 8)
+        fails.append(e.jump(CC.z))
+        chainFitsAndHasFlags(flags: flags, fails: &fails)
+        e.alu(.cmp, .at(R.rcx, BlockTranslator.blockValidOffset), immediate: 0, width: 1)
+        fails.append(e.jump(CC.z))
+        e.load(R.rdx, .at(R.rcx, BlockTranslator.blockCodeOffset), width: 8)
+        e.alu(.cmp, R.rdx, .at(R.r8, ChainSlot.targetCodeOffset), width: 8)
+        fails.append(e.jump(CC.nz))
+        e.lea(R.rax, .at(R.rax, x.ripOffset))
+        e.store(.at(R.rsi, TranslationFrame.entryRIPOffset), R.rax, width: 8)
+        e.jumpIndirect(.at(R.r8, ChainSlot.targetCodeOffset))
+        for p in fails { e.bind(p, to: e.position) }
+    }
+}

@@ -1,0 +1,38 @@
+/// Signed multiplication in translated code.
+extension BlockTranslator {
+    /// IMUL r16/32/64, r/m (0F AF) and IMUL r, r/m, imm (69, 6B) (SDM Vol. 2A "IMUL"): the
+    /// truncated product into the register (a 32-bit result zero-extended, a 16-bit one
+    /// merged), CF = OF = the product does not fit the operand size. The SDM leaves SF, ZF,
+    /// AF and PF undefined; the interpreter (`Processor.setMultiplyFlags`) sets SF, ZF and PF
+    /// from the truncated result and clears AF, so the code writes those into the frame's
+    /// compact flags itself: TEST of the result gives SF, ZF, PF, and SETO the overflow.
+    mutating func signedMultiply(_ d: DecodedInstruction, at p: Position) -> Outcome {
+        let s = Int(d.opSize)
+        var src: Operand
+        if d.isMemory {
+            guard memoryOperand(d, size: s, write: false, at: p) else { return .unsupported }
+            src = .at(R.rcx)
+        } else {
+            src = slot(d.rm)
+        }
+        // Every status flag is written below: the ones before are dead here, so they need
+        // no spill (the exits above keep them where they are).
+        // The destination register whole, so a 16-bit product keeps its upper bits.
+        e.load(R.rax, slot(d.reg), width: s == 4 ? 4 : 8)
+        if d.op == .imulRegRMImm {
+            e.imul(R.rax, src, immediate: d.imm, width: s)
+        } else {
+            e.imul(R.rax, src, width: s)
+        }
+        e.store(slot(d.reg), R.rax, width: 8)
+        e.setcc(CC.o, .reg(R.rdx))                                         // DL = overflow
+        e.test(.reg(R.rax), R.rax, width: s)                                 // SF, ZF, PF; AF undefined
+        e.lahf()
+        e.alu(.and, .reg(R.ah), immediate: ~UInt64(RFLAGS.af) & 0xFF, width: 1, byteHigh: true)
+        e.alu(.or, .reg(R.ah), R.rdx, width: 1, byteHigh: true)              // CF (TEST cleared it)
+        e.store(.reg(R.rax), R.rdx, width: 1)                                // AL = OF
+        storeCompactFlags()
+        flagsAt = .frame
+        return .done
+    }
+}

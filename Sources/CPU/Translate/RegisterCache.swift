@@ -1,0 +1,80 @@
+/// Guest general-purpose registers in a block's code: in the register file (RDI), or kept
+/// in a host register for the whole block.
+extension BlockTranslator {
+    /// Host registers that hold guest registers inside a block: the callee-saved RBX, RBP,
+    /// R12–R15 (the entry trampoline saves them) and R10, R11. The rest is the code's own:
+    /// RDI (guest registers), RSI (frame), RAX, RCX, RDX, R8, R9 (scratch).
+    static let cacheRegisters: [UInt8] = [3, 5, 12, 13, 14, 15, 10, 11]
+
+    /// Picks the guest registers this block uses at least twice (up to the first
+    /// instruction it cannot translate), most used first, and loads them into host
+    /// registers at the block's start. Every access to a guest register goes through
+    /// `slot`, so the choice changes no instruction's translation, only its operands; every
+    /// exit stores the ones the block may write back to the register file, so state is
+    /// exact wherever the code leaves.
+    mutating func cacheRegisters(_ inst: UnsafePointer<DecodedInstruction>, count: Int) {
+        var uses = [Int](repeating: 0, count: 16)
+        var written = [Bool](repeating: false, count: 16)
+        func note(_ g: UInt8, write: Bool) {
+            var r = g
+            if r >= DecodedInstruction.highByteBase && r < DecodedInstruction.highByteBase + 4 { r -= DecodedInstruction.highByteBase }
+            guard r < 16 else { return }
+            uses[Int(r)] += 1
+            if write { written[Int(r)] = true }
+        }
+        for k in 0..<count {
+            let d = inst[k]
+            guard let form = TranslatableForms.form(of: d) else { break }
+            // Conservative: reg and a register rm count as written whatever the form.
+            note(d.reg, write: true)
+            if d.isMemory {
+                if d.base != DecodedInstruction.ripBase { note(d.base, write: false) }
+                note(d.index, write: false)
+            } else {
+                note(d.rm, write: true)
+            }
+            for g in 0..<16 where form.implicitUses & (1 << g) != 0 {
+                note(UInt8(g), write: form.implicitWrites & (1 << g) != 0)
+            }
+        }
+        let order = (0..<16).filter { uses[$0] >= 2 }.sorted { uses[$0] > uses[$1] }
+        for (g, h) in zip(order, BlockTranslator.cacheRegisters) {
+            cached[g] = h
+            e.load(h, .at(R.rdi, Int32(g) * 8), width: 8)
+            if written[g] { writeBack.append((UInt8(g), h)) }
+        }
+    }
+
+    /// Stores the cached guest registers the block may have changed (before any exit).
+    mutating func storeCachedRegisters() {
+        for (g, h) in writeBack { e.store(.at(R.rdi, Int32(g) * 8), h, width: 8) }
+    }
+
+    /// The guest register slot of register `g` (0–15).
+    func slot(_ g: UInt8) -> Operand {
+        if let h = cached[Int(g & 15)] { return .reg(h) }
+        return .at(R.rdi, Int32(g) * 8)
+    }
+
+    /// The slot of a guest register named by `GPR`.
+    func slot(_ g: GPR) -> Operand { slot(UInt8(g.rawValue)) }
+
+    /// A guest register operand of `size` bytes loaded into host register `h`: returns the
+    /// host register code the instruction should use (AH/DH for AH–BH) and whether it is a
+    /// high byte. Bytes and words load the whole register so the store keeps the rest.
+    mutating func loadRegister(_ g: UInt8, _ size: Int, into h: UInt8) -> (code: UInt8, high: Bool) {
+        if size == 1 && g >= DecodedInstruction.highByteBase {
+            e.load(h, slot(g - DecodedInstruction.highByteBase), width: 8)
+            return (h + 4, true)
+        }
+        e.load(h, slot(g), width: size == 4 ? 4 : 8)
+        return (h, false)
+    }
+
+    /// Stores host register `h` (all 64 bits: zero-extended for 32-bit results, merged for
+    /// byte and word results) into the slot of guest register `g`.
+    mutating func storeRegister(_ g: UInt8, _ size: Int, from h: UInt8) {
+        let r = size == 1 && g >= DecodedInstruction.highByteBase ? g - DecodedInstruction.highByteBase : g
+        e.store(slot(r), h, width: 8)
+    }
+}
