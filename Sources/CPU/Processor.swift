@@ -110,6 +110,8 @@ public final class Processor {
     /// Guest-physical → host-physical translations derived from EPT (SDM Vol. 3C §29.4.1).
     let guestPhysicalMappings = GuestPhysicalMappingCache()
     var accessMasks = AccessMasks()
+    /// CR0.AM = 1, EFLAGS.AC = 1 and CPL 3: data accesses are alignment-checked (#AC).
+    var alignmentChecking = false
     let decodeCache: DecodeCache
     /// Holds an instruction decoded outside the cache (see `decodeSingle`).
     let scratchInstruction: UnsafeMutablePointer<DecodedInstruction>

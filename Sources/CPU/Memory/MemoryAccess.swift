@@ -176,6 +176,7 @@ extension Processor {
         if (end ^ la) & ~0xFFF == 0 || size == 1 {
             if is64 && !isCanonical(end) { throw Fault.gp(0) }
             let t = try translate(la, access)
+            try checkAlignment(la, size, access)
             return try physicalRead(t, la, size)
         }
         // Page-crossing: translate both pages (faults in address order), then read bytes.
@@ -183,6 +184,7 @@ extension Processor {
         let first = try translate(la, access)
         let secondLA = (la | 0xFFF) &+ 1
         let second = try translate(secondLA, access)
+        try checkAlignment(la, size, access)
         let n1 = Int(secondLA &- la)
         let lo = try physicalRead(first, la, n1)
         let hi = try physicalRead(second, secondLA, size - n1)
@@ -196,12 +198,14 @@ extension Processor {
         if is64 && !isCanonical(end) { throw Fault.gp(0) }
         if (end ^ la) & ~0xFFF == 0 || size == 1 {
             let t = try translate(la, access)
+            try checkAlignment(la, size, access)
             try physicalWrite(t, la, size, value)
             return
         }
         let first = try translate(la, access)
         let secondLA = (la | 0xFFF) &+ 1
         let second = try translate(secondLA, access)
+        try checkAlignment(la, size, access)
         let n1 = Int(secondLA &- la)
         try physicalWrite(first, la, n1, value)
         try physicalWrite(second, secondLA, size - n1, value >> UInt64(8 * n1))
@@ -373,6 +377,17 @@ extension Processor {
         try writeLinearSlow(la, MemoryLayout<T>.size, UInt64(truncatingIfNeeded: value), access)
     }
 
+    // MARK: Alignment check
+
+    /// SDM Vol. 3A §6.15 "Interrupt 17—Alignment Check Exception (#AC)": with CR0.AM = 1,
+    /// EFLAGS.AC = 1 and CPL 3, a data access to an operand not aligned to its size is #AC(0)
+    /// (after its page faults, Table 6-2). Implicit supervisor accesses are not checked.
+    @inline(__always)
+    func checkAlignment(_ la: UInt64, _ size: Int, _ access: AccessType) throws(Fault) {
+        guard alignmentChecking, !access.isFetch, !access.isImplicit, size > 1 else { return }
+        if la & UInt64(size - 1) != 0 { throw Fault.ac() }
+    }
+
     // MARK: Access masks
 
     /// The TLB permission bit an access of kind `access` needs (SDM Vol. 3A §4.6): user
@@ -381,6 +396,7 @@ extension Processor {
     @inline(__always)
     func tlbPermission(for access: AccessType) -> UInt32 {
         if access.isFetch { return access.isUser ? TLBPerm.execUser : TLBPerm.execSupervisor }
+        if alignmentChecking && !access.isImplicit { return 0 }       // the slow path checks alignment
         let write = access.isWrite
         if access.isUser { return write ? TLBPerm.writeUser : TLBPerm.readUser }
         let smap = cr4 & CR4.smap != 0 && (flagsOther & RFLAGS.ac == 0 || (access.isImplicit && cpl == 3))
@@ -388,9 +404,16 @@ extension Processor {
         return smap ? TLBPerm.readSupervisorSMAP : TLBPerm.readSupervisor
     }
 
-    /// Chooses the TLB permission bits the current CPL, EFLAGS.AC and CR4.SMAP require.
+    /// Chooses the TLB permission bits the current CPL, EFLAGS.AC and CR4.SMAP require. With
+    /// alignment checking on, no data access takes the fast path (mask 0): the slow path
+    /// checks alignment.
     func updateAccessMasks() {
-        if cpl == 3 {
+        alignmentChecking = cpl == 3 && cr0 & CR0.am != 0 && flagsOther & RFLAGS.ac != 0
+        if alignmentChecking {
+            accessMasks.read = 0
+            accessMasks.write = 0
+            accessMasks.exec = TLBPerm.execUser
+        } else if cpl == 3 {
             accessMasks.read = TLBPerm.readUser
             accessMasks.write = TLBPerm.writeUser
             accessMasks.exec = TLBPerm.execUser

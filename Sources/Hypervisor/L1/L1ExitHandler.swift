@@ -148,6 +148,7 @@ extension VirtualMachine {
         let vmcs = v.currentVMCS
         switch v.processor.emulateInstruction(vmcs: vmcs, bus: through ?? bus) {
         case .completed:
+            if v.inL2 { injectPendingMTF(v) }
             return .resume
         case .vmExit(let r):
             return v.inL2 ? handleL2Exit(r, on: v) : handleL1Exit(r, on: v)
@@ -172,10 +173,29 @@ extension VirtualMachine {
         if !guestIn64BitMode(vmcs) { rip &= vmcs[.guestCSAccessRights] & (1 << 14) != 0 ? 0xFFFF_FFFF : 0xFFFF }
         vmcs[.guestRIP] = rip
         vmcs[.guestInterruptibilityState] &= ~3
+        if v.inL2 {
+            // L2's single-step trap and monitor trap flag follow the instruction as they would
+            // on hardware: a pending debug exception (BS) and a pending MTF VM exit for the
+            // next entry (SDM Vol. 3C §27.7.3, §26.5.2), so vmcs12's exception bitmap and MTF
+            // decide whether L1 sees them.
+            if vmcs[.guestRFLAGS] & (1 << 8) != 0 { vmcs[.guestPendingDebugExceptions] |= 1 << 14 }
+            injectPendingMTF(v)
+            return
+        }
         if vmcs[.guestRFLAGS] & (1 << 8) != 0 {
             v.processor.dr6 |= 1 << 14
             v.pendingDebugTrap = true
         }
+    }
+
+    /// SDM Vol. 3C §26.5.2, §27.6.2: after L0 completed an instruction of a guest that runs with
+    /// the monitor trap flag, the next VM entry injects a pending MTF VM exit (interruption
+    /// type 7, vector 0).
+    func injectPendingMTF(_ v: VCPU) {
+        let vmcs = v.currentVMCS
+        let primary = PrimaryProcessorBasedControls(rawValue: UInt32(truncatingIfNeeded: vmcs[.primaryProcessorBasedControls]))
+        guard primary.contains(.monitorTrapFlag), !vmcs.entryInterruption.isValid else { return }
+        vmcs.inject(InterruptionInformation(vector: 0, type: .other))
     }
 
     /// L1 was in 64-bit mode at the exit: IA-32e mode guest and CS.L (SDM Vol. 3C §25.4.1).

@@ -81,7 +81,8 @@ extension Processor {
         let injection = v.entryInterruption
         v.entryInterruption = injection.invalidated
         var stop: StopReason?
-        loadPendingDebugExceptions(v, vectoring: injection.isValid)
+        // Injecting a pending MTF VM exit is not a vectoring entry (§27.6.2).
+        loadPendingDebugExceptions(v, vectoring: injection.isValid && injection.type != .other)
         // §27.2.1.3 has rejected a reserved type, so a valid field is an event.
         if let e = injection.event(errorCode: UInt32(truncatingIfNeeded: v[.entryExceptionErrorCode]),
                                    instructionLength: UInt8(truncatingIfNeeded: v[.entryInstructionLength])) {
