@@ -107,6 +107,9 @@ public final class NestedVMX {
             try? v.processor.invept(.allContext, eptp: EPTPointer(0))
         }
         pages.resetPool()
+        // A processor in L2 resumes under its VMCS02 without a new entry: its EPTP must name
+        // a fresh root now, never a page the pool hands out again as some other table.
+        for v in processors { v.repointRunningEPT02() }
         note("EPT02 pool reclaimed (\(EPT02.poolBytes >> 20) MiB used up): every EPT02 is rebuilt from EPT12 on demand")
     }
 
@@ -150,6 +153,12 @@ final class L0Pages {
         return p
     }
 
-    func resetPool() { next = poolBase }
+    /// Counts resets: a caller that allocated across a reset knows its tables are gone.
+    private(set) var generation = 0
+
+    func resetPool() {
+        next = poolBase
+        generation &+= 1
+    }
     var poolPagesUsed: Int { Int((next - poolBase) / 4096) }
 }

@@ -69,7 +69,7 @@ extension Processor {
             let index = (la >> shift) & 0x1FF
             let entryGPA = table + index * 8
             let (e, hpa) = try readPagingEntry(entryGPA, la: la, access: access)
-            entries.append(hpa, e)
+            entries.append(hpa, e, gpa: entryGPA)
             if e & PTE.p == 0 { throw pageFault(la, access, present: false, reserved: false) }
             var rsvd = rsvdHigh
             let isLeaf: Bool
@@ -131,7 +131,7 @@ extension Processor {
             let shift = UInt64(level == 2 ? 21 : 12)
             let entryGPA = table + ((la >> shift) & 0x1FF) * 8
             let (e, hpa) = try readPagingEntry(entryGPA, la: la, access: access)
-            entries.append(hpa, e)
+            entries.append(hpa, e, gpa: entryGPA)
             if e & PTE.p == 0 { throw pageFault(la, access, present: false, reserved: false) }
             let isLeaf = level == 1 || e & PTE.ps != 0
             var rsvd = rsvdHigh
@@ -157,7 +157,7 @@ extension Processor {
         var entries = PageEntryTrail()
         let pdeGPA = (cr3 & 0xFFFF_F000) + ((la32 >> 22) & 0x3FF) * 4
         let (pde, pdeHPA) = try readPagingEntry32(pdeGPA, la: la, access: access)
-        entries.append(pdeHPA, pde, narrow: true)
+        entries.append(pdeHPA, pde, gpa: pdeGPA, narrow: true)
         if pde & PTE.p == 0 { throw pageFault(la, access, present: false, reserved: false) }
         if pde & PTE.ps != 0 && cr4 & CR4.pse != 0 {
             // PSE-36: bits 20:13 hold physical-address bits 39:32; bit 21 reserved, as are
@@ -175,7 +175,7 @@ extension Processor {
         acc.add(pde)
         let pteGPA = (pde & 0xFFFF_F000) + ((la32 >> 12) & 0x3FF) * 4
         let (pte, pteHPA) = try readPagingEntry32(pteGPA, la: la, access: access)
-        entries.append(pteHPA, pte, narrow: true)
+        entries.append(pteHPA, pte, gpa: pteGPA, narrow: true)
         if pte & PTE.p == 0 { throw pageFault(la, access, present: false, reserved: false) }
         acc.add(pte)
         let gpa = (pte & 0xFFFF_F000) | (la32 & 0xFFF)
@@ -198,21 +198,23 @@ extension Processor {
         }
     }
 
-    /// The entries a walk read (host-physical address and value), for setting A/D flags.
+    /// The entries a walk read (host- and guest-physical address and value), for setting A/D
+    /// flags.
     struct PageEntryTrail {
         var hpa: (UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0)
+        var gpa: (UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0)
         var value: (UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0)
         var count = 0
         var narrow = false
         init() {}
-        mutating func append(_ h: UInt64, _ v: UInt64, narrow n: Bool = false) {
+        mutating func append(_ h: UInt64, _ v: UInt64, gpa g: UInt64, narrow n: Bool = false) {
             narrow = n
             switch count {
-            case 0: hpa.0 = h; value.0 = v
-            case 1: hpa.1 = h; value.1 = v
-            case 2: hpa.2 = h; value.2 = v
-            case 3: hpa.3 = h; value.3 = v
-            default: hpa.4 = h; value.4 = v
+            case 0: hpa.0 = h; value.0 = v; gpa.0 = g
+            case 1: hpa.1 = h; value.1 = v; gpa.1 = g
+            case 2: hpa.2 = h; value.2 = v; gpa.2 = g
+            case 3: hpa.3 = h; value.3 = v; gpa.3 = g
+            default: hpa.4 = h; value.4 = v; gpa.4 = g
             }
             count += 1
         }
@@ -223,6 +225,15 @@ extension Processor {
             case 2: return (hpa.2, value.2)
             case 3: return (hpa.3, value.3)
             default: return (hpa.4, value.4)
+            }
+        }
+        func guestPhysical(_ i: Int) -> UInt64 {
+            switch i {
+            case 0: return gpa.0
+            case 1: return gpa.1
+            case 2: return gpa.2
+            case 3: return gpa.3
+            default: return gpa.4
             }
         }
     }
@@ -272,7 +283,14 @@ extension Processor {
             let (h, v) = entries.entry(i)
             var nv = v | PTE.a
             if i == entries.count - 1 && access.isWrite { nv |= PTE.d }
-            if nv != v { try setPagingEntryFlags(h, nv, narrow: entries.narrow, la: la) }
+            guard nv != v else { continue }
+            // §29.3.3.2: without EPT A/D, the flag update is a separate EPT write access to the
+            // entry (after its read); with them, the read was already checked as a write.
+            if controls.ept && !controls.eptPointer.accessedDirtyEnabled {
+                _ = try eptTranslate(entries.guestPhysical(i), access, linear: la, pagingStructure: true,
+                                     updatesFlags: true)
+            }
+            try setPagingEntryFlags(h, nv, narrow: entries.narrow, la: la)
         }
 
         var perms: UInt32 = TLBPerm.readSupervisor

@@ -91,7 +91,9 @@ final class EPT02 {
 
     /// Installs the 4-KByte translation `gpa` → `hpa` in EPT02, creating tables as needed.
     private func map(_ gpa: UInt64, to hpa: UInt64, rights: UInt8, eptp12: EPTPointer) -> Bool {
+        let generation = pool.generation
         guard var table = root(for: eptp12) else { return false }
+        if pool.generation != generation { return map(gpa, to: hpa, rights: rights, eptp12: eptp12) }
         for level in stride(from: 4, to: 1, by: -1) {
             let index = (gpa >> UInt64(12 + 9 * (level - 1))) & 0x1FF
             let at = table + index * 8
@@ -101,8 +103,9 @@ final class EPT02 {
                 continue
             }
             guard let next = allocate() else { return false }
-            // The reclaim may have dropped this hierarchy: start again from a fresh root.
-            if roots[Self.key(eptp12)] == nil { return map(gpa, to: hpa, rights: rights, eptp12: eptp12) }
+            // A reclaim dropped this hierarchy (`table` may now be another table): start again
+            // from a fresh root.
+            if pool.generation != generation { return map(gpa, to: hpa, rights: rights, eptp12: eptp12) }
             try? l1.memory.store(next | Self.readWriteExecute, at: at)
             table = next
         }

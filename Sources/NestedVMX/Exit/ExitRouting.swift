@@ -76,7 +76,8 @@ extension VirtualVMX {
         let gpa = v02[.guestPhysicalAddress]
         guard secondary12.contains(.enableEPT), let g = current?.vmcs else { return .l0DeviceAccess(physical: gpa) }
         let q = EPTViolationQualification(rawValue: v02[.exitQualification])
-        switch ept02.resolve(gpa, q.access, eptp12: EPTPointer(g[.eptPointer])) {
+        let eptp12 = EPTPointer(g[.eptPointer])
+        switch ept02.resolve(gpa, q.access, eptp12: eptp12) {
         case .filled: return .l0Resume
         case .l1Device(let physical): return .l0DeviceAccess(physical: physical)
         case .violation(let rights):

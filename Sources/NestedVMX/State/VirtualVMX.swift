@@ -117,6 +117,14 @@ public final class VirtualVMX {
         updateL1VMCSShadowing()
     }
 
+    /// After the EPT02 pool was reclaimed: a running L2 under nested EPT gets its new root in
+    /// VMCS02 (a VM entry sets it anyway).
+    func repointRunningEPT02() {
+        guard inL2, let c = current, let v02 = c.vmcs02, secondary12.contains(.enableEPT),
+              let p = ept02.pointer(for: EPTPointer(c.vmcs[.eptPointer])) else { return }
+        v02[.eptPointer] = p.raw
+    }
+
     func dropVPID02Mappings() {
         vpid02.removeAll()
         processor.flushTLB()

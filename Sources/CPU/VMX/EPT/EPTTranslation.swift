@@ -7,13 +7,15 @@ extension Processor {
     /// does not map the address and L0 has installed an emulation bus for this instruction
     /// (the access then goes to L0's devices). Otherwise an EPT violation or misconfiguration
     /// records its exit information (SDM Vol. 3C §28.2.1 Table 28-7, §28.2.4) and throws.
+    /// `updatesFlags`: the paging-structure access sets the entry's accessed or dirty flag.
     func eptTranslate(_ gpa: UInt64, _ access: AccessType, linear: UInt64?,
-                      pagingStructure: Bool) throws(Fault) -> (hpa: UInt64, perms: UInt32)? {
+                      pagingStructure: Bool, updatesFlags: Bool = false) throws(Fault) -> (hpa: UInt64, perms: UInt32)? {
         let adOn = controls.eptPointer.accessedDirtyEnabled
         // §29.3.3.2, Table 28-7: guest paging-structure accesses are data reads — also during a
-        // fetch — and with EPT A/D enabled also count as writes (both bits reported).
+        // fetch or a write — and count as writes too (both bits reported) with EPT A/D enabled
+        // or when they set an accessed/dirty flag.
         let fetch = access.isFetch && !pagingStructure
-        let asWrite = access.isWrite || (pagingStructure && adOn)
+        let asWrite = pagingStructure ? (adOn || updatesFlags) : access.isWrite
         let ea = EPTAccess(read: pagingStructure || (!asWrite && !fetch), write: asWrite, fetch: fetch,
                            pagingStructure: pagingStructure)
         // §29.4.1: a cached guest-physical mapping that allows the access stands for the walk.
