@@ -139,3 +139,16 @@ extension L1Program {
         return table
     }
 }
+
+extension L1Program {
+    /// L2's code, emitted in place (L1 jumps over it); returns its first instruction.
+    func l2Code(_ body: () -> Void) -> Label {
+        let skip = a.label(), start = a.label()
+        a.jmp(skip)
+        a.align(16, fill: 0xCC)
+        a.bind(start)
+        body()
+        a.bind(skip)
+        return start
+    }
+}
