@@ -7,8 +7,6 @@ import X86Assembler
 /// its MSRs) and never reaches L1 (SDM Vol. 3C §26.1 "Instructions That Cause VM Exits",
 /// §28.2 "Recording VM-Exit Information").
 final class ExitRoutingTests: XCTestCase {
-    static func reasons(_ exits: [ObservedExit]) -> [ExitReason?] { exits.map(\.reason) }
-
     /// §26.1.3 "use I/O bitmaps": an I/O instruction exits when the bit of any port it
     /// accesses is set (A: 0000H–7FFFH, B: 8000H–FFFFH) or the access wraps past FFFFH; the
     /// qualification is Table 28-5's (size − 1 in bits 2:0, IN in bit 3, immediate operand
@@ -30,14 +28,11 @@ final class ExitRoutingTests: XCTestCase {
         p.enableVMX()
         p.clearBitmaps()
         p.exitOnPort(0x80); p.exitOnPort(0xC080); p.exitOnPort(0x8000)
-        p.makeCurrent(p.area.vmcs(0))
-        p.setUpVMCS(g)
-        let log = p.exitLog()
-        p.runGuest(log)
+        let log = p.runL2(g)
         p.finish()
         try m.run(p)
         let exits = m.exits(log)
-        XCTAssertEqual(Self.reasons(exits), [.ioInstruction, .ioInstruction, .ioInstruction, .ioInstruction, .vmcall], "\(exits)")
+        XCTAssertEqual(exits.reasons, [.ioInstruction, .ioInstruction, .ioInstruction, .ioInstruction, .vmcall], "\(exits)")
         guard exits.count == 5 else { return }
         let expected: [(Label, UInt64, UInt64)] = [
             (outImmediate, 0x0080_0040, 2),       // OUT 80H, AL: 1 byte, immediate
@@ -68,17 +63,14 @@ final class ExitRoutingTests: XCTestCase {
         for (k, primary) in [PrimaryProcessorBasedControls.unconditionalIOExiting, []].enumerated() {
             var g = L2Guest(code: code)
             g.primary = primary
-            p.makeCurrent(p.area.vmcs(k))
-            p.setUpVMCS(g)
-            let log = p.exitLog()
-            p.runGuest(log)
+            let log = p.runL2(g, vmcs: k)
             logs.append(log)
         }
         p.finish()
         try m.run(p)
-        XCTAssertEqual(Self.reasons(m.exits(logs[0])), [.ioInstruction, .vmcall])
+        XCTAssertEqual(m.exits(logs[0]).reasons, [.ioInstruction, .vmcall])
         XCTAssertEqual(m.exits(logs[0]).first?.qualification, 0x03F8_0000, "OUT DX, AL")
-        XCTAssertEqual(Self.reasons(m.exits(logs[1])), [.vmcall])
+        XCTAssertEqual(m.exits(logs[1]).reasons, [.vmcall])
         XCTAssertEqual(m.serialOutput, "A", "only the second guest's OUT reached the UART")
     }
 
@@ -104,14 +96,11 @@ final class ExitRoutingTests: XCTestCase {
         p.exitOnMSR(0x1B, write: false)
         p.exitOnMSR(kernelGSBase, write: true)
         a.mov(ecx, Int64(kernelGSBase)); a.mov(eax, 0xABCD); a.xor(edx, edx); a.wrmsr()
-        p.makeCurrent(p.area.vmcs(0))
-        p.setUpVMCS(g)
-        let log = p.exitLog()
-        p.runGuest(log)
+        let log = p.runL2(g)
         p.finish()
         try m.run(p)
         let exits = m.exits(log)
-        XCTAssertEqual(Self.reasons(exits), [.rdmsr, .vmcall, .wrmsr, .vmcall, .rdmsr, .vmcall], "\(exits)")
+        XCTAssertEqual(exits.reasons, [.rdmsr, .vmcall, .wrmsr, .vmcall, .rdmsr, .vmcall], "\(exits)")
         guard exits.count == 6 else { return }
         XCTAssertEqual(exits[0][.rcx], 0x1B)
         XCTAssertEqual(exits[0].instructionLength, 2)
@@ -136,20 +125,17 @@ final class ExitRoutingTests: XCTestCase {
         for (k, primary) in [PrimaryProcessorBasedControls(), .rdtscExiting].enumerated() {
             var g = L2Guest(code: code)
             g.primary = primary
-            p.makeCurrent(p.area.vmcs(k))
-            p.setUpVMCS(g)
-            let log = p.exitLog()
-            p.runGuest(log)
+            let log = p.runL2(g, vmcs: k)
             logs.append(log)
         }
         p.finish()
         try m.run(p)
         let plain = m.exits(logs[0]), rdtsc = m.exits(logs[1])
-        XCTAssertEqual(Self.reasons(plain), [.cpuid, .vmcall])
+        XCTAssertEqual(plain.reasons, [.cpuid, .vmcall])
         XCTAssertEqual(plain.first?.instructionLength, 2)
         XCTAssertEqual(plain.first?.guestRIP, cpuid.address!)
         XCTAssertEqual(plain.first?[.rax], 0, "L2's EAX at the exit: the leaf")
-        XCTAssertEqual(Self.reasons(rdtsc), [.rdtsc, .cpuid, .vmcall])
+        XCTAssertEqual(rdtsc.reasons, [.rdtsc, .cpuid, .vmcall])
         XCTAssertEqual(rdtsc.first?.guestRIP, code.address!)
     }
 
@@ -173,10 +159,7 @@ final class ExitRoutingTests: XCTestCase {
         halting.preemptionTimer = 1000
         var logs: [ExitLog] = []
         for (k, g) in [exiting, halting].enumerated() {
-            p.makeCurrent(p.area.vmcs(k))
-            p.setUpVMCS(g)
-            let log = p.exitLog()
-            p.runGuest(log) {
+            let log = p.runL2(g, vmcs: k) {
                 p.ifExitReason(.preemptionTimer) { p.set(.guestActivityState, 0) }
             }
             logs.append(log)
@@ -184,11 +167,70 @@ final class ExitRoutingTests: XCTestCase {
         p.finish()
         try m.run(p)
         let withExiting = m.exits(logs[0]), without = m.exits(logs[1])
-        XCTAssertEqual(Self.reasons(withExiting), [.hlt, .vmcall])
+        XCTAssertEqual(withExiting.reasons, [.hlt, .vmcall])
         XCTAssertEqual(withExiting.first?.instructionLength, 1)
         XCTAssertEqual(withExiting.first?.guestRIP, hlt.address!)
-        XCTAssertEqual(Self.reasons(without), [.preemptionTimer, .vmcall], "\(without)")
+        XCTAssertEqual(without.reasons, [.preemptionTimer, .vmcall], "\(without)")
         XCTAssertEqual(without.first?[.activityState], UInt64(ActivityState.hlt.rawValue))
         XCTAssertEqual(without.first?.guestRIP, after.address!, "HLT completed; L2 waits after it")
+    }
+
+    /// §26.1.2: every VMX instruction L2 executes exits to L1 unconditionally (VMXON 27,
+    /// VMREAD 23, VMPTRST 22, INVEPT 50, VMLAUNCH 20), with the VMREAD's instruction
+    /// information (Table 28-14: register operand bit 10, reg1 bits 6:3, reg2 bits 31:28); none
+    /// of them touches L1's own VMX state.
+    func testVMXInstructionsInL2AlwaysExitToL1() throws {
+        let m = try NestedMachine(), p = m.program()
+        let a = p.a
+        let code = p.l2Code {
+            a.vmxon(qword[Int64(p.area.operands)])
+            a.mov(ebx, Int64(VMCSField.exitReason.encoding)); a.vmread(rax, rbx)
+            a.vmptrst(qword[Int64(p.area.operands)])
+            a.mov(eax, 2); a.invept(rax, oword[Int64(p.area.operands)])
+            a.vmlaunch()
+            p.l2Done()
+        }
+        p.enableVMX()
+        let log = p.runL2(L2Guest(code: code))
+        let current = p.slot()
+        p.vmptrst(into: current)
+        p.finish()
+        try m.run(p)
+        let exits = m.exits(log)
+        XCTAssertEqual(exits.reasons, [.vmxon, .vmread, .vmptrst, .invept, .vmlaunch, .vmcall], "\(exits)")
+        guard exits.count == 6 else { return }
+        XCTAssertEqual(exits[1][.instructionInformation] & 0xF000_0478, 0x3000_0400, "VMREAD RAX, RBX")
+        XCTAssertEqual(m[current], p.area.vmcs(0))
+    }
+
+    /// §25.6.6, §26.1.3, Table 28-3: with CR0.TS in vmcs12's CR0 guest/host mask, L2 reads TS
+    /// from the read shadow; a MOV to CR0 exits (reason 28, qualification: CR0, MOV to CR,
+    /// register RCX in bits 11:8) only when it would change TS from the shadow's value.
+    func testCR0GuestHostMaskAndReadShadow() throws {
+        let m = try NestedMachine(), p = m.program()
+        let a = p.a, toCR0 = a.label()
+        let code = p.l2Code {
+            a.mov(rbx, cr0); a.vmcall()                                   // TS as the shadow has it
+            a.mov(rcx, rbx); a.mov(cr0, rcx)                              // TS unchanged: no exit
+            a.or(rcx, 8); a.bind(toCR0); a.mov(cr0, rcx)                  // TS 0 → 1: exit
+            p.l2Done()
+        }
+        var g = L2Guest(code: code)
+        g.overrides = [(.cr0GuestHostMask, 8), (.cr0ReadShadow, 0)]
+        p.enableVMX()
+        p.makeCurrent(p.area.vmcs(0))
+        p.setUpVMCS(g)
+        a.mov(rax, cr0); a.or(rax, 8); p.set(.guestCR0, from: rax)       // L2 really runs with TS = 1
+        let log = p.exitLog()
+        p.runGuest(log)
+        p.finish()
+        try m.run(p)
+        let exits = m.exits(log)
+        XCTAssertEqual(exits.reasons, [.vmcall, .crAccess, .vmcall], "\(exits)")
+        guard exits.count == 3 else { return }
+        XCTAssertEqual(exits[0][.rbx] & 8, 0, "MOV from CR0 reads TS from the shadow")
+        XCTAssertEqual(exits[1].qualification, 0x100)
+        XCTAssertEqual(exits[1].guestRIP, toCR0.address!)
+        XCTAssertEqual(exits[1].instructionLength, 3)
     }
 }

@@ -7,7 +7,6 @@ import X86Assembler
 /// §28.2.1 Table 28-7 for the EPT-violation qualification, §29.4 "Caching Translation
 /// Information" for INVEPT).
 final class NestedEPTTests: XCTestCase {
-    static func reasons(_ exits: [ObservedExit]) -> [ExitReason?] { exits.map(\.reason) }
     /// L1 pages the lazy region's pages map to (40 MiB on).
     static func target(_ k: Int) -> UInt64 { 0x280_0000 + UInt64(k) * 0x1000 }
 
@@ -35,19 +34,16 @@ final class NestedEPTTests: XCTestCase {
         p.store(Self.target(0) + 0x18, 0xFEED_FACE_CAFE)
         for (k, value) in calledCode.enumerated() { a.mov(byte[Int64(Self.target(1)) + Int64(k)], Int64(value)) }
         g.eptPointer = p.ept12Pointer()
-        p.makeCurrent(p.area.vmcs(0))
-        p.setUpVMCS(g)
-        let log = p.exitLog()
-        p.runGuest(log) {
-            p.ifExit(number: 1, of: log) { p.mapLazyPage(5, to: Self.target(0), rights: 1) }
-            p.ifExit(number: 3, of: log) { p.mapLazyPage(5, to: Self.target(0), rights: 3) }
-            p.ifExit(number: 4, of: log) { p.mapLazyPage(6, to: Self.target(1), rights: 3) }
-            p.ifExit(number: 5, of: log) { p.mapLazyPage(6, to: Self.target(1), rights: 7) }
+        let log = p.runL2(g) {
+            p.ifExit(number: 1) { p.mapLazyPage(5, to: Self.target(0), rights: 1) }
+            p.ifExit(number: 3) { p.mapLazyPage(5, to: Self.target(0), rights: 3) }
+            p.ifExit(number: 4) { p.mapLazyPage(6, to: Self.target(1), rights: 3) }
+            p.ifExit(number: 5) { p.mapLazyPage(6, to: Self.target(1), rights: 7) }
         }
         p.finish()
         try m.run(p)
         let exits = m.exits(log)
-        XCTAssertEqual(Self.reasons(exits), [.eptViolation, .vmcall, .eptViolation, .eptViolation, .eptViolation, .vmcall, .vmcall], "\(exits)")
+        XCTAssertEqual(exits.reasons, [.eptViolation, .vmcall, .eptViolation, .eptViolation, .eptViolation, .vmcall, .vmcall], "\(exits)")
         guard exits.count == 7 else { return }
         let violations: [(Int, UInt64, UInt64)] = [
             (0, 0x181, data),          // read, nothing allowed
@@ -84,17 +80,14 @@ final class NestedEPTTests: XCTestCase {
         p.mapLazyPage(7, to: Self.target(2), rights: 2)
         p.mapLazyPage(8, to: Self.target(3), rights: 7, memoryType: 2)
         g.eptPointer = p.ept12Pointer()
-        p.makeCurrent(p.area.vmcs(0))
-        p.setUpVMCS(g)
-        let log = p.exitLog()
-        p.runGuest(log) {
-            p.ifExit(number: 1, of: log) { p.mapLazyPage(7, to: Self.target(2), rights: 3) }
-            p.ifExit(number: 2, of: log) { p.mapLazyPage(8, to: Self.target(3), rights: 7) }
+        let log = p.runL2(g) {
+            p.ifExit(number: 1) { p.mapLazyPage(7, to: Self.target(2), rights: 3) }
+            p.ifExit(number: 2) { p.mapLazyPage(8, to: Self.target(3), rights: 7) }
         }
         p.finish()
         try m.run(p)
         let exits = m.exits(log)
-        XCTAssertEqual(Self.reasons(exits), [.eptMisconfiguration, .eptMisconfiguration, .vmcall], "\(exits)")
+        XCTAssertEqual(exits.reasons, [.eptMisconfiguration, .eptMisconfiguration, .vmcall], "\(exits)")
         guard exits.count == 3 else { return }
         XCTAssertEqual(exits[0].guestPhysicalAddress, writeOnly)
         XCTAssertEqual(exits[1].guestPhysicalAddress, badType)
@@ -120,21 +113,18 @@ final class NestedEPTTests: XCTestCase {
             p.store(Self.target(4), 0x4444)
             let eptp = p.ept12Pointer()
             g.eptPointer = eptp
-            p.makeCurrent(p.area.vmcs(0))
-            p.setUpVMCS(g)
-            let log = p.exitLog()
             var invept: OutcomeRecord?
-            p.runGuest(log) {
-                p.ifExit(number: 1, of: log) {
+            let log = p.runL2(g) {
+                p.ifExit(number: 1) {
                     p.unmapLazyPage(3)
                     invept = InvalidationInstructionTests.invalidate(p, vpid: false, type: type, low: eptp, high: 0)
                 }
-                p.ifExit(number: 2, of: log) { p.mapLazyPage(3, to: Self.target(4)) }
+                p.ifExit(number: 2) { p.mapLazyPage(3, to: Self.target(4)) }
             }
             p.finish()
             try m.run(p)
             let exits = m.exits(log)
-            XCTAssertEqual(Self.reasons(exits), [.vmcall, .eptViolation, .vmcall], "INVEPT type \(type): \(exits)")
+            XCTAssertEqual(exits.reasons, [.vmcall, .eptViolation, .vmcall], "INVEPT type \(type): \(exits)")
             XCTAssertEqual(m.outcome(invept!), .succeed)
             guard exits.count == 3 else { continue }
             XCTAssertEqual(exits[0][.rbx], 0x4444)
@@ -162,17 +152,14 @@ final class NestedEPTTests: XCTestCase {
             p.buildEPT12()
             p.mapLazyPage(9, to: Self.target(5))
             g.eptPointer = p.ept12Pointer(accessedDirty: accessedDirty)
-            p.makeCurrent(p.area.vmcs(0))
-            p.setUpVMCS(g)
-            let log = p.exitLog()
             let afterRead = p.slot(), afterWrite = p.slot()
-            p.runGuest(log) {
-                p.ifExit(number: 1, of: log) { a.mov(rax, qword[Int64(p.lazyEntry(9))]); p.record(afterRead, from: rax) }
-                p.ifExit(number: 2, of: log) { a.mov(rax, qword[Int64(p.lazyEntry(9))]); p.record(afterWrite, from: rax) }
+            let log = p.runL2(g) {
+                p.ifExit(number: 1) { a.mov(rax, qword[Int64(p.lazyEntry(9))]); p.record(afterRead, from: rax) }
+                p.ifExit(number: 2) { a.mov(rax, qword[Int64(p.lazyEntry(9))]); p.record(afterWrite, from: rax) }
             }
             p.finish()
             try m.run(p)
-            XCTAssertEqual(Self.reasons(m.exits(log)), [.vmcall, .vmcall, .vmcall])
+            XCTAssertEqual(m.exits(log).reasons, [.vmcall, .vmcall, .vmcall])
             let ad = L1Program.eptAccessed | L1Program.eptDirty
             let area = L1Layout.area(0)
             let directory = m.qword(at: area.ept12PD + UInt64(8 * L1Program.lazyDirectoryIndex))
@@ -190,5 +177,124 @@ final class NestedEPTTests: XCTestCase {
                 XCTAssertEqual(tables & ad, 0)
             }
         }
+    }
+
+    /// §28.2.4 "Information for VM Exits That Occur During Event Delivery": when delivering the
+    /// external interrupt L1 injects needs a stack page EPT12 does not map, L1 gets the EPT
+    /// violation (a write, Table 28-7) with the interrupt in the IDT-vectoring information and
+    /// L2's RIP where it was; L1 maps the page and injects the event again (§27.6), and L2's
+    /// handler runs.
+    func testEPTViolationDuringDeliveryOfAnInjectedEventCarriesItsIDTVectoringInformation() throws {
+        let m = try NestedMachine(), p = m.program()
+        let a = p.a, handler = a.label(), vector = 0x61
+        let code = p.l2Code {
+            p.l2Done()
+            a.bind(handler)
+            a.mov(ebx, Int64(vector)); a.vmcall()
+            p.l2Done()
+        }
+        var g = L2Guest(code: code)
+        g.idt = p.l2IDT([vector: handler])
+        g.overrides = [(.guestRFLAGS, 0x202), (.guestRSP, L1Program.lazyAddress(11)),
+                       (.entryInterruptionInformation, 0x8000_0000 | UInt64(vector))]
+        p.enableVMX()
+        p.buildEPT12()
+        g.eptPointer = p.ept12Pointer()
+        let log = p.runL2(g) {
+            p.ifExit(number: 1) {
+                p.mapLazyPage(10, to: Self.target(7))
+                p.vmread(.idtVectoringInformation); p.set(.entryInterruptionInformation, from: rax)
+            }
+        }
+        p.finish()
+        try m.run(p)
+        let exits = m.exits(log)
+        XCTAssertEqual(exits.reasons, [.eptViolation, .vmcall, .vmcall], "\(exits)")
+        guard exits.count == 3 else { return }
+        XCTAssertEqual(exits[0][.idtVectoring], 0x8000_0000 | UInt64(vector), "external interrupt, valid")
+        XCTAssertEqual(exits[0].qualification & 0x1BF, 0x182, "a write to a page EPT12 does not map")
+        XCTAssertEqual(exits[0].guestPhysicalAddress & ~0xFFF, L1Program.lazyAddress(10))
+        XCTAssertEqual(exits[0].guestRIP, code.address!)
+        XCTAssertEqual(exits[1][.rbx], UInt64(vector))
+    }
+
+    /// EPT02 starts empty, so the first delivery of an event L1 injects reads L2's IDT and
+    /// writes its stack through EPT02 misses that EPT12 does map: L0 fills EPT02 and delivers
+    /// the event again itself (the IDT-vectoring information of its own exit) — L1 sees only
+    /// what L2's handler does.
+    func testL0FillingEPT02DuringEventDeliveryKeepsTheEvent() throws {
+        let m = try NestedMachine(), p = m.program()
+        let a = p.a, handler = a.label(), vector = 0x62
+        let code = p.l2Code {
+            p.l2Done()
+            a.bind(handler)
+            a.mov(ebx, Int64(vector)); a.vmcall()
+            a.iretq()
+        }
+        var g = L2Guest(code: code)
+        g.idt = p.l2IDT([vector: handler])
+        g.overrides = [(.guestRFLAGS, 0x202), (.entryInterruptionInformation, 0x8000_0000 | UInt64(vector))]
+        p.enableVMX()
+        p.buildEPT12()
+        g.eptPointer = p.ept12Pointer()
+        let log = p.runL2(g)
+        p.finish()
+        try m.run(p)
+        let exits = m.exits(log)
+        XCTAssertEqual(exits.reasons, [.vmcall, .vmcall], "\(exits)")
+        XCTAssertEqual(exits.first?[.rbx], UInt64(vector))
+        XCTAssertGreaterThan(m.vm.exitTrace.count(.eptViolation, level: .l2), 0, "EPT02 was filled on demand")
+    }
+
+    /// Table 28-7 bit 8: an EPT violation on an access to one of L2's own paging structures
+    /// (here L2's PML4, in a page EPT12 does not map yet) reports bit 8 = 0, bit 7 = 1 (the
+    /// linear address being translated — L2's RIP — is in the guest-linear address field) and
+    /// the entry's guest-physical address.
+    func testEPTViolationOnL2sPagingStructureReportsItAsSuch() throws {
+        let m = try NestedMachine(), p = m.program()
+        let l2PML4 = L1Program.lazyAddress(12)
+        let code = p.l2Code { p.l2Done() }
+        var g = L2Guest(code: code)
+        g.overrides = [(.guestCR3, l2PML4)]
+        p.enableVMX()
+        p.buildEPT12()
+        p.zeroPage(Self.target(8))
+        p.store(Self.target(8), L1Layout.pdpt | 7)                 // L2's PML4[0]: L1's PDPT
+        g.eptPointer = p.ept12Pointer()
+        let log = p.runL2(g) {
+            p.ifExit(number: 1) { p.mapLazyPage(12, to: Self.target(8)) }
+        }
+        p.finish()
+        try m.run(p)
+        let exits = m.exits(log)
+        XCTAssertEqual(exits.reasons, [.eptViolation, .vmcall], "\(exits)")
+        guard exits.count == 2 else { return }
+        XCTAssertEqual(exits[0].qualification, 0x81, "read of a paging-structure entry, linear address valid")
+        XCTAssertEqual(exits[0].guestPhysicalAddress, l2PML4, "PML4 entry 0")
+        XCTAssertEqual(exits[0].guestLinearAddress, code.address!)
+        XCTAssertEqual(exits[0].guestRIP, code.address!)
+    }
+
+    /// EPT12 may map an L2 page onto one of L1's device windows: L2's access then reaches the
+    /// device L0 emulates for L1 — here the local APIC's version register (offset 30H) at
+    /// L1-physical FEE00000H, through an L2-physical page in the lazy region.
+    func testEPT12MappingOntoAnL1DeviceReachesTheDevice() throws {
+        let m = try NestedMachine(), p = m.program()
+        let a = p.a, apicPage = L1Program.lazyAddress(13)
+        let code = p.l2Code {
+            a.mov(rcx, Int64(apicPage)); a.mov(ebx, dword[rcx + 0x30]); a.vmcall()
+            p.l2Done()
+        }
+        var g = L2Guest(code: code)
+        p.enableVMX()
+        p.buildEPT12()
+        p.mapLazyPage(13, to: L1Layout.localAPIC, rights: 3, memoryType: 0)
+        g.eptPointer = p.ept12Pointer()
+        let log = p.runL2(g)
+        p.finish()
+        try m.run(p)
+        let exits = m.exits(log)
+        XCTAssertEqual(exits.reasons, [.vmcall, .vmcall], "\(exits)")
+        XCTAssertEqual(exits.first.map { $0[.rbx] & 0xFF }, 0x14, "the local APIC's version")
     }
 }

@@ -99,4 +99,46 @@ final class VMCSAccessTests: XCTestCase {
         XCTAssertEqual(m[high], 0x7654_3210)
         XCTAssertEqual(m[full], 0x7654_3210_89AB_CDEF)
     }
+
+    /// §25.10 "VMCS Types: Ordinary and Shadow", ch. 31 VMREAD/VMWRITE in VMX non-root
+    /// operation: L1 offers its guest VMCS shadowing — "VMCS shadowing" in vmcs12, the link
+    /// pointer at a shadow VMCS (revision with bit 31 set), VMREAD/VMWRITE bitmaps. L2's
+    /// accesses the bitmaps let through read and write the shadow VMCS without an exit
+    /// (VMsucceed); one whose bit is set exits to L1 (reason 23); L1 sees L2's VMWRITE once it
+    /// makes the shadow VMCS current.
+    func testL2sVMREADAndVMWRITEUseTheShadowVMCSL1Provides() throws {
+        let m = try NestedMachine(), p = m.program()
+        let a = p.a, area = p.area
+        let shadow = area.vmcs(1), readBitmap = area.shared, writeBitmap = area.shared + 0x1000
+        let code = p.l2Code {
+            a.mov(ebx, Int64(VMCSField.exceptionBitmap.encoding)); a.vmread(r13, rbx)
+            a.pushf(); a.pop(r14)
+            a.mov(eax, 0x5678); a.mov(ebx, Int64(VMCSField.guestRSP.encoding)); a.vmwrite(rbx, rax)
+            a.mov(ebx, Int64(VMCSField.exitReason.encoding)); a.vmread(rcx, rbx)          // bit set: exits
+            a.mov(rbx, r13); a.mov(rdx, r14)
+            p.l2Done()
+        }
+        p.enableVMX()
+        p.zeroPage(readBitmap); p.zeroPage(writeBitmap)
+        p.setBit(readBitmap, UInt64(VMCSField.exitReason.encoding & 0x7FFF))
+        p.writeRegionWord(at: shadow, VMXCapabilities.revisionIdentifier | 1 << 31)
+        p.vmclear(shadow)
+        p.vmptrld(shadow)
+        p.set(.exceptionBitmap, 0x1234)
+        var g = L2Guest(code: code)
+        g.secondary = [.vmcsShadowing]
+        g.overrides = [(.vmcsLinkPointer, shadow), (.vmreadBitmapAddress, readBitmap), (.vmwriteBitmapAddress, writeBitmap)]
+        let log = p.runL2(g)
+        let written = p.slot()
+        p.vmptrld(shadow)
+        p.vmread(.guestRSP, into: written)
+        p.finish()
+        try m.run(p)
+        let exits = m.exits(log)
+        XCTAssertEqual(exits.reasons, [.vmread, .vmcall], "\(exits)")
+        guard exits.count == 2 else { return }
+        XCTAssertEqual(exits[1][.rbx], 0x1234, "L2 read the shadow VMCS")
+        XCTAssertEqual(exits[1][.rdx] & UInt64(vmxStatusFlags), 0, "VMsucceed")
+        XCTAssertEqual(m[written], 0x5678, "L2's VMWRITE went to the shadow VMCS")
+    }
 }

@@ -187,4 +187,23 @@ final class VMEntryTests: XCTestCase {
         XCTAssertEqual(m.qword(at: area.exitMSRStoreList + 8), 0x2222_0000, "L2's value, stored at the exit")
         XCTAssertEqual(m[afterExit], 0x3333_0000, "loaded for L1 at the exit")
     }
+
+    /// §28.7 "VMX Aborts": a VM-exit MSR-load entry that fails (IA32_FS_BASE) when L2 exits is
+    /// a VMX abort — indicator 4 in bytes 4–7 of the vmcs12 region, L1's processor in the
+    /// shutdown state (the run ends, as with a triple fault and -no-reboot).
+    func testAFailingVMExitMSRLoadIsAVMXAbort() throws {
+        let m = try NestedMachine(), p = m.program()
+        let a = p.a, list = p.area.exitMSRLoadList, vmcs = p.area.vmcs(0)
+        p.enableVMX()
+        a.mov(rax, Int64(0xC000_0100)); a.mov(qword[Int64(list)], rax); a.mov(qword[Int64(list + 8)], 0)
+        p.makeCurrent(vmcs)
+        var g = Self.doneGuest(p)
+        g.overrides = [(.exitMSRLoadAddress, list), (.exitMSRLoadCount, 1)]
+        p.setUpVMCS(g)
+        let entered = p.enter(launch: true)
+        p.finish()
+        XCTAssertEqual(try m.runToEnd(p), .shutdown(cpu: 0), "\(m.vmxLog)")
+        XCTAssertEqual(m[entered.exited], 0, "L1 never got past the VM exit")
+        XCTAssertEqual(m.qword(at: vmcs + 4) & 0xFFFF_FFFF, UInt64(VMXAbortIndicator.loadingHostMSRsFailed.rawValue))
+    }
 }

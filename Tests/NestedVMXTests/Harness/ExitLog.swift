@@ -66,6 +66,8 @@ extension L1Program {
     /// with `completeInstructions` — an instruction-caused exit's instruction is skipped; then
     /// VMRESUME with L2's registers restored.
     func runGuest(_ log: ExitLog, launch: Bool = true, completeInstructions: Bool = true, onExit: () -> Void = {}) {
+        activeLog = log
+        defer { activeLog = nil }
         let exited = a.label(), done = a.label()
         a.mov(log.count.memory, 0)
         emitEntry(launch: launch, record: log.entryFailure, continuation: exited, restoreGPRs: false)
@@ -96,6 +98,17 @@ extension L1Program {
         a.bind(done)
     }
 
+    /// The usual L2 run: VMCS `vmcs` of this processor made current and set up for `guest`,
+    /// then `runGuest` from VMLAUNCH; returns the log.
+    @discardableResult
+    func runL2(_ guest: L2Guest, vmcs: Int = 0, onExit: () -> Void = {}) -> ExitLog {
+        makeCurrent(area.vmcs(vmcs))
+        setUpVMCS(guest)
+        let log = exitLog()
+        runGuest(log, onExit: onExit)
+        return log
+    }
+
     /// `body` when the exit just logged has one of `reasons` (basic exit reason).
     func ifExitReason(in reasons: [ExitReason], _ body: () -> Void) {
         let run = a.label(), skip = a.label()
@@ -109,8 +122,9 @@ extension L1Program {
     }
     func ifExitReason(_ reason: ExitReason, _ body: () -> Void) { ifExitReason(in: [reason], body) }
 
-    /// `body` for the `number`th exit of `log` (1-based).
-    func ifExit(number: Int, of log: ExitLog, _ body: () -> Void) {
+    /// `body` for the `number`th exit of the loop being emitted (1-based).
+    func ifExit(number: Int, _ body: () -> Void) {
+        guard let log = activeLog else { preconditionFailure("ifExit(number:) belongs in runGuest's onExit") }
         let skip = a.label()
         a.cmp(log.count.memory, Int64(number)); a.jne(skip)
         body()

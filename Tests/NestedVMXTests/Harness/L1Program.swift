@@ -35,6 +35,8 @@ final class L1Program {
     let apEntry64 = Label(), apMainEntry = Label(), trampolineImage = Label()
     static let trampolineBytes = 256
     private var finished = false
+    /// The exit log whose `runGuest` loop is being emitted (for `ifExit(number:)`).
+    var activeLog: ExitLog?
 
     /// The harness's own slots (the first `Globals.count`).
     enum Globals {

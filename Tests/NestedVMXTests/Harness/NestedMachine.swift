@@ -69,6 +69,12 @@ final class NestedMachine {
         }
     }
 
+    /// Boots `p` and runs it until the machine stops for any reason, which it returns.
+    func runToEnd(_ p: L1Program, instructionLimit: UInt64 = 50_000_000) throws -> VirtualMachine.Outcome {
+        try vm.boot(kernel: p.image(), commandLine: "")
+        return vm.run(instructionLimit: instructionLimit)
+    }
+
     /// What L1 stored in `s`.
     subscript(_ s: Slot) -> UInt64 { (try? vm.memory.load(UInt64.self, at: s.address)) ?? 0xBAD }
 
@@ -128,4 +134,9 @@ struct ObservedExit: CustomStringConvertible {
     var description: String {
         "exit \(reason.map { "\($0)" } ?? "?") (0x\(String(reasonField, radix: 16))) qualification 0x\(String(qualification, radix: 16)) RIP 0x\(String(guestRIP, radix: 16)) GPA 0x\(String(guestPhysicalAddress, radix: 16)) length \(instructionLength) interruption 0x\(String(interruptionInformation, radix: 16)) RBX 0x\(String(self[.rbx], radix: 16))"
     }
+}
+
+extension Array where Element == ObservedExit {
+    /// The basic exit reasons, in order.
+    var reasons: [ExitReason?] { map(\.reason) }
 }
