@@ -233,4 +233,75 @@ final class ExitRoutingTests: XCTestCase {
         XCTAssertEqual(exits[1].guestRIP, toCR0.address!)
         XCTAssertEqual(exits[1].instructionLength, 3)
     }
+
+    /// §26.1.3: without "use MSR bitmaps" every RDMSR and WRMSR of L2 exits to L1.
+    func testWithoutMSRBitmapsEveryMSRAccessExits() throws {
+        let m = try NestedMachine(), p = m.program()
+        let a = p.a
+        let code = p.l2Code {
+            a.mov(ecx, Int64(L1Program.featureControl)); a.rdmsr()
+            p.l2Done()
+        }
+        p.enableVMX()
+        let log = p.runL2(L2Guest(code: code))
+        p.finish()
+        try m.run(p)
+        XCTAssertEqual(m.exits(log).reasons, [.rdmsr, .vmcall])
+    }
+
+    /// §25.6.7, §26.1.3: with "CR3-load exiting" a MOV to CR3 exits (reason 28, Table 28-3:
+    /// CR3 in bits 3:0, register in 11:8) unless the value is one of the CR3-target values.
+    func testCR3LoadExitingSparesTheCR3TargetValues() throws {
+        let m = try NestedMachine(), p = m.program()
+        let a = p.a, exiting = a.label(), other = L1Layout.pml4 + 0x1000
+        let code = p.l2Code {
+            a.mov(rax, cr3); a.mov(cr3, rax)                              // target 0: no exit
+            a.mov(rdx, Int64(other)); a.bind(exiting); a.mov(cr3, rdx)    // not a target: exits
+            p.l2Done()
+        }
+        var g = L2Guest(code: code)
+        g.primary = [.cr3LoadExiting]
+        g.overrides = [(.cr3TargetCount, 1), (.cr3Target0, L1Layout.pml4)]
+        p.enableVMX()
+        let log = p.runL2(g)
+        p.finish()
+        try m.run(p)
+        let exits = m.exits(log)
+        XCTAssertEqual(exits.reasons, [.crAccess, .vmcall], "\(exits)")
+        XCTAssertEqual(exits.first?.qualification, 0x203, "MOV to CR3 from RDX")
+        XCTAssertEqual(exits.first?.guestRIP, exiting.address!)
+    }
+
+    /// §25.6.5, §26.3 (RDTSC): with "use TSC offsetting" L2 reads L1's TSC plus vmcs12's TSC
+    /// offset; without the control the offset field is ignored.
+    func testTSCOffsettingAddsVMCS12sOffset() throws {
+        let m = try NestedMachine(), p = m.program()
+        let a = p.a, offset: UInt64 = 1 << 40
+        let code = p.l2Code {
+            a.rdtsc(); a.shl(rdx, 32); a.or(rax, rdx); a.mov(rbx, rax)
+            p.l2Done()
+        }
+        p.enableVMX()
+        var samples: [(before: Slot, log: ExitLog, after: Slot)] = []
+        for (k, offsetting) in [true, false].enumerated() {
+            var g = L2Guest(code: code)
+            if offsetting { g.primary = [.useTSCOffsetting] }
+            let before = p.slot(), after = p.slot()
+            a.rdtsc(); a.shl(rdx, 32); a.or(rax, rdx); p.record(before, from: rax)
+            p.makeCurrent(p.area.vmcs(k))
+            p.setUpVMCS(g)
+            p.set(.tscOffset, offset)
+            let log = p.exitLog()
+            p.runGuest(log)
+            a.rdtsc(); a.shl(rdx, 32); a.or(rax, rdx); p.record(after, from: rax)
+            samples.append((before, log, after))
+        }
+        p.finish()
+        try m.run(p)
+        for (s, offsetting) in zip(samples, [true, false]) {
+            let l2 = try XCTUnwrap(m.exits(s.log).last?[.rbx]), add = offsetting ? offset : 0
+            XCTAssertGreaterThan(l2, m[s.before] + add, "offsetting: \(offsetting)")
+            XCTAssertLessThan(l2, m[s.after] + add, "offsetting: \(offsetting)")
+        }
+    }
 }

@@ -297,4 +297,27 @@ final class NestedEPTTests: XCTestCase {
         XCTAssertEqual(exits.reasons, [.vmcall, .vmcall], "\(exits)")
         XCTAssertEqual(exits.first.map { $0[.rbx] & 0xFF }, 0x14, "the local APIC's version")
     }
+
+    /// §29.3.2 Table 29-3: an EPT12 PDPTE with bit 7 maps a 1-GByte page. L2-physical 1 GiB on
+    /// maps to L1-physical 0 on, so L2's read of 1 GiB + X returns L1's memory at X.
+    func testEPT12OneGBytePageTranslates() throws {
+        let m = try NestedMachine(), p = m.program()
+        let a = p.a, x = Self.target(9) + 0x48, gib: UInt64 = 1 << 30
+        let code = p.l2Code {
+            a.mov(rcx, Int64(gib + x)); a.mov(rbx, qword[rcx])
+            p.l2Done()
+        }
+        var g = L2Guest(code: code)
+        p.enableVMX()
+        p.buildEPT12()
+        p.store(p.area.ept12PDPT + 8, 0 | L1Program.eptLargePage | L1Program.eptWriteBack | L1Program.eptRWX)
+        p.store(x, 0x1_6B_0000)
+        g.eptPointer = p.ept12Pointer()
+        let log = p.runL2(g)
+        p.finish()
+        try m.run(p)
+        let exits = m.exits(log)
+        XCTAssertEqual(exits.reasons, [.vmcall], "\(exits)")
+        XCTAssertEqual(exits.first?[.rbx], 0x1_6B_0000)
+    }
 }

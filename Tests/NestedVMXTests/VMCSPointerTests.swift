@@ -63,6 +63,7 @@ final class VMCSPointerTests: XCTestCase {
 
     /// §31 VMPTRLD: a region whose shadow-VMCS indicator (bit 31) is 1 may be made current only
     /// when "VMCS shadowing" is allowed-1 (IA32_VMX_PROCBASED_CTLS2[46]); otherwise VMfail(11).
+    /// §25.10, ch. 31 VMLAUNCH: a current shadow VMCS cannot be entered (VMfailInvalid).
     func testVMPTRLDOfAShadowVMCSNeedsVMCSShadowing() throws {
         for shadowing in [true, false] {
             var withheld = VMXFeatureMask()
@@ -73,10 +74,12 @@ final class VMCSPointerTests: XCTestCase {
             p.makeCurrent(area.vmcs(0))
             p.writeRegionWord(at: area.vmcs(1), VMXCapabilities.revisionIdentifier | 1 << 31)
             let shadow = p.attempt { p.vmptrld(area.vmcs(1)) }
+            let launch = p.enter(launch: true)
             p.finish()
             try m.run(p)
             XCTAssertEqual(m.outcome(shadow), shadowing ? .succeed : .failValid(.vmptrldIncorrectRevision),
                            "VMCS shadowing offered: \(shadowing)")
+            if shadowing { XCTAssertEqual(m.entry(launch), .failInvalid, "VMLAUNCH of a shadow VMCS") }
         }
     }
 
