@@ -54,6 +54,8 @@ let package = Package(
         // Runs the built executables (`matryoshka`, `matryoshka-qemu`) on bad input and small guests.
         .testTarget(name: "CommandLineTests", dependencies: ["CommandLineSupport", "Hypervisor", "X86Assembler"]),
         .testTarget(name: "HypervisorTests", dependencies: ["Hypervisor", "Platform", "CPU", "X86Assembler", "TestSupport"]),
+        // Assembler-DSL guest hypervisors (L1) exercising nested VMX end to end.
+        .testTarget(name: "NestedVMXTests", dependencies: ["Hypervisor", "NestedVMX", "Platform", "CPU", "X86Assembler", "TestSupport"]),
         .testTarget(name: "GuestImagesTests", dependencies: ["GuestImages", "Hypervisor", "Platform", "CPU"]),
     ]
 )

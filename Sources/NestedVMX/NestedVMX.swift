@@ -26,13 +26,19 @@ public final class NestedVMX {
     /// L0 shadows the current vmcs12 in VMCS01, so L1's VMREAD/VMWRITE of supported fields do
     /// not exit (`VirtualVMX.updateL1VMCSShadowing`). Off: every VMREAD/VMWRITE exits.
     public var shadowsVMCS12 = true
-    /// The VMREAD/VMWRITE bitmap VMCS01 uses for that: a 1 for every encoding (bits 14:0) that
-    /// is not a supported field, so those accesses exit and get their VMfail in vmcs12.
-    let l1ShadowBitmap: UInt64
+    /// The VMREAD and VMWRITE bitmaps VMCS01 uses for that: a 1 for every encoding (bits 14:0)
+    /// that is not a supported field — and, for VMWRITE without IA32_VMX_MISC[29] offered, for
+    /// every VM-exit information field — so those accesses exit and get their VMfail in vmcs12.
+    let l1ShadowBitmap: UInt64, l1ShadowWriteBitmap: UInt64
 
-    /// Bytes of L0's region nested VMX needs above EPT01's: 4 pages per virtual processor and
-    /// the EPT02 pool.
-    public static func reservedBytes(processors: Int) -> UInt64 { UInt64(1 + processors * 4) * 4096 + EPT02.poolBytes }
+    /// L0's pages before the per-processor ones: the VMREAD and VMWRITE shadow bitmaps.
+    static let sharedPages = 2
+
+    /// Bytes of L0's region nested VMX needs above EPT01's: the shared pages, 4 pages per
+    /// virtual processor and the EPT02 pool.
+    public static func reservedBytes(processors: Int) -> UInt64 {
+        UInt64(sharedPages + processors * 4) * 4096 + EPT02.poolBytes
+    }
 
     /// - Parameters:
     ///   - processor: the processor's own VMX capabilities (what VMCS02 may use).
@@ -44,16 +50,23 @@ public final class NestedVMX {
         withheld.apply(to: &offered)
         capabilities = offered
         l1 = L1Memory(memory: memory, ramTop: ramTop)
-        pages = L0Pages(memory: memory, base: regionBase, fixedPages: 1 + processors * 4, poolBytes: EPT02.poolBytes)
+        pages = L0Pages(memory: memory, base: regionBase, fixedPages: Self.sharedPages + processors * 4, poolBytes: EPT02.poolBytes)
         nextVPID02 = UInt16(processors + 1)
         l1ShadowBitmap = pages.fixed(0)
-        Self.writeShadowBitmap(into: memory, at: l1ShadowBitmap)
+        l1ShadowWriteBitmap = pages.fixed(1)
+        Self.writeShadowBitmap(into: memory, at: l1ShadowBitmap) { _ in true }
+        // §31 VMWRITE: without IA32_VMX_MISC[29], a VM-exit information field is VMfailValid(13)
+        // — which L0 must record in vmcs12, so the write exits instead of reaching the shadow
+        // (the processor would apply its own MISC[29]).
+        let anyField = offered.vmwriteAnyField
+        Self.writeShadowBitmap(into: memory, at: l1ShadowWriteBitmap) { anyField || $0.type != .exitInformation }
     }
 
-    /// SDM Vol. 3C §25.6.15: bit x of the bitmap is for encoding x (bits 14:0); 1 exits.
-    static func writeShadowBitmap(into memory: PhysicalMemory, at page: UInt64) {
+    /// SDM Vol. 3C §25.6.15: bit x of the bitmap is for encoding x (bits 14:0); 1 exits. A 0
+    /// for each supported field `passes`.
+    static func writeShadowBitmap(into memory: PhysicalMemory, at page: UInt64, passes: (VMCSField) -> Bool) {
         var bits = [UInt8](repeating: 0xFF, count: 4096)
-        for e in VMCSFieldTable.entries where e.supported {
+        for e in VMCSFieldTable.entries where e.supported && passes(e.field) {
             for half: UInt32 in [0, 1] {
                 let x = Int(e.field.encoding | half)
                 if half == 1 && e.field.width != .bits64 { continue }
@@ -67,8 +80,10 @@ public final class NestedVMX {
     public func makeVirtualVMX(processor: Processor, vmcs01: VMCS) -> VirtualVMX {
         let k = processors.count
         let v = VirtualVMX(nested: self, processor: processor, vmcs01: vmcs01,
-                           pages: VirtualVMX.Pages(vmreadBitmap: pages.fixed(1 + 4 * k), vmwriteBitmap: pages.fixed(2 + 4 * k),
-                                                   shadowLink: pages.fixed(3 + 4 * k), scratch: pages.fixed(4 + 4 * k)))
+                           pages: VirtualVMX.Pages(vmreadBitmap: pages.fixed(Self.sharedPages + 4 * k),
+                                                   vmwriteBitmap: pages.fixed(Self.sharedPages + 1 + 4 * k),
+                                                   shadowLink: pages.fixed(Self.sharedPages + 2 + 4 * k),
+                                                   scratch: pages.fixed(Self.sharedPages + 3 + 4 * k)))
         processors.append(v)
         return v
     }

@@ -24,8 +24,9 @@ extension VirtualVMX {
     /// L0 shadows the current vmcs12 for L1 (SDM Vol. 3C §25.10, §31 VMREAD/VMWRITE in VMX
     /// non-root operation): with a current VMCS, VMCS01 turns on "VMCS shadowing" with its link
     /// pointer at an L0 page registered as that vmcs12 and VMREAD/VMWRITE bitmaps of zeros for
-    /// every field the table supports, so L1's accesses go straight to vmcs12; unsupported
-    /// encodings still exit and get their VMfail in vmcs12 from `vmread`/`vmwrite`.
+    /// every field the table supports (for VMWRITE of exit-information fields only with
+    /// IA32_VMX_MISC[29] offered), so L1's accesses go straight to vmcs12; the others exit
+    /// and get their VMfail in vmcs12 from `vmread`/`vmwrite`.
     func updateL1VMCSShadowing() {
         var secondary = SecondaryProcessorBasedControls(rawValue: UInt32(truncatingIfNeeded: vmcs01[.secondaryProcessorBasedControls]))
         if nested.shadowsVMCS12 && inVMXOperation && !inL2, let v = current {
@@ -33,7 +34,7 @@ extension VirtualVMX {
             secondary.insert(.vmcsShadowing)
             vmcs01[.vmcsLinkPointer] = pages.shadowLink
             vmcs01[.vmreadBitmapAddress] = nested.l1ShadowBitmap
-            vmcs01[.vmwriteBitmapAddress] = nested.l1ShadowBitmap
+            vmcs01[.vmwriteBitmapAddress] = nested.l1ShadowWriteBitmap
         } else {
             secondary.remove(.vmcsShadowing)
             vmcs01[.vmcsLinkPointer] = ~0
