@@ -48,11 +48,10 @@ public final class LevelTimeline {
     private var next = 0
     /// Index in `ring` of the newest span (to extend it), -1 when empty.
     private var newest = -1
-    /// Instructions retired per track (L0 retires none of its own: the instructions it
-    /// emulates for a guest count at that guest's level).
-    private var instructions: [UInt64] = [0, 0, 0]
-    /// Virtual nanoseconds per track.
-    private var time: [UInt64] = [0, 0, 0]
+    /// Instructions retired per level (L0 retires none of its own: the instructions it
+    /// emulates for a guest count at that guest's level), and virtual nanoseconds per track.
+    private var l1Instructions: UInt64 = 0, l2Instructions: UInt64 = 0
+    private var l0Time: UInt64 = 0, l1Time: UInt64 = 0, l2Time: UInt64 = 0
     /// Spans ever recorded (not counting extensions).
     public private(set) var recorded: UInt64 = 0
 
@@ -68,13 +67,13 @@ public final class LevelTimeline {
     public func recordSlice(cpu: UInt16, level: ExitEvent.Level, guestVPID: UInt16, start: UInt64, guestEnd: UInt64,
                             end: UInt64, instructions n: UInt64, exit: ExitEvent?, virtualEntry: Bool) {
         let track: Track = level == .l1 ? .l1 : .l2
-        instructions[Int(track.rawValue)] &+= n
+        if track == .l1 { l1Instructions &+= n } else { l2Instructions &+= n }
         if guestEnd > start {
-            time[Int(track.rawValue)] &+= guestEnd - start
+            if track == .l1 { l1Time &+= guestEnd - start } else { l2Time &+= guestEnd - start }
             append(Span(cpu: cpu, track: track, start: start, end: guestEnd, guestVPID: guestVPID))
         }
         if end > guestEnd {
-            time[0] &+= end - guestEnd
+            l0Time &+= end - guestEnd
             append(Span(cpu: cpu, track: .l0, start: guestEnd, end: end, exit: exit, virtualEntry: virtualEntry))
         }
     }
@@ -101,9 +100,15 @@ public final class LevelTimeline {
 
     /// Instructions retired at `level` over the whole run.
     public func instructionsRetired(_ level: ExitEvent.Level) -> UInt64 {
-        instructions[level == .l1 ? 1 : 2]
+        level == .l1 ? l1Instructions : l2Instructions
     }
 
     /// Virtual nanoseconds spent on `track` over the whole run (L0: handling exits).
-    public func virtualTime(_ track: Track) -> UInt64 { time[Int(track.rawValue)] }
+    public func virtualTime(_ track: Track) -> UInt64 {
+        switch track {
+        case .l0: return l0Time
+        case .l1: return l1Time
+        case .l2: return l2Time
+        }
+    }
 }
