@@ -106,6 +106,36 @@ final class ExitStatusTableTests: XCTestCase {
         ])
     }
 
+    /// `trace-view` draws a trace written by `run --exit-trace` (a run that printed "x" through
+    /// one I/O exit) as an HTML page with a row per vCPU and level, and refuses what it cannot
+    /// draw with one line: no file, no spans, a window that is not FROM < TO, a bad width.
+    func testTraceViewDrawsARunsTraceAndRefusesBadInput() throws {
+        let s = try Scratch()
+        let spin = try s.file("spin.elf", TestGuests.printThenSpin("x"))
+        let trace = s.path("trace.json"), page = s.path("page.html"), missing = s.path("missing.json")
+        let empty = try s.file("empty.json", Array("{\"traceEvents\":[]}".utf8))
+        let usage = RunExitStatus.usageError.rawValue, image = RunExitStatus.imageError.rawValue
+        try check("matryoshka", [
+            Row(arguments: ["run", spin, "--max-instructions", "10000", "--exit-trace", trace], status: 124,
+                firstErrorLine: "matryoshka: instruction limit reached: 10000 guest instructions retired (--max-instructions 10000)", stdout: "x"),
+            Row(arguments: ["trace-view", trace, "-o", page, "--zoom", "0-5"], status: 0, firstErrorLine: "", stdout: ""),
+            Row(arguments: ["trace-view", missing, "-o", page], status: image,
+                firstErrorLine: "matryoshka: cannot read trace '\(missing)': No such file or directory"),
+            Row(arguments: ["trace-view", empty, "-o", page], status: image,
+                firstErrorLine: "matryoshka: trace '\(empty)': no complete events (\"ph\":\"X\") to draw"),
+            Row(arguments: ["trace-view", trace, "-o", page, "--zoom", "5-3"], status: usage,
+                firstErrorLine: "matryoshka: --zoom must be FROM-TO in microseconds with FROM < TO, not '5-3'"),
+            Row(arguments: ["trace-view", trace, "-o", page, "--width", "10"], status: usage,
+                firstErrorLine: "matryoshka: --width must be between 800 and 8000, not 10"),
+        ])
+        let html = try String(contentsOfFile: page, encoding: .utf8)
+        for needle in ["vCPU 0 · L1 guest (hypervisor)", "vCPU 0 · L0 Matryoshka (exit handling)", "Zoom: 0.000 µs – 5.000 µs",
+                       "L0: an L1 exit", "IO_INSTRUCTION"] {
+            XCTAssertTrue(html.contains(needle), "no '\(needle)' in the page")
+        }
+        XCTAssertFalse(html.contains("L2 guests"), "a single-level run has no L2 row")
+    }
+
     func testMatryoshkaQEMUKeepsQEMUsStatusesAndSaysWhy() throws {
         let s = try Scratch()
         let hello = try s.file("hello.elf", TestGuests.print("hi\n", exit: 0))
