@@ -5,7 +5,8 @@ import PackageDescription
 // every guest instruction; dynamic exclusivity checks on those accesses would dominate the
 // interpreter's cost, so they are off for this module (accesses are single-threaded). The
 // same holds for the per-exit path: L0's run loop and exit handlers (Hypervisor) and the
-// devices they reach (Platform) run on the vCPU thread for every VM exit.
+// devices they reach (Platform) and the trace they record every exit and slice in (Tracing)
+// run on the vCPU thread for every VM exit.
 let hotPath: [SwiftSetting] = [
     .unsafeFlags(["-enforce-exclusivity=unchecked"]),
 ]
@@ -28,7 +29,7 @@ let package = Package(
     targets: [
         .target(name: "CPU", swiftSettings: hotPath),
         .target(name: "Platform", dependencies: ["CPU"], swiftSettings: hotPath),
-        .target(name: "Tracing", dependencies: ["CPU"]),
+        .target(name: "Tracing", dependencies: ["CPU"], swiftSettings: hotPath),
         .target(name: "NestedVMX", dependencies: ["CPU"], swiftSettings: hotPath),
         .target(name: "Hypervisor", dependencies: ["CPU", "Platform", "Tracing", "NestedVMX"], swiftSettings: hotPath),
         .target(name: "X86Assembler"),

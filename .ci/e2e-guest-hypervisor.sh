@@ -1,52 +1,32 @@
 #!/usr/bin/env bash
 # The bundled guest hypervisor (Guests/Hypervisor, docs/GUEST_HYPERVISOR.md): `export-guest
-# hypervisor` writes it; Matryoshka boots it (without VMX for L1 it must say so and exit 1; with
-# VMX it must print both L2 guests' answers and power off, identically twice); and, where Debian's
-# Bochs and GRUB are installed, Bochs 2.7 (corei7_skylake_x, VMX) runs it with 1 and 2 CPUs
-# and each L2 guest prints exactly the lines below.
+# hypervisor` writes it; Matryoshka boots it (without VMX for L1 — `--cpu max` — it must say so
+# and exit 1; with nested VMX — `--cpu max,+vmx` — it must print both L2 guests' answers and
+# power off, identically twice, and with two vCPUs too); and, where Debian's Bochs and GRUB are
+# installed, Bochs 2.7 (corei7_skylake_x, VMX) runs it with 1 and 2 CPUs and each L2 guest
+# prints exactly the lines in guest-hypervisor-expected.sh. BOCHS_LOG=DIR keeps Bochs's transcripts there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 .build/release/matryoshka export-guest hypervisor -o "$work/l1.elf"
 
-expected_collatz16='real mode, CS=0100h: longest Collatz chains, 32-bit arithmetic
-longest Collatz chain below 10: 9 (19 steps)
-longest Collatz chain below 100: 97 (118 steps)
-longest Collatz chain below 1000: 871 (178 steps)
-longest Collatz chain below 10000: 6171 (261 steps)
-longest Collatz chain below 100000: 77031 (350 steps)
-done'
-expected_sieve64='64-bit mode, paging on; CPUID, #PF, #GP and an EPT-backed sieve
-CPUID.40000000h: "MatryoshkaL1", hypervisor bit 1
-#PF at 40000000h handled by the guest: mapped to 800000h, value read back intact
-RDMSR 1Bh: #GP injected by L1, handled by the guest
-primes below 2000000: 148933, their sum: 142913828922
-done'
-
-# $1: transcript, $2: where it came from. Each guest's lines, in order, must be the expected ones.
-check_guests() {
-    for guest in collatz16 sieve64; do
-        local want="expected_$guest"
-        local got
-        got=$(tr -d '\r' <<<"$1" | sed -n "s/^\[$guest\] //p")
-        [ "$got" = "${!want}" ] || { echo "$2: $guest printed:"; echo "$got"; echo "expected:"; echo "${!want}"; exit 1; }
-    done
-    grep -q "L1: powering off (ACPI S5" <<<"$1" || { echo "$2: no ACPI power-off"; echo "$1"; exit 1; }
-}
+. .ci/guest-hypervisor-expected.sh
 
 set +e
-out1=$(.build/release/matryoshka run "$work/l1.elf" 2>/dev/null); rc1=$?
-out2=$(.build/release/matryoshka run "$work/l1.elf" 2>/dev/null); rc2=$?
+novmx=$(.build/release/matryoshka run "$work/l1.elf" --cpu max 2>/dev/null); rc0=$?
+out1=$(.build/release/matryoshka run "$work/l1.elf" --cpu max,+vmx 2>/dev/null); rc1=$?
+out2=$(.build/release/matryoshka run "$work/l1.elf" --cpu max,+vmx 2>/dev/null); rc2=$?
+smp2=$(.build/release/matryoshka run "$work/l1.elf" --cpu max,+vmx --smp 2 2>/dev/null); rc3=$?
 set -e
+grep -q "this processor has no VMX" <<<"$novmx" && [ "$rc0" -eq 1 ] \
+    || { echo "without VMX: expected L1's 'no VMX' and exit 1, got $rc0"; echo "$novmx"; exit 1; }
 echo "$out1"
-if grep -q "this processor has no VMX" <<<"$out1"; then
-    [ "$rc1" -eq 1 ] || { echo "without VMX: expected exit 1, got $rc1"; exit 1; }
-else
-    [ "$rc1" -eq 0 ] || { echo "matryoshka run: expected exit 0, got $rc1"; exit 1; }
-    check_guests "$out1" "matryoshka"
-fi
+[ "$rc1" -eq 0 ] || { echo "matryoshka run --cpu max,+vmx: expected exit 0, got $rc1"; exit 1; }
+check_guests "$out1" "matryoshka"
 [ "$out1" = "$out2" ] && [ "$rc1" = "$rc2" ] || { echo "the two runs differ"; exit 1; }
+[ "$rc3" -eq 0 ] || { echo "matryoshka run --smp 2: expected exit 0, got $rc3"; echo "$smp2"; exit 1; }
+check_guests "$smp2" "matryoshka with 2 vCPUs"
 
 if ! command -v bochs >/dev/null || ! command -v grub-mkrescue >/dev/null \
         || [ ! -e /usr/share/bochs/BIOS-bochs-latest ] || [ ! -e /usr/share/vgabios/vgabios.bin ]; then
@@ -77,6 +57,7 @@ RC
     transcript=$(tr -d '\r' < "$work/serial-$cpus.txt")
     echo "== Bochs, $cpus CPU(s)"
     echo "$transcript"
+    [ -z "${BOCHS_LOG:-}" ] || cp "$work/serial-$cpus.txt" "$BOCHS_LOG/bochs-$cpus.txt"
     check_guests "$transcript" "Bochs with $cpus CPU(s)"
 done
 echo "e2e guest hypervisor: OK"

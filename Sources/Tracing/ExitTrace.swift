@@ -1,8 +1,9 @@
 import CPU
 
 /// Records VM exits: a bounded ring of the most recent events (for a trace dump) and counters
-/// of every exit ever recorded (for statistics), per level and reason. Recording is a store
-/// into preallocated storage, cheap enough to leave on.
+/// of every exit ever recorded (for statistics), per level and reason, with the `timeline` of
+/// the slices they ended. Recording is a store into preallocated storage, cheap enough to leave
+/// on.
 public final class ExitTrace {
     public let capacity: Int
     private var ring: [ExitEvent]
@@ -13,9 +14,15 @@ public final class ExitTrace {
     private var counts: [[UInt64]]
     /// Virtual VM entries (L1's VMLAUNCH/VMRESUME that entered L2).
     public private(set) var virtualEntries: UInt64 = 0
+    /// Spans per vCPU and level, and instructions and virtual time per level.
+    public let timeline: LevelTimeline
+    /// The newest event and virtual entry since the last slice: what its L0 span handled.
+    private var sliceExit: ExitEvent?
+    private var sliceEnteredL2 = false
 
     public init(capacity: Int = 65_536) {
         self.capacity = max(1, capacity)
+        timeline = LevelTimeline(capacity: self.capacity)
         ring = []
         ring.reserveCapacity(self.capacity)
         counts = Array(repeating: Array(repeating: 0, count: 128), count: 3)
@@ -26,6 +33,7 @@ public final class ExitTrace {
         next = (next + 1) % capacity
         recorded &+= 1
         counts[Self.row(e.level, e.disposition)][Int(e.reason.rawValue) & 127] &+= 1
+        sliceExit = e
     }
 
     static func row(_ level: ExitEvent.Level, _ d: ExitEvent.Disposition) -> Int {
@@ -35,6 +43,24 @@ public final class ExitTrace {
     /// A virtual VM entry into L2 (counted; L2's exits record the rest).
     public func recordVirtualEntry(time: UInt64, cpu: UInt16) {
         virtualEntries &+= 1
+        sliceEnteredL2 = true
+    }
+
+    /// One `Processor.run` slice of vCPU `cpu` and L0's handling of its end (see
+    /// `LevelTimeline.recordSlice`); the L0 span names the exit recorded since the last slice.
+    public func recordSlice(cpu: UInt16, level: ExitEvent.Level, guestVPID: UInt16, start: UInt64, guestEnd: UInt64,
+                            end: UInt64, instructions: UInt64) {
+        var exit = sliceExit
+        exit?.handlingTime = end &- guestEnd
+        timeline.recordSlice(cpu: cpu, level: level, guestVPID: guestVPID, start: start, guestEnd: guestEnd, end: end,
+                             instructions: instructions, exit: exit, virtualEntry: sliceEnteredL2)
+        sliceExit = nil
+        sliceEnteredL2 = false
+    }
+
+    /// Whether any exit came from L2 or any virtual VM entry happened: a nested run.
+    public var sawL2: Bool {
+        virtualEntries > 0 || counts[1].contains { $0 > 0 } || counts[2].contains { $0 > 0 }
     }
 
     /// The retained events, oldest first.

@@ -20,23 +20,68 @@ public enum TraceExport {
         return out
     }
 
-    /// The retained events in the Chrome trace-event JSON format (loads in Perfetto and
-    /// chrome://tracing): one complete event ("ph":"X") per exit, on a track per vCPU and level,
-    /// timestamps in microseconds of virtual time.
+    /// The retained timeline in the Chrome trace-event JSON format (loads in Perfetto and
+    /// chrome://tracing): a process per vCPU with a thread per level — L2 running, L1 running,
+    /// L0 handling an exit — and a complete event ("ph":"X") per span, so the switches between
+    /// the levels read as a timeline. L0's spans are named by the exit they handled, with its
+    /// level, disposition, qualification and guest RIP. Timestamps are microseconds of virtual
+    /// time, written exactly from integer nanoseconds: the same run gives the same file.
     public static func chromeTrace(_ t: ExitTrace) -> String {
+        let spans = t.timeline.spans
         var parts: [String] = []
-        for e in t.events {
-            let ts = Double(e.time) / 1000
-            let dur = Double(max(e.handlingTime, 1)) / 1000
-            let q: String = String(e.qualification, radix: 16)
-            let rip: String = String(e.guestRIP, radix: 16)
-            let disposition: String = e.disposition == .handledByL0 ? "L0" : "reflected to L1"
-            let failure: String = e.entryFailure ? ",\"entryFailure\":true" : ""
-            let args: String = "{\"qualification\":\"0x\(q)\",\"rip\":\"0x\(rip)\",\"disposition\":\"\(disposition)\"\(failure)}"
-            let head: String = "{\"name\":\"\(e.reason)\",\"cat\":\"L\(e.level.rawValue)\",\"ph\":\"X\",\"ts\":\(ts),\"dur\":\(dur),"
-            parts.append(head + "\"pid\":\(e.cpu),\"tid\":\(e.level.rawValue),\"args\":\(args)}")
+        var cpus = Set<UInt16>()
+        for s in spans { cpus.insert(s.cpu) }
+        for cpu in cpus.sorted() {
+            let pid = Int(cpu) + 1
+            parts.append("{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":\(pid),\"args\":{\"name\":\"vCPU \(cpu)\"}}")
+            parts.append("{\"name\":\"process_sort_index\",\"ph\":\"M\",\"pid\":\(pid),\"args\":{\"sort_index\":\(pid)}}")
+            for track in LevelTimeline.Track.allCases.reversed() {
+                let tid = threadID(cpu: cpu, track: track)
+                parts.append("{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":\(pid),\"tid\":\(tid),\"args\":{\"name\":\"\(trackName(track))\"}}")
+                parts.append("{\"name\":\"thread_sort_index\",\"ph\":\"M\",\"pid\":\(pid),\"tid\":\(tid),\"args\":{\"sort_index\":\(2 - Int(track.rawValue))}}")
+            }
         }
-        return "{\"traceEvents\":[\n" + parts.joined(separator: ",\n") + "\n],\"displayTimeUnit\":\"ns\"}\n"
+        for s in spans {
+            var args = "\"level\":\"L\(s.track.rawValue)\""
+            var name: String
+            switch s.track {
+            case .l1: name = "L1"
+            case .l2:
+                name = s.guestVPID == 0 ? "L2" : "L2 VPID \(s.guestVPID)"
+                args += ",\"vpid12\":\(s.guestVPID)"
+            case .l0:
+                name = "L0"
+                if let e = s.exit {
+                    name = "\(e.reason)"
+                    let disposition = e.level == .l1 ? "L1 exit, handled by L0"
+                        : (e.disposition == .handledByL0 ? "L2 exit, handled by L0 alone" : "L2 exit, reflected to L1")
+                    args += ",\"exit\":\"\(disposition)\",\"reason\":\(e.reason.rawValue),\"qualification\":\"0x\(String(e.qualification, radix: 16))\""
+                        + ",\"rip\":\"0x\(String(e.guestRIP, radix: 16))\"" + (e.entryFailure ? ",\"entryFailure\":true" : "")
+                }
+                if s.virtualEntry { args += ",\"virtualEntry\":true" }
+            }
+            parts.append("{\"name\":\"\(name)\",\"cat\":\"L\(s.track.rawValue)\",\"ph\":\"X\",\"ts\":\(microseconds(s.start)),"
+                + "\"dur\":\(microseconds(s.duration)),\"pid\":\(Int(s.cpu) + 1),\"tid\":\(threadID(cpu: s.cpu, track: s.track)),\"args\":{\(args)}}")
+        }
+        let note = "\"otherData\":{\"clock\":\"virtual nanoseconds\",\"spansRecorded\":\(t.timeline.recorded),\"spansKept\":\(spans.count)}"
+        return "{\"traceEvents\":[\n" + parts.joined(separator: ",\n") + "\n],\"displayTimeUnit\":\"ns\",\(note)}\n"
+    }
+
+    /// Thread ids unique across vCPUs (Perfetto keys threads by tid), never 0 (the idle task's).
+    static func threadID(cpu: UInt16, track: LevelTimeline.Track) -> Int { Int(cpu) * 10 + Int(track.rawValue) + 1 }
+
+    static func trackName(_ track: LevelTimeline.Track) -> String {
+        switch track {
+        case .l0: return "L0 Matryoshka (exit handling)"
+        case .l1: return "L1 guest (hypervisor)"
+        case .l2: return "L2 guests"
+        }
+    }
+
+    /// Nanoseconds as microseconds with three decimals, exactly ("1.500").
+    static func microseconds(_ ns: UInt64) -> String {
+        let frac = String(ns % 1000)
+        return "\(ns / 1000)." + String(repeating: "0", count: 3 - frac.count) + frac
     }
 
     static func format1(_ v: Double) -> String {

@@ -8,7 +8,7 @@ struct Matryoshka: ParsableCommand {
         commandName: "matryoshka",
         abstract: "A hypervisor that gives its guests a virtualized Intel VT-x on any x86-64 or ARM host.",
         version: "matryoshka \(ProductVersion.matryoshka)",
-        subcommands: [RunCommand.self, BenchCommand.self, ExportGuestCommand.self])
+        subcommands: [RunCommand.self, BenchCommand.self, ExportGuestCommand.self, TraceViewCommand.self])
 }
 
 func fail(_ message: String, status: Int32) -> Never {
@@ -41,7 +41,7 @@ do {
              status: RunExitStatus.usageError.rawValue)
     }
     if Matryoshka.exitCode(for: error) == .success {
-        fail("a command is needed: run, bench or export-guest (--help describes them)", status: RunExitStatus.usageError.rawValue)
+        fail("a command is needed: run, bench, export-guest or trace-view (--help describes them)", status: RunExitStatus.usageError.rawValue)
     }
     let message = Matryoshka.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
     fail(message, status: RunExitStatus.usageError.rawValue)

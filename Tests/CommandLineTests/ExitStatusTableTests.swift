@@ -64,7 +64,7 @@ final class ExitStatusTableTests: XCTestCase {
             Row(arguments: ["run", exit0, "-m", "64G"], status: 0, firstErrorLine: ""),
             Row(arguments: ["run", exit0, "-m", "1.5G"], status: 0, firstErrorLine: ""),
             Row(arguments: ["run", "-m", "100G"], status: usage, firstErrorLine: "matryoshka: memory size '100G' is out of range (1 MiB ... 64 GiB)"),
-            Row(arguments: ["run", "-m", "5"], status: usage, firstErrorLine: "matryoshka: the bundled default guest needs at least 9 MiB of RAM, not 5 MiB"),
+            Row(arguments: ["run", "-m", "4"], status: usage, firstErrorLine: "matryoshka: the bundled guest hypervisor needs at least 5 MiB of RAM, not 4 MiB"),
             Row(arguments: ["run", "--smp", "0"], status: usage, firstErrorLine: "matryoshka: vCPU count 0 is out of range (1 ... 64)"),
             Row(arguments: ["run", "--cpu", "max,-lm"], status: usage,
                 firstErrorLine: "matryoshka: --cpu max,-lm: CPU feature 'lm' cannot be removed: Matryoshka's processor reports it in every model"),
@@ -80,7 +80,7 @@ final class ExitStatusTableTests: XCTestCase {
             Row(arguments: ["run", exit0, "-nographic"], status: usage, firstErrorLine: "matryoshka: unknown option '-nographic' \(hint)"),
             Row(arguments: ["run", exit0, "-nodefaults"], status: usage, firstErrorLine: "matryoshka: unknown option '-nodefaults' \(hint)"),
             Row(arguments: ["run", "--bogus"], status: usage, firstErrorLine: "matryoshka: Unknown option '--bogus'"),
-            Row(arguments: [], status: usage, firstErrorLine: "matryoshka: a command is needed: run, bench or export-guest (--help describes them)"),
+            Row(arguments: [], status: usage, firstErrorLine: "matryoshka: a command is needed: run, bench, export-guest or trace-view (--help describes them)"),
             Row(arguments: ["run", "--max-instructions", "0"], status: usage,
                 firstErrorLine: "matryoshka: --max-instructions must be a whole number of at least 1, not '0'"),
             Row(arguments: ["run", "--max-time", "soon"], status: usage,
@@ -104,6 +104,36 @@ final class ExitStatusTableTests: XCTestCase {
                 firstErrorLine: "matryoshka: cannot create exit trace '\(noDir)': No such file or directory", stdout: ""),
             Row(arguments: ["export-guest", "-o", noDir], status: usage, firstErrorLine: "matryoshka: cannot create output file '\(noDir)': No such file or directory"),
         ])
+    }
+
+    /// `trace-view` draws a trace written by `run --exit-trace` (a run that printed "x" through
+    /// one I/O exit) as an HTML page with a row per vCPU and level, and refuses what it cannot
+    /// draw with one line: no file, no spans, a window that is not FROM < TO, a bad width.
+    func testTraceViewDrawsARunsTraceAndRefusesBadInput() throws {
+        let s = try Scratch()
+        let spin = try s.file("spin.elf", TestGuests.printThenSpin("x"))
+        let trace = s.path("trace.json"), page = s.path("page.html"), missing = s.path("missing.json")
+        let empty = try s.file("empty.json", Array("{\"traceEvents\":[]}".utf8))
+        let usage = RunExitStatus.usageError.rawValue, image = RunExitStatus.imageError.rawValue
+        try check("matryoshka", [
+            Row(arguments: ["run", spin, "--max-instructions", "10000", "--exit-trace", trace], status: 124,
+                firstErrorLine: "matryoshka: instruction limit reached: 10000 guest instructions retired (--max-instructions 10000)", stdout: "x"),
+            Row(arguments: ["trace-view", trace, "-o", page, "--zoom", "0-5"], status: 0, firstErrorLine: "", stdout: ""),
+            Row(arguments: ["trace-view", missing, "-o", page], status: image,
+                firstErrorLine: "matryoshka: cannot read trace '\(missing)': No such file or directory"),
+            Row(arguments: ["trace-view", empty, "-o", page], status: image,
+                firstErrorLine: "matryoshka: trace '\(empty)': no complete events (\"ph\":\"X\") to draw"),
+            Row(arguments: ["trace-view", trace, "-o", page, "--zoom", "5-3"], status: usage,
+                firstErrorLine: "matryoshka: --zoom must be FROM-TO in microseconds with FROM < TO, not '5-3'"),
+            Row(arguments: ["trace-view", trace, "-o", page, "--width", "10"], status: usage,
+                firstErrorLine: "matryoshka: --width must be between 800 and 8000, not 10"),
+        ])
+        let html = try String(contentsOfFile: page, encoding: .utf8)
+        for needle in ["vCPU 0 · L1 guest (hypervisor)", "vCPU 0 · L0 Matryoshka (exit handling)", "Zoom: 0.000 µs – 5.000 µs",
+                       "L0: an L1 exit", "IO_INSTRUCTION"] {
+            XCTAssertTrue(html.contains(needle), "no '\(needle)' in the page")
+        }
+        XCTAssertFalse(html.contains("L2 guests"), "a single-level run has no L2 row")
     }
 
     func testMatryoshkaQEMUKeepsQEMUsStatusesAndSaysWhy() throws {

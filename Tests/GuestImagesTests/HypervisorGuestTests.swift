@@ -63,4 +63,45 @@ final class HypervisorGuestTests: XCTestCase {
         XCTAssertEqual(a.output, b.output)
         XCTAssertEqual(a.instructions, b.instructions)
     }
+
+    /// Under nested VMX (a model with VMX), the per-level accounting covers the whole run:
+    /// every retired instruction is L1's or L2's, L0's spans plus L1's, L2's and idle time make
+    /// up the machine's virtual time, each virtual VM entry is an L1 VMLAUNCH/VMRESUME exit,
+    /// every exit reflected to L1 follows an entry, and a vCPU's spans follow one another.
+    func testNestedRunIsAccountedPerLevel() throws {
+        var config = MachineConfiguration()
+        config.cpuModel.features.insert(.vmx)
+        var out: [UInt8] = []
+        var options = PCBoardOptions()
+        options.serialOutput = { out.append($0) }
+        let vm = try VirtualMachine(config, board: options)
+        try vm.boot(kernel: HypervisorGuest.image(), commandLine: "matryoshka-l1")
+        let outcome = vm.run(instructionLimit: 4_000_000_000)
+        let output = String(decoding: out, as: UTF8.self)
+        XCTAssertEqual(outcome, .poweredOff, output)
+        XCTAssertTrue(output.contains("[sieve64] done\n") && output.contains("[collatz16] done\n"), output)
+        let t = vm.exitTrace, tl = t.timeline
+        XCTAssertEqual(tl.instructionsRetired(.l1) + tl.instructionsRetired(.l2), vm.clock.instructionsRetired)
+        XCTAssertGreaterThan(tl.instructionsRetired(.l2), tl.instructionsRetired(.l1))
+        XCTAssertEqual(tl.virtualTime(.l0) + tl.virtualTime(.l1) + tl.virtualTime(.l2) + vm.clock.idleNanoseconds, vm.clock.nanoseconds)
+        let entries = t.count(.vmlaunch, level: .l1) + t.count(.vmresume, level: .l1)
+        var reflected: UInt64 = 0, alone: UInt64 = 0
+        for r in ExitReason.allCases {
+            reflected += t.count(r, level: .l2, disposition: .reflectedToL1)
+            alone += t.count(r, level: .l2, disposition: .handledByL0)
+        }
+        XCTAssertGreaterThan(t.virtualEntries, 0)
+        XCTAssertEqual(t.virtualEntries, entries, "every VMLAUNCH/VMRESUME entered L2")
+        XCTAssertEqual(reflected, t.virtualEntries, "each entry ended in an exit to L1 (none left running at power-off)")
+        XCTAssertGreaterThan(alone, 0, "EPT02 misses L0 fills alone")
+        XCTAssertEqual(t.count(.eptViolation, level: .l2, disposition: .reflectedToL1), 490, "sieve64's on-demand pages")
+        let spans = tl.spans
+        XCTAssertEqual(UInt64(spans.count), tl.recorded)
+        XCTAssertEqual(Set(spans.filter { $0.track == .l2 }.map(\.guestVPID)), [1, 2])
+        for (a, b) in zip(spans, spans.dropFirst()) {
+            XCTAssertLessThanOrEqual(a.end, b.start, "spans overlap: \(a) \(b)")
+            XCTAssertFalse(a.track == b.track && a.track != .l0 && a.guestVPID == b.guestVPID && a.end == b.start, "not merged: \(a) \(b)")
+        }
+        XCTAssertEqual(spans.filter { $0.track == .l0 }.count, Int(t.recorded), "an L0 span per exit")
+    }
 }

@@ -154,7 +154,20 @@ public final class VirtualMachine {
                 // Pause-loop exiting, L0's way (SDM Vol. 3C §26.1.3 "PAUSE exiting"): while
                 // vCPUs share the thread, PAUSE ends a spinning vCPU's slice.
                 setPrimaryControl(v, .pauseExiting, shared)
+                // Per-level accounting (Tracing's timeline): the slice, and what L0 emulates while
+                // handling its end, count at the level that ran it; L0's span runs from the exit
+                // to the end of this iteration.
+                let level: ExitEvent.Level = v.inL2 ? .l2 : .l1, started = clock.nanoseconds
+                let retiredBefore = v.processor.instructionsRetired
+                let vpid12 = level == .l2 ? UInt16(truncatingIfNeeded: v.vmx?.runningVMCS12?[.virtualProcessorIdentifier] ?? 0) : 0
+                var guestEnd = started
+                defer {
+                    exitTrace.recordSlice(cpu: UInt16(v.index), level: level, guestVPID: vpid12,
+                                          start: started, guestEnd: guestEnd, end: clock.nanoseconds,
+                                          instructions: v.processor.instructionsRetired &- retiredBefore)
+                }
                 let outcome = v.processor.run(vmcs: v.currentVMCS, budget: budget(sliceBudget(for: v, shared: shared), within: limits))
+                guestEnd = clock.nanoseconds
                 v.eventJustQueued = false
                 v.isRunning = false
                 ran = true

@@ -2,24 +2,27 @@ import ArgumentParser
 import CommandLineSupport
 import CPU
 import Foundation
+import GuestImages
 import Hypervisor
 import Platform
 import QEMUFrontend
 import Tracing
 
-/// `matryoshka run [KERNEL]`: boots a kernel (Multiboot ELF/a.out, PVH ELF or Linux bzImage) — or the
-/// bundled default guest — on a PC with COM1 on stdout. Exit status: the value the guest wrote
+/// `matryoshka run [KERNEL]`: boots a kernel (Multiboot ELF/a.out, PVH ELF or Linux bzImage) — or,
+/// without one, the bundled guest hypervisor (L1) with nested VMX, which runs its two L2 guests
+/// — on a PC with COM1 on stdout, and ends a nested run with the per-level table
+/// (`TraceExport.levelTable`). Exit status: the value the guest wrote
 /// to isa-debug-exit (0xF4), so a guest reporting success with 0 exits 0; Matryoshka's own
 /// statuses (`RunExitStatus`) otherwise, each with one line on stderr. (`matryoshka-qemu`
 /// keeps QEMU's (value << 1) | 1 convention instead.)
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
-        abstract: "Boot a kernel (or the bundled default guest) with COM1 on standard output.",
+        abstract: "Boot a kernel (or the bundled guest hypervisor, three levels deep) with COM1 on standard output.",
         discussion: "Exit status:\n" + RunExitStatus.rows.map { "  \($0.status.padding(toLength: 6, withPad: " ", startingAt: 0)) \($0.meaning)" }
             .joined(separator: "\n") + "\nEvery status but 0 comes with one line on standard error saying why.")
 
-    @Argument(help: "Kernel image: Multiboot (ELF or a.out kludge), an ELF with a PVH entry note (a Linux vmlinux) or a Linux bzImage. Omit for the bundled default guest.")
+    @Argument(help: "Kernel image: Multiboot (ELF or a.out kludge), an ELF with a PVH entry note (a Linux vmlinux) or a Linux bzImage. Omit for the bundled guest hypervisor (docs/GUEST_HYPERVISOR.md), run with nested VMX.")
     var kernel: String?
 
     @Option(parsing: .unconditional, help: "Kernel command line.")
@@ -35,8 +38,15 @@ struct RunCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Number of vCPUs (1 ... 64).")
     var smp: Int = 1
 
-    @Option(parsing: .unconditional, help: "CPU model in QEMU's syntax (e.g. qemu64,+x2apic or max; 'help' lists models and features).")
-    var cpu: String = "max"
+    @Option(parsing: .unconditional, help: "CPU model in QEMU's syntax (e.g. qemu64,+x2apic or max; 'help' lists models and features). Default: max, and max,+vmx for the bundled guest hypervisor.")
+    var cpu: String?
+
+    /// RAM the bundled guest hypervisor needs for itself and its two L2 guests (it powers off
+    /// with "out of memory" below this).
+    static let guestHypervisorMinimumMemory: UInt64 = 5 << 20
+
+    /// `--cpu`, or the default: the bundled guest hypervisor needs VMX, which `max` does not offer.
+    var cpuSpec: String { cpu ?? (kernel == nil ? "max,+vmx" : "max") }
 
     @Option(parsing: .unconditional, help: "Time base: virtual (reproducible, default) or host.")
     var clock: String = "virtual"
@@ -47,7 +57,7 @@ struct RunCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Stop after this much virtual time, halted time included (e.g. 500ms, 10s, 2m).")
     var maxTime: String?
 
-    @Flag(help: "Print a summary (instructions, time, outcome) to standard error.")
+    @Flag(help: "Print a summary (instructions, time, outcome) and the exit statistics to standard error.")
     var summary = false
 
     @Flag(help: "Interpret every instruction: no translation of hot 64-bit blocks to host code (same results, slower; for comparison).")
@@ -56,10 +66,10 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Nested VMX: log every VMfail and VM-entry failure the guest hypervisor causes, with the rule it broke (field, value, SDM section), to standard error.")
     var vmxLog = false
 
-    @Flag(help: "Print the table of VM exits L0 handled (per level and reason) to standard error.")
+    @Flag(help: "Print the table of VM exits L0 handled to standard error: per reason, or for a nested run per level (L2 exits L0 handled alone or reflected to L1, L1's exits, virtual VM entries, instructions and virtual time per level).")
     var exitStatistics = false
 
-    @Option(parsing: .unconditional, help: "Write the VM exits as a Chrome/Perfetto trace (JSON) to this file.")
+    @Option(parsing: .unconditional, help: "Write the timeline as a Chrome/Perfetto trace (JSON) to this file: a track per vCPU and level (L2, L1 running; L0 handling each exit), in virtual time; 'matryoshka trace-view' draws it.")
     var exitTrace: String?
 
     @Flag(help: "Sample the guest's RIP and print where it spent virtual time (functions from the kernel's ELF symbols) to standard error.")
@@ -76,14 +86,14 @@ struct RunCommand: ParsableCommand {
         var config = MachineConfiguration()
         config.memoryBytes = try MemorySize.parse(memory)
         config.cpuCount = smp
-        do { config.cpuModel = try CPUModelSpec.model(from: cpu) } catch { throw CommandLineError.usage("--cpu \(cpu): \(error)") }
+        do { config.cpuModel = try CPUModelSpec.model(from: cpuSpec) } catch { throw CommandLineError.usage("--cpu \(cpuSpec): \(error)") }
         guard let source = VirtualClock.Source(rawValue: clock) else {
             throw CommandLineError.usage("--clock must be virtual or host, not '\(clock)'")
         }
         config.clock = source
         do { try config.validate() } catch { throw CommandLineError.usage("\(error)") }
-        if kernel == nil && config.memoryBytes < DefaultGuest.minimumMemoryBytes {
-            throw CommandLineError.usage("the bundled default guest needs at least \(MachineConfiguration.describe(bytes: DefaultGuest.minimumMemoryBytes)) of RAM, not \(MachineConfiguration.describe(bytes: config.memoryBytes))")
+        if kernel == nil && config.memoryBytes < Self.guestHypervisorMinimumMemory {
+            throw CommandLineError.usage("the bundled guest hypervisor needs at least \(MachineConfiguration.describe(bytes: Self.guestHypervisorMinimumMemory)) of RAM, not \(MachineConfiguration.describe(bytes: config.memoryBytes))")
         }
         return config
     }
@@ -114,7 +124,7 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         let started = Date()
-        if cpu == "help" {
+        if cpuSpec == "help" {
             print(CPUModelSpec.helpText)
             return
         }
@@ -123,9 +133,9 @@ struct RunCommand: ParsableCommand {
         guard (1...1_000_000).contains(profileInterval) else {
             throw CommandLineError.usage("--profile-interval must be between 1 and 1000000 µs, not \(profileInterval)")
         }
-        for w in CPUModelSpec.warnings(for: cpu) { FileHandle.standardError.write(Data("matryoshka: note: \(w)\n".utf8)) }
+        for w in CPUModelSpec.warnings(for: cpuSpec) { FileHandle.standardError.write(Data("matryoshka: note: \(w)\n".utf8)) }
         // Inputs, then outputs, all before the guest runs.
-        let image = try kernel.map { try InputFile.read($0, what: "kernel image") } ?? DefaultGuest.image().elf
+        let image = try kernel.map { try InputFile.read($0, what: "kernel image") } ?? HypervisorGuest.image()
         let rd = try initrd.map { try InputFile.read($0, what: "initrd") }
         let symbols = profile ? try profileSymbolTable(kernelImage: image) : nil
         let traceFile = try exitTrace.map { try OutputFile.create($0, what: "exit trace") }
@@ -140,7 +150,7 @@ struct RunCommand: ParsableCommand {
             nested.log = { FileHandle.standardError.write(Data("matryoshka: vmx: \($0)\n".utf8)) }
         }
         // A Multiboot command line starts with the kernel's path, as GRUB and QEMU pass it.
-        let name = kernel ?? "default-guest"
+        let name = kernel ?? "guest-hypervisor"
         let line = MultibootLoader.isMultiboot(image) ? (append.isEmpty ? name : "\(name) \(append)") : append
         do { try vm.boot(kernel: image, commandLine: line, initrd: rd) }
         catch { throw CommandLineError.image("kernel '\(name)': \(error)") }
@@ -153,11 +163,10 @@ struct RunCommand: ParsableCommand {
         serial.flush()
         let report = OutcomeReport.run(outcome, vm: vm, limits: limits)
         if let m = report.message { FileHandle.standardError.write(Data("matryoshka: \(m)\n".utf8)) }
-        if summary || kernel == nil {
-            FileHandle.standardError.write(Data(RunSummary.text(outcome: outcome, vm: vm, wallSeconds: Date().timeIntervalSince(started)).utf8))
-        }
-        if summary || exitStatistics {
-            FileHandle.standardError.write(Data(TraceExport.statisticsTable(vm.exitTrace).utf8))
+        let wall = Date().timeIntervalSince(started)
+        if summary { FileHandle.standardError.write(Data(RunSummary.text(outcome: outcome, vm: vm, wallSeconds: wall).utf8)) }
+        if summary || exitStatistics || kernel == nil {
+            FileHandle.standardError.write(Data(RunSummary.statistics(vm: vm, wallSeconds: wall).utf8))
         }
         if let samples {
             let lookup = symbols.map { t in { (a: UInt64) in t.lookup(a).map { ($0.symbol.name, $0.offset) } } }

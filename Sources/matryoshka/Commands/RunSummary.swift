@@ -1,8 +1,9 @@
 import CommandLineSupport
 import Foundation
 import Hypervisor
+import Tracing
 
-/// `run --summary` (and every run of the bundled guest): how the run ended, instructions and
+/// `run --summary`: how the run ended, instructions and
 /// virtual time (halted time shown apart), the translator's and decode cache's counters, and
 /// each vCPU's state and registers at the end.
 enum RunSummary {
@@ -22,6 +23,15 @@ enum RunSummary {
                                 v.index, state(v), g[.guestRIP], g[.guestRSP], g[.guestRFLAGS], g[.guestCR0], g[.guestCR3], g[.guestCR4]))
         }
         return lines.map { "matryoshka: \($0)\n" }.joined()
+    }
+
+    /// The exit statistics: the per-level table after a nested run (an exit from L2 or a
+    /// virtual VM entry), the table per reason otherwise.
+    static func statistics(vm: VirtualMachine, wallSeconds: Double) -> String {
+        guard vm.exitTrace.sawL2 else { return TraceExport.statisticsTable(vm.exitTrace) }
+        let totals = TraceExport.RunTotals(instructions: vm.clock.instructionsRetired, nanoseconds: vm.clock.nanoseconds,
+                                           idleNanoseconds: vm.clock.idleNanoseconds, wallSeconds: wallSeconds)
+        return TraceExport.levelTable(vm.exitTrace, totals: totals)
     }
 
     /// The outcome in words (the exit status line says the rest).
