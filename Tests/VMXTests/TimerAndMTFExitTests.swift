@@ -61,11 +61,15 @@ final class TimerAndMTFExitTests: XCTestCase {
         XCTAssertEqual(cpu.run(vmcs: v, budget: 100), .vmExit(.preemptionTimer))
         XCTAssertEqual(cpu.instructionsRetired, start)
         XCTAssertEqual(v[.guestRIP], Self.code)
-        // In HLT the timer expires at once (virtual time has nothing else to count).
+        // In HLT the timer keeps counting down in virtual time (§26.5.1: it counts in the HLT
+        // state) and exits from it: 1000 ticks are 32,000 TSC cycles, a budget of 20,000
+        // instruction times covers them, 100 does not.
         let h = try g.vmcs { a in a.hlt() }
         h.enable(Pin.activateVMXPreemptionTimer); h.enable(ExitControls.saveVMXPreemptionTimer)
         h[.vmxPreemptionTimerValue] = 1000
-        XCTAssertEqual(cpu.run(vmcs: h, budget: 100), .vmExit(.preemptionTimer))
+        XCTAssertEqual(cpu.run(vmcs: h, budget: 100), .budgetExhausted)
+        XCTAssertEqual(h[.guestActivityState], 1)
+        XCTAssertEqual(cpu.run(vmcs: h, budget: 20_000), .vmExit(.preemptionTimer))
         XCTAssertEqual(h[.guestActivityState], 1, "exit from the HLT state")
         XCTAssertEqual(h[.vmxPreemptionTimerValue], 0)
         // §27.2.1.2: saving the timer needs the timer.
