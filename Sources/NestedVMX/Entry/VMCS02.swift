@@ -93,19 +93,23 @@ extension VirtualVMX {
         // L0's scratch page (a read of it gives zeros, not L0's memory).
         v[.virtualAPICAddress] = primary12.contains(.useTPRShadow) ? l1Page(g[.virtualAPICAddress]) : 0
 
-        // VMCS shadowing for L1's guest: the shadow vmcs12 the link pointer names and copies of
-        // the VMREAD/VMWRITE bitmaps.
-        if secondary12.contains(.vmcsShadowing), g[.vmcsLinkPointer] != ~0 {
-            let shadow = cache.activate(g[.vmcsLinkPointer], from: l1)
-            processor.registerVMCS(shadow.vmcs, at: g[.vmcsLinkPointer])
-            v[.vmcsLinkPointer] = g[.vmcsLinkPointer]
+        // VMCS shadowing for L1's guest: copies of the VMREAD/VMWRITE bitmaps (they decide the
+        // exits even when the link pointer is FFFFFFFF_FFFFFFFFH, where an access that does not
+        // exit is VMfailInvalid) and the shadow vmcs12 the link pointer names.
+        v[.vmcsLinkPointer] = ~0
+        if secondary12.contains(.vmcsShadowing) {
             copyBitmap(g[.vmreadBitmapAddress], to: pages.vmreadBitmap)
             copyBitmap(g[.vmwriteBitmapAddress], to: pages.vmwriteBitmap)
             v[.vmreadBitmapAddress] = pages.vmreadBitmap
             v[.vmwriteBitmapAddress] = pages.vmwriteBitmap
-        } else {
-            v[.vmcsLinkPointer] = ~0
+            if g[.vmcsLinkPointer] != ~0 {
+                let shadow = cache.activate(g[.vmcsLinkPointer], from: l1)
+                processor.registerVMCS(shadow.vmcs, at: g[.vmcsLinkPointer])
+                v[.vmcsLinkPointer] = g[.vmcsLinkPointer]
+            }
         }
+        // VMfailValid of L2's shadow accesses lands here and goes back to vmcs12 at the exit.
+        v[.vmInstructionError] = g[.vmInstructionError]
         v[.entryMSRLoadCount] = 0
         v[.exitMSRStoreCount] = 0
         v[.exitMSRLoadCount] = 0

@@ -57,6 +57,9 @@ extension VirtualVMX {
     /// valid bit (§28.2.? "every VM exit clears bit 31").
     func recordExitInformation(from v02: VMCS, into g: VMCS) {
         for f in Self.exitInformationFields { g[f] = v02[f] }
+        // L2's VMREAD/VMWRITE of the shadow VMCS record VMfailValid in the VMCS it runs under
+        // (ch. 31 "VMREAD"/"VMWRITE", VMfailValid): vmcs12 to L1.
+        g[.vmInstructionError] = v02[.vmInstructionError]
         g.entryInterruption = g.entryInterruption.invalidated
     }
 
