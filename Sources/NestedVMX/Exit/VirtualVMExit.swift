@@ -54,7 +54,7 @@ extension VirtualVMX {
 
     /// §28.2: the exit information, as the processor recorded it for VMCS02 (or as L0 rewrote
     /// it: EPT12's rights, a misconfiguration); the VM-entry interruption information loses its
-    /// valid bit (§28.2.? "every VM exit clears bit 31").
+    /// valid bit (§28.2: every VM exit clears bit 31 of that field).
     func recordExitInformation(from v02: VMCS, into g: VMCS) {
         for f in Self.exitInformationFields { g[f] = v02[f] }
         // L2's VMREAD/VMWRITE of the shadow VMCS record VMfailValid in the VMCS it runs under
