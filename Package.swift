@@ -42,7 +42,7 @@ let package = Package(
             "Hypervisor", "Platform", "CPU", "Tracing", "X86Assembler", "QEMUFrontend", "CommandLineSupport", "GuestImages",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .target(name: "CommandLineSupport", dependencies: ["Hypervisor"]),
+        .target(name: "CommandLineSupport", dependencies: ["Hypervisor", "CPU"]),
         .target(name: "QEMUFrontend", dependencies: ["CPU", "CommandLineSupport"]),
         .executableTarget(name: "matryoshka-qemu", dependencies: ["QEMUFrontend", "CommandLineSupport", "Hypervisor", "Platform", "CPU"]),
         // Shared by the test targets: test buses, bare and VMX test machines.

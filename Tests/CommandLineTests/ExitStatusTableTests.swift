@@ -109,6 +109,32 @@ final class ExitStatusTableTests: XCTestCase {
     /// `trace-view` draws a trace written by `run --exit-trace` (a run that printed "x" through
     /// one I/O exit) as an HTML page with a row per vCPU and level, and refuses what it cannot
     /// draw with one line: no file, no spans, a window that is not FROM < TO, a bad width.
+    /// Issue 16: a VMCS01 field the VM-entry checks refuse makes `run` name the rule — its id,
+    /// the field and value, the SDM section — not a generic error; bad `--vmcs01-write` input
+    /// is a usage error.
+    func testVMCS01WriteNamesTheEntryCheckItBreaks() throws {
+        let s = try Scratch()
+        let g = try s.file("exit0.elf", TestGuests.exit(0))
+        let usage = RunExitStatus.usageError.rawValue, unresolved = RunExitStatus.unresolvedExit.rawValue
+        let prefix = "matryoshka: L0 could not resolve a VM exit on vCPU 0: VMCS01 failed VM entry: "
+        try check("matryoshka", [
+            Row(arguments: ["run", g, "--vmcs01-write", "pin-based VM-execution controls=0xffffffff"], status: unresolved,
+                firstErrorLine: prefix + "VMfailValid 7 (VM entry with invalid control field(s)) — check 'pin-based-controls-reserved': pin-based VM-execution controls (0x4000) = 0xffffffff; reserved pin-based controls set per IA32_VMX_TRUE_PINBASED_CTLS (SDM Vol. 3C §27.2.1.1) — with the fields --vmcs01-write set"),
+            Row(arguments: ["run", g, "--vmcs01-write", "0x6800=0"], status: unresolved,
+                firstErrorLine: prefix + "VM-entry failure, exit reason 33, qualification 0 — check 'cr0-fixed': guest CR0 (0x6800) = 0x0; CR0 has every bit fixed in VMX operation at its fixed value (PE/PG free with unrestricted guest) (SDM Vol. 3C §27.3.1.1) — with the fields --vmcs01-write set"),
+            // A value the checks accept changes nothing visible.
+            Row(arguments: ["run", g, "--vmcs01-write", "guest IA32_DEBUGCTL=0"], status: 0, firstErrorLine: ""),
+            Row(arguments: ["run", g, "--vmcs01-write", "bogus=1"], status: usage,
+                firstErrorLine: "matryoshka: --vmcs01-write: 'bogus' is not a VMCS field (an encoding such as 0x4000, or a name such as 'guest CR0')"),
+            Row(arguments: ["run", g, "--vmcs01-write", "0x2=1"], status: usage,
+                firstErrorLine: "matryoshka: --vmcs01-write: posted-interrupt notification vector (0x2) belongs to a feature this processor does not implement"),
+            Row(arguments: ["run", g, "--vmcs01-write", "0x4000"], status: usage,
+                firstErrorLine: "matryoshka: --vmcs01-write '0x4000': expected FIELD=VALUE (e.g. 0x4000=0x16)"),
+            Row(arguments: ["run", g, "--vmcs01-write", "0x4000=banana"], status: usage,
+                firstErrorLine: "matryoshka: --vmcs01-write: 'banana' is not a number (decimal, or hexadecimal with 0x)"),
+        ])
+    }
+
     func testTraceViewDrawsARunsTraceAndRefusesBadInput() throws {
         let s = try Scratch()
         let spin = try s.file("spin.elf", TestGuests.printThenSpin("x"))

@@ -1,7 +1,6 @@
 import XCTest
 import X86Assembler
-@testable import CPU
-@testable import TestSupport
+import CPU
 
 /// A guest for observing cached translations: linear pages `page(k)` (k = 0…3) at 1 GiB are
 /// mapped through a 4-KByte page table that tests rewrite *without* invalidating, so a read

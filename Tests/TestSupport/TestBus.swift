@@ -1,4 +1,4 @@
-@testable import CPU
+import CPU
 
 /// A device bus for test guests: records port I/O, serves reads from a table, and maps
 /// optional MMIO callbacks.

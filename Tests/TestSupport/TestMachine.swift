@@ -1,4 +1,4 @@
-@testable import CPU
+import CPU
 
 /// A bare processor with RAM, for running test guests outside VMX.
 final class TestMachine {

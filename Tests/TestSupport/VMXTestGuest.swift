@@ -1,6 +1,6 @@
 import Foundation
 import X86Assembler
-@testable import CPU
+import CPU
 
 /// A processor with 16 MiB and a builder of VMCSs for 64-bit test guests.
 final class VMXTestGuest {

@@ -37,6 +37,11 @@ public final class VCPU: LocalAPICHost {
     /// L0 changed the processor's state directly (boot, reset, INIT, SIPI): VMCS01's guest
     /// state is taken from the processor before the next VM entry.
     var guestStateStale = true
+    /// VMCS01 writes a developer asked for (`run --vmcs01-write`), made once, after L0 has
+    /// filled VMCS01 and before the first VM entry, so the entry checks judge them.
+    public var pendingVMCS01Writes: [(field: VMCSField, value: UInt64)] = []
+    /// VMCS01 holds such writes: a failed entry into it is theirs, not an L0 bug.
+    var vmcs01Edited = false
     /// L0 completed an instruction with RFLAGS.TF = 1: a single-step #DB is owed before any
     /// interrupt (SDM Vol. 3A §6.9, Table 6-2).
     var pendingDebugTrap = false

@@ -145,6 +145,11 @@ public final class VirtualMachine {
                     VMCS01.load(guestStateOf: v.processor, into: v.vmcs01)
                     v.guestStateStale = false
                 }
+                if !v.pendingVMCS01Writes.isEmpty {
+                    for w in v.pendingVMCS01Writes { v.vmcs01[w.field] = w.value }
+                    v.pendingVMCS01Writes.removeAll()
+                    v.vmcs01Edited = true
+                }
                 deliverEvents(to: v)
                 guard v.state == .running && !sleeping else { continue }
                 current = v
@@ -213,8 +218,9 @@ public final class VirtualMachine {
     /// An entry into a VMCS L0 built failed: an L0 bug, reported with the rule it broke.
     private func entryFailureMessage(_ v: VCPU, reason: String) -> String {
         let which = v.currentVMCS === v.vmcs01 ? "VMCS01" : "VMCS02"
-        guard let f = v.processor.lastEntryCheckFailure else { return "\(which) failed VM entry (\(reason)): an L0 bug" }
-        return "\(which) failed VM entry: \(f) — an L0 bug"
+        let whose = which == "VMCS01" && v.vmcs01Edited ? "with the fields --vmcs01-write set" : "an L0 bug"
+        guard let f = v.processor.lastEntryCheckFailure else { return "\(which) failed VM entry (\(reason)): \(whose)" }
+        return "\(which) failed VM entry: \(f) — \(whose)"
     }
 
     /// Instructions the current slice may run: up to the next timer deadline, and the shorter

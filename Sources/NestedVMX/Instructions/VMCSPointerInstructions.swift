@@ -10,14 +10,8 @@ extension VirtualVMX {
     /// (VMfail 3); the VMCS's data is written to its region, its launch state becomes clear,
     /// and if it was current there is no current VMCS any more.
     public func vmclear(_ address: UInt64) -> VMXRootResult {
-        guard Self.alignedWithinWidth(address, capabilities.physicalAddressBits) else {
-            nested.note("VMCLEAR: VMfail 2 — operand 0x\(hex(address)) is not 4-KByte aligned within MAXPHYADDR")
-            return .fail(.vmclearInvalidAddress)
-        }
-        guard address != vmxonRegion else {
-            nested.note("VMCLEAR: VMfail 3 — operand 0x\(hex(address)) is the VMXON pointer")
-            return .fail(.vmclearVMXONPointer)
-        }
+        if let e = pointerOperandError(address, "VMCLEAR", misaligned: .vmclearInvalidAddress,
+                                       vmxonPointer: .vmclearVMXONPointer) { return .fail(e) }
         if let v = cache.active(address) {
             v.vmcs.launched = false
             if current === v {
@@ -35,14 +29,8 @@ extension VirtualVMX {
     /// (VMfail 10), the region's revision identifier ours (VMfail 11; a shadow VMCS may be
     /// made current since VMCS shadowing is offered); the VMCS becomes active and current.
     public func vmptrld(_ address: UInt64) -> VMXRootResult {
-        guard Self.alignedWithinWidth(address, capabilities.physicalAddressBits) else {
-            nested.note("VMPTRLD: VMfail 9 — operand 0x\(hex(address)) is not 4-KByte aligned within MAXPHYADDR")
-            return .fail(.vmptrldInvalidAddress)
-        }
-        guard address != vmxonRegion else {
-            nested.note("VMPTRLD: VMfail 10 — operand 0x\(hex(address)) is the VMXON pointer")
-            return .fail(.vmptrldVMXONPointer)
-        }
+        if let e = pointerOperandError(address, "VMPTRLD", misaligned: .vmptrldInvalidAddress,
+                                       vmxonPointer: .vmptrldVMXONPointer) { return .fail(e) }
         let word = l1.load(UInt32.self, at: address) ?? ~0
         guard word & 0x7FFF_FFFF == VMXCapabilities.revisionIdentifier,
               word >> 31 == 0 || capabilities.secondary.contains(.vmcsShadowing) else {
@@ -56,6 +44,21 @@ extension VirtualVMX {
         current = v
         updateL1VMCSShadowing()
         return .succeed
+    }
+
+    /// The VMCS-pointer operand checks VMCLEAR and VMPTRLD share (ch. 31 Operation): 4-KByte
+    /// aligned within MAXPHYADDR, then not the VMXON pointer — each with its instruction's error.
+    func pointerOperandError(_ address: UInt64, _ instruction: String, misaligned: VMInstructionError,
+                             vmxonPointer: VMInstructionError) -> VMInstructionError? {
+        if !Self.alignedWithinWidth(address, capabilities.physicalAddressBits) {
+            nested.note("\(instruction): VMfail \(misaligned.rawValue) — operand 0x\(hex(address)) is not 4-KByte aligned within MAXPHYADDR")
+            return misaligned
+        }
+        if address == vmxonRegion {
+            nested.note("\(instruction): VMfail \(vmxonPointer.rawValue) — operand 0x\(hex(address)) is the VMXON pointer")
+            return vmxonPointer
+        }
+        return nil
     }
 
     /// VMfailValid: the error goes into the current vmcs12's VM-instruction error field (§31.2).

@@ -66,6 +66,10 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Nested VMX: log every VMfail and VM-entry failure the guest hypervisor causes, with the rule it broke (field, value, SDM section), to standard error.")
     var vmxLog = false
 
+    @Option(name: .customLong("vmcs01-write"), parsing: .unconditionalSingleValue,
+            help: "For studying VM-entry checks: FIELD=VALUE written into every vCPU's VMCS01 just before its first VM entry (FIELD: an encoding such as 0x4000 or the SDM's name, e.g. 'pin-based VM-execution controls'; repeatable). A value the checks refuse ends the run with status 70 and the rule it broke.")
+    var vmcs01Write: [String] = []
+
     @Flag(help: "Print the table of VM exits L0 handled to standard error: per reason, or for a nested run per level (L2 exits L0 handled alone or reflected to L1, L1's exits, virtual VM entries, instructions and virtual time per level).")
     var exitStatistics = false
 
@@ -155,6 +159,8 @@ struct RunCommand: ParsableCommand {
         do { try vm.boot(kernel: image, commandLine: line, initrd: rd) }
         catch { throw CommandLineError.image("kernel '\(name)': \(error)") }
         if noTranslate { for v in vm.vcpus { v.processor.translationEnabled = false } }
+        let writes = try vmcs01Write.map(VMCSFieldAssignment.parse)
+        for v in vm.vcpus { v.pendingVMCS01Writes = writes.map { ($0.field, $0.value) } }
         let samples = profile ? vm.startProfiling(intervalNanoseconds: UInt64(profileInterval) * 1000) : nil
 
         StopSignals.install()
