@@ -27,7 +27,7 @@ final class TimerAndMTFExitTests: XCTestCase {
     }
 
     func testPreemptionTimerExpiresAtTheTSCRateAndSavesZero() throws {
-        XCTAssertEqual(VMXCapabilities().misc & 0x1F, 5)
+        XCTAssertEqual(VMXCapabilities().misc & 0x1F, 0, "rate 0: a decrement per TSC tick")
         let v = try spinningGuest()
         v.enable(Pin.activateVMXPreemptionTimer); v.enable(ExitControls.saveVMXPreemptionTimer)
         v[.vmxPreemptionTimerValue] = 10
@@ -37,20 +37,20 @@ final class TimerAndMTFExitTests: XCTestCase {
         XCTAssertEqual(v[.exitReason], 52)
         XCTAssertEqual(v[.exitQualification], 0)
         XCTAssertEqual(cpu.instructionsRetired - start, expected)
-        XCTAssertEqual(expected, 157, "(((7 >> 5) + 10) << 5 - 7) / 2 rounded up")
+        XCTAssertEqual(expected, 5, "10 TSC ticks at 2 per instruction time")
         XCTAssertEqual(v[.vmxPreemptionTimerValue], 0)
     }
 
     func testPreemptionTimerResumesAcrossBudgetReturns() throws {
         let v = try spinningGuest()
         v.enable(Pin.activateVMXPreemptionTimer)
-        v[.vmxPreemptionTimerValue] = 4
-        let start = cpu.instructionsRetired, expected = instructionsUntilExpiry(4, tsc: cpu.timeStampCounter)
+        v[.vmxPreemptionTimerValue] = 100
+        let start = cpu.instructionsRetired, expected = instructionsUntilExpiry(100, tsc: cpu.timeStampCounter)
         XCTAssertEqual(cpu.run(vmcs: v, budget: 40), .budgetExhausted)
-        XCTAssertEqual(v[.vmxPreemptionTimerValue], 2, "two decrements (TSC 0 → 80) remain counted")
+        XCTAssertEqual(v[.vmxPreemptionTimerValue], 20, "80 decrements (TSC 0 → 80) remain counted")
         XCTAssertEqual(cpu.run(vmcs: v, budget: 1000), .vmExit(.preemptionTimer))
         XCTAssertEqual(cpu.instructionsRetired - start, expected)
-        XCTAssertEqual(v[.vmxPreemptionTimerValue], 2, "without \"save VMX-preemption timer value\" the exit leaves the field")
+        XCTAssertEqual(v[.vmxPreemptionTimerValue], 20, "without \"save VMX-preemption timer value\" the exit leaves the field")
     }
 
     func testPreemptionTimerValueZeroExitsBeforeTheFirstInstruction() throws {
@@ -62,11 +62,11 @@ final class TimerAndMTFExitTests: XCTestCase {
         XCTAssertEqual(cpu.instructionsRetired, start)
         XCTAssertEqual(v[.guestRIP], Self.code)
         // In HLT the timer keeps counting down in virtual time (§26.5.1: it counts in the HLT
-        // state) and exits from it: 1000 ticks are 32,000 TSC cycles, a budget of 20,000
-        // instruction times covers them, 100 does not.
+        // state) and exits from it: 40,000 ticks are 40,000 TSC cycles (rate 0), a budget of
+        // 20,000 instruction times covers them, 100 does not.
         let h = try g.vmcs { a in a.hlt() }
         h.enable(Pin.activateVMXPreemptionTimer); h.enable(ExitControls.saveVMXPreemptionTimer)
-        h[.vmxPreemptionTimerValue] = 1000
+        h[.vmxPreemptionTimerValue] = 40_000
         XCTAssertEqual(cpu.run(vmcs: h, budget: 100), .budgetExhausted)
         XCTAssertEqual(h[.guestActivityState], 1)
         XCTAssertEqual(cpu.run(vmcs: h, budget: 20_000), .vmExit(.preemptionTimer))

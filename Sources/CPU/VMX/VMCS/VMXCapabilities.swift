@@ -69,7 +69,10 @@ public struct VMXCapabilities: Sendable, Equatable {
     public var injectionWithZeroLength = true
 
     /// The VMX-preemption timer counts down when TSC bit X changes (IA32_VMX_MISC[4:0] = X).
-    public static let preemptionTimerRate: UInt64 = 5
+    /// X is implementation-specific (Appendix A.6); 0 (every TSC tick, as Bochs) gives guest
+    /// hypervisors the finest time slices — at 2 TSC ticks per instruction time, rate 5 made a
+    /// slice L1 sized for hardware 32 times as long in instructions as on a real processor.
+    public static let preemptionTimerRate: UInt64 = 0
     /// CR3-target values supported (IA32_VMX_MISC[24:16]).
     public static let cr3TargetCount: UInt64 = 4
 
