@@ -69,7 +69,7 @@ echo "qemu-in-l1: L1 initramfs $(($(stat -c %s "$work/l1.cpio") / 1048576)) MiB,
 case "$outer" in
 matryoshka)
     with_wall_time .build/release/matryoshka run "$BZIMAGE" --initrd "$work/l1.cpio" --append "console=ttyS0" \
-        -m 1024 --cpu max --summary --exit-statistics "$@" | tee "$work/run.log" ;;
+        -m 1024 --cpu max,+vmx --summary --exit-statistics "$@" | tee "$work/run.log" ;;
 qemu-tcg)
     with_wall_time qemu-system-x86_64 -accel tcg -cpu max -m 1024 -nographic -no-reboot -kernel "$BZIMAGE" \
         -initrd "$work/l1.cpio" -append "console=ttyS0" "$@" | tee "$work/run.log" ;;
