@@ -115,6 +115,8 @@ public final class Processor {
     let decodeCache: DecodeCache
     /// Holds an instruction decoded outside the cache (see `decodeSingle`).
     let scratchInstruction: UnsafeMutablePointer<DecodedInstruction>
+    /// Recent decodes of instructions that cross a page (`decodeAcrossCachedPages`).
+    let crossPageDecodes = CrossPageDecodes()
     /// Runs hot 64-bit blocks as translated host code (`Translate/`) where the host allows;
     /// false keeps every instruction in the interpreter (same results, for comparison).
     public var translationEnabled = true

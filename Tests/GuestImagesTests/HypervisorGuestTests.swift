@@ -17,16 +17,21 @@ final class HypervisorGuestTests: XCTestCase {
         let image = HypervisorGuest.image()
         XCTAssertEqual(Array(image.prefix(4)), [0x7F, 0x45, 0x4C, 0x46])
         XCTAssertTrue(MultibootLoader.isMultiboot(image))
-        let offset = try XCTUnwrap(stride(from: 0, to: min(8192, image.count) - 32, by: 4).first { Self.le32(image, $0) == 0x1BAD_B002 })
-        let flags = Self.le32(image, offset + 4)
-        XCTAssertEqual(Self.le32(image, offset) &+ flags &+ Self.le32(image, offset + 8), 0)
-        XCTAssertNotEqual(flags & (1 << 16), 0)
-        let load = Self.le32(image, offset + 16), loadEnd = Self.le32(image, offset + 20)
-        let bssEnd = Self.le32(image, offset + 24), entry = Self.le32(image, offset + 28)
+        let (load, loadEnd, bssEnd, entry) = try Self.addressFields(image)
         XCTAssertEqual(load, 0x10_0000)
         XCTAssertTrue((load..<loadEnd).contains(entry))
         XCTAssertGreaterThanOrEqual(bssEnd, loadEnd)
         XCTAssertLessThanOrEqual(Int(loadEnd - load), image.count)
+    }
+
+    /// The Multiboot header's address fields (load_addr, load_end_addr, bss_end_addr,
+    /// entry_addr), its checksum and flag 16 checked.
+    static func addressFields(_ image: [UInt8]) throws -> (load: UInt32, loadEnd: UInt32, bssEnd: UInt32, entry: UInt32) {
+        let offset = try XCTUnwrap(stride(from: 0, to: min(8192, image.count) - 32, by: 4).first { le32(image, $0) == 0x1BAD_B002 })
+        let flags = le32(image, offset + 4)
+        XCTAssertEqual(le32(image, offset) &+ flags &+ le32(image, offset + 8), 0)
+        XCTAssertNotEqual(flags & (1 << 16), 0)
+        return (le32(image, offset + 16), le32(image, offset + 20), le32(image, offset + 24), le32(image, offset + 28))
     }
 
     func boot() throws -> (output: String, outcome: VirtualMachine.Outcome, instructions: UInt64) {
@@ -67,7 +72,9 @@ final class HypervisorGuestTests: XCTestCase {
     /// Under nested VMX (a model with VMX), the per-level accounting covers the whole run:
     /// every retired instruction is L1's or L2's, L0's spans plus L1's, L2's and idle time make
     /// up the machine's virtual time, each virtual VM entry is an L1 VMLAUNCH/VMRESUME exit,
-    /// every exit reflected to L1 follows an entry, and a vCPU's spans follow one another.
+    /// every exit reflected to L1 follows an entry, and a vCPU's spans follow one another. The
+    /// guest profile splits its samples the same way: L2's cover L2's time (give or take the
+    /// exits L0 handled between them), and every L1 sample is in L1's image.
     func testNestedRunIsAccountedPerLevel() throws {
         var config = MachineConfiguration()
         config.cpuModel.features.insert(.vmx)
@@ -76,6 +83,7 @@ final class HypervisorGuestTests: XCTestCase {
         options.serialOutput = { out.append($0) }
         let vm = try VirtualMachine(config, board: options)
         try vm.boot(kernel: HypervisorGuest.image(), commandLine: "matryoshka-l1")
+        let profile = vm.startProfiling(intervalNanoseconds: 10_000)
         let outcome = vm.run(instructionLimit: 4_000_000_000)
         let output = String(decoding: out, as: UTF8.self)
         XCTAssertEqual(outcome, .poweredOff, output)
@@ -103,5 +111,17 @@ final class HypervisorGuestTests: XCTestCase {
             XCTAssertFalse(a.track == b.track && a.track != .l0 && a.guestVPID == b.guestVPID && a.end == b.start, "not merged: \(a) \(b)")
         }
         XCTAssertEqual(spans.filter { $0.track == .l0 }.count, Int(t.recorded), "an L0 span per exit")
+
+        XCTAssertEqual(profile.samples(.l1) + profile.samples(.l2) + profile.idle, profile.total)
+        let l2Sampled = Double(profile.samples(.l2) * 10_000)
+        XCTAssertGreaterThan(l2Sampled, Double(tl.virtualTime(.l2)) * 0.97)
+        XCTAssertLessThan(l2Sampled, Double(tl.virtualTime(.l2) + tl.virtualTime(.l0)) * 1.03)
+        XCTAssertGreaterThan(profile.samples(.l1), 0)
+        let (load, _, bssEnd, _) = try Self.addressFields(HypervisorGuest.image())
+        let image = UInt64(load)..<UInt64(bssEnd)
+        XCTAssertEqual(profile.l1ByAddress.keys.filter { !image.contains($0) }, [], "L1 samples outside L1's image")
+        XCTAssertEqual(profile.l2ByAddress.keys.filter { image.contains($0) }, [], "L2 samples at L1's addresses")
+        let report = profile.report(symbols: nil)
+        XCTAssertTrue(report.contains("\nL1:\n") && report.contains("\nL2 (every L2 guest's RIPs together):\n"), report)
     }
 }

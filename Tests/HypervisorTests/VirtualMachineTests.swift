@@ -204,9 +204,10 @@ final class VirtualMachineTests: XCTestCase {
         try vm.boot(kernel: Self.elf(a.assemble(), load: load, entry: entry), commandLine: "")
         let p = vm.startProfiling(intervalNanoseconds: 10_000)
         XCTAssertEqual(vm.run(instructionLimit: 50_000_000), .exited(status: 1))
-        func samples(_ r: Range<UInt64>) -> Int { p.byAddress.filter { r.contains($0.key) }.reduce(0) { $0 + $1.value } }
+        func samples(_ r: Range<UInt64>) -> Int { p.byAddress(.l1).filter { r.contains($0.key) }.reduce(0) { $0 + $1.value } }
         let one = samples(firstStart..<firstEnd), three = samples(secondStart..<secondEnd)
         XCTAssertEqual(p.idle, 0)
+        XCTAssertEqual(p.samples(.l2), 0, "no nested guest")
         XCTAssertEqual(one + three, p.total, "every sample is in one of the loops")
         XCTAssertEqual(Double(p.total), Double(vm.clock.nanoseconds) / 10_000, accuracy: 1, "one sample per 10 µs")
         XCTAssertEqual(Double(three) / Double(one), 3, accuracy: 0.1)

@@ -132,21 +132,31 @@ extension Processor {
 
     /// `decodeSingle` for an instruction at `la` (64-bit mode) that may cross into the next
     /// page when the TLB already maps both pages with execute permission: then neither
-    /// fetch can fault, so all 15 bytes are read at once and decoded once. False when a page
-    /// is not cached (the exact path then fetches page by page).
+    /// fetch can fault, so all 15 bytes are read at once and decoded once, or taken from
+    /// `crossPageDecodes` when those bytes were decoded before. False when a page is not cached
+    /// (the exact path then fetches page by page).
     func decodeAcrossCachedPages(_ la: UInt64) -> Bool {
         let first = 4096 - Int(la & 0xFFF)
         guard first < 15, let p1 = cachedFetchPhysical(la), let p2 = cachedFetchPhysical(la &+ UInt64(first)) else { return false }
         var buf: (UInt64, UInt64) = (0, 0)
-        let r = withUnsafeMutableBytes(of: &buf) { raw in
+        withUnsafeMutableBytes(of: &buf) { raw in
             let dst = raw.baseAddress!
             dst.copyMemory(from: memory.base + Int(p1), byteCount: first)
             (dst + first).copyMemory(from: memory.base + Int(p2), byteCount: 15 - first)
-            return Decoder.decode(UnsafePointer(dst.assumingMemoryBound(to: UInt8.self)), available: 15, codeSize: codeSize)
+        }
+        let memo = crossPageDecodes.slot(p1)
+        if memo.pointee.first == p1 && memo.pointee.second == p2 && memo.pointee.codeSize == codeSize
+            && memo.pointee.bytes == buf {
+            scratchInstruction.pointee = memo.pointee.instruction
+            return true
+        }
+        let r = withUnsafeBytes(of: &buf) { raw in
+            Decoder.decode(raw.baseAddress!.assumingMemoryBound(to: UInt8.self), available: 15, codeSize: codeSize)
         }
         guard case .instruction(var d) = r else { return false }
         d.flags |= DecodedInstruction.Flags.endsBlock
         scratchInstruction.pointee = d
+        memo.pointee = CrossPageDecodes.Entry(first: p1, second: p2, codeSize: codeSize, bytes: buf, instruction: d)
         return true
     }
 

@@ -12,7 +12,8 @@ extension VirtualMachine {
         return p
     }
 
-    /// One sample per vCPU: its RIP while it runs, idle while it halts, waits for SIPI or the
+    /// One sample per vCPU: its RIP while it runs — L2's (VMCS02's guest RIP) while L1 has a
+    /// nested guest running on it, L1's otherwise — idle while it halts, waits for SIPI or the
     /// machine sleeps. Idle time skips only to the next deadline, which this event keeps
     /// within one interval; should virtual time still pass several intervals before the event
     /// runs, the sample counts once per interval passed, so shares stay shares of time.
@@ -21,7 +22,7 @@ extension VirtualMachine {
             let periods = (clock.nanoseconds - due) / p.intervalNanoseconds + 1
             for v in vcpus {
                 let rip = v.state == .running && !sleeping ? v.guestRIP : nil
-                p.record(rip: rip, weight: Int(periods))
+                p.record(rip: rip, level: v.inL2 ? .l2 : .l1, weight: Int(periods))
             }
             scheduleSample(p, at: due + periods * p.intervalNanoseconds)
         }
@@ -29,7 +30,8 @@ extension VirtualMachine {
 }
 
 extension VCPU {
-    /// L1's RIP: VMCS01's guest RIP between entries, the processor's while L0 has changed it.
+    /// The RIP of the guest the vCPU runs: the current VMCS's guest RIP between entries
+    /// (VMCS02's while L2 runs, VMCS01's otherwise), the processor's while L0 has changed it.
     public var guestRIP: UInt64 {
         guestStateStale ? processor.rip : currentVMCS[.guestRIP]
     }

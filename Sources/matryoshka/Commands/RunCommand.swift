@@ -76,7 +76,7 @@ struct RunCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Write the timeline as a Chrome/Perfetto trace (JSON) to this file: a track per vCPU and level (L2, L1 running; L0 handling each exit), in virtual time; 'matryoshka trace-view' draws it.")
     var exitTrace: String?
 
-    @Flag(help: "Sample the guest's RIP and print where it spent virtual time (functions from the kernel's ELF symbols) to standard error.")
+    @Flag(help: "Sample the guest's RIP and print where it spent virtual time (functions from the kernel's ELF symbols) to standard error; with nested guests, L1's and L2's samples apart.")
     var profile = false
 
     @Option(parsing: .unconditional, help: "Microseconds of virtual time between profile samples (1–1000000).")
@@ -84,6 +84,9 @@ struct RunCommand: ParsableCommand {
 
     @Option(parsing: .unconditional, help: "ELF file whose symbol table names the profile's addresses (default: the kernel, if it is ELF), e.g. a Linux vmlinux.")
     var profileSymbols: String?
+
+    @Option(parsing: .unconditional, help: "ELF file whose symbol table names the profile's L2 addresses (default: none, L2 addresses in hex), e.g. the vmlinux L2 boots.")
+    var profileL2Symbols: String?
 
     /// The machine the options describe; every value checked.
     func machineConfiguration() throws -> MachineConfiguration {
@@ -117,13 +120,16 @@ struct RunCommand: ParsableCommand {
 
     /// The symbols for the profile: `--profile-symbols`, else the kernel image's own.
     func profileSymbolTable(kernelImage: [UInt8]) throws -> ELFSymbolTable? {
-        if let path = profileSymbols {
-            let data = try InputFile.read(path, what: "symbol file")
-            do { return try ELFSymbolTable(data) }
-            catch { throw CommandLineError.image("symbol file '\(path)': \(error)") }
-        }
+        if let path = profileSymbols { return try Self.symbolFile(path) }
         guard ELFImage.isELF(kernelImage) else { return nil }
         return try? ELFSymbolTable(kernelImage)
+    }
+
+    /// The symbol table of ELF file `path` (a precise image error otherwise).
+    static func symbolFile(_ path: String) throws -> ELFSymbolTable {
+        let data = try InputFile.read(path, what: "symbol file")
+        do { return try ELFSymbolTable(data) }
+        catch { throw CommandLineError.image("symbol file '\(path)': \(error)") }
     }
 
     func run() throws {
@@ -142,6 +148,7 @@ struct RunCommand: ParsableCommand {
         let image = try kernel.map { try InputFile.read($0, what: "kernel image") } ?? HypervisorGuest.image()
         let rd = try initrd.map { try InputFile.read($0, what: "initrd") }
         let symbols = profile ? try profileSymbolTable(kernelImage: image) : nil
+        let l2Symbols = profile ? try profileL2Symbols.map(Self.symbolFile) : nil
         let traceFile = try exitTrace.map { try OutputFile.create($0, what: "exit trace") }
 
         let serial = SerialOutput(fileDescriptor: 1)
@@ -175,8 +182,10 @@ struct RunCommand: ParsableCommand {
             FileHandle.standardError.write(Data(RunSummary.statistics(vm: vm, wallSeconds: wall).utf8))
         }
         if let samples {
-            let lookup = symbols.map { t in { (a: UInt64) in t.lookup(a).map { ($0.symbol.name, $0.offset) } } }
-            FileHandle.standardError.write(Data(samples.report(symbols: lookup).utf8))
+            func lookup(_ t: ELFSymbolTable?) -> GuestProfile.Symbolizer? {
+                t.map { t in { (a: UInt64) in t.lookup(a).map { ($0.symbol.name, $0.offset) } } }
+            }
+            FileHandle.standardError.write(Data(samples.report(symbols: lookup(symbols), l2Symbols: lookup(l2Symbols)).utf8))
         }
         if let traceFile {
             try traceFile.write(Array(TraceExport.chromeTrace(vm.exitTrace).utf8))

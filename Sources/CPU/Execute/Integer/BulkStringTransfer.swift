@@ -4,6 +4,14 @@
 /// segment with base 0 and no limit in the way, RAM pages the TLB already grants for the
 /// access, no decoded code on the destination page, and (MOVS) no overlap that a forward
 /// element-by-element copy would propagate. Anything else takes the per-iteration path.
+/// In VMX non-root operation (every guest of L0) the TLB's entries already combine the guest's
+/// paging with EPT (permissions and A/D flags set by the access that filled them), so the same
+/// rule holds; what non-root adds is left to the per-iteration path: a stop pending at the
+/// boundary (the monitor trap flag's one iteration, SDM Vol. 3C §26.5.2) and L0's emulation of
+/// an exited instruction. A non-root run stays within one interpreted chunk (`repChunk`), so
+/// interrupts, the VMX-preemption timer and run budgets are recognised between the same
+/// iterations as without the fast path (SDM Vol. 2B "REP/REPE/REPZ/REPNE/REPNZ": a repeated
+/// string operation can be suspended by an exception or interrupt between iterations).
 extension Processor {
     /// Host pointer for `count` bytes at `la` if one TLB entry covers them with the access
     /// allowed (filling the entry by an ordinary access first), else nil.
@@ -27,8 +35,11 @@ extension Processor {
 
     func bulkEligible(_ i: Inst) -> Bool {
         i.pointee.flags & DecodedInstruction.Flags.rep != 0 && flagsOther & RFLAGS.df == 0
-            && i.pointee.addrSize >= 4 && !nonRoot
+            && i.pointee.addrSize >= 4 && pending & (PendingBit.codeModified | PendingBit.stop) == 0 && !emulatingForL0
     }
+
+    /// Iterations one bulk execution may perform (see above).
+    var bulkChunk: UInt64 { nonRoot ? Self.repChunk : Self.repChunk * 16 }
 
     /// REP STOS: fills up to a page per step.
     func bulkStos(_ i: Inst) throws(Fault) -> Bool {
@@ -40,10 +51,10 @@ extension Processor {
         let value = readReg(0, i.pointee.opSize)
         let es = SegmentRegisterIndex.es.rawValue
         var done: UInt64 = 0
-        while count != 0 && done < Self.repChunk * 16 {
+        while count != 0 && done < bulkChunk {
             let di = gpr[GPR.rdi.rawValue] & s.mask
             guard let la = try flatLinear(es, di, size, write: true) else { break }
-            let n = min(count, (0x1000 - (la & 0xFFF)) / size)
+            let n = min(count, (0x1000 - (la & 0xFFF)) / size, bulkChunk - done)
             guard n > 0, try flatLinear(es, di, n * size, write: true) != nil,
                   let p = try hostRun(la, n * size, write: true),
                   !memory.isCodePage(Int(tlb.slot(la).pointee.physical >> 12)) else { break }
@@ -74,12 +85,12 @@ extension Processor {
         let es = SegmentRegisterIndex.es.rawValue
         let src = Int(i.pointee.seg)
         var done: UInt64 = 0
-        while count != 0 && done < Self.repChunk * 16 {
+        while count != 0 && done < bulkChunk {
             let si = gpr[GPR.rsi.rawValue] & s.mask, di = gpr[GPR.rdi.rawValue] & s.mask
             guard let sla = try flatLinear(src, si, size, write: false),
                   let dla = try flatLinear(es, di, size, write: true) else { break }
             let left = min(0x1000 - (sla & 0xFFF), 0x1000 - (dla & 0xFFF)) / size
-            let n = min(count, left)
+            let n = min(count, left, bulkChunk - done)
             guard n > 0,
                   try flatLinear(src, si, n * size, write: false) != nil,
                   try flatLinear(es, di, n * size, write: true) != nil,
