@@ -85,7 +85,9 @@ public final class Processor {
 
     public let memory: PhysicalMemory
     public unowned(unsafe) var bus: DeviceBus
-    public var model: CPUModel
+    public var model: CPUModel { didSet { vmxCapabilitiesOfModel = nil } }
+    /// `vmxCapabilities`, derived from the model once (VM entries check against it).
+    var vmxCapabilitiesOfModel: VMXCapabilities?
     /// Index of this processor in its machine (APIC ID by default).
     public let index: Int
 
