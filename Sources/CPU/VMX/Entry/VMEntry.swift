@@ -53,7 +53,8 @@ extension Processor {
         lastEntryCheckFailure = nil
         // §27.2 then §27.3: the first failing check, from the VMCS's cached results
         // (`VMEntryCheckCache`: only rows whose fields changed run again).
-        if let r = VMEntryCheckCache.firstFailingRow(v, vmxCapabilities, readers: physicalReaders) {
+        if let r = VMEntryCheckCache.firstFailingRow(v, self.vmxCapabilities, key: CapabilitiesKey(owner: self, generation: modelGeneration),
+                                                        readers: self.physicalReaders) {
             let failed = VMEntryCheckTable.shared.failure(r, v)
             lastEntryCheckFailure = failed
             switch failed.consequence {
@@ -67,9 +68,7 @@ extension Processor {
                 return completeEntryFailure(v, .entryFailureGuestState)
             }
         }
-        let entryControls = v.entryControls
-        loadGuestState(VMEntryCheckCache.enabled ? v.checkCache!.guestState : GuestStateArea(v), v, entryControls)
-        unpackControls(v)
+        loadForEntry(v, checked: VMEntryCheckCache.enabled ? v.checkCache!.guestState : nil)
         // §27.4: the VM-entry MSR-load list; a failing entry is a VM-entry failure (reason 34).
         if let failure = loadEntryMSRList(v) {
             v.exitReasonField = ExitReasonField(.entryFailureMSRLoading, entryFailure: true)
@@ -156,6 +155,8 @@ extension Processor {
         if case .vmExit = outcome {
             // §28.4 then §28.6: the VM-exit MSR-store and MSR-load lists.
             if storeExitMSRList(v) != nil { return vmxAbort(v, .savingGuestMSRsFailed) }
+            // Host MSRs loaded over the guest's: the processor no longer holds v's state.
+            if v[.exitMSRLoadCount] != 0 { residentVMCS = nil }
             if loadExitMSRList(v) != nil { return vmxAbort(v, .loadingHostMSRsFailed) }
         }
         return outcome
@@ -181,6 +182,7 @@ extension Processor {
     /// guest-state area and the MSR-store list are untouched, and the injection stays valid.
     func completeEntryFailure(_ v: VMCS, _ reason: ExitReason) -> VMRunOutcome {
         nonRoot = false
+        residentVMCS = nil
         if loadExitMSRList(v) != nil { return vmxAbort(v, .loadingHostMSRsFailed) }
         return .vmExit(reason)
     }

@@ -61,8 +61,8 @@ final class VMEntryCheckTable: @unchecked Sendable {
     }
 
     /// The full check (no cache): rows in order, the first failing one.
-    func firstFailingRow(_ input: inout VMEntryCheckInput) -> Int? {
-        for r in 0..<count where !holds(r, input.vmcs, &input.guestState, &input.context) { return r }
+    func firstFailingRow(_ input: inout VMEntryCheckInput, from: Int = 0) -> Int? {
+        for r in from..<count where !holds(r, input.vmcs, &input.guestState, &input.context) { return r }
         return nil
     }
 }
@@ -112,6 +112,8 @@ public final class VMEntryCheckCache {
     nonisolated(unsafe) public static var verify = false
 
     var capabilities: VMXCapabilities
+    /// Who vouches that `capabilities` did not change (`CapabilitiesKey`).
+    var key: CapabilitiesKey
     var failing = RowSet()
     /// Rows that read memory at their last run.
     var volatileRows = RowSet()
@@ -119,29 +121,34 @@ public final class VMEntryCheckCache {
     var guestState: GuestStateArea
     var context: GuestStateCheckContext
 
-    init(_ v: VMCS, _ caps: VMXCapabilities, _ readers: GuestStateCheckContext.Readers) {
+    init(_ v: VMCS, _ caps: VMXCapabilities, _ key: CapabilitiesKey, _ readers: GuestStateCheckContext.Readers) {
         capabilities = caps
+        self.key = key
         guestState = GuestStateArea(v)
         context = GuestStateCheckContext(vmcs: v, capabilities: caps, readPhysical32: readers.0, readPhysical64: readers.1)
     }
 
     /// The first failing row for entering `v` under `caps`, or nil; `readers` reach the memory
     /// the three memory rows read.
-    static func firstFailingRow(_ v: VMCS, _ caps: VMXCapabilities, readers: GuestStateCheckContext.Readers) -> Int? {
+    static func firstFailingRow(_ v: VMCS, _ capabilities: @autoclosure () -> VMXCapabilities, key: CapabilitiesKey,
+                                readers readersNow: @autoclosure () -> GuestStateCheckContext.Readers, from: Int = 0) -> Int? {
         let table = VMEntryCheckTable.shared
         guard enabled else {
-            var input = VMEntryCheckInput(vmcs: v, capabilities: caps, readPhysical32: readers.0, readPhysical64: readers.1)
-            return table.firstFailingRow(&input)
+            let readers = readersNow()
+            var input = VMEntryCheckInput(vmcs: v, capabilities: capabilities(), readPhysical32: readers.0, readPhysical64: readers.1)
+            return table.firstFailingRow(&input, from: from)
         }
         var rerun: RowSet
         let cache: VMEntryCheckCache
         let dirty = v.takeDirty(.entryChecks)
-        if let c = v.checkCache, c.capabilities == caps {
+        if let c = v.checkCache, c.key == key || c.capabilities == capabilities() {
+            c.key = key
             cache = c
             rerun = c.volatileRows
             if !dirty.isEmpty {
                 if dirty.intersects(table.contextFields) {
-                    c.context = GuestStateCheckContext(vmcs: v, capabilities: caps, readPhysical32: readers.0,
+                    let readers = readersNow()
+                    c.context = GuestStateCheckContext(vmcs: v, capabilities: c.capabilities, readPhysical32: readers.0,
                                                        readPhysical64: readers.1)
                 }
                 dirty.forEach { k in
@@ -157,18 +164,36 @@ public final class VMEntryCheckCache {
                 }
             }
         } else {
-            cache = VMEntryCheckCache(v, caps, readers)
+            cache = VMEntryCheckCache(v, capabilities(), key, readersNow())
             v.checkCache = cache
             rerun = table.allRows
         }
         if !rerun.isEmpty { cache.run(rerun, v, table) }
-        let first = cache.failing.first()
+        let first = cache.failing.first(from: from)
         if verify {
-            var input = VMEntryCheckInput(vmcs: v, capabilities: caps, readPhysical32: readers.0, readPhysical64: readers.1)
-            let full = table.firstFailingRow(&input)
+            let readers = readersNow()
+            var input = VMEntryCheckInput(vmcs: v, capabilities: capabilities(), readPhysical32: readers.0, readPhysical64: readers.1)
+            let full = table.firstFailingRow(&input, from: from)
             precondition(full == first, "entry-check cache: cached \(first.map { table.rows[$0].id } ?? "pass") but the full check says \(full.map { table.rows[$0].id } ?? "pass")")
         }
         return first
+    }
+
+    /// Which rows `firstFailure` consults: §27.2's (VMfailValid 7/8) or §27.3.1's (exit 33).
+    public enum Rows: Sendable { case controlAndHost, guestState }
+
+    /// The first failing check of `rows` for entering `v` under `capabilities` (named by
+    /// `key`), from the VMCS's cached results; `readers` reach the memory the memory rows read.
+    /// What the full check in SDM order reports (`VMEntryCheckInput.firstControlOrHostFailure`,
+    /// `firstGuestStateFailure`).
+    public static func firstFailure(_ v: VMCS, _ rows: Rows, capabilities: @autoclosure () -> VMXCapabilities,
+                                    key: CapabilitiesKey,
+                                    readers: @autoclosure () -> GuestStateCheckContext.Readers) -> VMEntryCheckFailure? {
+        let table = VMEntryCheckTable.shared
+        let from = rows == .controlAndHost ? 0 : table.controlAndHostCount
+        guard let r = firstFailingRow(v, capabilities(), key: key, readers: readers(), from: from),
+              rows == .guestState || r < table.controlAndHostCount else { return nil }
+        return table.failure(r, v)
     }
 
     /// Runs `rows`, recording which fail and which read memory.
@@ -178,5 +203,17 @@ public final class VMEntryCheckCache {
             if table.holds(r, v, &guestState, &context) { failing.remove(r) } else { failing.insert(r) }
             if context.readMemory { volatileRows.insert(r) } else { volatileRows.remove(r) }
         }
+    }
+}
+
+/// Names a capabilities value that does not change under the same key: its owner (the
+/// processor, or nested VMX's offer to L1) and the owner's generation of it. A cache checked
+/// under another key compares the values themselves.
+public struct CapabilitiesKey: Equatable, Sendable {
+    public let owner: ObjectIdentifier
+    public let generation: UInt64
+    public init(owner: AnyObject, generation: UInt64 = 0) {
+        self.owner = ObjectIdentifier(owner)
+        self.generation = generation
     }
 }

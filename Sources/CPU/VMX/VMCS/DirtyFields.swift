@@ -12,7 +12,7 @@ public struct DirtyFields: Equatable, Sendable {
         case vmcs02 = 2
     }
 
-    static let words = 3
+    @usableFromInline static let words = 3
     var w0: UInt64 = 0, w1: UInt64 = 0, w2: UInt64 = 0
 
     public init() {}

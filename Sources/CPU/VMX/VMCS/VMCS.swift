@@ -11,11 +11,11 @@ public final class VMCS {
     /// Field values by table index. VM entry and exit touch ~150 fields, so storage and the
     /// encoding → index map are reached through plain pointers (the map is loaded once per
     /// VMCS, not through a lazy global per access).
-    let values: UnsafeMutablePointer<UInt64>
-    let indexByEncoding: UnsafePointer<Int16>
+    @usableFromInline let values: UnsafeMutablePointer<UInt64>
+    @usableFromInline let indexByEncoding: UnsafePointer<Int16>
     /// Which fields changed value since each consumer last looked (`DirtyFields`): a write of
     /// the value a field already holds marks nothing, so a consumer redoes only real changes.
-    let dirty: UnsafeMutablePointer<UInt64>
+    @usableFromInline let dirty: UnsafeMutablePointer<UInt64>
     /// The entry checks' results for this VMCS (`VMEntryCheckCache`), made at its first entry.
     var checkCache: VMEntryCheckCache?
     /// The processor holding this VMCS's guest state since the VM exit that saved it (nil:
@@ -38,9 +38,10 @@ public final class VMCS {
         dirty.deallocate()
     }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     func index(of f: VMCSField) -> Int? { VMCSFieldTable.index(of: f, in: indexByEncoding) }
 
+    @inlinable
     static func widthMask(_ f: VMCSField) -> UInt64 {
         switch f.width {
         case .bits16: return 0xFFFF
@@ -49,7 +50,9 @@ public final class VMCS {
         }
     }
 
-    /// Full-field access by L0 (no read-only or support restrictions; width-masked).
+    /// Full-field access by L0 (no read-only or support restrictions; width-masked). Inlined
+    /// into callers, where the field is usually a constant: one load, or a compare and store.
+    @inlinable
     public subscript(_ f: VMCSField) -> UInt64 {
         get {
             guard let k = index(of: f) else { return 0 }
@@ -67,10 +70,12 @@ public final class VMCS {
     }
 
     /// Field index `k` changed value: every consumer sees it changed.
-    @inline(__always)
+    @inlinable @inline(__always)
     func markDirty(_ k: Int) {
         let w = k >> 6, bit = UInt64(1) << UInt64(k & 63)
-        for c in 0..<DirtyFields.Consumer.allCases.count { dirty[c * DirtyFields.words + w] |= bit }
+        dirty[w] |= bit
+        dirty[DirtyFields.words + w] |= bit
+        dirty[2 * DirtyFields.words + w] |= bit
     }
 
     /// The value at table index `k` (a field L0 or the processor names by a precomputed index).
