@@ -85,7 +85,22 @@ public final class Processor {
 
     public let memory: PhysicalMemory
     public unowned(unsafe) var bus: DeviceBus
-    public var model: CPUModel
+    public var model: CPUModel {
+        didSet {
+            vmxCapabilitiesOfModel = nil
+            cpuidVendorOfModel = nil
+            modelGeneration &+= 1
+        }
+    }
+    /// CPUID's vendor words, made from the model once (`cpuidVendorWords`).
+    var cpuidVendorOfModel: (UInt32, UInt32, UInt32)?
+    /// Changes with the model (the key of `vmxCapabilities` for the entry-check cache).
+    var modelGeneration: UInt64 = 0
+    /// `vmxCapabilities`, derived from the model once (VM entries check against it).
+    var vmxCapabilitiesOfModel: VMXCapabilities?
+    /// The VMCS whose guest state and controls this processor holds since it last loaded or
+    /// saved them (`loadForEntry`); nil once anything else changed the processor.
+    var residentVMCS: ObjectIdentifier?
     /// Index of this processor in its machine (APIC ID by default).
     public let index: Int
 
@@ -211,6 +226,7 @@ public final class Processor {
 
     /// Power-on / RESET state (SDM Vol. 3A §10.1.1, Table 10-1).
     public func reset() {
+        residentVMCS = nil
         for i in 0..<16 { gpr[i] = 0 }
         gpr[GPR.rdx.rawValue] = UInt64(model.signature)
         rip = 0xFFF0

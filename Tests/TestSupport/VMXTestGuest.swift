@@ -8,7 +8,9 @@ final class VMXTestGuest {
     let memory = try! PhysicalMemory(size: 16 << 20)
     let bus = TestBus()
     lazy var cpu = Processor(memory: memory, bus: bus)
-    init() {}
+    /// Every VM entry of a VMX test compares the cached entry checks with the full check
+    /// (`VMEntryCheckCache.verify`: a difference traps, naming both rows).
+    init() { VMEntryCheckCache.verify = true }
 
     /// A VMCS for a 64-bit guest at `code` with 1 GiB identity-mapped (tables at 0x1000).
     func vmcs(_ build: (Assembler) -> Void) throws -> VMCS {

@@ -27,6 +27,8 @@ extension Processor {
     /// shuts down, or (in VMX non-root operation) a VM exit occurs.
     @inline(never)
     public func run(budget: UInt64) -> StopReason {
+        // Root-mode execution changes state no VMCS holds.
+        if !nonRoot { residentVMCS = nil }
         let end = instructionsRetired &+ budget
         // The block just completed, for following its cached successor links (-1: none).
         var previous: Int32 = -1

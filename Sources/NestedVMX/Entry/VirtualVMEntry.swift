@@ -7,10 +7,20 @@ extension VirtualVMX {
     /// The inputs of the entry checks for a vmcs12: the offered capabilities, L1's memory (the
     /// link-pointer and PDPTE checks read it).
     func entryCheckInput(_ v: VMCS) -> VMEntryCheckInput {
+        let readers = l1Readers
+        return VMEntryCheckInput(vmcs: v, capabilities: capabilities, readPhysical32: readers.0, readPhysical64: readers.1)
+    }
+
+    var l1Readers: GuestStateCheckContext.Readers {
         let l1 = self.l1
-        return VMEntryCheckInput(vmcs: v, capabilities: capabilities,
-                                 readPhysical32: { l1.load(UInt32.self, at: $0) },
-                                 readPhysical64: { l1.load(UInt64.self, at: $0) })
+        return ({ l1.load(UInt32.self, at: $0) }, { l1.load(UInt64.self, at: $0) })
+    }
+
+    /// The first failing entry check of `rows` on vmcs12 `v`, from its cached results (only
+    /// rows whose fields L1 changed run again: `VMEntryCheckCache`).
+    func firstEntryCheckFailure(_ v: VMCS, _ rows: VMEntryCheckCache.Rows) -> VMEntryCheckFailure? {
+        VMEntryCheckCache.firstFailure(v, rows, capabilities: capabilities, key: CapabilitiesKey(owner: nested),
+                                       readers: l1Readers)
     }
 
     /// VMLAUNCH/VMRESUME up to the point of VM entry (ch. 31 Operation, §27.1, §27.2): a shadow
@@ -35,7 +45,7 @@ extension VirtualVMX {
             nested.note("VMRESUME: VMfail 5 — the launch state of VMCS 0x\(hex(v12.address)) is clear (VMLAUNCH first)")
             return .fail(.vmresumeNonLaunchedVMCS)
         }
-        if let f = entryCheckInput(v12.vmcs).firstControlOrHostFailure, case .vmFail(let e) = f.consequence {
+        if let f = firstEntryCheckFailure(v12.vmcs, .controlAndHost), case .vmFail(let e) = f.consequence {
             nested.note("\(name): \(f)")
             return .fail(e)
         }
@@ -66,7 +76,7 @@ extension VirtualVMX {
         guard let v12 = current else { return .failed(.entryFailureGuestState) }
         let g = v12.vmcs
         let name = launch ? "VMLAUNCH" : "VMRESUME"
-        if let f = entryCheckInput(g).firstGuestStateFailure, case .invalidGuestState(let q) = f.consequence {
+        if let f = firstEntryCheckFailure(g, .guestState), case .invalidGuestState(let q) = f.consequence {
             nested.note("\(name): \(f)")
             return entryFailure(.entryFailureGuestState, qualification: q)
         }

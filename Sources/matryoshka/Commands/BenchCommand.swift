@@ -9,7 +9,7 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Measure guest MIPS, exits/s and port-I/O writes/s against QEMU TCG and Bochs.")
 
-    @Option(help: "Workloads to run: integer, memory, portio or all.")
+    @Option(help: "Workloads to run: integer, memory, portio, cpuid or all.")
     var workload: String = "all"
 
     @Option(help: "Iterations of the integer loop (5 instructions each).")
@@ -21,6 +21,9 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Iterations of the port-I/O loop (5 instructions each, one OUT).")
     var portioIterations: UInt64 = 2_000_000
 
+    @Option(help: "Iterations of the CPUID loop (5 instructions each, one CPUID).")
+    var cpuidIterations: UInt64 = 2_000_000
+
     @Flag(help: "Measure Matryoshka only.")
     var noPeers = false
 
@@ -28,11 +31,11 @@ struct BenchCommand: ParsableCommand {
     var writeImages: String?
 
     func validate() throws {
-        guard integerIterations >= 1, memoryIterations >= 1, portioIterations >= 1 else {
+        guard integerIterations >= 1, memoryIterations >= 1, portioIterations >= 1, cpuidIterations >= 1 else {
             throw ValidationError("iteration counts must be at least 1")
         }
         guard workload == "all" || BenchmarkGuest.Workload(rawValue: workload) != nil else {
-            throw ValidationError("unknown workload '\(workload)' (integer, memory, portio or all)")
+            throw ValidationError("unknown workload '\(workload)' (integer, memory, portio, cpuid or all)")
         }
     }
 
@@ -41,6 +44,7 @@ struct BenchCommand: ParsableCommand {
         case .integer: return integerIterations
         case .memory: return memoryIterations
         case .portio: return portioIterations
+        case .cpuid: return cpuidIterations
         }
     }
 
@@ -64,7 +68,9 @@ struct BenchCommand: ParsableCommand {
                 try Data(full.elf).write(to: url)
                 print("wrote \(url.path)")
             }
-            print("\n== \(w.rawValue) loop: \(loopInstructions) guest instructions, \(w == .portio ? n : 0) port writes ==")
+            let exiting = w == .portio || w == .cpuid
+            let what = w == .cpuid ? "CPUIDs" : "port writes"
+            print("\n== \(w.rawValue) loop: \(loopInstructions) guest instructions, \(exiting ? n : 0) \(what) ==")
             let limit = loopInstructions * 2 + 10_000_000
             let m0 = try MatryoshkaBenchRun.run(elf: empty.elf, memoryMiB: BenchmarkGuest.memoryMiB, instructionLimit: limit)
             let m = try MatryoshkaBenchRun.run(elf: full.elf, memoryMiB: BenchmarkGuest.memoryMiB, instructionLimit: limit)
@@ -75,8 +81,8 @@ struct BenchCommand: ParsableCommand {
             let seconds = max(m.seconds - m0.seconds, 1e-3)
             let ours = Double(loopInstructions) / seconds / 1e6
             let exitsPerSecond = Double(m.exits - m0.exits) / seconds
-            let oursRate = w == .portio ? Double(n) / seconds : ours
-            let unit = w == .portio ? "writes/s" : "MIPS"
+            let oursRate = exiting ? Double(n) / seconds : ours
+            let unit = w == .portio ? "writes/s" : (w == .cpuid ? "CPUIDs/s" : "MIPS")
             print(String(format: "%-12@ %12.1f %@  (%.1f MIPS, %llu VM exits, %.0f exits/s, %.2f s)",
                          "Matryoshka" as NSString, oursRate, unit as NSString, ours, m.exits, exitsPerSecond, m.seconds))
             for peer in peers where peer.unavailableReason() == nil {
@@ -84,7 +90,7 @@ struct BenchCommand: ParsableCommand {
                     let t0 = try peer.run(elf: empty.elf, workDirectory: work)
                     let t1 = try peer.run(elf: full.elf, workDirectory: work)
                     let loop = max(t1 - t0, 1e-3)
-                    let rate = w == .portio ? Double(n) / loop : Double(loopInstructions) / loop / 1e6
+                    let rate = exiting ? Double(n) / loop : Double(loopInstructions) / loop / 1e6
                     print(String(format: "%-12@ %12.1f %@  (%.2f s, %.2f s of it boot)   Matryoshka/%@ = %.3f",
                                  peer.name as NSString, rate, unit as NSString, t1, t0, peer.name as NSString, oursRate / rate))
                 } catch {

@@ -16,6 +16,9 @@ enum BenchmarkGuest {
         /// OUT to port 0x80 (the POST-code port every PC ignores) plus four register
         /// instructions: 5 instructions per iteration, one port write (a VM exit to L0 here).
         case portio
+        /// CPUID leaf 0 plus four register instructions: 5 instructions per iteration, one
+        /// CPUID (a VM exit to L0 here, answered from the model's table).
+        case cpuid
     }
 
     static let loadAddress: UInt32 = 0x10_0000
@@ -51,6 +54,12 @@ enum BenchmarkGuest {
             a.align(16)
             a.bind(loop)
             a.out(port: 0x80, al); a.add(rax, rbx); a.xor(rbx, rax); a.dec(rcx); a.jnz(loop)
+        case .cpuid:
+            // CPUID writes EAX–EDX: the count lives in RSI, RCX is restored for the leaf.
+            a.mov(rsi, rcx)
+            a.align(16)
+            a.bind(loop)
+            a.xor(eax, eax); a.xor(ecx, ecx); a.cpuid(); a.dec(rsi); a.jnz(loop)
         }
         emitPowerOff(a)
         let code = a.assemble()

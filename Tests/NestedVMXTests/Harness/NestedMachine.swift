@@ -15,6 +15,9 @@ final class NestedMachine {
     private(set) var vmxLog: [String] = []
 
     init(cpus: Int = 1, withheld: VMXFeatureMask = VMXFeatureMask()) throws {
+        // Every VM entry (VMCS01, VMCS02) and virtual entry (vmcs12) compares the cached entry
+        // checks with the full check.
+        VMEntryCheckCache.verify = true
         var config = MachineConfiguration()
         config.memoryBytes = L1Layout.ramBytes
         config.cpuCount = cpus

@@ -21,17 +21,26 @@ extension Processor {
 
     /// The CPUID result for leaf `eax`, subleaf `ecx`. Leaves above the maximum return the
     /// highest basic leaf's data, as Intel processors do.
+    /// The vendor string as EBX, ECX, EDX of leaves 0 and 80000000H, made once per model (a
+    /// CPUID exit builds no string or array).
+    var cpuidVendorWords: (UInt32, UInt32, UInt32) {
+        if let w = cpuidVendorOfModel { return w }
+        let vendor = Array((model.vendor + "            ").utf8.prefix(12))
+        let w = (Self.registerString(vendor[0..<4]), Self.registerString(vendor[8..<12]), Self.registerString(vendor[4..<8]))
+        cpuidVendorOfModel = w
+        return w
+    }
+
     public func cpuidLeaf(_ eax: UInt32, _ ecx: UInt32) -> CPUIDResult {
         let f = model.features
         func bit(_ on: Bool, _ n: UInt32) -> UInt32 { on ? 1 << n : 0 }
-        let vendor = Array((model.vendor + "            ").utf8.prefix(12))
+        let vendor = cpuidVendorWords
         let leaf: UInt32
         if eax <= maxBasicLeaf || (eax >= 0x8000_0000 && eax <= Self.maxExtendedLeaf) { leaf = eax }
         else { leaf = maxBasicLeaf }
         switch leaf {
         case 0:
-            return CPUIDResult(maxBasicLeaf, Self.registerString(vendor[0..<4]),
-                               Self.registerString(vendor[8..<12]), Self.registerString(vendor[4..<8]))
+            return CPUIDResult(maxBasicLeaf, vendor.0, vendor.1, vendor.2)
         case 1:
             let ebx: UInt32 = (8 << 8) | (1 << 16) | (UInt32(truncatingIfNeeded: index) << 24)
             let ecx = bit(f.contains(.vmx), 5) | bit(f.contains(.cx16), 13) | bit(f.contains(.pcid), 17)
@@ -76,8 +85,7 @@ extension Processor {
                 return CPUIDResult(0, 0, 0, 0)
             }
         case 0x8000_0000:
-            return CPUIDResult(Self.maxExtendedLeaf, Self.registerString(vendor[0..<4]),
-                               Self.registerString(vendor[8..<12]), Self.registerString(vendor[4..<8]))
+            return CPUIDResult(Self.maxExtendedLeaf, vendor.0, vendor.1, vendor.2)
         case 0x8000_0001:
             let c = 1 | bit(f.contains(.lzcnt), 5) | (1 << 8)     // LAHF/SAHF, ABM, PREFETCHW
             let d = bit(f.contains(.syscall), 11) | bit(f.contains(.nx), 20) | bit(f.contains(.pages1G), 26)

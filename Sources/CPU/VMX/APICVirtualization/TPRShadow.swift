@@ -54,7 +54,7 @@ extension VMEntryChecks {
     static func tprThresholdNotAboveVTPR(_ v: VMCS, _ c: inout GuestStateCheckContext) -> Bool {
         guard v.primary.contains(.useTPRShadow), !v.secondary.contains(.virtualizeAPICAccesses),
               !v.secondary.contains(.virtualInterruptDelivery) else { return true }
-        let vtpr = c.readPhysical32(v[.virtualAPICAddress] &+ Processor.vtprOffset) ?? 0
+        let vtpr = c.read32(v[.virtualAPICAddress] &+ Processor.vtprOffset) ?? 0
         return v[.tprThreshold] & 0xF <= UInt64((vtpr >> 4) & 0xF)
     }
 

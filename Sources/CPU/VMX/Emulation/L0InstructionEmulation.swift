@@ -89,8 +89,7 @@ extension Processor {
     /// non-root operation and the guest's cached translations (its VPID/PCID/EPTP set). An L0
     /// service is neither a VM entry nor an exit: no checks run and nothing is invalidated.
     func enterSavedGuestContext(_ v: VMCS) {
-        loadGuestState(GuestStateArea(v), v, v.entryControls)
-        unpackControls(v)
+        loadForEntry(v, checked: nil)
         nonRoot = true
         activateTranslationContext()
     }
@@ -105,6 +104,7 @@ extension Processor {
     /// VM exit saves it (SDM Vol. 3C §28.3). L0 uses it to start a VMCS from a state it set
     /// up directly (power-on reset, a loader's entry state, INIT/SIPI).
     public func storeGuestState(into v: VMCS) {
+        residentVMCS = nil        // the controls it holds are not necessarily v's
         saveGuestState(v)
     }
 }

@@ -19,10 +19,14 @@ extension VMCS {
 enum VMEntryChecks {
     static func alignedWithinWidth(_ a: UInt64, _ bits: Int) -> Bool { a & 0xFFF == 0 && a >> UInt64(bits) == 0 }
 
-    static func control(_ id: String, _ section: String, _ requirement: String, field: VMCSField,
+    static func control(_ id: String, _ section: String, _ requirement: String, field: VMCSField, reads: [VMCSField],
                         _ holds: VMEntryCheck.FieldsPredicate) -> VMEntryCheck {
-        VMEntryCheck(id, section, requirement, field: field, .vmFail(.invalidControlFields), fields: holds)
+        VMEntryCheck(id, section, requirement, field: field, .vmFail(.invalidControlFields), reads: reads, fields: holds)
     }
+
+    /// What `VMCS.secondary` reads: the secondary controls count only with "activate secondary
+    /// controls" (§25.6.2).
+    static let secondaryReads: [VMCSField] = [.primaryProcessorBasedControls, .secondaryProcessorBasedControls]
 
     /// §27.2.1.3: a valid VM-entry interruption-information field: type not reserved (1),
     /// NMI with vector 2, hardware exceptions with vectors ≤ 31, "other event" only with
@@ -52,88 +56,88 @@ enum VMEntryChecks {
     static let controlRows: [VMEntryCheck] = [
         // §27.2.1.1 VM-execution control fields
         control("pin-based-controls-reserved", "27.2.1.1", "reserved pin-based controls set per IA32_VMX_TRUE_PINBASED_CTLS",
-                field: .pinBasedControls) { v, x in
+                field: .pinBasedControls, reads: []) { v, x in
             VMXCapabilities.conforms(v.pin.rawValue, to: x.capabilities.msr(MSRIndex.vmxTruePinbasedControls)!)
         },
         control("primary-controls-reserved", "27.2.1.1", "reserved primary processor-based controls set per IA32_VMX_TRUE_PROCBASED_CTLS",
-                field: .primaryProcessorBasedControls) { v, x in
+                field: .primaryProcessorBasedControls, reads: []) { v, x in
             VMXCapabilities.conforms(v.primary.rawValue, to: x.capabilities.msr(MSRIndex.vmxTrueProcbasedControls)!)
         },
         control("secondary-controls-reserved", "27.2.1.1", "with \"activate secondary controls\", reserved secondary controls set per IA32_VMX_PROCBASED_CTLS2",
-                field: .secondaryProcessorBasedControls) { v, x in
+                field: .secondaryProcessorBasedControls, reads: [.primaryProcessorBasedControls]) { v, x in
             !v.primary.contains(.activateSecondaryControls)
                 || VMXCapabilities.conforms(UInt32(truncatingIfNeeded: v[.secondaryProcessorBasedControls]), to: x.capabilities.msr(MSRIndex.vmxProcbasedControls2)!)
         },
-        control("cr3-target-count", "27.2.1.1", "the CR3-target count is at most 4", field: .cr3TargetCount) { v, _ in
+        control("cr3-target-count", "27.2.1.1", "the CR3-target count is at most 4", field: .cr3TargetCount, reads: []) { v, _ in
             v[.cr3TargetCount] <= 4
         },
         control("io-bitmap-a-address", "27.2.1.1", "with \"use I/O bitmaps\", I/O bitmap A is 4-KByte aligned within MAXPHYADDR",
-                field: .ioBitmapA) { v, x in
+                field: .ioBitmapA, reads: [.primaryProcessorBasedControls]) { v, x in
             !v.primary.contains(.useIOBitmaps) || alignedWithinWidth(v[.ioBitmapA], x.capabilities.physicalAddressBits)
         },
         control("io-bitmap-b-address", "27.2.1.1", "with \"use I/O bitmaps\", I/O bitmap B is 4-KByte aligned within MAXPHYADDR",
-                field: .ioBitmapB) { v, x in
+                field: .ioBitmapB, reads: [.primaryProcessorBasedControls]) { v, x in
             !v.primary.contains(.useIOBitmaps) || alignedWithinWidth(v[.ioBitmapB], x.capabilities.physicalAddressBits)
         },
         control("msr-bitmap-address", "27.2.1.1", "with \"use MSR bitmaps\", the MSR-bitmap address is 4-KByte aligned within MAXPHYADDR",
-                field: .msrBitmaps) { v, x in
+                field: .msrBitmaps, reads: [.primaryProcessorBasedControls]) { v, x in
             !v.primary.contains(.useMSRBitmaps) || alignedWithinWidth(v[.msrBitmaps], x.capabilities.physicalAddressBits)
         },
         control("vmread-bitmap-address", "27.2.1.1", "with \"VMCS shadowing\", the VMREAD-bitmap address is 4-KByte aligned within MAXPHYADDR",
-                field: .vmreadBitmapAddress) { v, x in
+                field: .vmreadBitmapAddress, reads: secondaryReads) { v, x in
             !v.secondary.contains(.vmcsShadowing) || alignedWithinWidth(v[.vmreadBitmapAddress], x.capabilities.physicalAddressBits)
         },
         control("vmwrite-bitmap-address", "27.2.1.1", "with \"VMCS shadowing\", the VMWRITE-bitmap address is 4-KByte aligned within MAXPHYADDR",
-                field: .vmwriteBitmapAddress) { v, x in
+                field: .vmwriteBitmapAddress, reads: secondaryReads) { v, x in
             !v.secondary.contains(.vmcsShadowing) || alignedWithinWidth(v[.vmwriteBitmapAddress], x.capabilities.physicalAddressBits)
         },
         control("tpr-shadow", "27.2.1.1", "with \"use TPR shadow\": virtual-APIC address aligned within MAXPHYADDR and TPR threshold bits 31:4 clear; without it, no x2APIC/APIC-register virtualization or virtual-interrupt delivery",
-                field: .virtualAPICAddress) { v, x in tprShadowControlsValid(v, x.capabilities) },
+                field: .virtualAPICAddress, reads: secondaryReads + [.tprThreshold]) { v, x in tprShadowControlsValid(v, x.capabilities) },
         control("apic-access-address", "27.2.1.1", "with \"virtualize APIC accesses\": APIC-access address 4-KByte aligned within MAXPHYADDR, and not with \"virtualize x2APIC mode\"",
-                field: .apicAccessAddress) { v, x in apicAccessControlsValid(v, x.capabilities) },
-        control("vpid-nonzero", "27.2.1.1", "with \"enable VPID\", the VPID is not 0000H", field: .virtualProcessorIdentifier) { v, _ in
+                field: .apicAccessAddress, reads: secondaryReads) { v, x in apicAccessControlsValid(v, x.capabilities) },
+        control("vpid-nonzero", "27.2.1.1", "with \"enable VPID\", the VPID is not 0000H", field: .virtualProcessorIdentifier, reads: secondaryReads) { v, _ in
             !v.secondary.contains(.enableVPID) || v[.virtualProcessorIdentifier] != 0
         },
         control("unrestricted-guest-requires-ept", "27.2.1.1", "\"unrestricted guest\" requires \"enable EPT\"",
-                field: .secondaryProcessorBasedControls) { v, _ in
+                field: .secondaryProcessorBasedControls, reads: secondaryReads) { v, _ in
             !v.secondary.contains(.unrestrictedGuest) || v.secondary.contains(.enableEPT)
         },
-        control("virtual-nmis-require-nmi-exiting", "27.2.1.1", "\"virtual NMIs\" requires \"NMI exiting\"", field: .pinBasedControls) { v, _ in
+        control("virtual-nmis-require-nmi-exiting", "27.2.1.1", "\"virtual NMIs\" requires \"NMI exiting\"", field: .pinBasedControls, reads: []) { v, _ in
             !v.pin.contains(.virtualNMIs) || v.pin.contains(.nmiExiting)
         },
         control("nmi-window-requires-virtual-nmis", "27.2.1.1", "\"NMI-window exiting\" requires \"virtual NMIs\"",
-                field: .primaryProcessorBasedControls) { v, _ in
+                field: .primaryProcessorBasedControls, reads: [.pinBasedControls]) { v, _ in
             v.pin.contains(.virtualNMIs) || !v.primary.contains(.nmiWindowExiting)
         },
         control("ept-pointer", "27.2.1.1", "with \"enable EPT\", the EPTP has a supported memory type and page-walk length, A/D only if supported, bits 11:7 clear and no bit beyond MAXPHYADDR",
-                field: .eptPointer) { v, x in
+                field: .eptPointer, reads: secondaryReads) { v, x in
             !v.secondary.contains(.enableEPT) || EPTPointer(v[.eptPointer]).isValid(for: x.capabilities)
         },
         // §27.2.1.2 VM-exit control fields
-        control("exit-controls-reserved", "27.2.1.2", "reserved VM-exit controls set per IA32_VMX_TRUE_EXIT_CTLS", field: .exitControls) { v, x in
+        control("exit-controls-reserved", "27.2.1.2", "reserved VM-exit controls set per IA32_VMX_TRUE_EXIT_CTLS", field: .exitControls, reads: []) { v, x in
             VMXCapabilities.conforms(v.exitControls.rawValue, to: x.capabilities.msr(MSRIndex.vmxTrueExitControls)!)
         },
         control("save-timer-requires-timer", "27.2.1.2", "\"save VMX-preemption timer value\" requires \"activate VMX-preemption timer\"",
-                field: .exitControls) { v, _ in
+                field: .exitControls, reads: [.pinBasedControls]) { v, _ in
             v.pin.contains(.activateVMXPreemptionTimer) || !v.exitControls.contains(.saveVMXPreemptionTimer)
         },
         control("exit-msr-store-address", "27.2.1.2", "a VM-exit MSR-store list is 16-byte aligned with its first and last byte within MAXPHYADDR",
-                field: .exitMSRStoreAddress) { v, x in msrListValid(v, .exitMSRStoreAddress, .exitMSRStoreCount, x.capabilities) },
+                field: .exitMSRStoreAddress, reads: [.exitMSRStoreCount]) { v, x in msrListValid(v, .exitMSRStoreAddress, .exitMSRStoreCount, x.capabilities) },
         control("exit-msr-load-address", "27.2.1.2", "a VM-exit MSR-load list is 16-byte aligned with its first and last byte within MAXPHYADDR",
-                field: .exitMSRLoadAddress) { v, x in msrListValid(v, .exitMSRLoadAddress, .exitMSRLoadCount, x.capabilities) },
+                field: .exitMSRLoadAddress, reads: [.exitMSRLoadCount]) { v, x in msrListValid(v, .exitMSRLoadAddress, .exitMSRLoadCount, x.capabilities) },
         // §27.2.1.3 VM-entry control fields
         // "Entry to SMM" and "deactivate dual-monitor treatment" must be 0 outside SMM; no
         // capability this processor reports allows them, so this row covers that rule too.
-        control("entry-controls-reserved", "27.2.1.3", "reserved VM-entry controls set per IA32_VMX_TRUE_ENTRY_CTLS", field: .entryControls) { v, x in
+        control("entry-controls-reserved", "27.2.1.3", "reserved VM-entry controls set per IA32_VMX_TRUE_ENTRY_CTLS", field: .entryControls, reads: []) { v, x in
             VMXCapabilities.conforms(v.entryControls.rawValue, to: x.capabilities.msr(MSRIndex.vmxTrueEntryControls)!)
         },
         control("entry-interruption-information", "27.2.1.3", "a valid VM-entry interruption-information field is consistent (type, vector, error code, reserved bits, instruction length)",
-                field: .entryInterruptionInformation) { v, _ in entryInterruptionValid(v) },
+                field: .entryInterruptionInformation, reads: secondaryReads + [.guestCR0, .entryExceptionErrorCode, .entryInstructionLength]) { v, _ in entryInterruptionValid(v) },
         control("entry-msr-load-address", "27.2.1.3", "a VM-entry MSR-load list is 16-byte aligned with its first and last byte within MAXPHYADDR",
-                field: .entryMSRLoadAddress) { v, x in msrListValid(v, .entryMSRLoadAddress, .entryMSRLoadCount, x.capabilities) },
+                field: .entryMSRLoadAddress, reads: [.entryMSRLoadCount]) { v, x in msrListValid(v, .entryMSRLoadAddress, .entryMSRLoadCount, x.capabilities) },
         // §27.2.1.1, last because it reads the virtual-APIC page.
         VMEntryCheck("tpr-threshold-vtpr", "27.2.1.1", "with \"use TPR shadow\" and neither \"virtualize APIC accesses\" nor \"virtual-interrupt delivery\", TPR threshold[3:0] is not above VTPR[7:4] on the virtual-APIC page",
-                     field: .tprThreshold, .vmFail(.invalidControlFields), fields: { v, x in tprThresholdNotAboveVTPR(v, &x) }),
+                     field: .tprThreshold, .vmFail(.invalidControlFields), reads: secondaryReads + [.virtualAPICAddress], fields: { v, x in tprThresholdNotAboveVTPR(v, &x) }),
     ]
 
     /// The control and host-state rows (§27.2), in the order VM entry evaluates them.

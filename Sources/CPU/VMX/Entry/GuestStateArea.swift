@@ -99,6 +99,9 @@ public struct GuestStateArea: Equatable, Sendable {
 /// of the VMCS being entered and the capabilities it is checked against (the processor's, or
 /// those L0 offers a guest hypervisor).
 public struct GuestStateCheckContext: Sendable {
+    /// Readers of 32-bit words and 64-bit PDPTEs in the memory the checks consult.
+    public typealias Readers = (@Sendable (UInt64) -> UInt32?, @Sendable (UInt64) -> UInt64?)
+
     // VM-entry controls (§25.8.1).
     public var ia32eModeGuest = false
     public var loadDebugControls = true
@@ -166,6 +169,17 @@ public struct GuestStateCheckContext: Sendable {
         capabilities = caps
         self.readPhysical32 = readPhysical32
         self.readPhysical64 = readPhysical64
+    }
+
+    /// A row read memory through the readers (`VMEntryCheckCache` runs it at every entry).
+    var readMemory = false
+    mutating func read32(_ a: UInt64) -> UInt32? {
+        readMemory = true
+        return readPhysical32(a)
+    }
+    mutating func read64(_ a: UInt64) -> UInt64? {
+        readMemory = true
+        return readPhysical64(a)
     }
 
     var injecting: Bool { entryInterruption.isValid }
@@ -241,5 +255,58 @@ extension GuestStateArea {
         v[.guestPendingDebugExceptions] = pendingDebugExceptions
         v[.vmcsLinkPointer] = vmcsLinkPointer
         v[.guestPDPTE0] = pdpte.0; v[.guestPDPTE1] = pdpte.1; v[.guestPDPTE2] = pdpte.2; v[.guestPDPTE3] = pdpte.3
+    }
+}
+
+extension GuestStateArea {
+    /// Segment register k of the VMCS order ES, CS, SS, DS, FS, GS, LDTR, TR.
+    private mutating func reloadSegment(_ k: Int, from v: VMCS) {
+        switch k {
+        case 6: ldtr = Self.segment(v, Self.ldtrFields)
+        case 7: tr = Self.segment(v, Self.trFields)
+        default:
+            let (r, f) = Self.segmentFields[k]
+            self[segment: r] = Self.segment(v, f)
+        }
+    }
+
+    /// Takes field `f` of `v` again (the others are unchanged): what `init(_:)` would read.
+    mutating func reload(_ f: VMCSField, from v: VMCS) {
+        let e = f.encoding & ~1
+        switch e {
+        case 0x0800...0x080E: reloadSegment(Int(e - 0x0800) >> 1, from: v)
+        case 0x4800...0x480E: reloadSegment(Int(e - 0x4800) >> 1, from: v)
+        case 0x4814...0x4822: reloadSegment(Int(e - 0x4814) >> 1, from: v)
+        case 0x6806...0x6814: reloadSegment(Int(e - 0x6806) >> 1, from: v)
+        default: break
+        }
+        switch f.fullField {
+        case .guestCR0: cr0 = v[.guestCR0]
+        case .guestCR3: cr3 = v[.guestCR3]
+        case .guestCR4: cr4 = v[.guestCR4]
+        case .guestDR7: dr7 = v[.guestDR7]
+        case .guestRSP: rsp = v[.guestRSP]
+        case .guestRIP: rip = v[.guestRIP]
+        case .guestRFLAGS: rflags = v[.guestRFLAGS]
+        case .guestGDTRBase: gdtrBase = v[.guestGDTRBase]
+        case .guestGDTRLimit: gdtrLimit = UInt32(truncatingIfNeeded: v[.guestGDTRLimit])
+        case .guestIDTRBase: idtrBase = v[.guestIDTRBase]
+        case .guestIDTRLimit: idtrLimit = UInt32(truncatingIfNeeded: v[.guestIDTRLimit])
+        case .guestIA32DebugCtl: debugCtl = v[.guestIA32DebugCtl]
+        case .guestIA32SysenterCS: sysenterCS = UInt32(truncatingIfNeeded: v[.guestIA32SysenterCS])
+        case .guestIA32SysenterESP: sysenterESP = v[.guestIA32SysenterESP]
+        case .guestIA32SysenterEIP: sysenterEIP = v[.guestIA32SysenterEIP]
+        case .guestIA32PAT: pat = v[.guestIA32PAT]
+        case .guestIA32EFER: efer = v[.guestIA32EFER]
+        case .guestActivityState: activityState = UInt32(truncatingIfNeeded: v[.guestActivityState])
+        case .guestInterruptibilityState: interruptibility = UInt32(truncatingIfNeeded: v[.guestInterruptibilityState])
+        case .guestPendingDebugExceptions: pendingDebugExceptions = v[.guestPendingDebugExceptions]
+        case .vmcsLinkPointer: vmcsLinkPointer = v[.vmcsLinkPointer]
+        case .guestPDPTE0: pdpte.0 = v[.guestPDPTE0]
+        case .guestPDPTE1: pdpte.1 = v[.guestPDPTE1]
+        case .guestPDPTE2: pdpte.2 = v[.guestPDPTE2]
+        case .guestPDPTE3: pdpte.3 = v[.guestPDPTE3]
+        default: break
+        }
     }
 }

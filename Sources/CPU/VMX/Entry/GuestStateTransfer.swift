@@ -82,32 +82,85 @@ extension Processor {
         vmxEvents.virtualizedAPICWrite = nil
     }
 
-    /// §28.3: saves the guest's state into the guest-state area.
+    /// §28.3: saves the guest's state into the guest-state area. Only values that differ from
+    /// the field's mark it changed (for the entry checks; the processor holds them already).
     func saveGuestState(_ v: VMCS) {
-        v[.guestCR0] = cr0; v[.guestCR3] = cr3; v[.guestCR4] = cr4; v[.guestDR7] = dr7
-        v[.guestRSP] = gpr[GPR.rsp.rawValue]; v[.guestRIP] = rip; v[.guestRFLAGS] = rflags
-        for (idx, f) in GuestStateArea.segmentFields { GuestStateArea.store(Self.vmcsSegment(segments[idx.rawValue]), f, into: v) }
-        GuestStateArea.store(Self.vmcsSegment(ldtr), GuestStateArea.ldtrFields, into: v)
-        GuestStateArea.store(Self.vmcsSegment(tr), GuestStateArea.trFields, into: v)
-        v[.guestGDTRBase] = gdtr.base; v[.guestGDTRLimit] = UInt64(gdtr.limit)
-        v[.guestIDTRBase] = idtr.base; v[.guestIDTRLimit] = UInt64(idtr.limit)
-        v[.guestIA32SysenterCS] = msr.sysenterCS; v[.guestIA32SysenterESP] = msr.sysenterESP
-        v[.guestIA32SysenterEIP] = msr.sysenterEIP
+        let L = VMCSLayout.shared
+        v.storeSaved(L.cr0, cr0); v.storeSaved(L.cr3, cr3); v.storeSaved(L.cr4, cr4); v.storeSaved(L.dr7, dr7)
+        v.storeSaved(L.rsp, gpr[GPR.rsp.rawValue]); v.storeSaved(L.rip, rip); v.storeSaved(L.rflags, rflags)
+        for n in 0..<6 { Self.save(segments[n], L.segments[n], into: v) }
+        Self.save(ldtr, L.segments[6], into: v)
+        Self.save(tr, L.segments[7], into: v)
+        v.storeSaved(L.gdtrBase, gdtr.base); v.storeSaved(L.gdtrLimit, UInt64(gdtr.limit))
+        v.storeSaved(L.idtrBase, idtr.base); v.storeSaved(L.idtrLimit, UInt64(idtr.limit))
+        v.storeSaved(L.sysenterCS, msr.sysenterCS & 0xFFFF_FFFF); v.storeSaved(L.sysenterESP, msr.sysenterESP)
+        v.storeSaved(L.sysenterEIP, msr.sysenterEIP)
         let exit = v.exitControls
-        if exit.contains(.saveDebugControls) { v[.guestIA32DebugCtl] = msr.debugCtl }
-        if exit.contains(.savePAT) { v[.guestIA32PAT] = msr.pat }
-        if exit.contains(.saveEFER) { v[.guestIA32EFER] = efer }
-        v[.guestActivityState] = UInt64(activity.rawValue)
+        if exit.contains(.saveDebugControls) { v.storeSaved(L.debugCtl, msr.debugCtl) }
+        if exit.contains(.savePAT) { v.storeSaved(L.pat, msr.pat) }
+        if exit.contains(.saveEFER) { v.storeSaved(L.efer, efer) }
+        v.storeSaved(L.activity, UInt64(activity.rawValue))
         var interruptibility: UInt64 = 0
         let shadow = interruptShadow
         if shadow.contains(.sti) { interruptibility |= 1 }
         if shadow.contains(.movSS) { interruptibility |= 2 }
         if nmiBlocked { interruptibility |= 8 }
-        v[.guestInterruptibilityState] = interruptibility
-        v[.guestPDPTE0] = pdpte.0; v[.guestPDPTE1] = pdpte.1; v[.guestPDPTE2] = pdpte.2; v[.guestPDPTE3] = pdpte.3
+        v.storeSaved(L.interruptibility, interruptibility)
+        v.storeSaved(L.pdpte0, pdpte.0); v.storeSaved(L.pdpte1, pdpte.1); v.storeSaved(L.pdpte2, pdpte.2); v.storeSaved(L.pdpte3, pdpte.3)
         // §28.3: the "IA-32e mode guest" VM-entry control receives IA32_EFER.LMA, so a guest
         // that entered or left IA-32e mode is re-entered in the mode it is in.
-        let ia32e = UInt64(VMEntryControls.ia32eModeGuest.rawValue)
-        v[.entryControls] = efer & EFER.lma != 0 ? v[.entryControls] | ia32e : v[.entryControls] & ~ia32e
+        let ia32e = UInt64(VMEntryControls.ia32eModeGuest.rawValue), entry = v[index: L.entryControls]
+        v.storeSaved(L.entryControls, efer & EFER.lma != 0 ? entry | ia32e : entry & ~ia32e)
+    }
+
+    @inline(__always)
+    static func save(_ s: SegmentRegister, _ f: VMCSLayout.Segment, into v: VMCS) {
+        v.storeSaved(f.selector, UInt64(s.selector)); v.storeSaved(f.base, s.base)
+        v.storeSaved(f.limit, UInt64(s.limit)); v.storeSaved(f.accessRights, UInt64(s.accessRights))
+    }
+
+    // MARK: Loading only what changed
+
+    /// §27.3.2 for an entry into `v`: when this processor still holds `v`'s guest state and
+    /// controls (it saved them at `v`'s last exit and nothing else ran since), only the fields
+    /// written since (`VMCS.dirty`, consumer `.processor`) are loaded — RIP, RSP, RFLAGS,
+    /// interruptibility and activity one by one, anything else the whole area — and the
+    /// controls are unpacked again only when one changed. `checked` is the area the entry
+    /// checks read (nil: read it from `v`).
+    func loadForEntry(_ v: VMCS, checked: GuestStateArea?) {
+        let L = VMCSLayout.shared
+        let dirty = v.takeDirty(.processor)
+        if residentVMCS == ObjectIdentifier(v) && !dirty.intersects(L.slowGuest) {
+            if dirty.intersects(L.fastGuest) { loadFastGuestFields(v, dirty, L) }
+            if dirty.intersects(L.controls) { unpackControls(v) } else { vmxEvents.virtualizedAPICWrite = nil }
+            // §27.3.2.4: without EPT, PAE paging's PDPTEs are read from memory at every entry.
+            if !controls.ept && Self.usesPAEPaging(cr0: cr0, cr4: cr4, lma: efer & EFER.lma != 0) { try? loadPDPTEs(cr3: cr3) }
+            return
+        }
+        loadGuestState(checked ?? GuestStateArea(v), v, v.entryControls)
+        unpackControls(v)
+        residentVMCS = ObjectIdentifier(v)
+    }
+
+    /// The guest fields L0 edits between exits (RIP, RSP, RFLAGS, interruptibility, activity).
+    private func loadFastGuestFields(_ v: VMCS, _ dirty: DirtyFields, _ L: VMCSLayout) {
+        if dirty.contains(L.rip) { rip = v[index: L.rip] }
+        if dirty.contains(L.rsp) { gpr[GPR.rsp.rawValue] = v[index: L.rsp] }
+        if dirty.contains(L.rflags) {
+            let vm = rflags & RFLAGS.vm
+            setRFLAGS(v[index: L.rflags])
+            if rflags & RFLAGS.vm != vm { updateMode() }
+        }
+        if dirty.contains(L.interruptibility) {
+            let s = v[index: L.interruptibility]
+            var shadow: InterruptShadow = []
+            if s & 1 != 0 { shadow.insert(.sti) }
+            if s & 2 != 0 { shadow.insert(.movSS) }
+            interruptShadow = shadow
+            nmiBlocked = s & 8 != 0
+        }
+        if dirty.contains(L.activity) {
+            activity = ActivityState(rawValue: UInt32(truncatingIfNeeded: v[index: L.activity])) ?? .active
+        }
     }
 }

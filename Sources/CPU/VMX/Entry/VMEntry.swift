@@ -22,6 +22,7 @@ extension Processor {
     /// The VMX capabilities this processor implements (what `run(vmcs:)` checks against),
     /// derived from its model.
     public var vmxCapabilities: VMXCapabilities {
+        if let c = vmxCapabilitiesOfModel { return c }
         var c = VMXCapabilities()
         c.ept = model.eptFeatures
         c.physicalAddressBits = model.physicalAddressBits
@@ -29,6 +30,7 @@ extension Processor {
         // IA32_VMX_CR4_FIXED1: the CR4 bits this processor implements, VMXE included.
         c.cr4Fixed1 = cr4Writable | CR4.vmxe
         c.eferSupported = eferWritable
+        vmxCapabilitiesOfModel = c
         return c
     }
 
@@ -48,24 +50,25 @@ extension Processor {
     /// when it exits (SDM Vol. 3C §27.1–27.7, §28.1–28.5). A failed check is also recorded in
     /// `lastEntryCheckFailure`, naming its rule, field and value.
     public func run(vmcs v: VMCS, budget: UInt64) -> VMRunOutcome {
-        let input = entryCheckInput(v, capabilities: vmxCapabilities)
         lastEntryCheckFailure = nil
-        if let failed = VMEntryCheck.firstFailure(of: VMEntryChecks.controlAndHostRows, input),
-           case .vmFail(let error) = failed.consequence {
+        // §27.2 then §27.3: the first failing check, from the VMCS's cached results
+        // (`VMEntryCheckCache`: only rows whose fields changed run again).
+        if let r = VMEntryCheckCache.firstFailingRow(v, self.vmxCapabilities, key: CapabilitiesKey(owner: self, generation: modelGeneration),
+                                                        readers: self.physicalReaders) {
+            let failed = VMEntryCheckTable.shared.failure(r, v)
             lastEntryCheckFailure = failed
-            v[.vmInstructionError] = UInt64(error.rawValue)
-            return .entryFailed(error)
+            switch failed.consequence {
+            case .vmFail(let error):
+                v[.vmInstructionError] = UInt64(error.rawValue)
+                return .entryFailed(error)
+            case .invalidGuestState(let q):
+                // §27.3: a VM-entry-failure exit (reason 33, bit 31).
+                v.exitReasonField = ExitReasonField(.entryFailureGuestState, entryFailure: true)
+                v[.exitQualification] = q
+                return completeEntryFailure(v, .entryFailureGuestState)
+            }
         }
-        // §27.3: guest-state checks; a failure is a VM-entry-failure exit (reason 33, bit 31).
-        let entryControls = v.entryControls
-        if let failed = GuestStateChecks.firstViolation(input), case .invalidGuestState(let q) = failed.consequence {
-            lastEntryCheckFailure = failed
-            v.exitReasonField = ExitReasonField(.entryFailureGuestState, entryFailure: true)
-            v[.exitQualification] = q
-            return completeEntryFailure(v, .entryFailureGuestState)
-        }
-        loadGuestState(input.guestState, v, entryControls)
-        unpackControls(v)
+        loadForEntry(v, checked: VMEntryCheckCache.enabled ? v.checkCache!.guestState : nil)
         // §27.4: the VM-entry MSR-load list; a failing entry is a VM-entry failure (reason 34).
         if let failure = loadEntryMSRList(v) {
             v.exitReasonField = ExitReasonField(.entryFailureMSRLoading, entryFailure: true)
@@ -152,6 +155,8 @@ extension Processor {
         if case .vmExit = outcome {
             // §28.4 then §28.6: the VM-exit MSR-store and MSR-load lists.
             if storeExitMSRList(v) != nil { return vmxAbort(v, .savingGuestMSRsFailed) }
+            // Host MSRs loaded over the guest's: the processor no longer holds v's state.
+            if v[.exitMSRLoadCount] != 0 { residentVMCS = nil }
             if loadExitMSRList(v) != nil { return vmxAbort(v, .loadingHostMSRsFailed) }
         }
         return outcome
@@ -177,6 +182,7 @@ extension Processor {
     /// guest-state area and the MSR-store list are untouched, and the injection stays valid.
     func completeEntryFailure(_ v: VMCS, _ reason: ExitReason) -> VMRunOutcome {
         nonRoot = false
+        residentVMCS = nil
         if loadExitMSRList(v) != nil { return vmxAbort(v, .loadingHostMSRsFailed) }
         return .vmExit(reason)
     }

@@ -31,11 +31,15 @@ public struct VMEntryCheck: Sendable {
     let fieldsCheck: FieldsPredicate
     let guestCheck: GuestPredicate
     let onGuestState: Bool
+    /// Every VMCS field the predicate reads (for a guest-state row also the controls its
+    /// context is made of, `GuestStateChecks.contextFields`): `VMEntryCheckCache` runs the row
+    /// again only when one of them changed value (or it read memory last time).
+    let reads: DirtyFields
 
     /// A check on control or host-state fields (against `context.capabilities`; it may read
     /// memory through the context's readers).
     init(_ id: String, _ section: String, _ requirement: String, field: VMCSField, _ consequence: Consequence,
-         fields: FieldsPredicate) {
+         reads: [VMCSField], fields: FieldsPredicate) {
         self.id = id
         self.section = section
         self.requirement = requirement
@@ -44,11 +48,12 @@ public struct VMEntryCheck: Sendable {
         fieldsCheck = fields
         guestCheck = { _, _ in true }
         onGuestState = false
+        self.reads = DirtyFields(reads + [field])
     }
 
     /// A check on the guest-state area and the entry settings it depends on.
     init(_ id: String, _ section: String, _ requirement: String, field: VMCSField, _ consequence: Consequence,
-         guest: GuestPredicate) {
+         reads: [VMCSField], guest: GuestPredicate) {
         self.id = id
         self.section = section
         self.requirement = requirement
@@ -57,6 +62,7 @@ public struct VMEntryCheck: Sendable {
         fieldsCheck = { _, _ in true }
         guestCheck = guest
         onGuestState = true
+        self.reads = DirtyFields(reads + [field] + GuestStateChecks.contextFields)
     }
 
     /// Whether the check passes for `input`.

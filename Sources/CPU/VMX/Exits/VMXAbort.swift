@@ -23,6 +23,7 @@ extension Processor {
     func vmxAbort(_ v: VMCS, _ indicator: VMXAbortIndicator) -> VMRunOutcome {
         v.abortIndicator = indicator.rawValue
         activity = .shutdown
+        residentVMCS = nil
         return .vmxAbort(indicator)
     }
 }

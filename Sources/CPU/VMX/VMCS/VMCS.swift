@@ -11,22 +11,37 @@ public final class VMCS {
     /// Field values by table index. VM entry and exit touch ~150 fields, so storage and the
     /// encoding → index map are reached through plain pointers (the map is loaded once per
     /// VMCS, not through a lazy global per access).
-    let values: UnsafeMutablePointer<UInt64>
-    let indexByEncoding: UnsafePointer<Int16>
+    @usableFromInline let values: UnsafeMutablePointer<UInt64>
+    @usableFromInline let indexByEncoding: UnsafePointer<Int16>
+    /// Which fields changed value since each consumer last looked (`DirtyFields`): a write of
+    /// the value a field already holds marks nothing, so a consumer redoes only real changes.
+    @usableFromInline let dirty: UnsafeMutablePointer<UInt64>
+    /// The entry checks' results for this VMCS (`VMEntryCheckCache`), made at its first entry.
+    var checkCache: VMEntryCheckCache?
+    /// The processor holding this VMCS's guest state since the VM exit that saved it (nil:
+    /// none, or it changed since); VM entry then loads only the fields written after.
+    weak var residentIn: Processor?
 
     public init(revision: UInt32 = VMXCapabilities.revisionIdentifier) {
         self.revision = revision
         values = .allocate(capacity: VMCSFieldTable.entries.count)
         values.initialize(repeating: 0, count: VMCSFieldTable.entries.count)
         indexByEncoding = VMCSFieldTable.indexByEncoding
+        dirty = .allocate(capacity: DirtyFields.words * DirtyFields.Consumer.allCases.count)
+        // Everything counts as changed until each consumer has seen it once.
+        dirty.initialize(repeating: ~0, count: DirtyFields.words * DirtyFields.Consumer.allCases.count)
         self[.vmcsLinkPointer] = ~0
     }
 
-    deinit { values.deallocate() }
+    deinit {
+        values.deallocate()
+        dirty.deallocate()
+    }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     func index(of f: VMCSField) -> Int? { VMCSFieldTable.index(of: f, in: indexByEncoding) }
 
+    @inlinable
     static func widthMask(_ f: VMCSField) -> UInt64 {
         switch f.width {
         case .bits16: return 0xFFFF
@@ -35,7 +50,9 @@ public final class VMCS {
         }
     }
 
-    /// Full-field access by L0 (no read-only or support restrictions; width-masked).
+    /// Full-field access by L0 (no read-only or support restrictions; width-masked). Inlined
+    /// into callers, where the field is usually a constant: one load, or a compare and store.
+    @inlinable
     public subscript(_ f: VMCSField) -> UInt64 {
         get {
             guard let k = index(of: f) else { return 0 }
@@ -43,12 +60,54 @@ public final class VMCS {
         }
         set {
             guard let k = index(of: f) else { return }
-            if f.isHighHalf {
-                values[k] = (values[k] & 0xFFFF_FFFF) | (newValue << 32)
-            } else {
-                values[k] = newValue & Self.widthMask(f)
+            let old = values[k]
+            let new = f.isHighHalf ? (old & 0xFFFF_FFFF) | (newValue << 32) : newValue & Self.widthMask(f)
+            if new != old {
+                values[k] = new
+                markDirty(k)
             }
         }
+    }
+
+    /// Field index `k` changed value: every consumer sees it changed.
+    @inlinable @inline(__always)
+    func markDirty(_ k: Int) {
+        let w = k >> 6, bit = UInt64(1) << UInt64(k & 63)
+        dirty[w] |= bit
+        dirty[DirtyFields.words + w] |= bit
+        dirty[2 * DirtyFields.words + w] |= bit
+    }
+
+    /// The value at table index `k` (a field L0 or the processor names by a precomputed index).
+    @inline(__always)
+    subscript(index k: Int) -> UInt64 {
+        get { values[k] }
+        set {
+            if values[k] != newValue {
+                values[k] = newValue
+                markDirty(k)
+            }
+        }
+    }
+
+    /// Takes the fields that changed since `consumer` last looked, and clears them for it.
+    @inline(__always)
+    func takeDirty(_ consumer: DirtyFields.Consumer) -> DirtyFields {
+        let base = dirty + consumer.rawValue * DirtyFields.words
+        let d = DirtyFields(base)
+        for w in 0..<DirtyFields.words { base[w] = 0 }
+        return d
+    }
+
+    /// Marks every field changed for `consumer` (its copy of the VMCS is gone).
+    func invalidate(_ consumer: DirtyFields.Consumer) {
+        (dirty + consumer.rawValue * DirtyFields.words).update(repeating: ~0, count: DirtyFields.words)
+    }
+
+    /// Clears `consumer`'s marks on `fields` (it now holds their values).
+    func clean(_ consumer: DirtyFields.Consumer, _ fields: DirtyFields) {
+        let base = dirty + consumer.rawValue * DirtyFields.words
+        for w in 0..<DirtyFields.words { base[w] &= ~fields.word(w) }
     }
 
     /// VMREAD semantics for encoding `e` (bits 63:32 of the register operand must be 0 in

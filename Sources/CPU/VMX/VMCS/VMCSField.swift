@@ -4,15 +4,15 @@
 public struct VMCSField: Hashable, Sendable, CustomStringConvertible {
     public let encoding: UInt32
 
-    public init(_ encoding: UInt32) { self.encoding = encoding }
+    @inlinable public init(_ encoding: UInt32) { self.encoding = encoding }
 
     public enum Width: UInt32, Sendable { case bits16 = 0, bits64 = 1, bits32 = 2, natural = 3 }
     public enum FieldType: UInt32, Sendable { case control = 0, exitInformation = 1, guestState = 2, hostState = 3 }
 
-    public var width: Width { Width(rawValue: (encoding >> 13) & 3)! }
+    @inlinable public var width: Width { Width(rawValue: (encoding >> 13) & 3)! }
     public var type: FieldType { FieldType(rawValue: (encoding >> 10) & 3)! }
     /// Access type "high": the upper 32 bits of a 64-bit field.
-    public var isHighHalf: Bool { encoding & 1 != 0 }
+    @inlinable public var isHighHalf: Bool { encoding & 1 != 0 }
     /// The full field a high-half encoding refers to.
     public var fullField: VMCSField { VMCSField(encoding & ~1) }
 

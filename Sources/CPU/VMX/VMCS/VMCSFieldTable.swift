@@ -184,7 +184,7 @@ public enum VMCSFieldTable {
 
     /// The table index of `f` (either half of a 64-bit field), or nil for an encoding not in
     /// Appendix B.
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func index(of f: VMCSField, in table: UnsafePointer<Int16> = indexByEncoding) -> Int? {
         let e = f.encoding & ~1
         guard e < 0x8000 else { return nil }
@@ -200,162 +200,162 @@ public enum VMCSFieldTable {
 }
 
 extension VMCSField {
-    public static let virtualProcessorIdentifier = VMCSField(0x0000)
-    public static let postedInterruptNotificationVector = VMCSField(0x0002)
-    public static let eptpIndex = VMCSField(0x0004)
-    public static let guestESSelector = VMCSField(0x0800)
-    public static let guestCSSelector = VMCSField(0x0802)
-    public static let guestSSSelector = VMCSField(0x0804)
-    public static let guestDSSelector = VMCSField(0x0806)
-    public static let guestFSSelector = VMCSField(0x0808)
-    public static let guestGSSelector = VMCSField(0x080A)
-    public static let guestLDTRSelector = VMCSField(0x080C)
-    public static let guestTRSelector = VMCSField(0x080E)
-    public static let guestInterruptStatus = VMCSField(0x0810)
-    public static let pmlIndex = VMCSField(0x0812)
-    public static let hostESSelector = VMCSField(0x0C00)
-    public static let hostCSSelector = VMCSField(0x0C02)
-    public static let hostSSSelector = VMCSField(0x0C04)
-    public static let hostDSSelector = VMCSField(0x0C06)
-    public static let hostFSSelector = VMCSField(0x0C08)
-    public static let hostGSSelector = VMCSField(0x0C0A)
-    public static let hostTRSelector = VMCSField(0x0C0C)
-    public static let ioBitmapA = VMCSField(0x2000)
-    public static let ioBitmapB = VMCSField(0x2002)
-    public static let msrBitmaps = VMCSField(0x2004)
-    public static let exitMSRStoreAddress = VMCSField(0x2006)
-    public static let exitMSRLoadAddress = VMCSField(0x2008)
-    public static let entryMSRLoadAddress = VMCSField(0x200A)
-    public static let executiveVMCSPointer = VMCSField(0x200C)
-    public static let pmlAddress = VMCSField(0x200E)
-    public static let tscOffset = VMCSField(0x2010)
-    public static let virtualAPICAddress = VMCSField(0x2012)
-    public static let apicAccessAddress = VMCSField(0x2014)
-    public static let postedInterruptDescriptorAddress = VMCSField(0x2016)
-    public static let vmFunctionControls = VMCSField(0x2018)
-    public static let eptPointer = VMCSField(0x201A)
-    public static let eoiExitBitmap0 = VMCSField(0x201C)
-    public static let eoiExitBitmap1 = VMCSField(0x201E)
-    public static let eoiExitBitmap2 = VMCSField(0x2020)
-    public static let eoiExitBitmap3 = VMCSField(0x2022)
-    public static let eptpListAddress = VMCSField(0x2024)
-    public static let vmreadBitmapAddress = VMCSField(0x2026)
-    public static let vmwriteBitmapAddress = VMCSField(0x2028)
-    public static let virtualizationExceptionInformationAddress = VMCSField(0x202A)
-    public static let xssExitingBitmap = VMCSField(0x202C)
-    public static let enclsExitingBitmap = VMCSField(0x202E)
-    public static let subPagePermissionTablePointer = VMCSField(0x2030)
-    public static let tscMultiplier = VMCSField(0x2032)
-    public static let tertiaryProcessorBasedControls = VMCSField(0x2034)
-    public static let guestPhysicalAddress = VMCSField(0x2400)
-    public static let vmcsLinkPointer = VMCSField(0x2800)
-    public static let guestIA32DebugCtl = VMCSField(0x2802)
-    public static let guestIA32PAT = VMCSField(0x2804)
-    public static let guestIA32EFER = VMCSField(0x2806)
-    public static let guestIA32PerfGlobalCtrl = VMCSField(0x2808)
-    public static let guestPDPTE0 = VMCSField(0x280A)
-    public static let guestPDPTE1 = VMCSField(0x280C)
-    public static let guestPDPTE2 = VMCSField(0x280E)
-    public static let guestPDPTE3 = VMCSField(0x2810)
-    public static let guestIA32BNDCFGS = VMCSField(0x2812)
-    public static let guestIA32RTITCtl = VMCSField(0x2814)
-    public static let hostIA32PAT = VMCSField(0x2C00)
-    public static let hostIA32EFER = VMCSField(0x2C02)
-    public static let hostIA32PerfGlobalCtrl = VMCSField(0x2C04)
-    public static let pinBasedControls = VMCSField(0x4000)
-    public static let primaryProcessorBasedControls = VMCSField(0x4002)
-    public static let exceptionBitmap = VMCSField(0x4004)
-    public static let pageFaultErrorCodeMask = VMCSField(0x4006)
-    public static let pageFaultErrorCodeMatch = VMCSField(0x4008)
-    public static let cr3TargetCount = VMCSField(0x400A)
-    public static let exitControls = VMCSField(0x400C)
-    public static let exitMSRStoreCount = VMCSField(0x400E)
-    public static let exitMSRLoadCount = VMCSField(0x4010)
-    public static let entryControls = VMCSField(0x4012)
-    public static let entryMSRLoadCount = VMCSField(0x4014)
-    public static let entryInterruptionInformation = VMCSField(0x4016)
-    public static let entryExceptionErrorCode = VMCSField(0x4018)
-    public static let entryInstructionLength = VMCSField(0x401A)
-    public static let tprThreshold = VMCSField(0x401C)
-    public static let secondaryProcessorBasedControls = VMCSField(0x401E)
-    public static let pleGap = VMCSField(0x4020)
-    public static let pleWindow = VMCSField(0x4022)
-    public static let vmInstructionError = VMCSField(0x4400)
-    public static let exitReason = VMCSField(0x4402)
-    public static let exitInterruptionInformation = VMCSField(0x4404)
-    public static let exitInterruptionErrorCode = VMCSField(0x4406)
-    public static let idtVectoringInformation = VMCSField(0x4408)
-    public static let idtVectoringErrorCode = VMCSField(0x440A)
-    public static let exitInstructionLength = VMCSField(0x440C)
-    public static let exitInstructionInformation = VMCSField(0x440E)
-    public static let guestESLimit = VMCSField(0x4800)
-    public static let guestCSLimit = VMCSField(0x4802)
-    public static let guestSSLimit = VMCSField(0x4804)
-    public static let guestDSLimit = VMCSField(0x4806)
-    public static let guestFSLimit = VMCSField(0x4808)
-    public static let guestGSLimit = VMCSField(0x480A)
-    public static let guestLDTRLimit = VMCSField(0x480C)
-    public static let guestTRLimit = VMCSField(0x480E)
-    public static let guestGDTRLimit = VMCSField(0x4810)
-    public static let guestIDTRLimit = VMCSField(0x4812)
-    public static let guestESAccessRights = VMCSField(0x4814)
-    public static let guestCSAccessRights = VMCSField(0x4816)
-    public static let guestSSAccessRights = VMCSField(0x4818)
-    public static let guestDSAccessRights = VMCSField(0x481A)
-    public static let guestFSAccessRights = VMCSField(0x481C)
-    public static let guestGSAccessRights = VMCSField(0x481E)
-    public static let guestLDTRAccessRights = VMCSField(0x4820)
-    public static let guestTRAccessRights = VMCSField(0x4822)
-    public static let guestInterruptibilityState = VMCSField(0x4824)
-    public static let guestActivityState = VMCSField(0x4826)
-    public static let guestSMBASE = VMCSField(0x4828)
-    public static let guestIA32SysenterCS = VMCSField(0x482A)
-    public static let vmxPreemptionTimerValue = VMCSField(0x482E)
-    public static let hostIA32SysenterCS = VMCSField(0x4C00)
-    public static let cr0GuestHostMask = VMCSField(0x6000)
-    public static let cr4GuestHostMask = VMCSField(0x6002)
-    public static let cr0ReadShadow = VMCSField(0x6004)
-    public static let cr4ReadShadow = VMCSField(0x6006)
-    public static let cr3Target0 = VMCSField(0x6008)
-    public static let cr3Target1 = VMCSField(0x600A)
-    public static let cr3Target2 = VMCSField(0x600C)
-    public static let cr3Target3 = VMCSField(0x600E)
-    public static let exitQualification = VMCSField(0x6400)
-    public static let ioRCX = VMCSField(0x6402)
-    public static let ioRSI = VMCSField(0x6404)
-    public static let ioRDI = VMCSField(0x6406)
-    public static let ioRIP = VMCSField(0x6408)
-    public static let guestLinearAddress = VMCSField(0x640A)
-    public static let guestCR0 = VMCSField(0x6800)
-    public static let guestCR3 = VMCSField(0x6802)
-    public static let guestCR4 = VMCSField(0x6804)
-    public static let guestESBase = VMCSField(0x6806)
-    public static let guestCSBase = VMCSField(0x6808)
-    public static let guestSSBase = VMCSField(0x680A)
-    public static let guestDSBase = VMCSField(0x680C)
-    public static let guestFSBase = VMCSField(0x680E)
-    public static let guestGSBase = VMCSField(0x6810)
-    public static let guestLDTRBase = VMCSField(0x6812)
-    public static let guestTRBase = VMCSField(0x6814)
-    public static let guestGDTRBase = VMCSField(0x6816)
-    public static let guestIDTRBase = VMCSField(0x6818)
-    public static let guestDR7 = VMCSField(0x681A)
-    public static let guestRSP = VMCSField(0x681C)
-    public static let guestRIP = VMCSField(0x681E)
-    public static let guestRFLAGS = VMCSField(0x6820)
-    public static let guestPendingDebugExceptions = VMCSField(0x6822)
-    public static let guestIA32SysenterESP = VMCSField(0x6824)
-    public static let guestIA32SysenterEIP = VMCSField(0x6826)
-    public static let hostCR0 = VMCSField(0x6C00)
-    public static let hostCR3 = VMCSField(0x6C02)
-    public static let hostCR4 = VMCSField(0x6C04)
-    public static let hostFSBase = VMCSField(0x6C06)
-    public static let hostGSBase = VMCSField(0x6C08)
-    public static let hostTRBase = VMCSField(0x6C0A)
-    public static let hostGDTRBase = VMCSField(0x6C0C)
-    public static let hostIDTRBase = VMCSField(0x6C0E)
-    public static let hostIA32SysenterESP = VMCSField(0x6C10)
-    public static let hostIA32SysenterEIP = VMCSField(0x6C12)
-    public static let hostRSP = VMCSField(0x6C14)
-    public static let hostRIP = VMCSField(0x6C16)
+    @inlinable public static var virtualProcessorIdentifier: VMCSField { VMCSField(0x0000) }
+    @inlinable public static var postedInterruptNotificationVector: VMCSField { VMCSField(0x0002) }
+    @inlinable public static var eptpIndex: VMCSField { VMCSField(0x0004) }
+    @inlinable public static var guestESSelector: VMCSField { VMCSField(0x0800) }
+    @inlinable public static var guestCSSelector: VMCSField { VMCSField(0x0802) }
+    @inlinable public static var guestSSSelector: VMCSField { VMCSField(0x0804) }
+    @inlinable public static var guestDSSelector: VMCSField { VMCSField(0x0806) }
+    @inlinable public static var guestFSSelector: VMCSField { VMCSField(0x0808) }
+    @inlinable public static var guestGSSelector: VMCSField { VMCSField(0x080A) }
+    @inlinable public static var guestLDTRSelector: VMCSField { VMCSField(0x080C) }
+    @inlinable public static var guestTRSelector: VMCSField { VMCSField(0x080E) }
+    @inlinable public static var guestInterruptStatus: VMCSField { VMCSField(0x0810) }
+    @inlinable public static var pmlIndex: VMCSField { VMCSField(0x0812) }
+    @inlinable public static var hostESSelector: VMCSField { VMCSField(0x0C00) }
+    @inlinable public static var hostCSSelector: VMCSField { VMCSField(0x0C02) }
+    @inlinable public static var hostSSSelector: VMCSField { VMCSField(0x0C04) }
+    @inlinable public static var hostDSSelector: VMCSField { VMCSField(0x0C06) }
+    @inlinable public static var hostFSSelector: VMCSField { VMCSField(0x0C08) }
+    @inlinable public static var hostGSSelector: VMCSField { VMCSField(0x0C0A) }
+    @inlinable public static var hostTRSelector: VMCSField { VMCSField(0x0C0C) }
+    @inlinable public static var ioBitmapA: VMCSField { VMCSField(0x2000) }
+    @inlinable public static var ioBitmapB: VMCSField { VMCSField(0x2002) }
+    @inlinable public static var msrBitmaps: VMCSField { VMCSField(0x2004) }
+    @inlinable public static var exitMSRStoreAddress: VMCSField { VMCSField(0x2006) }
+    @inlinable public static var exitMSRLoadAddress: VMCSField { VMCSField(0x2008) }
+    @inlinable public static var entryMSRLoadAddress: VMCSField { VMCSField(0x200A) }
+    @inlinable public static var executiveVMCSPointer: VMCSField { VMCSField(0x200C) }
+    @inlinable public static var pmlAddress: VMCSField { VMCSField(0x200E) }
+    @inlinable public static var tscOffset: VMCSField { VMCSField(0x2010) }
+    @inlinable public static var virtualAPICAddress: VMCSField { VMCSField(0x2012) }
+    @inlinable public static var apicAccessAddress: VMCSField { VMCSField(0x2014) }
+    @inlinable public static var postedInterruptDescriptorAddress: VMCSField { VMCSField(0x2016) }
+    @inlinable public static var vmFunctionControls: VMCSField { VMCSField(0x2018) }
+    @inlinable public static var eptPointer: VMCSField { VMCSField(0x201A) }
+    @inlinable public static var eoiExitBitmap0: VMCSField { VMCSField(0x201C) }
+    @inlinable public static var eoiExitBitmap1: VMCSField { VMCSField(0x201E) }
+    @inlinable public static var eoiExitBitmap2: VMCSField { VMCSField(0x2020) }
+    @inlinable public static var eoiExitBitmap3: VMCSField { VMCSField(0x2022) }
+    @inlinable public static var eptpListAddress: VMCSField { VMCSField(0x2024) }
+    @inlinable public static var vmreadBitmapAddress: VMCSField { VMCSField(0x2026) }
+    @inlinable public static var vmwriteBitmapAddress: VMCSField { VMCSField(0x2028) }
+    @inlinable public static var virtualizationExceptionInformationAddress: VMCSField { VMCSField(0x202A) }
+    @inlinable public static var xssExitingBitmap: VMCSField { VMCSField(0x202C) }
+    @inlinable public static var enclsExitingBitmap: VMCSField { VMCSField(0x202E) }
+    @inlinable public static var subPagePermissionTablePointer: VMCSField { VMCSField(0x2030) }
+    @inlinable public static var tscMultiplier: VMCSField { VMCSField(0x2032) }
+    @inlinable public static var tertiaryProcessorBasedControls: VMCSField { VMCSField(0x2034) }
+    @inlinable public static var guestPhysicalAddress: VMCSField { VMCSField(0x2400) }
+    @inlinable public static var vmcsLinkPointer: VMCSField { VMCSField(0x2800) }
+    @inlinable public static var guestIA32DebugCtl: VMCSField { VMCSField(0x2802) }
+    @inlinable public static var guestIA32PAT: VMCSField { VMCSField(0x2804) }
+    @inlinable public static var guestIA32EFER: VMCSField { VMCSField(0x2806) }
+    @inlinable public static var guestIA32PerfGlobalCtrl: VMCSField { VMCSField(0x2808) }
+    @inlinable public static var guestPDPTE0: VMCSField { VMCSField(0x280A) }
+    @inlinable public static var guestPDPTE1: VMCSField { VMCSField(0x280C) }
+    @inlinable public static var guestPDPTE2: VMCSField { VMCSField(0x280E) }
+    @inlinable public static var guestPDPTE3: VMCSField { VMCSField(0x2810) }
+    @inlinable public static var guestIA32BNDCFGS: VMCSField { VMCSField(0x2812) }
+    @inlinable public static var guestIA32RTITCtl: VMCSField { VMCSField(0x2814) }
+    @inlinable public static var hostIA32PAT: VMCSField { VMCSField(0x2C00) }
+    @inlinable public static var hostIA32EFER: VMCSField { VMCSField(0x2C02) }
+    @inlinable public static var hostIA32PerfGlobalCtrl: VMCSField { VMCSField(0x2C04) }
+    @inlinable public static var pinBasedControls: VMCSField { VMCSField(0x4000) }
+    @inlinable public static var primaryProcessorBasedControls: VMCSField { VMCSField(0x4002) }
+    @inlinable public static var exceptionBitmap: VMCSField { VMCSField(0x4004) }
+    @inlinable public static var pageFaultErrorCodeMask: VMCSField { VMCSField(0x4006) }
+    @inlinable public static var pageFaultErrorCodeMatch: VMCSField { VMCSField(0x4008) }
+    @inlinable public static var cr3TargetCount: VMCSField { VMCSField(0x400A) }
+    @inlinable public static var exitControls: VMCSField { VMCSField(0x400C) }
+    @inlinable public static var exitMSRStoreCount: VMCSField { VMCSField(0x400E) }
+    @inlinable public static var exitMSRLoadCount: VMCSField { VMCSField(0x4010) }
+    @inlinable public static var entryControls: VMCSField { VMCSField(0x4012) }
+    @inlinable public static var entryMSRLoadCount: VMCSField { VMCSField(0x4014) }
+    @inlinable public static var entryInterruptionInformation: VMCSField { VMCSField(0x4016) }
+    @inlinable public static var entryExceptionErrorCode: VMCSField { VMCSField(0x4018) }
+    @inlinable public static var entryInstructionLength: VMCSField { VMCSField(0x401A) }
+    @inlinable public static var tprThreshold: VMCSField { VMCSField(0x401C) }
+    @inlinable public static var secondaryProcessorBasedControls: VMCSField { VMCSField(0x401E) }
+    @inlinable public static var pleGap: VMCSField { VMCSField(0x4020) }
+    @inlinable public static var pleWindow: VMCSField { VMCSField(0x4022) }
+    @inlinable public static var vmInstructionError: VMCSField { VMCSField(0x4400) }
+    @inlinable public static var exitReason: VMCSField { VMCSField(0x4402) }
+    @inlinable public static var exitInterruptionInformation: VMCSField { VMCSField(0x4404) }
+    @inlinable public static var exitInterruptionErrorCode: VMCSField { VMCSField(0x4406) }
+    @inlinable public static var idtVectoringInformation: VMCSField { VMCSField(0x4408) }
+    @inlinable public static var idtVectoringErrorCode: VMCSField { VMCSField(0x440A) }
+    @inlinable public static var exitInstructionLength: VMCSField { VMCSField(0x440C) }
+    @inlinable public static var exitInstructionInformation: VMCSField { VMCSField(0x440E) }
+    @inlinable public static var guestESLimit: VMCSField { VMCSField(0x4800) }
+    @inlinable public static var guestCSLimit: VMCSField { VMCSField(0x4802) }
+    @inlinable public static var guestSSLimit: VMCSField { VMCSField(0x4804) }
+    @inlinable public static var guestDSLimit: VMCSField { VMCSField(0x4806) }
+    @inlinable public static var guestFSLimit: VMCSField { VMCSField(0x4808) }
+    @inlinable public static var guestGSLimit: VMCSField { VMCSField(0x480A) }
+    @inlinable public static var guestLDTRLimit: VMCSField { VMCSField(0x480C) }
+    @inlinable public static var guestTRLimit: VMCSField { VMCSField(0x480E) }
+    @inlinable public static var guestGDTRLimit: VMCSField { VMCSField(0x4810) }
+    @inlinable public static var guestIDTRLimit: VMCSField { VMCSField(0x4812) }
+    @inlinable public static var guestESAccessRights: VMCSField { VMCSField(0x4814) }
+    @inlinable public static var guestCSAccessRights: VMCSField { VMCSField(0x4816) }
+    @inlinable public static var guestSSAccessRights: VMCSField { VMCSField(0x4818) }
+    @inlinable public static var guestDSAccessRights: VMCSField { VMCSField(0x481A) }
+    @inlinable public static var guestFSAccessRights: VMCSField { VMCSField(0x481C) }
+    @inlinable public static var guestGSAccessRights: VMCSField { VMCSField(0x481E) }
+    @inlinable public static var guestLDTRAccessRights: VMCSField { VMCSField(0x4820) }
+    @inlinable public static var guestTRAccessRights: VMCSField { VMCSField(0x4822) }
+    @inlinable public static var guestInterruptibilityState: VMCSField { VMCSField(0x4824) }
+    @inlinable public static var guestActivityState: VMCSField { VMCSField(0x4826) }
+    @inlinable public static var guestSMBASE: VMCSField { VMCSField(0x4828) }
+    @inlinable public static var guestIA32SysenterCS: VMCSField { VMCSField(0x482A) }
+    @inlinable public static var vmxPreemptionTimerValue: VMCSField { VMCSField(0x482E) }
+    @inlinable public static var hostIA32SysenterCS: VMCSField { VMCSField(0x4C00) }
+    @inlinable public static var cr0GuestHostMask: VMCSField { VMCSField(0x6000) }
+    @inlinable public static var cr4GuestHostMask: VMCSField { VMCSField(0x6002) }
+    @inlinable public static var cr0ReadShadow: VMCSField { VMCSField(0x6004) }
+    @inlinable public static var cr4ReadShadow: VMCSField { VMCSField(0x6006) }
+    @inlinable public static var cr3Target0: VMCSField { VMCSField(0x6008) }
+    @inlinable public static var cr3Target1: VMCSField { VMCSField(0x600A) }
+    @inlinable public static var cr3Target2: VMCSField { VMCSField(0x600C) }
+    @inlinable public static var cr3Target3: VMCSField { VMCSField(0x600E) }
+    @inlinable public static var exitQualification: VMCSField { VMCSField(0x6400) }
+    @inlinable public static var ioRCX: VMCSField { VMCSField(0x6402) }
+    @inlinable public static var ioRSI: VMCSField { VMCSField(0x6404) }
+    @inlinable public static var ioRDI: VMCSField { VMCSField(0x6406) }
+    @inlinable public static var ioRIP: VMCSField { VMCSField(0x6408) }
+    @inlinable public static var guestLinearAddress: VMCSField { VMCSField(0x640A) }
+    @inlinable public static var guestCR0: VMCSField { VMCSField(0x6800) }
+    @inlinable public static var guestCR3: VMCSField { VMCSField(0x6802) }
+    @inlinable public static var guestCR4: VMCSField { VMCSField(0x6804) }
+    @inlinable public static var guestESBase: VMCSField { VMCSField(0x6806) }
+    @inlinable public static var guestCSBase: VMCSField { VMCSField(0x6808) }
+    @inlinable public static var guestSSBase: VMCSField { VMCSField(0x680A) }
+    @inlinable public static var guestDSBase: VMCSField { VMCSField(0x680C) }
+    @inlinable public static var guestFSBase: VMCSField { VMCSField(0x680E) }
+    @inlinable public static var guestGSBase: VMCSField { VMCSField(0x6810) }
+    @inlinable public static var guestLDTRBase: VMCSField { VMCSField(0x6812) }
+    @inlinable public static var guestTRBase: VMCSField { VMCSField(0x6814) }
+    @inlinable public static var guestGDTRBase: VMCSField { VMCSField(0x6816) }
+    @inlinable public static var guestIDTRBase: VMCSField { VMCSField(0x6818) }
+    @inlinable public static var guestDR7: VMCSField { VMCSField(0x681A) }
+    @inlinable public static var guestRSP: VMCSField { VMCSField(0x681C) }
+    @inlinable public static var guestRIP: VMCSField { VMCSField(0x681E) }
+    @inlinable public static var guestRFLAGS: VMCSField { VMCSField(0x6820) }
+    @inlinable public static var guestPendingDebugExceptions: VMCSField { VMCSField(0x6822) }
+    @inlinable public static var guestIA32SysenterESP: VMCSField { VMCSField(0x6824) }
+    @inlinable public static var guestIA32SysenterEIP: VMCSField { VMCSField(0x6826) }
+    @inlinable public static var hostCR0: VMCSField { VMCSField(0x6C00) }
+    @inlinable public static var hostCR3: VMCSField { VMCSField(0x6C02) }
+    @inlinable public static var hostCR4: VMCSField { VMCSField(0x6C04) }
+    @inlinable public static var hostFSBase: VMCSField { VMCSField(0x6C06) }
+    @inlinable public static var hostGSBase: VMCSField { VMCSField(0x6C08) }
+    @inlinable public static var hostTRBase: VMCSField { VMCSField(0x6C0A) }
+    @inlinable public static var hostGDTRBase: VMCSField { VMCSField(0x6C0C) }
+    @inlinable public static var hostIDTRBase: VMCSField { VMCSField(0x6C0E) }
+    @inlinable public static var hostIA32SysenterESP: VMCSField { VMCSField(0x6C10) }
+    @inlinable public static var hostIA32SysenterEIP: VMCSField { VMCSField(0x6C12) }
+    @inlinable public static var hostRSP: VMCSField { VMCSField(0x6C14) }
+    @inlinable public static var hostRIP: VMCSField { VMCSField(0x6C16) }
 }
