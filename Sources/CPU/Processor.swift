@@ -172,22 +172,15 @@ public final class Processor {
     /// Presented NMI/interrupt, pending MTF exit, preemption timer (VMX/Events/NonRootEvents).
     var vmxEvents = NonRootEventState()
 
-    /// When set, memory accesses that miss EPT (or reach a non-RAM address) and all port I/O
-    /// go to this bus instead of exiting: L0's instruction-emulation service (see
-    /// `emulateCurrentInstruction(using:)`).
-    var emulationBus: DeviceBus? = nil
-    /// L0 is emulating the instruction that exited (`emulateInstruction(vmcs:bus:)`): the
-    /// instruction-caused exits it resolves do not recur.
-    var emulatingForL0 = false
-    /// While L0 emulates a guest hypervisor's VMX instruction: its virtual VMX root operation.
-    var guestVMXRoot: GuestVMXRootOperation? = nil
+    /// Set only inside `emulateInstruction(vmcs:bus:vmx:)`, L0's instruction-emulation service:
+    /// the one piece of state through which the interpreter knows it is re-executing an
+    /// instruction for L0 (`L0Emulation`).
+    var l0Emulation: L0Emulation? = nil
+    /// L0 is emulating the instruction that exited: the instruction-caused exits it resolves
+    /// do not recur, and event windows belong to the next VM entry.
+    @inline(__always) var emulatingForL0: Bool { l0Emulation != nil }
     /// The emulated VMLAUNCH/VMRESUME asked for a VM entry (`VMXRootResult.enterGuest`).
     var virtualEntryRequested = false
-    /// While L0 emulates the access behind an EPT violation: the linear page the guest
-    /// accessed, the guest-physical page it translated to and whether it wrote — the exit's
-    /// own guest-linear and guest-physical addresses (SDM Vol. 3C §28.2.1), so the emulated
-    /// access needs no second page walk (`translate`).
-    var emulationTranslationHint: (linearPage: UInt64, guestPhysicalPage: UInt64, write: Bool)? = nil
 
     public init(memory: PhysicalMemory, bus: DeviceBus, model: CPUModel = .default, index: Int = 0) {
         self.memory = memory

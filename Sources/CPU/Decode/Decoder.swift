@@ -1,6 +1,6 @@
 /// The instruction decoder: legacy and REX prefixes, opcode maps, ModR/M, SIB,
 /// displacement and immediates (SDM Vol. 2A ch. 2, Vol. 2D Appendix A).
-public enum DecodeResult: Sendable {
+enum DecodeResult: Sendable {
     case instruction(DecodedInstruction)
     /// The bytes end before the instruction does; supply more (up to 15) and retry.
     case needMoreBytes
@@ -8,16 +8,16 @@ public enum DecodeResult: Sendable {
     case tooLong
 }
 
-public enum Decoder {
+enum Decoder {
     /// Decodes one instruction from `p` (`available` valid bytes) for a code segment whose
     /// default size is `codeSize` bytes (2, 4, or 8 for 64-bit mode).
-    public static func decode(_ p: UnsafePointer<UInt8>, available: Int, codeSize: UInt8) -> DecodeResult {
+    static func decode(_ p: UnsafePointer<UInt8>, available: Int, codeSize: UInt8) -> DecodeResult {
         var s = State(p: p, available: min(available, 15))
         return s.run(codeSize: codeSize)
     }
 
     /// Convenience for tests and tools: decodes from an array.
-    public static func decode(_ bytes: [UInt8], codeSize: UInt8) -> DecodeResult {
+    static func decode(_ bytes: [UInt8], codeSize: UInt8) -> DecodeResult {
         bytes.withUnsafeBufferPointer { buf in
             guard let base = buf.baseAddress else { return .needMoreBytes }
             return decode(base, available: buf.count, codeSize: codeSize)

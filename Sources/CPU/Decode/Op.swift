@@ -2,7 +2,7 @@
 /// decoded instruction's `sub` field carries the variant (ALU kind, condition code,
 /// group `/reg` value, segment register, ...). Operand size, address size and operands
 /// come from `DecodedInstruction`.
-public enum Op: UInt16, Sendable {
+enum Op: UInt16, Sendable {
     case invalid = 0            // #UD
     case nop                    // NOP, multi-byte NOP, hint NOPs, ENDBR32/64, fences, prefetches
 
@@ -124,7 +124,7 @@ public enum Op: UInt16, Sendable {
 
 extension Op {
     /// The form an op takes when a Jcc follows it in a decoded block (nil: not fused).
-    public var fusedWithJcc: Op? {
+    var fusedWithJcc: Op? {
         switch self {
         case .aluRMReg: .aluRMRegJcc
         case .aluRegRM: .aluRegRMJcc
@@ -140,7 +140,7 @@ extension Op {
 
 extension Op {
     /// The op a fused form stands for (the inverse of `fusedWithJcc`; other ops are themselves).
-    public var unfused: Op {
+    var unfused: Op {
         switch self {
         case .aluRMRegJcc: .aluRMReg
         case .aluRegRMJcc: .aluRegRM
@@ -156,7 +156,7 @@ extension Op {
 
 extension Op {
     /// MOVS, CMPS, STOS, LODS, SCAS, INS, OUTS: the instructions a REP prefix repeats.
-    public var isString: Bool {
+    var isString: Bool {
         switch self {
         case .movs, .cmps, .stos, .lods, .scas, .ins, .outs: true
         default: false
@@ -165,11 +165,11 @@ extension Op {
 }
 
 /// The eight ALU operations of opcodes 00–3F and group 1 (SDM Vol. 2A, Table A-6).
-public enum ALUKind: UInt8, Sendable {
+enum ALUKind: UInt8, Sendable {
     case add = 0, or, adc, sbb, and, sub, xor, cmp
 }
 
 /// Group 2 shift/rotate operations by `/reg` (SDM Vol. 2A, Table A-6).
-public enum ShiftKind: UInt8, Sendable {
+enum ShiftKind: UInt8, Sendable {
     case rol = 0, ror, rcl, rcr, shl, shr, sal, sar
 }

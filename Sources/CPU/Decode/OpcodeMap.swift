@@ -1,11 +1,11 @@
 /// Decoding attributes of one opcode (SDM Vol. 2D Appendix A, opcode maps).
-public struct OpcodeEntry: Sendable {
-    public var op: Op
-    public var attr: UInt32
-    public var sub: UInt8
-    public var immediate: ImmediateKind
+struct OpcodeEntry: Sendable {
+    var op: Op
+    var attr: UInt32
+    var sub: UInt8
+    var immediate: ImmediateKind
 
-    public init(_ op: Op, _ attr: UInt32 = 0, sub: UInt8 = 0, imm: ImmediateKind = .none) {
+    init(_ op: Op, _ attr: UInt32 = 0, sub: UInt8 = 0, imm: ImmediateKind = .none) {
         self.op = op
         self.attr = attr
         self.sub = sub
@@ -14,37 +14,37 @@ public struct OpcodeEntry: Sendable {
 }
 
 /// Operand-encoding attributes (the SDM's operand-type codes reduced to what decoding needs).
-public enum OpAttr {
+enum OpAttr {
     /// A ModR/M byte follows the opcode.
-    public static let modrm: UInt32 = 1 << 0
+    static let modrm: UInt32 = 1 << 0
     /// Both operands are bytes (b).
-    public static let byteOp: UInt32 = 1 << 1
+    static let byteOp: UInt32 = 1 << 1
     /// The ModR/M r/m operand is a byte register (Eb source of MOVZX/MOVSX, SETcc).
-    public static let byteRM: UInt32 = 1 << 2
+    static let byteRM: UInt32 = 1 << 2
     /// In 64-bit mode the operand size defaults to 64 bits (d64).
-    public static let default64: UInt32 = 1 << 3
+    static let default64: UInt32 = 1 << 3
     /// In 64-bit mode the operand size is always 64 bits (f64; Intel ignores 66h).
-    public static let force64: UInt32 = 1 << 4
+    static let force64: UInt32 = 1 << 4
     /// Invalid in 64-bit mode (i64).
-    public static let invalid64: UInt32 = 1 << 5
+    static let invalid64: UInt32 = 1 << 5
     /// Ends the decoded block.
-    public static let endsBlock: UInt32 = 1 << 6
+    static let endsBlock: UInt32 = 1 << 6
     /// The ModR/M operand must be memory; mod = 3 is #UD.
-    public static let memoryOnly: UInt32 = 1 << 7
+    static let memoryOnly: UInt32 = 1 << 7
     /// LOCK is permitted (with a memory destination).
-    public static let lockable: UInt32 = 1 << 8
+    static let lockable: UInt32 = 1 << 8
     /// Operand size is 16 bits regardless of prefixes (w).
-    public static let word: UInt32 = 1 << 9
+    static let word: UInt32 = 1 << 9
     /// Operand size is 32 bits, or 64 in 64-bit mode with REX.W irrelevant (CR/DR moves: 64 in long mode).
-    public static let controlRegister: UInt32 = 1 << 10
+    static let controlRegister: UInt32 = 1 << 10
     /// Operand size is 32 bits, or 64 with REX.W (VMREAD/VMWRITE use 64 in 64-bit mode).
-    public static let vmxOperand: UInt32 = 1 << 11
+    static let vmxOperand: UInt32 = 1 << 11
     /// The operand-size prefix 66h / REPx select a different instruction (checked by the decoder).
-    public static let mandatoryPrefix: UInt32 = 1 << 12
+    static let mandatoryPrefix: UInt32 = 1 << 12
 }
 
 /// Immediate and displacement operands after the ModR/M bytes.
-public enum ImmediateKind: UInt8, Sendable {
+enum ImmediateKind: UInt8, Sendable {
     case none
     /// 8-bit, zero-extended (INT n, IN/OUT port, ENTER level, shift counts).
     case ib
@@ -70,9 +70,9 @@ public enum ImmediateKind: UInt8, Sendable {
 
 /// The one-byte and two-byte (0F) opcode maps. Group opcodes (their `/reg` selects the
 /// instruction) carry a placeholder here and are resolved by `Decoder.resolveGroup`.
-public enum OpcodeMap {
-    public static let oneByte: [OpcodeEntry] = buildOneByte()
-    public static let twoByte: [OpcodeEntry] = buildTwoByte()
+enum OpcodeMap {
+    static let oneByte: [OpcodeEntry] = buildOneByte()
+    static let twoByte: [OpcodeEntry] = buildTwoByte()
 
     private static func buildOneByte() -> [OpcodeEntry] {
         var t = [OpcodeEntry](repeating: OpcodeEntry(.invalid), count: 256)

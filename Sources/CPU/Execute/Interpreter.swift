@@ -1,5 +1,5 @@
 /// A pointer to the decoded instruction being executed.
-public typealias Inst = UnsafePointer<DecodedInstruction>
+typealias Inst = UnsafePointer<DecodedInstruction>
 
 /// Why `Processor.run` returned.
 public enum StopReason: Equatable, Sendable {

@@ -37,7 +37,7 @@ extension Processor {
     func vmxInstruction(_ i: Inst, _ reason: ExitReason) throws(Fault) {
         guard nonRoot else { throw Fault.ud }
         if reason != .vmcall && vmxInstructionUndefinedInMode { throw Fault.ud }
-        if emulatingForL0, let root = guestVMXRoot { return try emulateVMXRoot(i, reason, root) }
+        if let root = l0Emulation?.guestVMXRoot { return try emulateVMXRoot(i, reason, root) }
         let q = i.pointee.isMemory ? UInt64(bitPattern: i.pointee.disp) : 0
         throw instructionExit(i, reason, qualification: q, info: vmxInstructionInformation(i))
     }

@@ -272,7 +272,7 @@ extension Processor {
     /// power of two (the pieces of a page-crossing access) are split into bytes.
     
     func deviceRead(_ t: Translation, _ size: Int) throws(Fault) -> UInt64 {
-        let b = emulationBus ?? bus
+        let b = l0Emulation?.bus ?? bus
         if size == 1 || size == 2 || size == 4 || size == 8 {
             return b.mmioRead(address: t.physical, size: size) ?? (size == 8 ? ~0 : (UInt64(1) << UInt64(8 * size)) - 1)
         }
@@ -286,7 +286,7 @@ extension Processor {
 
     
     func deviceWrite(_ t: Translation, _ size: Int, _ value: UInt64) throws(Fault) {
-        let b = emulationBus ?? bus
+        let b = l0Emulation?.bus ?? bus
         if size == 1 || size == 2 || size == 4 || size == 8 {
             b.mmioWrite(address: t.physical, size: size, value: value)
             return
@@ -311,7 +311,7 @@ extension Processor {
         }
         // L0 emulating the access an EPT violation reported: the exit's translation of this
         // page (same kind of access) stands for the walk the guest's access already made.
-        if let h = emulationTranslationHint, la & ~0xFFF == h.linearPage, access.isWrite == h.write, !access.isFetch {
+        if let h = l0Emulation?.translationHint, la & ~0xFFF == h.linearPage, access.isWrite == h.write, !access.isFetch {
             return try finishTranslation(gpa: h.guestPhysicalPage | (la & 0xFFF), la: la, access: access,
                                          perms: TLBPerm.all, global: false)
         }

@@ -2,7 +2,7 @@
 /// (SDM Vol. 1 §19.5 "Protected-Mode I/O": IOPL, §19.5.2 the TSS I/O permission bit map).
 extension Processor {
     /// The bus port I/O goes to: L0's emulation bus when it is emulating this instruction.
-    var ioBus: DeviceBus { emulationBus ?? bus }
+    var ioBus: DeviceBus { l0Emulation?.bus ?? bus }
 
     /// Checks the I/O permission for `size` bytes at `port`: always allowed at CPL ≤ IOPL
     /// outside virtual-8086 mode; otherwise every bit for the port's bytes in the TSS bit map

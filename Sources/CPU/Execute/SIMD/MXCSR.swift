@@ -1,13 +1,13 @@
 /// MXCSR (SDM Vol. 1 §10.2.3): LDMXCSR/STMXCSR, and the per-instruction floating-point
 /// environment — rounding control, DAZ, FZ, exception flags and masks — with the #XM/#UD
 /// choice for unmasked exceptions (Vol. 1 §11.5.1, Vol. 3A §13.1.5 CR4.OSXMMEXCPT).
-public enum MXCSRBits {
-    public static let ie: UInt32 = 1 << 0, de: UInt32 = 1 << 1, ze: UInt32 = 1 << 2
-    public static let oe: UInt32 = 1 << 3, ue: UInt32 = 1 << 4, pe: UInt32 = 1 << 5
-    public static let daz: UInt32 = 1 << 6
-    public static let maskShift: UInt32 = 7
-    public static let rcShift: UInt32 = 13
-    public static let fz: UInt32 = 1 << 15
+enum MXCSRBits {
+    static let ie: UInt32 = 1 << 0, de: UInt32 = 1 << 1, ze: UInt32 = 1 << 2
+    static let oe: UInt32 = 1 << 3, ue: UInt32 = 1 << 4, pe: UInt32 = 1 << 5
+    static let daz: UInt32 = 1 << 6
+    static let maskShift: UInt32 = 7
+    static let rcShift: UInt32 = 13
+    static let fz: UInt32 = 1 << 15
 }
 
 /// The MXCSR controls an SSE arithmetic instruction runs under, and the exception flags it raises.

@@ -2,7 +2,7 @@
 /// Integer and bitwise operations serve both the MMX (64-bit) and XMM (128-bit) forms; the
 /// form comes from `SIMDAttr.xmm`. Floating-point operations take their format (PS, PD, SS,
 /// SD) from the prefix column (SIMDAttr.column).
-public enum SIMDOp: UInt8, Sendable {
+enum SIMDOp: UInt8, Sendable {
     case invalid = 0
     // Data movement (SDM Vol. 1 §10.4.1, §11.4.1, §9.4.1)
     case load128, store128                  // MOVUPS/UPD/APS/APD/DQA/DQU; MOVNTPS/PD/DQ
@@ -38,39 +38,39 @@ public enum SIMDOp: UInt8, Sendable {
 
 /// Attributes of one SSE table cell. The low byte is kept in `DecodedInstruction.imm2` for
 /// execution; the decode-only bits are consumed by the decoder.
-public enum SIMDAttr {
+enum SIMDAttr {
     /// 128-bit XMM form (otherwise the 64-bit MMX form).
-    public static let xmm: UInt32 = 1 << 0
+    static let xmm: UInt32 = 1 << 0
     /// A 16-byte memory operand must be 16-byte aligned, else #GP(0) (SDM Vol. 1 §11.6.1).
-    public static let aligned: UInt32 = 1 << 1
+    static let aligned: UInt32 = 1 << 1
     /// Uses MMX registers: x87 → MMX transition and #MF check (SDM Vol. 1 §9.5, §9.6).
-    public static let mmx: UInt32 = 1 << 2
+    static let mmx: UInt32 = 1 << 2
     /// SSE execution conditions: CR4.OSFXSR must be 1 (SDM Vol. 3A §13.1.3).
-    public static let sse: UInt32 = 1 << 3
+    static let sse: UInt32 = 1 << 3
     /// MMX transition only with a register (MM) source (CVTPI2PS/PD, SDM Vol. 2A CVTPI2PS).
-    public static let mmxIfRegister: UInt32 = 1 << 4
+    static let mmxIfRegister: UInt32 = 1 << 4
     /// Prefix column (0 none, 1 66, 2 F3, 3 F2) in bits 9:8.
-    public static let columnShift: UInt32 = 8
+    static let columnShift: UInt32 = 8
     // Decode-only:
-    public static let memoryOnly: UInt32 = 1 << 16
-    public static let registerOnly: UInt32 = 1 << 17
-    public static let imm8: UInt32 = 1 << 18
+    static let memoryOnly: UInt32 = 1 << 16
+    static let registerOnly: UInt32 = 1 << 17
+    static let imm8: UInt32 = 1 << 18
 }
 
 /// One cell of the prefix-selected SSE opcode space.
-public struct SSECell: Sendable {
-    public var op: SIMDOp
-    public var attr: UInt32
-    public static let invalid = SSECell(op: .invalid, attr: 0)
+struct SSECell: Sendable {
+    var op: SIMDOp
+    var attr: UInt32
+    static let invalid = SSECell(op: .invalid, attr: 0)
 }
 
 /// The two-byte opcodes 0F xx with MMX/SSE forms, by mandatory prefix: SDM Vol. 2D
 /// Appendix A, Table A-3 (columns none / 66 / F3 / F2), and groups 12–14 (Table A-6).
-public enum SSEOpcodeTable {
-    public static let none = 0, p66 = 1, pF3 = 2, pF2 = 3
+enum SSEOpcodeTable {
+    static let none = 0, p66 = 1, pF3 = 2, pF2 = 3
 
     /// Opcodes with SSE forms (the decoder marks these in the two-byte map).
-    public static func hasSSEForm(_ opcode: Int) -> Bool {
+    static func hasSSEForm(_ opcode: Int) -> Bool {
         switch opcode {
         case 0x10...0x17, 0x28...0x2F, 0x50...0x77, 0x7E, 0x7F, 0xC2, 0xC4...0xC6, 0xD0...0xFE: return true
         default: return false
@@ -78,13 +78,13 @@ public enum SSEOpcodeTable {
     }
 
     /// cells[opcode * 4 + column]
-    public static let cells: [SSECell] = build()
+    static let cells: [SSECell] = build()
     /// Groups 12, 13, 14 (0F 71, 72, 73): groups[(opcode - 0x71) * 16 + reg * 2 + (66 ? 1 : 0)]
-    public static let groups: [SSECell] = buildGroups()
+    static let groups: [SSECell] = buildGroups()
 
     /// The column the prefixes select: F3/F2 (the last given) take precedence over 66.
     @inline(__always)
-    public static func column(rep: UInt8, opsize: Bool) -> Int {
+    static func column(rep: UInt8, opsize: Bool) -> Int {
         rep == 0xF3 ? pF3 : rep == 0xF2 ? pF2 : opsize ? p66 : none
     }
 
@@ -187,7 +187,7 @@ public enum SSEOpcodeTable {
 
     /// The cell for two-byte opcode `opcode` with ModR/M `modrm` under the given prefixes.
     @inline(__always)
-    public static func lookup(opcode: UInt8, modrm: UInt8, rep: UInt8, opsize: Bool) -> SSECell {
+    static func lookup(opcode: UInt8, modrm: UInt8, rep: UInt8, opsize: Bool) -> SSECell {
         let col = column(rep: rep, opsize: opsize)
         if opcode >= 0x71 && opcode <= 0x73 {
             // Groups 12–14 exist without a prefix (MMX) or with 66 (XMM) only.

@@ -31,7 +31,7 @@ extension Processor {
             if !adOn { guestPhysicalMappings.insert(gpa, ep4ta: ep4ta, hostPhysical: hpa, rights: rights, pageSize: pageSize) }
             return (hpa, Self.tlbPermissions(eptRights: rights))
         case .violation(let rights):
-            if rights == 0 && emulationBus != nil && !pagingStructure && !access.isFetch { return nil }
+            if rights == 0 && emulatingForL0 && !pagingStructure && !access.isFetch { return nil }
             if let la = linear {
                 if !pagingStructure { invalidateMappingsForEPTViolation(la) }
                 pendingExit.guestLinearAddress = la

@@ -35,11 +35,9 @@ extension Processor {
     /// hypervisor's virtual VMX (`GuestVMXRootOperation`).
     public func emulateInstruction(vmcs v: VMCS, bus: DeviceBus, vmx: GuestVMXRootOperation? = nil) -> InstructionEmulationOutcome {
         enterSavedGuestContext(v)
-        emulationBus = bus
-        emulatingForL0 = true
-        guestVMXRoot = vmx
+        l0Emulation = L0Emulation(bus: bus, guestVMXRoot: vmx, translationHint: Self.translationHint(ofExit: v))
         virtualEntryRequested = false
-        defer { guestVMXRoot = nil }
+        defer { l0Emulation = nil }
         // Event windows belong to the next VM entry (`nonRootEventBoundary` skips them while
         // emulating), not to the emulated instruction.
         pending &= ~PendingBit.eventWindow
@@ -47,11 +45,8 @@ extension Processor {
         // (loading the state changes the mode, so it runs) arms RFLAGS.TF's single-step trap
         // for after it (SDM Vol. 3A §18.3.1.4).
         singleStepPending = false
-        emulationTranslationHint = Self.translationHint(ofExit: v)
         let stop = run(budget: 1)
-        emulationTranslationHint = nil
-        emulatingForL0 = false
-        emulationBus = nil
+        l0Emulation = nil
         var outcome = InstructionEmulationOutcome.completed
         switch stop {
         case .vmExit where virtualEntryRequested:
@@ -78,11 +73,12 @@ extension Processor {
     /// exit-qualification bits 7 and 8 set (SDM Vol. 3C Table 28-7), the guest-linear address
     /// (already checked against the guest's paging-structure rights, accessed and dirty flags
     /// set) translated to the guest-physical address; bit 1 says the access was a write.
-    static func translationHint(ofExit v: VMCS) -> (linearPage: UInt64, guestPhysicalPage: UInt64, write: Bool)? {
+    static func translationHint(ofExit v: VMCS) -> L0Emulation.TranslationHint? {
         guard v[.exitReason] & 0xFFFF == UInt64(ExitReason.eptViolation.rawValue) else { return nil }
         let q = v[.exitQualification]
         guard q & (1 << 7) != 0, q & (1 << 8) != 0, q & (1 << 2) == 0 else { return nil }
-        return (v[.guestLinearAddress] & ~0xFFF, v[.guestPhysicalAddress] & ~0xFFF, q & (1 << 1) != 0)
+        return L0Emulation.TranslationHint(linearPage: v[.guestLinearAddress] & ~0xFFF,
+                                           guestPhysicalPage: v[.guestPhysicalAddress] & ~0xFFF, write: q & (1 << 1) != 0)
     }
 
     /// Puts the processor in the guest context `v` saved at its exit — state, controls, VMX

@@ -36,7 +36,7 @@ extension Processor {
         if vmxInstructionUndefinedInMode { throw Fault.ud }
         let size: UInt8 = is64 ? 8 : 4
         let encoding = readReg(i.pointee.reg, size)
-        if emulatingForL0, let root = guestVMXRoot { return try emulateVMREAD(i, encoding, size, root) }
+        if let root = l0Emulation?.guestVMXRoot { return try emulateVMREAD(i, encoding, size, root) }
         if vmcsAccessExits(encoding: encoding, bitmap: controls.vmreadBitmap) { return try vmxInstruction(i, .vmread) }
         guard let shadow = try shadowVMCSForAccess(i, .vmread) else { return }
         switch shadow.read(encoding: encoding) {
@@ -56,7 +56,7 @@ extension Processor {
         if vmxInstructionUndefinedInMode { throw Fault.ud }
         let size: UInt8 = is64 ? 8 : 4
         let encoding = readReg(i.pointee.reg, size)
-        if emulatingForL0, let root = guestVMXRoot { return try emulateVMWRITE(i, encoding, size, root) }
+        if let root = l0Emulation?.guestVMXRoot { return try emulateVMWRITE(i, encoding, size, root) }
         if vmcsAccessExits(encoding: encoding, bitmap: controls.vmwriteBitmap) { return try vmxInstruction(i, .vmwrite) }
         guard let shadow = try shadowVMCSForAccess(i, .vmwrite) else { return }
         let value = try readRM(i, size)
