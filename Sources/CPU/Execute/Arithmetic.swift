@@ -7,75 +7,46 @@ extension Processor {
     /// bytes and records the lazy flags. Operands are already masked to the size.
     @inline(__always)
     func alu(_ kind: UInt8, _ a: UInt64, _ b: UInt64, _ size: UInt8) -> UInt64 {
-        let m = Processor.mask(size)
-        let sign = UInt8(size &* 8 &- 1)
+        alu(kind, a, b, mask: Processor.mask(size), signShift: UInt8(size &* 8 &- 1))
+    }
+
+    /// `alu` specialised for width W (the constants fold once inlined).
+    @inline(__always)
+    func alu<W: OperandWidth>(_ kind: UInt8, _ a: UInt64, _ b: UInt64, _: W.Type) -> UInt64 {
+        alu(kind, a, b, mask: W.mask, signShift: W.signShift)
+    }
+
+    @inline(__always)
+    private func alu(_ kind: UInt8, _ a: UInt64, _ b: UInt64, mask m: UInt64, signShift: UInt8) -> UInt64 {
         var r: UInt64
         switch kind {
-        case 0:
+        case ALUKind.add.rawValue:
             r = (a &+ b) & m
             flags.op = .add
-        case 1:
+        case ALUKind.or.rawValue:
             r = a | b
             flags.op = .logic
-        case 2:
+        case ALUKind.adc.rawValue:
             let c: UInt64 = flags.cf ? 1 : 0
             r = (a &+ b &+ c) & m
             flags.op = .adc
             flags.carry = c
-        case 3:
+        case ALUKind.sbb.rawValue:
             let c: UInt64 = flags.cf ? 1 : 0
             r = (a &- b &- c) & m
             flags.op = .sbb
             flags.carry = c
-        case 4:
+        case ALUKind.and.rawValue:
             r = a & b
             flags.op = .logic
-        case 6:
+        case ALUKind.xor.rawValue:
             r = a ^ b
             flags.op = .logic
-        default: // 5 SUB, 7 CMP
+        default:    // ALUKind.sub, .cmp
             r = (a &- b) & m
             flags.op = .sub
         }
-        flags.signShift = sign
-        flags.a = a
-        flags.b = b
-        flags.res = r
-        return r
-    }
-
-    /// `alu` specialised for width W.
-    @inline(__always)
-    func alu<W: OperandWidth>(_ kind: UInt8, _ a: UInt64, _ b: UInt64, _: W.Type) -> UInt64 {
-        var r: UInt64
-        switch kind {
-        case 0:
-            r = (a &+ b) & W.mask
-            flags.op = .add
-        case 1:
-            r = a | b
-            flags.op = .logic
-        case 2:
-            let c: UInt64 = flags.cf ? 1 : 0
-            r = (a &+ b &+ c) & W.mask
-            flags.op = .adc
-            flags.carry = c
-        case 3:
-            let c: UInt64 = flags.cf ? 1 : 0
-            r = (a &- b &- c) & W.mask
-            flags.op = .sbb
-            flags.carry = c
-        case 4:
-            r = a & b
-            flags.op = .logic
-        case 6:
-            r = a ^ b
-            flags.op = .logic
-        default: // 5 SUB, 7 CMP
-            r = (a &- b) & W.mask
-            flags.op = .sub
-        }
-        flags.signShift = W.signShift
+        flags.signShift = signShift
         flags.a = a
         flags.b = b
         flags.res = r

@@ -61,17 +61,28 @@ extension Processor {
         nextRIP = newRIP
     }
 
+    /// A far JMP/CALL's target in real-address or virtual-8086 mode: CS = the selector (base
+    /// selector × 16), IP or EIP = the offset at the operand size (SDM Vol. 2A "JMP", "CALL").
+    func realModeFarTarget(_ sel: UInt16, _ offset: UInt64, size: UInt8) {
+        realModeSegment(.cs, sel)
+        nextRIP = offset & (size == 2 ? 0xFFFF : 0xFFFF_FFFF)
+    }
+
+    /// A far JMP/CALL's target descriptor in protected mode: a null selector is #GP(0)
+    /// (SDM Vol. 2A "JMP", "CALL" Operation).
+    func farTargetDescriptor(_ sel: UInt16) throws(Fault) -> SegmentDescriptor {
+        if SelectorParts(sel).isNull { throw Fault.gp(0) }
+        return try fetchDescriptor(sel)
+    }
+
     /// Far JMP in every mode. Call gates transfer at the same privilege for JMP; task gates
     /// and TSS descriptors would need a task switch (not implemented: #GP).
     func farJump(_ sel: UInt16, _ offset: UInt64, size: UInt8) throws(Fault) {
         if mode == .real || mode == .virtual8086 {
-            realModeSegment(.cs, sel)
-            nextRIP = offset & (size == 2 ? 0xFFFF : 0xFFFF_FFFF)
+            realModeFarTarget(sel, offset, size: size)
             return
         }
-        let s = SelectorParts(sel)
-        if s.isNull { throw Fault.gp(0) }
-        let d = try fetchDescriptor(sel)
+        let d = try farTargetDescriptor(sel)
         if d.isCode {
             try directCodeTarget(sel, d)
             try commitCodeSegment(sel, d, offset: offset, size: size)
@@ -117,13 +128,10 @@ extension Processor {
             let sp0 = gpr[GPR.rsp.rawValue]
             try push(oldCS, size: size)
             do throws(Fault) { try push(ret, size: size) } catch { gpr[GPR.rsp.rawValue] = sp0; throw error }
-            realModeSegment(.cs, sel)
-            nextRIP = offset & (size == 2 ? 0xFFFF : 0xFFFF_FFFF)
+            realModeFarTarget(sel, offset, size: size)
             return
         }
-        let s = SelectorParts(sel)
-        if s.isNull { throw Fault.gp(0) }
-        let d = try fetchDescriptor(sel)
+        let d = try farTargetDescriptor(sel)
         if d.isCode {
             try directCodeTarget(sel, d)
             let sp0 = gpr[GPR.rsp.rawValue]

@@ -33,9 +33,17 @@ extension Processor {
         return (segments[seg].base &+ offset) & 0xFFFF_FFFF
     }
 
-    func bulkEligible(_ i: Inst) -> Bool {
-        i.pointee.flags & DecodedInstruction.Flags.rep != 0 && flagsOther & RFLAGS.df == 0
+    /// A REP MOVS/STOS the fast path may take (see above), with its element size, address-size
+    /// view of the string registers and count (RCX); nil for the per-iteration path, also when
+    /// fewer than 8 iterations are left.
+    func bulkOperands(_ i: Inst) -> (size: UInt64, registers: StringRegisters, count: UInt64)? {
+        guard i.pointee.flags & DecodedInstruction.Flags.rep != 0 && flagsOther & RFLAGS.df == 0
             && i.pointee.addrSize >= 4 && pending & (PendingBit.codeModified | PendingBit.stop) == 0 && !emulatingForL0
+        else { return nil }
+        let s = stringRegisters(i)
+        let count = gpr[GPR.rcx.rawValue] & s.mask
+        guard count >= 8 else { return nil }
+        return (UInt64(i.pointee.opSize), s, count)
     }
 
     /// Iterations one bulk execution may perform (see above).
@@ -43,11 +51,8 @@ extension Processor {
 
     /// REP STOS: fills up to a page per step.
     func bulkStos(_ i: Inst) throws(Fault) -> Bool {
-        guard bulkEligible(i) else { return false }
-        let size = UInt64(i.pointee.opSize)
-        let s = stringRegisters(i)
-        var count = gpr[GPR.rcx.rawValue] & s.mask
-        guard count >= 8 else { return false }
+        guard let (size, s, initialCount) = bulkOperands(i) else { return false }
+        var count = initialCount
         let value = readReg(0, i.pointee.opSize)
         let es = SegmentRegisterIndex.es.rawValue
         var done: UInt64 = 0
@@ -69,19 +74,13 @@ extension Processor {
             setStringRegister(GPR.rdi.rawValue, di &+ n * size, s)
             setStringRegister(GPR.rcx.rawValue, count, s)
         }
-        guard done > 0 else { return false }
-        instructionsRetired &+= done - 1
-        if count != 0 { nextRIP = rip }
-        return true
+        return endBulk(done: done, remaining: count)
     }
 
     /// REP MOVS: copies up to the nearer page end of source and destination per step.
     func bulkMovs(_ i: Inst) throws(Fault) -> Bool {
-        guard bulkEligible(i) else { return false }
-        let size = UInt64(i.pointee.opSize)
-        let s = stringRegisters(i)
-        var count = gpr[GPR.rcx.rawValue] & s.mask
-        guard count >= 8 else { return false }
+        guard let (size, s, initialCount) = bulkOperands(i) else { return false }
+        var count = initialCount
         let es = SegmentRegisterIndex.es.rawValue
         let src = Int(i.pointee.seg)
         var done: UInt64 = 0
@@ -108,9 +107,18 @@ extension Processor {
             setStringRegister(GPR.rdi.rawValue, di &+ n * size, s)
             setStringRegister(GPR.rcx.rawValue, count, s)
         }
+        return endBulk(done: done, remaining: count)
+    }
+
+    /// After a bulk step: the `done` iterations retire as that many instructions (the run loop
+    /// counts one), and while `remaining` is not 0 RIP stays on the instruction, which resumes
+    /// at the next boundary as an interrupted REP does (SDM Vol. 2B "REP" Operation). False
+    /// when nothing ran: the per-iteration path takes over.
+    @inline(__always)
+    private func endBulk(done: UInt64, remaining: UInt64) -> Bool {
         guard done > 0 else { return false }
         instructionsRetired &+= done - 1
-        if count != 0 { nextRIP = rip }
+        if remaining != 0 { nextRIP = rip }
         return true
     }
 }

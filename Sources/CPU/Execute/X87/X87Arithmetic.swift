@@ -144,15 +144,29 @@ extension Processor {
         x87SetCondition(FSW.c1, m.up)
     }
 
-    /// FSCALE (SDM Vol. 2A FSCALE): ST(0) × 2^trunc(ST(1)).
-    func x87Scale() {
-        guard x87Operands(1, indefiniteTo: 0) else { return }
+    /// The start the x87 instructions on ST(0) and ST(1) share (SDM Vol. 1 §8.5.1.1, §4.8.3.5):
+    /// an empty ST(0) or ST(1) stores the indefinite when masked, a NaN operand propagates
+    /// into the destination; both end the instruction (nil). Otherwise ST(0), ST(1) and #D
+    /// when either is denormal. With `popsIntoST1` (FYL2X, FYL2XP1, FPATAN) the destination
+    /// is ST(1) and the stack pops.
+    func x87StackTopPair(popsIntoST1: Bool = false) -> (a: X87Register, b: X87Register, denormal: UInt16)? {
+        let dst = popsIntoST1 ? 1 : 0
+        guard x87Operands(1, indefiniteTo: dst, pop: dst) else { return nil }
         let a = st(0), b = st(1)
         if let (r, f) = x87PropagateNaN(a, b) {
-            if x87Deliver(f) { setST(0, r) }
-            return
+            if x87Deliver(f) {
+                setST(dst, r)
+                if popsIntoST1 { x87Pop() }
+            }
+            return nil
         }
-        var flags: UInt16 = (a.kind == .denormal || b.kind == .denormal) ? FSW.de : 0
+        return (a, b, (a.kind == .denormal || b.kind == .denormal) ? FSW.de : 0)
+    }
+
+    /// FSCALE (SDM Vol. 2A FSCALE): ST(0) × 2^trunc(ST(1)).
+    func x87Scale() {
+        guard let (a, b, denormal) = x87StackTopPair() else { return }
+        var flags = denormal
         let sign: UInt16 = a.signExponent & 0x8000
         var result: X87Register
         var up = false
@@ -246,13 +260,8 @@ extension Processor {
         // Special operands and stack underflow clear C1 and C2 and leave C0 and C3 (as the
         // host x87 does); a computed remainder sets all four.
         x87SetCondition(FSW.c1 | FSW.c2, false)
-        guard x87Operands(1, indefiniteTo: 0) else { return }
-        let a = st(0), b = st(1)
-        if let (r, f) = x87PropagateNaN(a, b) {
-            if x87Deliver(f) { setST(0, r) }
-            return
-        }
-        var flags: UInt16 = (a.kind == .denormal || b.kind == .denormal) ? FSW.de : 0
+        guard let (a, b, denormal) = x87StackTopPair() else { return }
+        var flags = denormal
         if a.kind == .infinity || b.kind == .zero {
             if x87Deliver(FSW.ie) { setST(0, .indefinite) }
             return

@@ -113,13 +113,8 @@ extension Processor {
     /// FYL2X (plus1 = false): ST(1) ← ST(1) × log2 ST(0); FYL2XP1: ST(1) × log2(ST(0) + 1).
     /// Both pop.
     func x87Yl2x(plus1: Bool) {
-        guard x87Operands(1, indefiniteTo: 1, pop: 1) else { return }
-        let x = st(0), y = st(1)
-        if let (r, f) = x87PropagateNaN(x, y) {
-            if x87Deliver(f) { setST(1, r); x87Pop() }
-            return
-        }
-        var flags: UInt16 = (x.kind == .denormal || y.kind == .denormal) ? FSW.de : 0
+        guard let (x, y, denormal) = x87StackTopPair(popsIntoST1: true) else { return }
+        var flags = denormal
         let xf = x.float80, yf = y.float80
         var r = X87Register.indefinite
         if plus1 {
@@ -153,13 +148,8 @@ extension Processor {
 
     /// FPATAN: ST(1) ← arctan(ST(1) / ST(0)) with the quadrant of (ST(0), ST(1)); pops.
     func x87Patan() {
-        guard x87Operands(1, indefiniteTo: 1, pop: 1) else { return }
-        let x = st(0), y = st(1)
-        if let (r, f) = x87PropagateNaN(x, y) {
-            if x87Deliver(f) { setST(1, r); x87Pop() }
-            return
-        }
-        var flags: UInt16 = (x.kind == .denormal || y.kind == .denormal) ? FSW.de : 0
+        guard let (x, y, denormal) = x87StackTopPair(popsIntoST1: true) else { return }
+        var flags = denormal
         let r = X87Register(atan2l(y.float80, x.float80))
         flags |= x87ResultFlags(r, exact: y.isZero && !x.isNegative)
         guard x87Deliver(flags) else { return }

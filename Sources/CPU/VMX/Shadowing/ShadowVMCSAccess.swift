@@ -28,14 +28,21 @@ extension Processor {
         return shadow
     }
 
+    /// What VMREAD and VMWRITE do first (SDM Vol. 3C ch. 31, "VMREAD"/"VMWRITE" Operation): #UD
+    /// outside VMX operation and in the modes where VMX instructions are undefined; the operand
+    /// size (64 bits in 64-bit mode, 32 otherwise) and the field encoding in the register operand.
+    func vmcsAccessOperands(_ i: Inst) throws(Fault) -> (size: UInt8, encoding: UInt64) {
+        guard nonRoot else { throw Fault.ud }
+        if vmxInstructionUndefinedInMode { throw Fault.ud }
+        let size: UInt8 = is64 ? 8 : 4
+        return (size, readReg(i.pointee.reg, size))
+    }
+
     /// VMREAD r/m, r: the register holds the field encoding; the destination is 64 bits in
     /// 64-bit mode, 32 bits otherwise (a longer field is truncated, a shorter one zero-extended).
     /// Unsupported field → VMfailValid(12), before any access to a memory destination.
     func execVmread(_ i: Inst) throws(Fault) {
-        guard nonRoot else { throw Fault.ud }
-        if vmxInstructionUndefinedInMode { throw Fault.ud }
-        let size: UInt8 = is64 ? 8 : 4
-        let encoding = readReg(i.pointee.reg, size)
+        let (size, encoding) = try vmcsAccessOperands(i)
         if let root = l0Emulation?.guestVMXRoot { return try emulateVMREAD(i, encoding, size, root) }
         if vmcsAccessExits(encoding: encoding, bitmap: controls.vmreadBitmap) { return try vmxInstruction(i, .vmread) }
         guard let shadow = try shadowVMCSForAccess(i, .vmread) else { return }
@@ -52,10 +59,7 @@ extension Processor {
     /// the field is checked; unsupported field → VMfailValid(12); a VM-exit information field
     /// → VMfailValid(13) unless IA32_VMX_MISC[29] allows writing it.
     func execVmwrite(_ i: Inst) throws(Fault) {
-        guard nonRoot else { throw Fault.ud }
-        if vmxInstructionUndefinedInMode { throw Fault.ud }
-        let size: UInt8 = is64 ? 8 : 4
-        let encoding = readReg(i.pointee.reg, size)
+        let (size, encoding) = try vmcsAccessOperands(i)
         if let root = l0Emulation?.guestVMXRoot { return try emulateVMWRITE(i, encoding, size, root) }
         if vmcsAccessExits(encoding: encoding, bitmap: controls.vmwriteBitmap) { return try vmxInstruction(i, .vmwrite) }
         guard let shadow = try shadowVMCSForAccess(i, .vmwrite) else { return }
