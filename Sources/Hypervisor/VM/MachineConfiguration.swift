@@ -21,6 +21,10 @@ public struct MachineConfiguration: Sendable {
     /// runnable: long enough for a handler, short enough that an IPI's sender — often
     /// spinning on the handler's effect — soon runs again.
     public var eventSliceInstructions: UInt64 = 500
+    /// L0's policy for nested VMX, like KVM's `enable_shadow_vmcs`: shadow the current vmcs12
+    /// in VMCS01 so L1's VMREAD/VMWRITE of supported fields do not exit (SDM Vol. 3C §25.10).
+    /// Off, every VMREAD/VMWRITE of L1 exits to L0; L1 sees the same capabilities either way.
+    public var shadowsVMCS12 = true
 
     public static let memoryRange: ClosedRange<UInt64> = (1 << 20)...(64 << 30)
     public static let maxCPUs = 64

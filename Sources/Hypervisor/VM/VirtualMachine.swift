@@ -103,6 +103,7 @@ public final class VirtualMachine {
             let n = NestedVMX(processor: list[0].processor.vmxCapabilities, withheld: configuration.cpuModel.vmxWithheld,
                               memory: memory, ramTop: ramTop,
                               regionBase: ramTop + EPT01.reservedBytes, processors: list.count)
+            n.shadowsVMCS12 = configuration.shadowsVMCS12
             nested = n
             for v in list { v.vmx = n.makeVirtualVMX(processor: v.processor, vmcs01: v.vmcs01) }
         }

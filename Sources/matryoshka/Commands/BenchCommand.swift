@@ -1,15 +1,16 @@
 import ArgumentParser
 import Foundation
 
-/// `matryoshka bench`: guest MIPS on the integer and memory loops, and port-I/O writes (each
-/// a VM exit to L0 here) per second, with QEMU TCG and Bochs running the same Multiboot images
-/// in the same session.
+/// `matryoshka bench`: guest MIPS on the integer and memory loops, port-I/O writes and CPUIDs
+/// (each a VM exit to L0 here) per second, with QEMU TCG and Bochs running the same Multiboot
+/// images in the same session; and L2 CPUIDs reflected to a guest hypervisor and resumed
+/// (`NestedCPUIDBench`), next to the single-level CPUID rate.
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Measure guest MIPS, exits/s and port-I/O writes/s against QEMU TCG and Bochs.")
+        abstract: "Measure guest MIPS, exit round trips/s (OUT, CPUID, an L2 CPUID reflected to L1) against QEMU TCG and Bochs.")
 
-    @Option(help: "Workloads to run: integer, memory, portio, cpuid or all.")
+    @Option(help: "Workloads to run: integer, memory, portio, cpuid, nested-cpuid (runs cpuid too, for comparison) or all.")
     var workload: String = "all"
 
     @Option(help: "Iterations of the integer loop (5 instructions each).")
@@ -24,6 +25,9 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Iterations of the CPUID loop (5 instructions each, one CPUID).")
     var cpuidIterations: UInt64 = 2_000_000
 
+    @Option(help: "CPUIDs of the nested-cpuid workload's L2 (each reflected to L1 and resumed).")
+    var nestedCpuidIterations: UInt64 = 500_000
+
     @Flag(help: "Measure Matryoshka only.")
     var noPeers = false
 
@@ -31,11 +35,12 @@ struct BenchCommand: ParsableCommand {
     var writeImages: String?
 
     func validate() throws {
-        guard integerIterations >= 1, memoryIterations >= 1, portioIterations >= 1, cpuidIterations >= 1 else {
-            throw ValidationError("iteration counts must be at least 1")
+        guard integerIterations >= 1, memoryIterations >= 1, portioIterations >= 1, cpuidIterations >= 1,
+              nestedCpuidIterations >= 2 else {
+            throw ValidationError("iteration counts must be at least 1 (2 for nested-cpuid)")
         }
-        guard workload == "all" || BenchmarkGuest.Workload(rawValue: workload) != nil else {
-            throw ValidationError("unknown workload '\(workload)' (integer, memory, portio, cpuid or all)")
+        guard workload == "all" || workload == Self.nestedCPUID || BenchmarkGuest.Workload(rawValue: workload) != nil else {
+            throw ValidationError("unknown workload '\(workload)' (integer, memory, portio, cpuid, nested-cpuid or all)")
         }
     }
 
@@ -48,8 +53,13 @@ struct BenchCommand: ParsableCommand {
         }
     }
 
+    static let nestedCPUID = "nested-cpuid"
+
     func run() throws {
-        let workloads = workload == "all" ? BenchmarkGuest.Workload.allCases : [BenchmarkGuest.Workload(rawValue: workload)!]
+        let nested = workload == "all" || workload == Self.nestedCPUID
+        let workloads = workload == "all" ? BenchmarkGuest.Workload.allCases
+            : [BenchmarkGuest.Workload(rawValue: nested ? "cpuid" : workload)!]
+        var cpuidRate = 0.0
         let peers: [PeerEmulator] = noPeers ? [] : [QEMUPeer(), BochsPeer()]
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("matryoshka-bench-\(getpid())")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
@@ -83,13 +93,14 @@ struct BenchCommand: ParsableCommand {
             let exitsPerSecond = Double(m.exits - m0.exits) / seconds
             let oursRate = exiting ? Double(n) / seconds : ours
             let unit = w == .portio ? "writes/s" : (w == .cpuid ? "CPUIDs/s" : "MIPS")
+            if w == .cpuid { cpuidRate = oursRate }
             print(String(format: "%-12@ %12.1f %@  (%.1f MIPS, %llu VM exits, %.0f exits/s, %.2f s)",
                          "Matryoshka" as NSString, oursRate, unit as NSString, ours, m.exits, exitsPerSecond, m.seconds))
             for peer in peers where peer.unavailableReason() == nil {
                 do {
                     let t0 = try peer.run(elf: empty.elf, workDirectory: work)
                     let t1 = try peer.run(elf: full.elf, workDirectory: work)
-                    let loop = max(t1 - t0, 1e-3)
+                    guard let loop = loopSeconds(peer, run: t1, baseline: t0) else { continue }
                     let rate = exiting ? Double(n) / loop : Double(loopInstructions) / loop / 1e6
                     print(String(format: "%-12@ %12.1f %@  (%.2f s, %.2f s of it boot)   Matryoshka/%@ = %.3f",
                                  peer.name as NSString, rate, unit as NSString, t1, t0, peer.name as NSString, oursRate / rate))
@@ -97,6 +108,10 @@ struct BenchCommand: ParsableCommand {
                     print("\(peer.name): failed — \(error)")
                 }
             }
+        }
+        if nested {
+            try NestedCPUIDBench(iterations: nestedCpuidIterations, singleLevelCPUIDsPerSecond: cpuidRate,
+                                 peers: peers, workDirectory: work, imageDirectory: writeImages).run()
         }
     }
 }

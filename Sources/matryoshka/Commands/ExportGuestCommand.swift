@@ -10,9 +10,9 @@ import GuestImages
 struct ExportGuestCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export-guest",
-        abstract: "Write a bundled guest (default, hypervisor, bench-integer, bench-memory) as a Multiboot ELF file.")
+        abstract: "Write a bundled guest (default, hypervisor, bench-integer, bench-memory, bench-nested-cpuid) as a Multiboot ELF file.")
 
-    @Argument(help: "Which guest: default, hypervisor (the L1 guest hypervisor), bench-integer or bench-memory.")
+    @Argument(help: "Which guest: default, hypervisor (the L1 guest hypervisor), bench-integer, bench-memory or bench-nested-cpuid (a guest hypervisor reflecting 500,000 L2 CPUIDs; needs VMX).")
     var guest: String = "default"
 
     @Option(name: .shortAndLong, parsing: .unconditional, help: "Output file.")
@@ -25,7 +25,8 @@ struct ExportGuestCommand: ParsableCommand {
         case "hypervisor": elf = HypervisorGuest.image()
         case "bench-integer": elf = BenchmarkGuest.image(.integer, iterations: 400_000_000).elf
         case "bench-memory": elf = BenchmarkGuest.image(.memory, iterations: 100_000_000).elf
-        default: throw CommandLineError.usage("unknown guest '\(guest)' (default, hypervisor, bench-integer, bench-memory)")
+        case "bench-nested-cpuid": elf = NestedBenchmarkGuest.image(iterations: 500_000).elf
+        default: throw CommandLineError.usage("unknown guest '\(guest)' (default, hypervisor, bench-integer, bench-memory, bench-nested-cpuid)")
         }
         let file = try OutputFile.create(output, what: "output file")
         try file.write(elf)

@@ -66,6 +66,9 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Nested VMX: log every VMfail and VM-entry failure the guest hypervisor causes, with the rule it broke (field, value, SDM section), to standard error.")
     var vmxLog = false
 
+    @Flag(help: "Nested VMX: L0 does not shadow the guest hypervisor's current VMCS (like KVM's enable_shadow_vmcs=0), so each of its VMREADs and VMWRITEs exits to L0.")
+    var noVMCSShadowing = false
+
     @Option(name: .customLong("vmcs01-write"), parsing: .unconditionalSingleValue,
             help: "For studying VM-entry checks: FIELD=VALUE written into every vCPU's VMCS01 just before its first VM entry (FIELD: an encoding such as 0x4000 or the SDM's name, e.g. 'pin-based VM-execution controls'; repeatable). A value the checks refuse ends the run with status 70 and the rule it broke.")
     var vmcs01Write: [String] = []
@@ -98,6 +101,7 @@ struct RunCommand: ParsableCommand {
             throw CommandLineError.usage("--clock must be virtual or host, not '\(clock)'")
         }
         config.clock = source
+        config.shadowsVMCS12 = !noVMCSShadowing
         do { try config.validate() } catch { throw CommandLineError.usage("\(error)") }
         if kernel == nil && config.memoryBytes < Self.guestHypervisorMinimumMemory {
             throw CommandLineError.usage("the bundled guest hypervisor needs at least \(MachineConfiguration.describe(bytes: Self.guestHypervisorMinimumMemory)) of RAM, not \(MachineConfiguration.describe(bytes: config.memoryBytes))")
