@@ -295,6 +295,34 @@ final class TranslatorTests: XCTestCase {
         XCTAssertEqual(o.gpr[GPR.r15.rawValue], 10)
     }
 
+    /// MUL r/m32 and r/m64 (SDM Vol. 2B "MUL"): RDX:RAX (EDX:EAX zero-extended) from RAX and
+    /// a register or memory source, CF = OF = upper half not 0, and SF, ZF, PF, AF as the
+    /// interpreter leaves them, read back by PUSHF, SETcc, ADC and Jcc — a multi-precision
+    /// multiply-accumulate as Linux's `mpihelp_addmul_1` runs it; sources that hit, cross out of
+    /// RAM or fault.
+    func testUnsignedMultiplyMatches() {
+        let p = Self.loop { a in
+            a.lea(rax, qword[r15 + r15 * 4 + 3]); a.mov(rcx, -0x0123_4567_89AB_CDEF); a.mul(rcx)
+            a.add(rbx, rax); a.adc(rbp, rdx); a.pushf(); a.pop(rsi)           // carry chain
+            a.mov(eax, r15d); a.mul(eax); a.set(.o, dl); a.set(.z, dh); a.set(.p, bl)
+            a.mov(rax, r15); a.shl(rax, 40); a.mul(r15); a.lahf(); a.mov(r11, rax)   // upper half 0 or not
+            a.mov(qword[r12 + 0x18], rbx); a.mov(rax, rbp); a.mul(qword[r12 + 0x18]); a.adc(r9, 0)
+            a.mov(eax, -1); a.mul(dword[r12 + 0x10]); a.pushf(); a.pop(r8)      // 32-bit: EDX:EAX
+            a.xor(eax, eax); a.mul(r14); a.set(.s, cl)                           // zero: ZF, PF
+            a.mov(rax, rdx); a.mul(rdx); a.add(rdi, rdx)                        // RDX source and destination
+            a.mov(eax, 7); a.mul(dword[r13 + 2])                                // crosses out of RAM
+        }
+        assertSame(p, "MUL")
+        let fault = Self.loop { a in
+            a.cmp(r15d, 10); a.cmov(.e, rbx, r14)
+            a.mov(rax, r15); a.mul(qword[rbx + 8])                              // #PF once RBX = unmapped
+            a.add(rsi, rdx)
+        }
+        let o = assertSame(fault, "MUL fault") { m in m.cpu.gpr[GPR.rbx.rawValue] = Self.data }
+        XCTAssertEqual(o.stop, .shutdown)
+        XCTAssertEqual(o.gpr[GPR.r15.rawValue], 10)
+    }
+
     /// ROL/ROR of 32- and 64-bit registers by imm8 and CL (SDM Vol. 2B "RCL/RCR/ROL/ROR"):
     /// CF and OF from the rotate (OF by the count-1 rule for any count), SF, ZF, AF and PF as
     /// they were, a masked count of 0 changing nothing but a 32-bit register's upper half; and

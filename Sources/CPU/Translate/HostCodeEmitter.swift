@@ -147,6 +147,10 @@ struct HostCodeEmitter {
         instruction([0x69], reg: dst, src, width: width)
         immediate(imm, width: width)
     }
+    /// MUL r/m (F7 /4): RDX:RAX ← RAX × r/m (EDX:EAX, zero-extended, at 32 bits).
+    mutating func mul(_ src: Operand, width: Int) {
+        instruction([0xF7], reg: 4, src, width: width)
+    }
 
     /// Group 3/5 unary forms: INC (FF /0), DEC (FF /1), NOT (F7 /2), NEG (F7 /3).
     enum Unary: UInt8 { case inc = 0, dec = 1, not = 2, neg = 3 }

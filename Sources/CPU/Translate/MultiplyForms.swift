@@ -1,4 +1,4 @@
-/// Signed multiplication in translated code.
+/// Multiplication in translated code.
 extension BlockTranslator {
     /// IMUL r16/32/64, r/m (0F AF) and IMUL r, r/m, imm (69, 6B) (SDM Vol. 2A "IMUL"): the
     /// truncated product into the register (a 32-bit result zero-extended, a 16-bit one
@@ -27,6 +27,36 @@ extension BlockTranslator {
         e.store(slot(d.reg), R.rax, width: 8)
         e.setcc(CC.o, .reg(R.rdx))                                         // DL = overflow
         e.test(.reg(R.rax), R.rax, width: s)                                 // SF, ZF, PF; AF undefined
+        e.lahf()
+        e.alu(.and, .reg(R.ah), immediate: ~UInt64(RFLAGS.af) & 0xFF, width: 1, byteHigh: true)
+        e.alu(.or, .reg(R.ah), R.rdx, width: 1, byteHigh: true)              // CF (TEST cleared it)
+        e.store(.reg(R.rax), R.rdx, width: 1)                                // AL = OF
+        storeCompactFlags()
+        flagsAt = .frame
+        return .done
+    }
+
+    /// MUL r/m32 and MUL r/m64 (F7 /4, SDM Vol. 2B "MUL"): EDX:EAX or RDX:RAX ← RAX × r/m (the
+    /// 32-bit halves zero-extended), CF = OF = the upper half is not 0. SF, ZF, AF and PF are
+    /// undefined; the interpreter (`Processor.setMultiplyFlags`) sets SF, ZF and PF from the
+    /// lower half and clears AF, so the code writes the compact flags as `signedMultiply` does.
+    /// The multi-precision loops of Linux's RSA (`mpihelp_*mul_1`) run on this form.
+    mutating func unsignedMultiply(_ d: DecodedInstruction, at p: Position) -> Outcome {
+        let s = Int(d.opSize)
+        var src: Operand
+        if d.isMemory {
+            guard memoryOperand(d, size: s, write: false, at: p) else { return .unsupported }
+            src = .at(R.rcx)
+        } else {
+            src = slot(d.rm)
+        }
+        // Every status flag is written below (see `signedMultiply`).
+        e.load(R.rax, slot(.rax), width: 8)
+        e.mul(src, width: s)
+        e.store(slot(.rax), R.rax, width: 8)
+        e.store(slot(.rdx), R.rdx, width: 8)
+        e.setcc(CC.o, .reg(R.rdx))                                         // DL = overflow
+        e.test(.reg(R.rax), R.rax, width: s)                                 // SF, ZF, PF of the lower half
         e.lahf()
         e.alu(.and, .reg(R.ah), immediate: ~UInt64(RFLAGS.af) & 0xFF, width: 1, byteHigh: true)
         e.alu(.or, .reg(R.ah), R.rdx, width: 1, byteHigh: true)              // CF (TEST cleared it)

@@ -80,6 +80,8 @@ enum TranslatableForms {
         (.negRM, TranslatableForm(.all) { t, d, p in t.unary(.neg, d, at: p) }),
         (.imulRegRM, TranslatableForm([.word, .dword, .qword]) { t, d, p in t.signedMultiply(d, at: p) }),
         (.imulRegRMImm, TranslatableForm([.word, .dword, .qword]) { t, d, p in t.signedMultiply(d, at: p) }),
+        (.mulRM, TranslatableForm([.dword, .qword], uses: [.rax], writes: [.rax, .rdx]) { t, d, p in
+            t.unsignedMultiply(d, at: p) }),
         // Shifts, rotates and bit tests (`ShiftAndBitForms`): 16-bit registers only for
         // shifts by an immediate below 16, where the host defines CF.
         (.shiftRMImm, TranslatableForm([.word, .dword, .qword], registerOnly: true,
