@@ -92,11 +92,22 @@ public final class VMCS {
 
     /// Takes the fields that changed since `consumer` last looked, and clears them for it.
     @inline(__always)
-    func takeDirty(_ consumer: DirtyFields.Consumer) -> DirtyFields {
+    public func takeDirty(_ consumer: DirtyFields.Consumer) -> DirtyFields {
         let base = dirty + consumer.rawValue * DirtyFields.words
         let d = DirtyFields(base)
         for w in 0..<DirtyFields.words { base[w] = 0 }
         return d
+    }
+
+    /// The fields that changed since `consumer` last took them (left marked).
+    public func dirtyFields(_ consumer: DirtyFields.Consumer) -> DirtyFields {
+        DirtyFields(dirty + consumer.rawValue * DirtyFields.words)
+    }
+
+    /// Copies `fields` from `source` by table index (values as stored, so already masked to
+    /// their widths); a field whose value changes is marked changed for every consumer.
+    public func copy(_ fields: DirtyFields, from source: VMCS) {
+        fields.forEach { k in self[index: k] = source.values[k] }
     }
 
     /// Marks every field changed for `consumer` (its copy of the VMCS is gone).
