@@ -13,6 +13,8 @@ public final class VMCS {
     /// VMCS, not through a lazy global per access).
     @usableFromInline let values: UnsafeMutablePointer<UInt64>
     @usableFromInline let indexByEncoding: UnsafePointer<Int16>
+    /// `VMCSFieldTable.accessibleByEncoding`, reached like the index map.
+    let accessibleByEncoding: UnsafePointer<UInt8>
     /// Which fields changed value since each consumer last looked (`DirtyFields`): a write of
     /// the value a field already holds marks nothing, so a consumer redoes only real changes.
     @usableFromInline let dirty: UnsafeMutablePointer<UInt64>
@@ -27,6 +29,7 @@ public final class VMCS {
         values = .allocate(capacity: VMCSFieldTable.entries.count)
         values.initialize(repeating: 0, count: VMCSFieldTable.entries.count)
         indexByEncoding = VMCSFieldTable.indexByEncoding
+        accessibleByEncoding = VMCSFieldTable.accessibleByEncoding
         dirty = .allocate(capacity: DirtyFields.words * DirtyFields.Consumer.allCases.count)
         // Everything counts as changed until each consumer has seen it once.
         dirty.initialize(repeating: ~0, count: DirtyFields.words * DirtyFields.Consumer.allCases.count)
@@ -121,23 +124,27 @@ public final class VMCS {
         for w in 0..<DirtyFields.words { base[w] &= ~fields.word(w) }
     }
 
+    /// The table index VMREAD/VMWRITE of encoding `e` reaches, or nil (unsupported component):
+    /// bits 63:32 must be 0 (in 64-bit mode; the caller checks), the field supported, and a
+    /// high-half access only to a 64-bit field.
+    @inline(__always)
+    func accessibleIndex(_ e: UInt64) -> Int? {
+        guard e < 0x8000, accessibleByEncoding[Int(e)] != 0 else { return nil }
+        return index(of: VMCSField(UInt32(e)))
+    }
+
     /// VMREAD semantics for encoding `e` (bits 63:32 of the register operand must be 0 in
     /// 64-bit mode; the caller checks). High-half access to a non-64-bit field is unsupported.
     public func read(encoding e: UInt64) -> Result<UInt64, VMInstructionError> {
-        guard e >> 32 == 0 else { return .failure(.unsupportedComponent) }
-        let f = VMCSField(UInt32(e))
-        guard let entry = VMCSFieldTable.entry(f), entry.supported,
-              !(f.isHighHalf && f.width != .bits64) else { return .failure(.unsupportedComponent) }
-        return .success(self[f])
+        guard let k = accessibleIndex(e) else { return .failure(.unsupportedComponent) }
+        return .success(e & 1 != 0 ? values[k] >> 32 : values[k])
     }
 
     /// VMWRITE semantics: exit-information fields are read-only unless IA32_VMX_MISC[29]
     /// ("VMWRITE to any supported field") is reported.
     public func write(encoding e: UInt64, value: UInt64, anyFieldWritable: Bool) -> VMInstructionError? {
-        guard e >> 32 == 0 else { return .unsupportedComponent }
+        guard accessibleIndex(e) != nil else { return .unsupportedComponent }
         let f = VMCSField(UInt32(e))
-        guard let entry = VMCSFieldTable.entry(f), entry.supported,
-              !(f.isHighHalf && f.width != .bits64) else { return .unsupportedComponent }
         if f.type == .exitInformation && !anyFieldWritable { return .readOnlyComponent }
         self[f] = f.isHighHalf ? value & 0xFFFF_FFFF : value
         return nil
