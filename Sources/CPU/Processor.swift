@@ -291,8 +291,8 @@ public final class Processor {
 
     /// VMCS objects placed in VMCS regions by L0, by physical address (see VMCSRegions.swift).
     var vmcsRegions: [UInt64: VMCS] = [:]
-    /// Advances whenever `vmcsRegions` changes (`VMCS.unpackedRegions`).
-    var vmcsRegionsGeneration: UInt64 = 0
+    /// Replaced whenever `vmcsRegions` changes (`VMCS.unpackedUnder`).
+    var vmcsRegistryToken = VMCSRegistryToken()
 
     /// VM entry is delivering its injected event (the exception bitmap does not apply).
     var injectingAtEntry = false

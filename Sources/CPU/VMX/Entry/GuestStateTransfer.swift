@@ -82,19 +82,16 @@ extension Processor {
         vmxEvents.virtualizedAPICWrite = nil
         c.currentVMCS = nil
         v.unpackedControls = c
-        v.unpackedBy = self
-        v.unpackedRegions = vmcsRegionsGeneration
+        v.unpackedUnder = vmcsRegistryToken
     }
 
     /// The controls `unpackControls` made from `v` the last time, if still valid for this
     /// processor (the caller knows no control field changed since): false when they must be
     /// unpacked. Entries alternating between two VMCSs (L1's and L2's) unpack each once.
     func reuseUnpackedControls(_ v: VMCS) -> Bool {
-        guard var c = v.unpackedControls, v.unpackedBy === self, v.unpackedRegions == vmcsRegionsGeneration else {
-            return false
-        }
-        c.currentVMCS = v
-        controls = c
+        guard v.unpackedUnder === vmcsRegistryToken else { return false }
+        controls = v.unpackedControls
+        controls.currentVMCS = v
         vmxEvents.virtualizedAPICWrite = nil
         return true
     }

@@ -15,6 +15,11 @@ extension VMCS {
     }
 }
 
+/// One state of a processor's VMCS registry: replaced at every change, so a VMCS holding the
+/// token its controls were unpacked under (`VMCS.unpackedUnder`) knows by identity that the
+/// same processor's registry has not changed since.
+final class VMCSRegistryToken {}
+
 extension Processor {
     /// Places `vmcs` in the 4-KByte VMCS region at physical `address`: the processor's VMREAD
     /// and VMWRITE in non-root operation reach it when a link pointer names `address`. Writes
@@ -45,7 +50,7 @@ extension Processor {
     /// shadow VMCS that is no longer the registered one.
     private func regionsChanged() {
         residentVMCS = nil
-        vmcsRegionsGeneration &+= 1
+        vmcsRegistryToken = VMCSRegistryToken()
     }
 
     /// The VMCS registered at `address`, if any.

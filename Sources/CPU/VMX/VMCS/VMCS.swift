@@ -23,13 +23,12 @@ public final class VMCS {
     /// The processor holding this VMCS's guest state since the VM exit that saved it (nil:
     /// none, or it changed since); VM entry then loads only the fields written after.
     weak var residentIn: Processor?
-    /// The controls `unpackControls` last made from this VMCS (`currentVMCS` nil: no cycle), on
-    /// `unpackedBy` at its VMCS-registry generation `unpackedRegions` (the shadow VMCS is looked
-    /// up there). Valid while no control field changed since: every entry takes the
-    /// `.processor` dirty set and unpacks again when a control is in it.
-    var unpackedControls: NonRootControls?
-    weak var unpackedBy: Processor?
-    var unpackedRegions: UInt64 = 0
+    /// The controls `unpackControls` last made from this VMCS (`currentVMCS` nil: no cycle),
+    /// under the VMCS registry of the processor whose `vmcsRegistryToken` is `unpackedUnder`
+    /// (the shadow VMCS is looked up there). Valid while no control field changed since:
+    /// every entry takes the `.processor` dirty set and unpacks again when a control is in it.
+    var unpackedControls = NonRootControls()
+    var unpackedUnder: VMCSRegistryToken?
 
     public init(revision: UInt32 = VMXCapabilities.revisionIdentifier) {
         self.revision = revision
