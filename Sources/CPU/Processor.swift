@@ -291,6 +291,8 @@ public final class Processor {
 
     /// VMCS objects placed in VMCS regions by L0, by physical address (see VMCSRegions.swift).
     var vmcsRegions: [UInt64: VMCS] = [:]
+    /// Replaced whenever `vmcsRegions` changes (`VMCS.unpackedUnder`).
+    var vmcsRegistryToken = VMCSRegistryToken()
 
     /// VM entry is delivering its injected event (the exception bitmap does not apply).
     var injectingAtEntry = false

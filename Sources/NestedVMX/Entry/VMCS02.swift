@@ -1,7 +1,9 @@
 import CPU
 
 /// VMCS02: the VMCS the processor runs L2 under, made from vmcs12 (what L1 asked for) and
-/// VMCS01 (what L0 needs), rebuilt at every virtual VM entry (Xen's "virtual VMCS" merge).
+/// VMCS01 (what L0 needs), brought up to date at every virtual VM entry (Xen's "virtual VMCS"
+/// merge): the fields copied from vmcs12 only where L1 changed vmcs12 or L2's exits changed
+/// VMCS02 since the last entry (both VMCSs' `.vmcs02` dirty sets), everything else recomputed.
 ///
 /// - Guest state: vmcs12's, with IA32_EFER, IA32_PAT, IA32_DEBUGCTL and DR7 made explicit —
 ///   vmcs12's fields where its VM-entry controls load them, else L1's current values (§27.3.2:
@@ -27,15 +29,30 @@ extension VirtualVMX {
         .apicAccessAddress,
     ]
 
-    /// Builds (or rebuilds) the VMCS02 of `v12` for a virtual VM entry. Nil when L0 cannot
-    /// make EPT02's root (its pool is exhausted even after reclaiming).
+    /// vmcs12 fields VMCS02 takes unchanged (unless a control below overrides one).
+    static let copiedFromVMCS12 = DirtyFields(guestStateFields + controlFieldsFromVMCS12)
+    static let hostStateSet = DirtyFields(hostStateFields)
+    /// Guest fields a build may take from elsewhere than vmcs12 (L1's values, memory): copied
+    /// from vmcs12 at every build before the controls decide, as a full rebuild would.
+    static let overriddenGuestFields = DirtyFields([
+        .guestIA32EFER, .guestIA32PAT, .guestIA32DebugCtl, .guestDR7, .guestPDPTE0, .guestPDPTE1, .guestPDPTE2, .guestPDPTE3,
+    ])
+
+    /// Builds (or brings up to date) the VMCS02 of `v12` for a virtual VM entry. Nil when L0
+    /// cannot make EPT02's root (its pool is exhausted even after reclaiming).
+    ///
+    /// The result equals a rebuild from scratch: after each build VMCS02's copied fields equal
+    /// vmcs12's; a field neither L1 changed in vmcs12 (VMWRITE, shadowed or not, marks it) nor
+    /// anything changed in VMCS02 since (the processor's saves at L2's exits, L0's rewrites)
+    /// still does, so only the marked ones are copied.
     func buildVMCS02(_ v12: VMCS12) -> VMCS? {
         let g = v12.vmcs
-        let v = v12.vmcs02 ?? VMCS()
+        let v = v12.vmcs02 ?? VMCS()                       // a new VMCS counts every field changed
         v12.vmcs02 = v
-        for f in Self.guestStateFields { v[f] = g[f] }
-        for f in Self.hostStateFields { v[f] = vmcs01[f] }
-        for f in Self.controlFieldsFromVMCS12 { v[f] = g[f] }
+        let stale = g.takeDirty(.vmcs02).union(v.takeDirty(.vmcs02)).intersection(Self.copiedFromVMCS12)
+        v.copy(stale.union(Self.overriddenGuestFields), from: g)
+        v.copy(Self.hostStateSet, from: vmcs01)
+        defer { _ = v.takeDirty(.vmcs02) }               // VMCS02 now holds this build
 
         let entry12 = VMEntryControls(rawValue: UInt32(truncatingIfNeeded: g[.entryControls]))
         let exit12 = VMExitControls(rawValue: UInt32(truncatingIfNeeded: g[.exitControls]))

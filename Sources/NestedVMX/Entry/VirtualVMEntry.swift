@@ -139,8 +139,8 @@ extension VirtualVMX {
         let secondary = primary.contains(.activateSecondaryControls)
             ? SecondaryProcessorBasedControls(rawValue: UInt32(truncatingIfNeeded: g[.secondaryProcessorBasedControls])) : []
         guard !secondary.contains(.enableVPID) else { return }
-        for vpid in [UInt16(truncatingIfNeeded: vmcs01[.virtualProcessorIdentifier]), noVPID02] where vpid != 0 {
-            try? processor.invvpid(.singleContext, INVVPIDDescriptor(vpid: vpid))
-        }
+        let l1VPID = UInt16(truncatingIfNeeded: vmcs01[.virtualProcessorIdentifier]), l2VPID = noVPID02
+        if l1VPID != 0 { try? processor.invvpid(.singleContext, INVVPIDDescriptor(vpid: l1VPID)) }
+        if l2VPID != 0 && l2VPID != l1VPID { try? processor.invvpid(.singleContext, INVVPIDDescriptor(vpid: l2VPID)) }
     }
 }

@@ -14,16 +14,25 @@ extension VirtualVMX {
         case vmxAbort(VMXAbortIndicator)
     }
 
-    /// Guest-state fields a VM exit saves only under a VM-exit control (§28.3.1, §28.3.3).
-    static let debugControlFields: Set<UInt32> = [VMCSField.guestIA32DebugCtl.encoding, VMCSField.guestDR7.encoding]
-    /// Guest-state fields L0 never copies back: the link pointer is vmcs12's own.
-    static let notSaved: Set<UInt32> = [VMCSField.vmcsLinkPointer.encoding]
-    /// The exit-information fields a VM exit writes (§28.2).
-    static let exitInformationFields: [VMCSField] = [
+    /// Guest-state fields a VM exit saves whatever the controls (§28.3): all but the ones below
+    /// and the link pointer, which L0 never copies back (it is vmcs12's own).
+    static let alwaysSaved = DirtyFields(guestStateFields).subtracting(DirtyFields([
+        .vmcsLinkPointer, .guestIA32DebugCtl, .guestDR7, .guestIA32PAT, .guestIA32EFER, .vmxPreemptionTimerValue,
+        .guestPDPTE0, .guestPDPTE1, .guestPDPTE2, .guestPDPTE3]))
+    /// Saved only under a VM-exit control (§28.3.1, §28.3.3), or with EPT (the PDPTEs, §28.3.1).
+    static let debugControlFields = DirtyFields([.guestIA32DebugCtl, .guestDR7])
+    static let patField = DirtyFields([.guestIA32PAT])
+    static let eferField = DirtyFields([.guestIA32EFER])
+    static let preemptionTimerField = DirtyFields([.vmxPreemptionTimerValue])
+    static let pdpteFields = DirtyFields([.guestPDPTE0, .guestPDPTE1, .guestPDPTE2, .guestPDPTE3])
+    /// The exit-information fields a VM exit writes (§28.2), and the VM-instruction error: L2's
+    /// VMREAD/VMWRITE of the shadow VMCS record VMfailValid in the VMCS it runs under (ch. 31
+    /// "VMREAD"/"VMWRITE", VMfailValid), VMCS02, and it goes to vmcs12 for L1.
+    static let exitInformationFields = DirtyFields([
         .exitReason, .exitQualification, .guestLinearAddress, .guestPhysicalAddress, .exitInstructionLength,
         .exitInstructionInformation, .exitInterruptionInformation, .exitInterruptionErrorCode,
-        .idtVectoringInformation, .idtVectoringErrorCode,
-    ]
+        .idtVectoringInformation, .idtVectoringErrorCode, .vmInstructionError,
+    ])
 
     /// Reflects the exit L2 just made (exit information in VMCS02) to L1.
     public func reflect() -> ExitResult {
@@ -56,10 +65,7 @@ extension VirtualVMX {
     /// it: EPT12's rights, a misconfiguration); the VM-entry interruption information loses its
     /// valid bit (§28.2: every VM exit clears bit 31 of that field).
     func recordExitInformation(from v02: VMCS, into g: VMCS) {
-        for f in Self.exitInformationFields { g[f] = v02[f] }
-        // L2's VMREAD/VMWRITE of the shadow VMCS record VMfailValid in the VMCS it runs under
-        // (ch. 31 "VMREAD"/"VMWRITE", VMfailValid): vmcs12 to L1.
-        g[.vmInstructionError] = v02[.vmInstructionError]
+        g.copy(Self.exitInformationFields, from: v02)
         g.entryInterruption = g.entryInterruption.invalidated
     }
 
@@ -67,17 +73,14 @@ extension VirtualVMX {
     /// IA32_EFER and the preemption timer only under vmcs12's "save" controls, the PDPTEs only
     /// with EPT; the "IA-32e mode guest" entry control follows IA32_EFER.LMA.
     func saveGuestState(from v02: VMCS, into g: VMCS) {
-        let exit = exit12, ept = secondary12.contains(.enableEPT)
-        for f in Self.guestStateFields {
-            let e = f.encoding
-            if Self.notSaved.contains(e) { continue }
-            if Self.debugControlFields.contains(e) && !exit.contains(.saveDebugControls) { continue }
-            if e == VMCSField.guestIA32PAT.encoding && !exit.contains(.savePAT) { continue }
-            if e == VMCSField.guestIA32EFER.encoding && !exit.contains(.saveEFER) { continue }
-            if e == VMCSField.vmxPreemptionTimerValue.encoding && !exit.contains(.saveVMXPreemptionTimer) { continue }
-            if !ept && (e >= VMCSField.guestPDPTE0.encoding && e <= VMCSField.guestPDPTE3.encoding) { continue }
-            g[f] = v02[f]
-        }
+        let exit = exit12
+        var saved = Self.alwaysSaved
+        if exit.contains(.saveDebugControls) { saved.formUnion(Self.debugControlFields) }
+        if exit.contains(.savePAT) { saved.formUnion(Self.patField) }
+        if exit.contains(.saveEFER) { saved.formUnion(Self.eferField) }
+        if exit.contains(.saveVMXPreemptionTimer) { saved.formUnion(Self.preemptionTimerField) }
+        if secondary12.contains(.enableEPT) { saved.formUnion(Self.pdpteFields) }
+        g.copy(saved, from: v02)
         let ia32e = UInt64(VMEntryControls.ia32eModeGuest.rawValue)
         g[.entryControls] = (g[.entryControls] & ~ia32e) | (v02[.entryControls] & ia32e)
     }

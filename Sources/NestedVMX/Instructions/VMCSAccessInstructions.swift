@@ -30,7 +30,11 @@ extension VirtualVMX {
     func updateL1VMCSShadowing() {
         var secondary = SecondaryProcessorBasedControls(rawValue: UInt32(truncatingIfNeeded: vmcs01[.secondaryProcessorBasedControls]))
         if nested.shadowsVMCS12 && inVMXOperation && !inL2, let v = current {
-            processor.registerVMCS(v.vmcs, at: pages.shadowLink, asShadow: true)
+            // Registered once per vmcs12 made current: the region is L0's and its first word
+            // (our revision identifier, bit 31 set) the same for every vmcs12 VMPTRLD accepts.
+            if processor.registeredVMCS(at: pages.shadowLink) !== v.vmcs {
+                processor.registerVMCS(v.vmcs, at: pages.shadowLink, asShadow: true)
+            }
             secondary.insert(.vmcsShadowing)
             vmcs01[.vmcsLinkPointer] = pages.shadowLink
             vmcs01[.vmreadBitmapAddress] = nested.l1ShadowBitmap

@@ -138,6 +138,7 @@ extension Processor {
     /// of the entry that failed (disallowed MSR, reserved bits, or a WRMSR that would #GP),
     /// or nil; entries before it stay loaded.
     public func loadMSRList(_ entries: [MSRListEntry], inGuestContextOf v: VMCS) -> MSRListFailure? {
+        if entries.isEmpty { return nil }          // the usual count 0: no context to switch
         enterSavedGuestContext(v)
         defer {
             saveGuestState(v)
@@ -157,6 +158,7 @@ extension Processor {
     /// entry's MSR in the guest context `v` saved. A failure names the first entry that fails
     /// (x2APIC range, IA32_SMBASE, reserved bits, or an RDMSR that would #GP).
     public func storeMSRList(_ entries: [MSRListEntry], inGuestContextOf v: VMCS) -> Result<[UInt64], MSRListFailure> {
+        if entries.isEmpty { return .success([]) }
         enterSavedGuestContext(v)
         defer { leaveSavedGuestContext() }
         var values: [UInt64] = []

@@ -80,6 +80,20 @@ extension Processor {
         unpackAPICAccessControls(v, into: &c)
         controls = c
         vmxEvents.virtualizedAPICWrite = nil
+        c.currentVMCS = nil
+        v.unpackedControls = c
+        v.unpackedUnder = vmcsRegistryToken
+    }
+
+    /// The controls `unpackControls` made from `v` the last time, if still valid for this
+    /// processor (the caller knows no control field changed since): false when they must be
+    /// unpacked. Entries alternating between two VMCSs (L1's and L2's) unpack each once.
+    func reuseUnpackedControls(_ v: VMCS) -> Bool {
+        guard v.unpackedUnder === vmcsRegistryToken else { return false }
+        controls = v.unpackedControls
+        controls.currentVMCS = v
+        vmxEvents.virtualizedAPICWrite = nil
+        return true
     }
 
     /// §28.3: saves the guest's state into the guest-state area. Only values that differ from
@@ -125,7 +139,8 @@ extension Processor {
     /// controls (it saved them at `v`'s last exit and nothing else ran since), only the fields
     /// written since (`VMCS.dirty`, consumer `.processor`) are loaded — RIP, RSP, RFLAGS,
     /// interruptibility and activity one by one, anything else the whole area — and the
-    /// controls are unpacked again only when one changed. `checked` is the area the entry
+    /// controls are unpacked again only when one changed (also after another VMCS ran:
+    /// `reuseUnpackedControls`). `checked` is the area the entry
     /// checks read (nil: read it from `v`).
     func loadForEntry(_ v: VMCS, checked: GuestStateArea?) {
         let L = VMCSLayout.shared
@@ -138,7 +153,7 @@ extension Processor {
             return
         }
         loadGuestState(checked ?? GuestStateArea(v), v, v.entryControls)
-        unpackControls(v)
+        if dirty.intersects(L.controls) || !reuseUnpackedControls(v) { unpackControls(v) }
         residentVMCS = ObjectIdentifier(v)
     }
 

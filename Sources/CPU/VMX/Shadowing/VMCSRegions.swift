@@ -15,12 +15,17 @@ extension VMCS {
     }
 }
 
+/// One state of a processor's VMCS registry: replaced at every change, so a VMCS holding the
+/// token its controls were unpacked under (`VMCS.unpackedUnder`) knows by identity that the
+/// same processor's registry has not changed since.
+final class VMCSRegistryToken {}
+
 extension Processor {
     /// Places `vmcs` in the 4-KByte VMCS region at physical `address`: the processor's VMREAD
     /// and VMWRITE in non-root operation reach it when a link pointer names `address`. Writes
     /// the revision identifier and shadow-VMCS indicator to the region's first 4 bytes.
     public func registerVMCS(_ vmcs: VMCS, at address: UInt64) {
-        if vmcsRegions[address] !== vmcs { residentVMCS = nil }   // the shadow VMCS is unpacked with the controls
+        if vmcsRegions[address] !== vmcs { regionsChanged() }   // the shadow VMCS is unpacked with the controls
         vmcsRegions[address] = vmcs
         try? memory.store(vmcs.revision, at: address)
     }
@@ -29,7 +34,7 @@ extension Processor {
     /// guest hypervisor's VMREAD/VMWRITE reach an ordinary VMCS of its through a region of
     /// L0's own (nested VMX). The region's first word gets the revision with bit 31 set.
     public func registerVMCS(_ vmcs: VMCS, at address: UInt64, asShadow: Bool) {
-        if vmcsRegions[address] !== vmcs { residentVMCS = nil }
+        if vmcsRegions[address] !== vmcs { regionsChanged() }
         vmcsRegions[address] = vmcs
         let word = asShadow ? vmcs.revision | 1 << 31 : vmcs.revision & 0x7FFF_FFFF
         try? memory.store(word, at: address)
@@ -37,8 +42,15 @@ extension Processor {
 
     /// Forgets the VMCS in the region at `address` (after L0's VMCLEAR of it, say).
     public func unregisterVMCS(at address: UInt64) {
-        if vmcsRegions[address] != nil { residentVMCS = nil }
+        if vmcsRegions[address] != nil { regionsChanged() }
         vmcsRegions[address] = nil
+    }
+
+    /// Controls unpacked before (the resident ones, those cached in each VMCS) may name a
+    /// shadow VMCS that is no longer the registered one.
+    private func regionsChanged() {
+        residentVMCS = nil
+        vmcsRegistryToken = VMCSRegistryToken()
     }
 
     /// The VMCS registered at `address`, if any.

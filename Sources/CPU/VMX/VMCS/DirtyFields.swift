@@ -8,7 +8,8 @@ public struct DirtyFields: Equatable, Sendable {
         case entryChecks = 0
         /// The processor's state loaded from this VMCS and its unpacked controls.
         case processor = 1
-        /// Nested VMX: vmcs12 fields VMCS02 copies.
+        /// Nested VMX: on a vmcs12, the fields L1 changed since its VMCS02 was last built; on a
+        /// VMCS02, the fields that changed (L2's exits save into it) since that build.
         case vmcs02 = 2
     }
 
@@ -29,6 +30,12 @@ public struct DirtyFields: Equatable, Sendable {
     static let all: DirtyFields = { var d = DirtyFields(); d.w0 = ~0; d.w1 = ~0; d.w2 = ~0; return d }()
 
     @inline(__always) func word(_ k: Int) -> UInt64 { k == 0 ? w0 : (k == 1 ? w1 : w2) }
+    /// Both sets together (for consumers outside this module, which build sets of fields).
+    public func union(_ o: DirtyFields) -> DirtyFields { var d = self; d.formUnion(o); return d }
+    /// The fields in both sets.
+    public func intersection(_ o: DirtyFields) -> DirtyFields {
+        var d = self; d.w0 &= o.w0; d.w1 &= o.w1; d.w2 &= o.w2; return d
+    }
     @inline(__always) mutating func insert(_ k: Int) {
         let bit = UInt64(1) << UInt64(k & 63)
         switch k >> 6 { case 0: w0 |= bit; case 1: w1 |= bit; default: w2 |= bit }
@@ -36,10 +43,10 @@ public struct DirtyFields: Equatable, Sendable {
     @inline(__always) func contains(_ k: Int) -> Bool { word(k >> 6) & (UInt64(1) << UInt64(k & 63)) != 0 }
     @inline(__always) var isEmpty: Bool { w0 | w1 | w2 == 0 }
     @inline(__always) func intersects(_ o: DirtyFields) -> Bool { (w0 & o.w0) | (w1 & o.w1) | (w2 & o.w2) != 0 }
-    @inline(__always) func subtracting(_ o: DirtyFields) -> DirtyFields {
+    @inline(__always) public func subtracting(_ o: DirtyFields) -> DirtyFields {
         var d = self; d.w0 &= ~o.w0; d.w1 &= ~o.w1; d.w2 &= ~o.w2; return d
     }
-    @inline(__always) mutating func formUnion(_ o: DirtyFields) { w0 |= o.w0; w1 |= o.w1; w2 |= o.w2 }
+    @inline(__always) public mutating func formUnion(_ o: DirtyFields) { w0 |= o.w0; w1 |= o.w1; w2 |= o.w2 }
 
     /// Calls `body` with each index in the set, lowest first.
     @inline(__always)

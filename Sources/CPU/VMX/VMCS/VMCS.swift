@@ -13,6 +13,8 @@ public final class VMCS {
     /// VMCS, not through a lazy global per access).
     @usableFromInline let values: UnsafeMutablePointer<UInt64>
     @usableFromInline let indexByEncoding: UnsafePointer<Int16>
+    /// `VMCSFieldTable.accessibleByEncoding`, reached like the index map.
+    let accessibleByEncoding: UnsafePointer<UInt8>
     /// Which fields changed value since each consumer last looked (`DirtyFields`): a write of
     /// the value a field already holds marks nothing, so a consumer redoes only real changes.
     @usableFromInline let dirty: UnsafeMutablePointer<UInt64>
@@ -21,12 +23,19 @@ public final class VMCS {
     /// The processor holding this VMCS's guest state since the VM exit that saved it (nil:
     /// none, or it changed since); VM entry then loads only the fields written after.
     weak var residentIn: Processor?
+    /// The controls `unpackControls` last made from this VMCS (`currentVMCS` nil: no cycle),
+    /// under the VMCS registry of the processor whose `vmcsRegistryToken` is `unpackedUnder`
+    /// (the shadow VMCS is looked up there). Valid while no control field changed since:
+    /// every entry takes the `.processor` dirty set and unpacks again when a control is in it.
+    var unpackedControls = NonRootControls()
+    var unpackedUnder: VMCSRegistryToken?
 
     public init(revision: UInt32 = VMXCapabilities.revisionIdentifier) {
         self.revision = revision
         values = .allocate(capacity: VMCSFieldTable.entries.count)
         values.initialize(repeating: 0, count: VMCSFieldTable.entries.count)
         indexByEncoding = VMCSFieldTable.indexByEncoding
+        accessibleByEncoding = VMCSFieldTable.accessibleByEncoding
         dirty = .allocate(capacity: DirtyFields.words * DirtyFields.Consumer.allCases.count)
         // Everything counts as changed until each consumer has seen it once.
         dirty.initialize(repeating: ~0, count: DirtyFields.words * DirtyFields.Consumer.allCases.count)
@@ -92,11 +101,22 @@ public final class VMCS {
 
     /// Takes the fields that changed since `consumer` last looked, and clears them for it.
     @inline(__always)
-    func takeDirty(_ consumer: DirtyFields.Consumer) -> DirtyFields {
+    public func takeDirty(_ consumer: DirtyFields.Consumer) -> DirtyFields {
         let base = dirty + consumer.rawValue * DirtyFields.words
         let d = DirtyFields(base)
         for w in 0..<DirtyFields.words { base[w] = 0 }
         return d
+    }
+
+    /// The fields that changed since `consumer` last took them (left marked).
+    public func dirtyFields(_ consumer: DirtyFields.Consumer) -> DirtyFields {
+        DirtyFields(dirty + consumer.rawValue * DirtyFields.words)
+    }
+
+    /// Copies `fields` from `source` by table index (values as stored, so already masked to
+    /// their widths); a field whose value changes is marked changed for every consumer.
+    public func copy(_ fields: DirtyFields, from source: VMCS) {
+        fields.forEach { k in self[index: k] = source.values[k] }
     }
 
     /// Marks every field changed for `consumer` (its copy of the VMCS is gone).
@@ -110,23 +130,27 @@ public final class VMCS {
         for w in 0..<DirtyFields.words { base[w] &= ~fields.word(w) }
     }
 
+    /// The table index VMREAD/VMWRITE of encoding `e` reaches, or nil (unsupported component):
+    /// bits 63:32 must be 0 (in 64-bit mode; the caller checks), the field supported, and a
+    /// high-half access only to a 64-bit field.
+    @inline(__always)
+    func accessibleIndex(_ e: UInt64) -> Int? {
+        guard e < 0x8000, accessibleByEncoding[Int(e)] != 0 else { return nil }
+        return index(of: VMCSField(UInt32(e)))
+    }
+
     /// VMREAD semantics for encoding `e` (bits 63:32 of the register operand must be 0 in
     /// 64-bit mode; the caller checks). High-half access to a non-64-bit field is unsupported.
     public func read(encoding e: UInt64) -> Result<UInt64, VMInstructionError> {
-        guard e >> 32 == 0 else { return .failure(.unsupportedComponent) }
-        let f = VMCSField(UInt32(e))
-        guard let entry = VMCSFieldTable.entry(f), entry.supported,
-              !(f.isHighHalf && f.width != .bits64) else { return .failure(.unsupportedComponent) }
-        return .success(self[f])
+        guard let k = accessibleIndex(e) else { return .failure(.unsupportedComponent) }
+        return .success(e & 1 != 0 ? values[k] >> 32 : values[k])
     }
 
     /// VMWRITE semantics: exit-information fields are read-only unless IA32_VMX_MISC[29]
     /// ("VMWRITE to any supported field") is reported.
     public func write(encoding e: UInt64, value: UInt64, anyFieldWritable: Bool) -> VMInstructionError? {
-        guard e >> 32 == 0 else { return .unsupportedComponent }
+        guard accessibleIndex(e) != nil else { return .unsupportedComponent }
         let f = VMCSField(UInt32(e))
-        guard let entry = VMCSFieldTable.entry(f), entry.supported,
-              !(f.isHighHalf && f.width != .bits64) else { return .unsupportedComponent }
         if f.type == .exitInformation && !anyFieldWritable { return .readOnlyComponent }
         self[f] = f.isHighHalf ? value & 0xFFFF_FFFF : value
         return nil

@@ -182,6 +182,19 @@ public enum VMCSFieldTable {
         return UnsafePointer(p)
     }()
 
+    /// By encoding (bits 14:0): 1 where VMREAD/VMWRITE may name it — a supported field, or the
+    /// high half of a supported 64-bit one (SDM Vol. 3C §25.11.2); 0 elsewhere. One load per
+    /// access instead of finding the table entry.
+    nonisolated(unsafe) public static let accessibleByEncoding: UnsafePointer<UInt8> = {
+        let p = UnsafeMutablePointer<UInt8>.allocate(capacity: 0x8000)
+        p.initialize(repeating: 0, count: 0x8000)
+        for e in entries where e.supported {
+            p[Int(e.field.encoding)] = 1
+            if e.field.width == .bits64 { p[Int(e.field.encoding | 1)] = 1 }
+        }
+        return UnsafePointer(p)
+    }()
+
     /// The table index of `f` (either half of a 64-bit field), or nil for an encoding not in
     /// Appendix B.
     @inlinable @inline(__always)
