@@ -198,8 +198,23 @@ final class NestedEPTTests: XCTestCase {
         }
         var g = L2Guest(code: code)
         g.idt = p.l2IDT([vector: handler])
-        g.overrides = [(.guestRFLAGS, 0x202), (.guestRSP, L1Program.lazyAddress(11)),
-                       (.entryInterruptionInformation, 0x8000_0000 | UInt64(vector))]
+        g.overrides = [(.guestRFLAGS, 0x202), (.entryInterruptionInformation, 0x8000_0000 | UInt64(vector))]
+        let exits = try Self.runWithTheStackMappedAtTheFirstExit(m, p, g)
+        XCTAssertEqual(exits.reasons, [.eptViolation, .vmcall, .vmcall], "\(exits)")
+        guard exits.count == 3 else { return }
+        XCTAssertEqual(exits[0][.idtVectoring], 0x8000_0000 | UInt64(vector), "external interrupt, valid")
+        XCTAssertEqual(exits[0].qualification & 0x1BF, 0x182, "a write to a page EPT12 does not map")
+        XCTAssertEqual(exits[0].guestPhysicalAddress & ~0xFFF, L1Program.lazyAddress(10))
+        XCTAssertEqual(exits[0].guestRIP, code.address!)
+        XCTAssertEqual(exits[1][.rbx], UInt64(vector))
+    }
+
+    /// Runs `g` under EPT12 with its stack at the top of lazy page 10, which EPT12 does not map
+    /// yet: at the first exit L1 maps the page and injects the event whose delivery it
+    /// interrupted (the IDT-vectoring information) again.
+    static func runWithTheStackMappedAtTheFirstExit(_ m: NestedMachine, _ p: L1Program, _ guest: L2Guest) throws -> [ObservedExit] {
+        var g = guest
+        g.overrides.append((.guestRSP, L1Program.lazyAddress(11)))
         p.enableVMX()
         p.buildEPT12()
         g.eptPointer = p.ept12Pointer()
@@ -211,14 +226,7 @@ final class NestedEPTTests: XCTestCase {
         }
         p.finish()
         try m.run(p)
-        let exits = m.exits(log)
-        XCTAssertEqual(exits.reasons, [.eptViolation, .vmcall, .vmcall], "\(exits)")
-        guard exits.count == 3 else { return }
-        XCTAssertEqual(exits[0][.idtVectoring], 0x8000_0000 | UInt64(vector), "external interrupt, valid")
-        XCTAssertEqual(exits[0].qualification & 0x1BF, 0x182, "a write to a page EPT12 does not map")
-        XCTAssertEqual(exits[0].guestPhysicalAddress & ~0xFFF, L1Program.lazyAddress(10))
-        XCTAssertEqual(exits[0].guestRIP, code.address!)
-        XCTAssertEqual(exits[1][.rbx], UInt64(vector))
+        return m.exits(log)
     }
 
     /// §28.1: an event that causes a VM exit during its delivery first takes the processor out
@@ -242,19 +250,8 @@ final class NestedEPTTests: XCTestCase {
             }
             var g = L2Guest(code: code)
             g.idt = p.l2IDT([1: handler])
-            g.overrides = [(.guestRSP, L1Program.lazyAddress(11)), (.guestRFLAGS, 0x102)]
-            p.enableVMX()
-            p.buildEPT12()
-            g.eptPointer = p.ept12Pointer()
-            let log = p.runL2(g) {
-                p.ifExit(number: 1) {
-                    p.mapLazyPage(10, to: Self.target(7))
-                    p.vmread(.idtVectoringInformation); p.set(.entryInterruptionInformation, from: rax)
-                }
-            }
-            p.finish()
-            try m.run(p)
-            let exits = m.exits(log), what = sti ? "STI" : "HLT"
+            g.overrides = [(.guestRFLAGS, 0x102)]
+            let exits = try Self.runWithTheStackMappedAtTheFirstExit(m, p, g), what = sti ? "STI" : "HLT"
             XCTAssertEqual(exits.reasons, [.eptViolation, .vmcall, .vmcall], "\(what): \(exits)")
             guard exits.count == 3 else { continue }
             XCTAssertEqual(exits[0][.idtVectoring], 0x8000_0301, "\(what): #DB, hardware exception, valid")
