@@ -70,4 +70,22 @@ final class DecodedBlockLinkTests: XCTestCase {
         XCTAssertEqual(bed.enter(v)[0], 2, "a store that changes code bytes takes effect (§11.6)")
         XCTAssertGreaterThan(cache.blocksInvalidated, invalidated)
     }
+
+    /// RIP FFFFFFFF_FFFFFFFFH is canonical, so a 64-bit guest can jump there; a block's link
+    /// slot that never held a link records that RIP, and it must not be taken for a link (the
+    /// slot names no block: following it read outside the block table and crashed L0 — found
+    /// by the hostile-L1 fuzz). The fetch there faults as the page tables say (§4.7: #PF with
+    /// CR2 = the RIP), here a VM exit through the exception bitmap.
+    func testAGuestAtTheLastLinearAddressFollowsNoLink() throws {
+        let bed = try Bed { a in
+            a.mov(rax, -1)
+            a.jmp(rax)
+        }
+        let v = try bed.vmcs()
+        v[.exceptionBitmap] = 1 << 14
+        XCTAssertEqual(bed.cpu.run(vmcs: v, budget: 10_000), .vmExit(.exceptionOrNMI))
+        XCTAssertEqual(v.exitInterruption.vector, 14)
+        XCTAssertEqual(v[.guestRIP], ~0)
+        XCTAssertEqual(v[.exitQualification], ~0, "the faulting linear address")
+    }
 }

@@ -304,4 +304,29 @@ final class ExitRoutingTests: XCTestCase {
             XCTAssertLessThan(l2, m[s.after] + add, "offsetting: \(offsetting)")
         }
     }
+
+    /// SDM Vol. 3C §24.8: in VMX operation MOV to CR0/CR4 may not clear a bit IA32_VMX_CR0_FIXED0
+    /// or IA32_VMX_CR4_FIXED0 fixes at 1 — #GP(0) — also in VMX non-root operation for a bit the
+    /// guest owns (vmcs12's guest/host masks are 0 here). L2 tries CR4.VMXE and CR0.NE; the
+    /// #GP exits through vmcs12's exception bitmap. (Found by the hostile-L1 fuzz: the write
+    /// went through and L0's next entry of VMCS02 failed the CR0/CR4 checks.)
+    func testL2CannotClearFixedCR0OrCR4Bits() throws {
+        for (isCR4, bit) in [(true, 13), (false, 5)] {
+            let m = try NestedMachine(), p = m.program()
+            let a = p.a, cr = isCR4 ? cr4 : cr0
+            let code = p.l2Code {
+                a.mov(rax, cr); a.and(rax, Int64(~(1 << bit))); a.mov(cr, rax)
+                p.l2Done()
+            }
+            p.enableVMX()
+            var g = L2Guest(code: code)
+            g.exceptionBitmap = 1 << 13
+            let log = p.runL2(g)
+            p.finish()
+            try m.run(p)
+            let exits = m.exits(log)
+            XCTAssertEqual(exits.reasons.first, .exceptionOrNMI, "CR\(isCR4 ? 4 : 0) bit \(bit): \(exits)")
+            XCTAssertEqual(exits.first?.interruptionInformation, 0x8000_0B0D, "#GP(0)")
+        }
+    }
 }

@@ -198,4 +198,77 @@ final class InterruptRoutingTests: XCTestCase {
         XCTAssertEqual(exits.first?.guestRIP, window.address!)
         XCTAssertEqual(exits.first.map { $0[.interruptibility] & 3 }, 0, "no STI blocking left")
     }
+
+    /// §27.3.1.5, §27.7.4: an L2 entered in the shutdown state takes no external interrupt —
+    /// VM entry may not inject one (nor may L0 into VMCS02: that VM entry would fail) and the
+    /// state blocks them — so an interrupt for L1 arriving meanwhile, without "external-interrupt
+    /// exiting", stays pending; the preemption timer, which counts on in shutdown, brings L2
+    /// back to L1, which then takes the interrupt. (Found by the hostile-L1 fuzz.)
+    func testAnL2InShutdownTakesNoInterrupt() throws {
+        let m = try NestedMachine(), p = m.program()
+        let a = p.a, vector: UInt64 = 0x52
+        let code = p.l2Code { p.l2Done() }
+        p.enableVMX()
+        a.mov(rcx, Int64(L1Layout.localAPIC)); a.mov(dword[rcx + 0xF0], 0x1FF)    // APIC software enabled
+        var g = L2Guest(code: code)
+        g.pin = [.activateVMXPreemptionTimer]
+        g.preemptionTimer = 50
+        g.overrides = [(.guestActivityState, UInt64(ActivityState.shutdown.rawValue)), (.guestRFLAGS, 0x202)]
+        p.makeCurrent(p.area.vmcs(0))
+        p.setUpVMCS(g)
+        a.mov(rcx, Int64(L1Layout.localAPIC)); a.mov(dword[rcx + 0x300], Int64(0x4_0000 | vector))   // self-IPI, IF = 0
+        let log = p.exitLog(), before = p.slot(), after = p.slot()
+        p.runGuest(log) {
+            p.ifExit(number: 1) {
+                a.mov(rax, L1Program.Globals.interruptCount.memory); p.record(before, from: rax)
+                a.sti(); a.nop(); a.cli()
+                a.mov(rax, L1Program.Globals.interruptCount.memory); p.record(after, from: rax)
+                p.set(.guestActivityState, 0)
+                p.set(.vmxPreemptionTimerValue, 1 << 30)
+            }
+        }
+        p.finish()
+        try m.run(p)
+        let exits = m.exits(log)
+        XCTAssertEqual(exits.reasons, [.preemptionTimer, .vmcall], "\(exits)")
+        XCTAssertEqual(m[before], 0, "L2 in shutdown did not take L1's interrupt")
+        XCTAssertEqual(m[after], 1, "it stayed pending for L1")
+        XCTAssertEqual(m[L1Program.Globals.lastInterrupt], vector)
+    }
+
+    /// §27.2.1.1 ("NMI-window exiting" requires "virtual NMIs"), Vol. 3A §6.7.1: an NMI that
+    /// arrives while L2 blocks NMIs — vmcs12 without "virtual NMIs", so the blocking is real —
+    /// waits for L2's IRET, then goes through L2's IDT. L0 may not ask for an NMI-window exit
+    /// in VMCS02 to deliver it (that VM entry would fail). (Found by the hostile-L1 fuzz.)
+    func testAnNMIWaitsForL2sIRETWithoutVirtualNMIs() throws {
+        let m = try NestedMachine(), p = m.program()
+        let a = p.a, handler = a.label(), after = a.label()
+        let code = p.l2Code {
+            a.xor(r12d, r12d)
+            a.mov(rcx, Int64(L1Layout.localAPIC))
+            a.mov(dword[rcx + 0x310], 0)                          // destination: APIC ID 0
+            a.mov(dword[rcx + 0x300], 0x400)                      // delivery mode NMI
+            a.nop(); a.nop()
+            a.mov(r12d, 1)
+            a.mov(rax, rsp); a.push(Int64(L1Boot.data)); a.push(rax); a.pushf()
+            a.push(Int64(L1Boot.code64)); a.mov(rax, after); a.push(rax)
+            a.iretq()                                             // ends the blocking by NMI
+            a.bind(after)
+            a.nop()
+            p.l2Done()
+            a.bind(handler)
+            a.mov(rbx, r12); a.mov(ecx, 2); a.vmcall(); a.iretq()
+        }
+        p.enableVMX()
+        var g = L2Guest(code: code)
+        g.idt = p.l2IDT([2: handler])
+        g.overrides = [(.guestInterruptibilityState, 8)]          // blocking by NMI
+        let log = p.runL2(g)
+        p.finish()
+        try m.run(p)
+        let exits = m.exits(log)
+        XCTAssertEqual(exits.reasons, [.vmcall, .vmcall], "\(exits)")
+        XCTAssertEqual(exits.first?[.rcx], 2, "L2's NMI handler ran")
+        XCTAssertEqual(exits.first?[.rbx], 1, "after L2's IRET")
+    }
 }

@@ -95,9 +95,12 @@ final class NestedEPTTests: XCTestCase {
 
     /// §29.4.3.1, ch. 31 INVEPT: translations derived from EPT12 may be cached until L1
     /// invalidates them; after L1 removes a mapping and executes INVEPT (single-context for
-    /// EPTP12, or all-context), L2's next access to the page is an EPT violation again.
+    /// EPTP12, or all-context), L2's next access to the page is an EPT violation again. A
+    /// single-context INVEPT covers the EP4TA (EPTP bits 51:12) whatever the descriptor's and
+    /// L2's EPTP A/D flag (bit 6). (The hostile-L1 fuzz found L0 dropping only the EPT02 made
+    /// for the descriptor's A/D setting.)
     func testINVEPTAfterRemovingAMappingMakesTheNextAccessFault() throws {
-        for type: UInt64 in [1, 2] {
+        for (type, guestAD, descriptorAD) in [(UInt64(1), false, false), (2, false, false), (1, true, false), (1, false, true)] {
             let m = try NestedMachine(), p = m.program()
             let a = p.a, data = L1Program.lazyAddress(3)
             let l2 = p.l2Code {
@@ -111,20 +114,20 @@ final class NestedEPTTests: XCTestCase {
             p.buildEPT12()
             p.mapLazyPage(3, to: Self.target(4))
             p.store(Self.target(4), 0x4444)
-            let eptp = p.ept12Pointer()
-            g.eptPointer = eptp
+            g.eptPointer = p.ept12Pointer(accessedDirty: guestAD)
             var invept: OutcomeRecord?
             let log = p.runL2(g) {
                 p.ifExit(number: 1) {
                     p.unmapLazyPage(3)
-                    invept = InvalidationInstructionTests.invalidate(p, vpid: false, type: type, low: eptp, high: 0)
+                    invept = InvalidationInstructionTests.invalidate(p, vpid: false, type: type,
+                                                                     low: p.ept12Pointer(accessedDirty: descriptorAD), high: 0)
                 }
                 p.ifExit(number: 2) { p.mapLazyPage(3, to: Self.target(4)) }
             }
             p.finish()
             try m.run(p)
             let exits = m.exits(log)
-            XCTAssertEqual(exits.reasons, [.vmcall, .eptViolation, .vmcall], "INVEPT type \(type): \(exits)")
+            XCTAssertEqual(exits.reasons, [.vmcall, .eptViolation, .vmcall], "INVEPT type \(type), A/D \(guestAD)/\(descriptorAD): \(exits)")
             XCTAssertEqual(m.outcome(invept!), .succeed)
             guard exits.count == 3 else { continue }
             XCTAssertEqual(exits[0][.rbx], 0x4444)
@@ -195,8 +198,23 @@ final class NestedEPTTests: XCTestCase {
         }
         var g = L2Guest(code: code)
         g.idt = p.l2IDT([vector: handler])
-        g.overrides = [(.guestRFLAGS, 0x202), (.guestRSP, L1Program.lazyAddress(11)),
-                       (.entryInterruptionInformation, 0x8000_0000 | UInt64(vector))]
+        g.overrides = [(.guestRFLAGS, 0x202), (.entryInterruptionInformation, 0x8000_0000 | UInt64(vector))]
+        let exits = try Self.runWithTheStackMappedAtTheFirstExit(m, p, g)
+        XCTAssertEqual(exits.reasons, [.eptViolation, .vmcall, .vmcall], "\(exits)")
+        guard exits.count == 3 else { return }
+        XCTAssertEqual(exits[0][.idtVectoring], 0x8000_0000 | UInt64(vector), "external interrupt, valid")
+        XCTAssertEqual(exits[0].qualification & 0x1BF, 0x182, "a write to a page EPT12 does not map")
+        XCTAssertEqual(exits[0].guestPhysicalAddress & ~0xFFF, L1Program.lazyAddress(10))
+        XCTAssertEqual(exits[0].guestRIP, code.address!)
+        XCTAssertEqual(exits[1][.rbx], UInt64(vector))
+    }
+
+    /// Runs `g` under EPT12 with its stack at the top of lazy page 10, which EPT12 does not map
+    /// yet: at the first exit L1 maps the page and injects the event whose delivery it
+    /// interrupted (the IDT-vectoring information) again.
+    static func runWithTheStackMappedAtTheFirstExit(_ m: NestedMachine, _ p: L1Program, _ guest: L2Guest) throws -> [ObservedExit] {
+        var g = guest
+        g.overrides.append((.guestRSP, L1Program.lazyAddress(11)))
         p.enableVMX()
         p.buildEPT12()
         g.eptPointer = p.ept12Pointer()
@@ -208,14 +226,80 @@ final class NestedEPTTests: XCTestCase {
         }
         p.finish()
         try m.run(p)
-        let exits = m.exits(log)
-        XCTAssertEqual(exits.reasons, [.eptViolation, .vmcall, .vmcall], "\(exits)")
-        guard exits.count == 3 else { return }
-        XCTAssertEqual(exits[0][.idtVectoring], 0x8000_0000 | UInt64(vector), "external interrupt, valid")
-        XCTAssertEqual(exits[0].qualification & 0x1BF, 0x182, "a write to a page EPT12 does not map")
-        XCTAssertEqual(exits[0].guestPhysicalAddress & ~0xFFF, L1Program.lazyAddress(10))
-        XCTAssertEqual(exits[0].guestRIP, code.address!)
-        XCTAssertEqual(exits[1][.rbx], UInt64(vector))
+        return m.exits(log)
+    }
+
+    /// §28.1: an event that causes a VM exit during its delivery first takes the processor out
+    /// of an inactive state and ends blocking by STI / MOV SS. L2 runs with RFLAGS.TF = 1 and
+    /// executes HLT (or STI with IF = 0); the single-step trap follows (waking the HLT), and
+    /// delivering the #DB writes a stack page EPT12 does not map: L1 gets the EPT violation with
+    /// the #DB as IDT-vectoring information, guest activity state "active" and no STI blocking
+    /// (HLT or STI blocking with TF and no pending BS would fail L1's next VM entry,
+    /// §27.3.1.5). L1 maps the page, injects the #DB again and L2's handler runs. (Found by the
+    /// hostile-L1 fuzz, where L0 itself filled EPT02 and its re-entry of VMCS02 failed.)
+    func testAnExitDuringDeliveryOfASingleStepTrapSavesActiveUnblockedState() throws {
+        for sti in [false, true] {
+            let m = try NestedMachine(), p = m.program()
+            let a = p.a, handler = a.label()
+            let code = p.l2Code {
+                if sti { a.sti() } else { a.hlt() }
+                p.l2Done()
+                a.bind(handler)
+                a.mov(ebx, 1); a.vmcall()
+                p.l2Done()
+            }
+            var g = L2Guest(code: code)
+            g.idt = p.l2IDT([1: handler])
+            g.overrides = [(.guestRFLAGS, 0x102)]
+            let exits = try Self.runWithTheStackMappedAtTheFirstExit(m, p, g), what = sti ? "STI" : "HLT"
+            XCTAssertEqual(exits.reasons, [.eptViolation, .vmcall, .vmcall], "\(what): \(exits)")
+            guard exits.count == 3 else { continue }
+            XCTAssertEqual(exits[0][.idtVectoring], 0x8000_0301, "\(what): #DB, hardware exception, valid")
+            XCTAssertEqual(exits[0][.activityState], 0, "\(what): active")
+            XCTAssertEqual(exits[0][.interruptibility] & 3, 0, "\(what): no blocking by STI or MOV SS")
+            XCTAssertEqual(exits[0].guestRIP, code.address! + 1, "\(what): after the instruction")
+            XCTAssertEqual(exits[1][.rbx], 1, "\(what): L2's #DB handler ran")
+        }
+    }
+
+    /// §28.3.4: a VM exit saves BS in the pending debug exceptions only for a single-step trap
+    /// an instruction owes, never with IA32_DEBUGCTL.BTF = 1. L2 enters with RFLAGS.TF = 1,
+    /// BTF = 1 in vmcs12's IA32_DEBUGCTL field and blocking by MOV SS (valid with BS = 0,
+    /// §27.3.1.5, which reads the field whether or not "load debug controls" loads it, and
+    /// before the VM-entry MSR-load list may write IA32_DEBUGCTL); its first access misses in
+    /// EPT02, L0 fills it and enters VMCS02 again, which must still pass the checks. (Found by
+    /// the hostile-L1 fuzz: the exit saved BS for the trap TF had armed for the next
+    /// instruction; without "load debug controls", or after the list, VMCS02 had BTF = 0.)
+    /// This processor single-steps with BTF = 1 too, so L2's #DB handler reports the first trap.
+    func testL0sEntriesOfVMCS02KeepAValidPendingDebugState() throws {
+        for (load, list) in [(true, false), (false, false), (true, true)] {
+            let m = try NestedMachine(), p = m.program()
+            let a = p.a, handler = a.label()
+            let code = p.l2Code {
+                a.nop()
+                p.l2Done()
+                a.bind(handler)
+                a.mov(ebx, 1); a.vmcall()
+                p.l2Done()
+            }
+            var g = L2Guest(code: code)
+            g.idt = p.l2IDT([1: handler])
+            if load { g.entry = [.loadDebugControls] }
+            g.overrides = [(.guestRFLAGS, 0x102), (.guestIA32DebugCtl, 2), (.guestInterruptibilityState, 2)]
+            p.enableVMX()
+            if list {
+                let l = p.area.entryMSRLoadList
+                a.mov(qword[Int64(l)], Int64(MSRIndex.debugCtl)); a.mov(qword[Int64(l + 8)], 0)     // IA32_DEBUGCTL ← 0
+                g.overrides += [(.entryMSRLoadAddress, l), (.entryMSRLoadCount, 1)]
+            }
+            p.buildEPT12()
+            g.eptPointer = p.ept12Pointer()
+            let log = p.runL2(g)
+            p.finish()
+            try m.run(p)
+            let exits = m.exits(log)
+            XCTAssertEqual(exits.reasons.first, .vmcall, "load debug controls \(load), MSR-load list \(list): \(exits)")
+        }
     }
 
     /// EPT02 starts empty, so the first delivery of an event L1 injects reads L2's IDT and

@@ -141,4 +141,65 @@ final class VMCSAccessTests: XCTestCase {
         XCTAssertEqual(exits[1][.rdx] & UInt64(vmxStatusFlags), 0, "VMsucceed")
         XCTAssertEqual(m[written], 0x5678, "L2's VMWRITE went to the shadow VMCS")
     }
+
+    /// §27.3.1.5 checks the region the VMCS link pointer names at every VM entry, L0's entries
+    /// of VMCS02 too. L2 (without EPT12, so it reaches all of L1's memory) overwrites the
+    /// region word of its shadow VMCS, then makes an exit L0 handles itself (port I/O vmcs12
+    /// does not intercept): L0's next entry of VMCS02 must not depend on that word — VMCS02
+    /// names L0's own link page. (Found by the hostile-L1 fuzz: VMCS02 named the region in
+    /// L1's memory and L0's re-entry failed.)
+    func testL2RewritingItsShadowVMCSRegionDoesNotBreakL0sEntries() throws {
+        let m = try NestedMachine(), p = m.program()
+        let a = p.a, area = p.area
+        let shadow = area.vmcs(1), readBitmap = area.shared, writeBitmap = area.shared + 0x1000
+        let code = p.l2Code {
+            a.mov(rcx, Int64(shadow)); a.mov(dword[rcx], 0)
+            a.mov(al, 0); a.out(port: 0x80, al)
+            p.l2Done()
+        }
+        p.enableVMX()
+        p.zeroPage(readBitmap); p.zeroPage(writeBitmap)
+        p.writeRegionWord(at: shadow, VMXCapabilities.revisionIdentifier | 1 << 31)
+        p.vmclear(shadow)
+        var g = L2Guest(code: code)
+        g.secondary = [.vmcsShadowing]
+        g.overrides = [(.vmcsLinkPointer, shadow), (.vmreadBitmapAddress, readBitmap), (.vmwriteBitmapAddress, writeBitmap)]
+        let log = p.runL2(g)
+        p.finish()
+        try m.run(p)
+        XCTAssertEqual(m.exits(log).reasons, [.vmcall])
+    }
+
+    /// Ch. 31 VMREAD in VMX non-root operation: with "VMCS shadowing" the VMREAD bitmap decides
+    /// before the link pointer is looked at — a set bit exits to L1 even when the link pointer
+    /// is FFFFFFFF_FFFFFFFFH, a clear bit is then VMfailInvalid in L2, without an exit. (The
+    /// hostile-L1 fuzz found it too: VMCS02 had kept bitmap addresses 0 there, so L1's page 0
+    /// decided.)
+    func testL2sVMREADBitmapDecidesWithoutALinkPointer() throws {
+        let m = try NestedMachine(), p = m.program()
+        let a = p.a, area = p.area
+        let readBitmap = area.shared, writeBitmap = area.shared + 0x1000
+        let code = p.l2Code {
+            a.mov(ebx, Int64(VMCSField.exceptionBitmap.encoding)); a.vmread(r13, rbx)      // bit clear
+            a.pushf(); a.pop(r14)
+            a.mov(ebx, Int64(VMCSField.guestRIP.encoding)); a.vmread(rcx, rbx)             // bit set: exits
+            a.mov(rdx, r14)
+            p.l2Done()
+        }
+        p.enableVMX()
+        // L1's page 0 all ones: bitmaps read from there would make both VMREADs exit.
+        a.xor(edi, edi); a.mov(rax, -1); a.mov(ecx, 512); a.cld(); a.rep(); a.stos(8)
+        p.zeroPage(readBitmap); p.zeroPage(writeBitmap)
+        p.setBit(readBitmap, UInt64(VMCSField.guestRIP.encoding & 0x7FFF))
+        var g = L2Guest(code: code)
+        g.secondary = [.vmcsShadowing]
+        g.overrides = [(.vmcsLinkPointer, ~0), (.vmreadBitmapAddress, readBitmap), (.vmwriteBitmapAddress, writeBitmap)]
+        let log = p.runL2(g)
+        p.finish()
+        try m.run(p)
+        let exits = m.exits(log)
+        XCTAssertEqual(exits.reasons, [.vmread, .vmcall], "\(exits)")
+        guard exits.count == 2 else { return }
+        XCTAssertEqual(exits[1][.rdx] & UInt64(vmxStatusFlags), 1, "VMfailInvalid: no shadow VMCS behind the link pointer")
+    }
 }

@@ -33,9 +33,11 @@ extension Processor {
     /// to the physical address and code size the block was decoded from. Then the link is
     /// renewed for this epoch. So INVLPG of a data page, CR writes, CPL changes and stores to
     /// other code pages cost one check per link instead of a decode-cache lookup.
+    /// A slot never linked keeps RIP FFFFFFFF_FFFFFFFFH, which is canonical: a guest at that
+    /// RIP matches it, and the slot's block (-1) is no block.
     func revalidatedLink(_ blk: UnsafeMutablePointer<DecodeCache.Block>, slot: Int, epoch: UInt64) -> Int32 {
-        guard is64 else { return -1 }
         let target = slot == 0 ? blk.pointee.linkBlock.0 : blk.pointee.linkBlock.1
+        guard is64, target >= 0 else { return -1 }
         let t = decodeCache.blocks + Int(target)
         guard t.pointee.valid, let phys = cachedFetchPhysical(rip),
               t.pointee.key == DecodeCache.key(physical: phys, codeSize: codeSize)

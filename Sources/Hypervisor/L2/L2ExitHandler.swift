@@ -21,6 +21,13 @@ extension VirtualMachine {
             switch vmx.reflect() {
             case .toL1:
                 v.state = .running
+                // An NMI presented to L2 and not taken (L2 blocked it) stays pending across the
+                // VM exit, for L1 now (SDM Vol. 3C §28.1: a VM exit does not clear it): L0
+                // injects it into L1 as it does its own.
+                if v.processor.nmiPresented {
+                    v.processor.withdrawNMI()
+                    v.nmiPending = true
+                }
                 return .resume
             case .vmxAbort:
                 return l1Shutdown(v)

@@ -264,7 +264,13 @@ public final class VirtualMachine {
         let vmcs = v.currentVMCS
         // One event per entry: an event already queued (or being re-injected) goes first.
         guard !vmcs.entryInterruption.isValid else { return }
-        if v.pendingDebugTrap {
+        // SDM Vol. 3C §27.3.1.5: VM entry injects only events the guest's activity state lets
+        // through — in shutdown NMIs alone, waiting for a SIPI nothing (§27.7.4: those states
+        // block the rest, which stay pending). Only an L2 is ever entered in those states.
+        let activity = vmcs[.guestActivityState]
+        if activity == UInt64(ActivityState.waitForSIPI.rawValue) { return }
+        let shutdown = activity == UInt64(ActivityState.shutdown.rawValue)
+        if v.pendingDebugTrap && !shutdown {
             if v.state == .halted && !hasDeliverableEvent(v) { return }   // the trap follows the HLT's wake-up
             v.pendingDebugTrap = false
             inject(v, vector: Vector.db)
@@ -284,10 +290,18 @@ public final class VirtualMachine {
                 v.eventJustQueued = true
                 return
             }
-            setNMIWindowExiting(v, true)
+            if v.inL2 && !PinBasedControls(rawValue: UInt32(truncatingIfNeeded: vmcs[.pinBasedControls])).contains(.virtualNMIs) {
+                // §27.2.1.1: "NMI-window exiting" requires "virtual NMIs", which is vmcs12's
+                // choice; the processor takes the NMI itself, through L2's IDT, once L2's
+                // blocking ends (its IRET, Vol. 3A §6.7.1).
+                v.nmiPending = false
+                v.processor.presentNMI()
+            } else {
+                setNMIWindowExiting(v, true)
+            }
         }
         let extINT = v.index == 0 && v.lapic.acceptsExtINT && externalInterrupts?.interruptRequested == true
-        guard v.lapic.pendingVector != nil || extINT else {
+        guard (v.lapic.pendingVector != nil || extINT) && !shutdown else {
             setInterruptWindowExiting(v, false)
             return
         }

@@ -114,12 +114,18 @@ final class EPT02 {
         return true
     }
 
-    /// INVEPT single-context for `eptp12`: its EPT02 is dropped (the caller flushes the
-    /// processor's translations for the returned EPTP02).
-    func drop(_ eptp12: EPTPointer) -> EPTPointer? {
-        guard let r = roots.removeValue(forKey: Self.key(eptp12)) else { return nil }
-        return EPTPointer.make(root: r, levels: 4, accessedDirty: eptp12.accessedDirtyEnabled)
+    /// SDM Vol. 3C ch. 31 INVEPT, §29.4.3.1 — single-context for `eptp12`: the mappings of its
+    /// EP4TA (bits 51:12), whatever the A/D flag, so both EPT02s of that EP4TA are dropped (the
+    /// caller flushes the processor's translations for the returned EPTP02s).
+    func drop(_ eptp12: EPTPointer) -> [EPTPointer] {
+        let ep4ta = Self.key(eptp12) & ~Self.accessedDirtyFlag
+        return [ep4ta, ep4ta | Self.accessedDirtyFlag].compactMap { k in
+            roots.removeValue(forKey: k).map { EPTPointer.make(root: $0, levels: 4, accessedDirty: k & Self.accessedDirtyFlag != 0) }
+        }
     }
+
+    /// EPTP bit 6, part of EPT02's key.
+    static let accessedDirtyFlag: UInt64 = 1 << 6
 
     /// INVEPT all-context, VMXOFF, pool reclaim: every EPT02 of this processor (roots are made
     /// again on the next lookup).

@@ -112,7 +112,10 @@ extension VirtualVMX {
 
         // VMCS shadowing for L1's guest: copies of the VMREAD/VMWRITE bitmaps (they decide the
         // exits even when the link pointer is FFFFFFFF_FFFFFFFFH, where an access that does not
-        // exit is VMfailInvalid) and the shadow vmcs12 the link pointer names.
+        // exit is VMfailInvalid) and the shadow vmcs12 the link pointer names, registered at
+        // L0's link page (free while L2 runs: VMCS01 shadows vmcs12 for L1 only). §27.3.1.5
+        // checks the region at the link pointer at every VM entry; in L1's memory L2 could
+        // rewrite its revision word between L0's entries of VMCS02.
         v[.vmcsLinkPointer] = ~0
         if secondary12.contains(.vmcsShadowing) {
             copyBitmap(g[.vmreadBitmapAddress], to: pages.vmreadBitmap)
@@ -121,8 +124,8 @@ extension VirtualVMX {
             v[.vmwriteBitmapAddress] = pages.vmwriteBitmap
             if g[.vmcsLinkPointer] != ~0 {
                 let shadow = cache.activate(g[.vmcsLinkPointer], from: l1)
-                processor.registerVMCS(shadow.vmcs, at: g[.vmcsLinkPointer])
-                v[.vmcsLinkPointer] = g[.vmcsLinkPointer]
+                processor.registerVMCS(shadow.vmcs, at: pages.shadowLink, asShadow: true)
+                v[.vmcsLinkPointer] = pages.shadowLink
             }
         }
         // VMfailValid of L2's shadow accesses lands here and goes back to vmcs12 at the exit.
@@ -131,6 +134,18 @@ extension VirtualVMX {
         v[.exitMSRStoreCount] = 0
         v[.exitMSRLoadCount] = 0
         return v
+    }
+
+    /// SDM Vol. 3C §27.3.1.5 checks BS in the pending debug exceptions against BTF in the
+    /// IA32_DEBUGCTL *field* (with RFLAGS.TF and STI/MOV-SS blocking or HLT), and vmcs12's
+    /// passed. VMCS02's IA32_DEBUGCTL is the one in effect — L1's without "load debug
+    /// controls", or what vmcs12's MSR-load list wrote — and may differ in BTF; where the check
+    /// applies, VMCS02 takes vmcs12's BTF so L0's entries pass it too. This processor
+    /// single-steps whatever BTF says, so only the check sees the bit.
+    func keepCheckedBTF(_ v: VMCS, _ g: VMCS) {
+        let blocking = v[.guestInterruptibilityState] & 3 != 0 || v[.guestActivityState] == UInt64(ActivityState.hlt.rawValue)
+        guard blocking, v[.guestRFLAGS] & (1 << 8) != 0 else { return }
+        v[.guestIA32DebugCtl] = v[.guestIA32DebugCtl] & ~2 | g[.guestIA32DebugCtl] & 2
     }
 
     /// `address` when its page is L1 RAM, else L0's scratch page.

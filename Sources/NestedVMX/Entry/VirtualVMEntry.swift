@@ -95,6 +95,7 @@ extension VirtualVMX {
             nested.note("\(name): VM-entry failure, exit reason 34, qualification \(failure.entryNumber) — VM-entry MSR-load entry \(failure.entryNumber) (SDM Vol. 3C §27.4)")
             return entryFailure(.entryFailureMSRLoading, qualification: UInt64(failure.entryNumber))
         }
+        keepCheckedBTF(v02, g)
         if launch { g.launched = true }
         inL2 = true
         virtualEntries &+= 1

@@ -12,7 +12,7 @@ extension VirtualVMX {
                 nested.note("INVEPT: VMfail 28 — single-context EPTP 0x\(hex(descriptor.low)) would fail VM entry (SDM Vol. 3C §27.2.1.1)")
                 return .fail(.invalidINVEPTOrINVVPIDOperand)
             }
-            if let eptp02 = ept02.drop(eptp12) { try? processor.invept(.singleContext, eptp: eptp02) }
+            for eptp02 in ept02.drop(eptp12) { try? processor.invept(.singleContext, eptp: eptp02) }
         case .allContext:
             ept02.dropAll()
             try? processor.invept(.allContext, eptp: EPTPointer(0))

@@ -15,8 +15,9 @@ public final class VirtualVMX {
     var capabilities: VMXCapabilities { nested.capabilities }
 
     /// L0's per-processor pages: copies of vmcs12's VMREAD/VMWRITE bitmaps for VMCS02, the
-    /// region VMCS01's link pointer names while L0 shadows vmcs12 for L1, and a scratch page
-    /// standing in for vmcs12 addresses that are not L1 RAM.
+    /// region VMCS01's link pointer names while L0 shadows vmcs12 for L1 (and VMCS02's, for
+    /// L2's shadow vmcs12, while L2 runs), and a scratch page standing in for vmcs12 addresses
+    /// that are not L1 RAM.
     struct Pages {
         let vmreadBitmap: UInt64, vmwriteBitmap: UInt64, shadowLink: UInt64, scratch: UInt64
     }

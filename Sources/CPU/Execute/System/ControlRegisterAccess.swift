@@ -29,6 +29,14 @@ extension Processor {
     /// #GP conditions; Vol. 3A §9.8.5 activating IA-32e mode; §4.4.1 PDPTE loading; §4.10.4.1).
     func writeCR0(_ value: UInt64) throws(Fault) {
         if value >> 32 != 0 { throw Fault.gp(0) }
+        // SDM Vol. 3C §24.8: in VMX operation the bits IA32_VMX_CR0_FIXED0 fixes at 1 (PE and
+        // PG not with "unrestricted guest") cannot be cleared; the guest/host mask already kept
+        // the bits the host owns (`guestControlRegisterWrite`).
+        if nonRoot {
+            var fixed = vmxCapabilities.cr0Fixed0
+            if controls.secondary.contains(.unrestrictedGuest) { fixed &= ~(CR0.pe | CR0.pg) }
+            if value & fixed != fixed { throw Fault.gp(0) }
+        }
         var v = (value & CR0.defined) | CR0.et
         if v & CR0.pg != 0 && v & CR0.pe == 0 { throw Fault.gp(0) }
         if v & CR0.nw != 0 && v & CR0.cd == 0 { throw Fault.gp(0) }
@@ -75,6 +83,8 @@ extension Processor {
         // guest that must not see it is given a guest/host mask and read shadow by L0.
         let writable = nonRoot ? cr4Writable | CR4.vmxe : cr4Writable
         if value & ~writable != 0 { throw Fault.gp(0) }
+        // §24.8: nor can a bit IA32_VMX_CR4_FIXED0 fixes at 1 be cleared (a guest-owned VMXE).
+        if nonRoot && value & vmxCapabilities.cr4Fixed0 != vmxCapabilities.cr4Fixed0 { throw Fault.gp(0) }
         let lma = efer & EFER.lma != 0
         if lma && value & CR4.pae == 0 { throw Fault.gp(0) }                 // leaving PAE in IA-32e mode
         if lma && (value ^ cr4) & CR4.la57 != 0 { throw Fault.gp(0) }         // LA57 fixed in IA-32e mode

@@ -58,6 +58,8 @@ extension Processor {
 
     /// Takes back a presented external interrupt (L0 acknowledged it itself).
     public func withdrawExternalInterrupt() { vmxEvents.externalInterrupt = nil }
+    /// Takes back a presented NMI not yet taken (the guest it was for is no longer running).
+    public func withdrawNMI() { vmxEvents.nmiPresented = false }
 
     // MARK: VM entry
 

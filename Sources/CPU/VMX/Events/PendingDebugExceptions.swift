@@ -31,13 +31,16 @@ extension Processor {
     /// processor holds are recorded when the exit comes before their delivery: an MTF VM exit
     /// (MTF is above debug traps, §26.5.2) or any exit while blocking by MOV SS defers them;
     /// bit 12 is set when a matched breakpoint was enabled in DR7 (the only kind recorded
-    /// here). Every other exit saves 0: an instruction that exits did not complete, so it
-    /// owes no single-step trap. The held traps leave the processor with the guest.
+    /// here); BS only for a single-step trap an instruction already owes (one armed for the
+    /// next instruction is TF's to re-arm), never with RFLAGS.TF = 0 or IA32_DEBUGCTL.BTF = 1.
+    /// Every other exit saves 0: an instruction that exits did not complete, so it owes no
+    /// single-step trap. The held traps leave the processor with the guest.
     func savePendingDebugExceptions(_ v: VMCS, reason: ExitReason?) {
         var field: UInt64 = 0
         if reason == .monitorTrapFlag || interruptShadow.contains(.movSS) {
             let hits = dataBreakpointHits & 0xF
-            if singleStepPending { field |= Self.pendingDebugBS }
+            let owed = singleStepPending && singleStepArmedAt != instructionsRetired
+            if owed && flagsOther & RFLAGS.tf != 0 && msr.debugCtl & 2 == 0 { field |= Self.pendingDebugBS }
             if dataBreakpointHits != 0 { field |= hits | Self.pendingDebugEnabledBreakpoint }
         }
         v[.guestPendingDebugExceptions] = field

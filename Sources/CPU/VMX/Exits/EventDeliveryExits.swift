@@ -16,8 +16,13 @@ extension Processor {
     /// SDM Vol. 3C §28.2.3 — records that the pending VM exit happened while `e` was being
     /// delivered: IDT-vectoring information, its error code, and for software interrupts and
     /// exceptions the VM-exit instruction length (§28.2.4: the length of INT n / INT3 / INTO /
-    /// INT1 whose delivery was interrupted).
+    /// INT1 whose delivery was interrupted). §28.1: an event that causes a VM exit indirectly
+    /// first takes the processor out of an inactive state, so the exit saves "active" (HLT
+    /// woken by the event; shutdown by an NMI), and there is no blocking by STI or MOV SS when
+    /// the exit commences.
     func recordEventDuringDelivery(_ e: Event) {
+        if activity == .hlt || (activity == .shutdown && e.type == .nmi) { activity = .active }
+        shadowRetired = ~0
         pendingExit.idtVectoringInfo = Self.idtVectoringInformation(e)
         pendingExit.idtVectoringErrorCode = Self.pushesErrorCode(e) ? e.errorCode : 0
         if e.type == .softwareInterrupt || e.type == .softwareException || e.type == .privilegedSoftwareException {
