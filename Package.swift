@@ -49,7 +49,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["CPU", "X86Assembler"], path: "Tests/TestSupport"),
         .testTarget(name: "CPUTests", dependencies: ["CPU", "X86Assembler", "TestSupport"]),
         .testTarget(name: "VMXTests", dependencies: ["CPU", "X86Assembler", "TestSupport"]),
-        .testTarget(name: "PlatformTests", dependencies: ["Platform", "CPU", "X86Assembler"]),
+        .testTarget(name: "PlatformTests", dependencies: ["Platform", "CPU", "X86Assembler", "TestSupport"]),
         .testTarget(name: "TracingTests", dependencies: ["Tracing", "CPU"]),
         .testTarget(name: "QEMUFrontendTests", dependencies: ["QEMUFrontend", "CPU"]),
         // Runs the built executables (`matryoshka`, `matryoshka-qemu`) on bad input and small guests.

@@ -2,26 +2,15 @@ import Foundation
 import XCTest
 @testable import CPU
 @testable import Platform
+import TestSupport
 
 /// Whatever a guest writes — registers, tables, requests — the remapping unit and edu end in
 /// a translation, a fault record or a dropped request, never a trap. MATRYOSHKA_FUZZ_CASES
 /// scales it.
 final class VTdFuzzTests: XCTestCase {
-    /// A deterministic generator (SplitMix64), so a failure reproduces.
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     func testRandomGuestInputNeverTraps() throws {
         let cases = Int(ProcessInfo.processInfo.environment["MATRYOSHKA_FUZZ_CASES"] ?? "") ?? 20_000
-        var rng = SplitMix(state: 0x1D7E_2026)
+        var rng = SplitMix64(seed: 0x1D7E_2026)
         let t = try VTdTestBed()
         let msi = MSIDelivery(bus: t.bus)
         msi.remapper = t.unit
@@ -29,7 +18,7 @@ final class VTdFuzzTests: XCTestCase {
         edu.function.write(offset: PCIFunction.Header.command, size: 2, value: 0x7)
         let tables: ClosedRange<UInt64> = 0x10_0000...0x10_FFF8
         // Interesting addresses: table pages, RAM's end, beyond RAM, near 2^64.
-        func address(_ rng: inout SplitMix) -> UInt64 {
+        func address(_ rng: inout SplitMix64) -> UInt64 {
             switch rng.next() % 5 {
             case 0: return UInt64.random(in: tables, using: &rng) & ~7
             case 1: return VTdTestBed.ramSize - UInt64.random(in: 0...16, using: &rng)
@@ -72,7 +61,7 @@ final class VTdFuzzTests: XCTestCase {
                 t.lapic.mmioWrite(offset: 0xB0, size: 4, value: 0)
             default:
                 // A whole edu transfer with edge-case device addresses and counts.
-                func deviceSide(_ rng: inout SplitMix) -> UInt64 {
+                func deviceSide(_ rng: inout SplitMix64) -> UInt64 {
                     rng.next() % 2 == 0 ? 0x40000 + rng.next() % 0x1100 : address(&rng)
                 }
                 let toRAM = rng.next() % 2 == 0

@@ -8,13 +8,7 @@ extension BlockTranslator {
     /// compact flags itself: TEST of the result gives SF, ZF, PF, and SETO the overflow.
     mutating func signedMultiply(_ d: DecodedInstruction, at p: Position) -> Outcome {
         let s = Int(d.opSize)
-        var src: Operand
-        if d.isMemory {
-            guard memoryOperand(d, size: s, write: false, at: p) else { return .unsupported }
-            src = .at(R.rcx)
-        } else {
-            src = slot(d.rm)
-        }
+        guard let src = multiplySource(d, at: p) else { return .unsupported }
         // Every status flag is written below: the ones before are dead here, so they need
         // no spill (the exits above keep them where they are).
         // The destination register whole, so a 16-bit product keeps its upper bits.
@@ -25,15 +19,7 @@ extension BlockTranslator {
             e.imul(R.rax, src, width: s)
         }
         e.store(slot(d.reg), R.rax, width: 8)
-        e.setcc(CC.o, .reg(R.rdx))                                         // DL = overflow
-        e.test(.reg(R.rax), R.rax, width: s)                                 // SF, ZF, PF; AF undefined
-        e.lahf()
-        e.alu(.and, .reg(R.ah), immediate: ~UInt64(RFLAGS.af) & 0xFF, width: 1, byteHigh: true)
-        e.alu(.or, .reg(R.ah), R.rdx, width: 1, byteHigh: true)              // CF (TEST cleared it)
-        e.store(.reg(R.rax), R.rdx, width: 1)                                // AL = OF
-        storeCompactFlags()
-        flagsAt = .frame
-        return .done
+        return multiplyFlags(width: s)
     }
 
     /// MUL r/m32 and MUL r/m64 (F7 /4, SDM Vol. 2B "MUL"): EDX:EAX or RDX:RAX ← RAX × r/m (the
@@ -43,20 +29,30 @@ extension BlockTranslator {
     /// The multi-precision loops of Linux's RSA (`mpihelp_*mul_1`) run on this form.
     mutating func unsignedMultiply(_ d: DecodedInstruction, at p: Position) -> Outcome {
         let s = Int(d.opSize)
-        var src: Operand
-        if d.isMemory {
-            guard memoryOperand(d, size: s, write: false, at: p) else { return .unsupported }
-            src = .at(R.rcx)
-        } else {
-            src = slot(d.rm)
-        }
+        guard let src = multiplySource(d, at: p) else { return .unsupported }
         // Every status flag is written below (see `signedMultiply`).
         e.load(R.rax, slot(.rax), width: 8)
         e.mul(src, width: s)
         e.store(slot(.rax), R.rax, width: 8)
         e.store(slot(.rdx), R.rdx, width: 8)
+        return multiplyFlags(width: s)
+    }
+
+    /// The r/m source of a multiply: a guest register's slot, or the host address of a memory
+    /// operand in RCX (its TLB probe emitted; nil when the form cannot be translated).
+    private mutating func multiplySource(_ d: DecodedInstruction, at p: Position) -> Operand? {
+        guard d.isMemory else { return slot(d.rm) }
+        guard memoryOperand(d, size: Int(d.opSize), write: false, at: p) else { return nil }
+        return .at(R.rcx)
+    }
+
+    /// The flags of IMUL and MUL as the interpreter leaves them (`Processor.setMultiplyFlags`),
+    /// with the product's lower half in host RAX and the host's OF from the multiply: CF = OF,
+    /// SF, ZF and PF from the lower half (TEST), AF clear — into the frame's compact flags
+    /// (AH as LAHF stores it, AL = OF).
+    private mutating func multiplyFlags(width s: Int) -> Outcome {
         e.setcc(CC.o, .reg(R.rdx))                                         // DL = overflow
-        e.test(.reg(R.rax), R.rax, width: s)                                 // SF, ZF, PF of the lower half
+        e.test(.reg(R.rax), R.rax, width: s)                                 // SF, ZF, PF
         e.lahf()
         e.alu(.and, .reg(R.ah), immediate: ~UInt64(RFLAGS.af) & 0xFF, width: 1, byteHigh: true)
         e.alu(.or, .reg(R.ah), R.rdx, width: 1, byteHigh: true)              // CF (TEST cleared it)

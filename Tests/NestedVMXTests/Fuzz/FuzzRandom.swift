@@ -1,18 +1,14 @@
+import TestSupport
+
 /// The fuzz's random source: SplitMix64 (Steele, Lea, Flood 2014), seeded, so a failing case
 /// reproduces from the seed and case number the report prints. Every helper draws from `next`
 /// only, in a fixed order, so a run is a pure function of its seed.
 struct FuzzRandom {
-    private var state: UInt64
+    private var source: SplitMix64
 
-    init(seed: UInt64) { state = seed }
+    init(seed: UInt64) { source = SplitMix64(seed: seed) }
 
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    mutating func next() -> UInt64 { source.next() }
 
     /// A value in 0..<n (n > 0).
     mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
