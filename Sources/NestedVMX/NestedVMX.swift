@@ -175,5 +175,4 @@ final class L0Pages {
         next = poolBase
         generation &+= 1
     }
-    var poolPagesUsed: Int { Int((next - poolBase) / 4096) }
 }

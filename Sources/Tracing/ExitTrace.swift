@@ -41,7 +41,7 @@ public final class ExitTrace {
     }
 
     /// A virtual VM entry into L2 (counted; L2's exits record the rest).
-    public func recordVirtualEntry(time: UInt64, cpu: UInt16) {
+    public func recordVirtualEntry() {
         virtualEntries &+= 1
         sliceEnteredL2 = true
     }

@@ -59,13 +59,11 @@ final class ExitRoutingTests: XCTestCase {
             p.l2Done()
         }
         p.enableVMX()
-        var logs: [ExitLog] = []
-        for (k, primary) in [PrimaryProcessorBasedControls.unconditionalIOExiting, []].enumerated() {
+        let logs = p.runL2s([PrimaryProcessorBasedControls.unconditionalIOExiting, []].map { primary in
             var g = L2Guest(code: code)
             g.primary = primary
-            let log = p.runL2(g, vmcs: k)
-            logs.append(log)
-        }
+            return g
+        })
         p.finish()
         try m.run(p)
         XCTAssertEqual(m.exits(logs[0]).reasons, [.ioInstruction, .vmcall])
@@ -121,13 +119,11 @@ final class ExitRoutingTests: XCTestCase {
             p.l2Done()
         }
         p.enableVMX()
-        var logs: [ExitLog] = []
-        for (k, primary) in [PrimaryProcessorBasedControls(), .rdtscExiting].enumerated() {
+        let logs = p.runL2s([PrimaryProcessorBasedControls(), .rdtscExiting].map { primary in
             var g = L2Guest(code: code)
             g.primary = primary
-            let log = p.runL2(g, vmcs: k)
-            logs.append(log)
-        }
+            return g
+        })
         p.finish()
         try m.run(p)
         let plain = m.exits(logs[0]), rdtsc = m.exits(logs[1])
@@ -157,12 +153,8 @@ final class ExitRoutingTests: XCTestCase {
         var halting = L2Guest(code: code)
         halting.pin = [.activateVMXPreemptionTimer]
         halting.preemptionTimer = 1000
-        var logs: [ExitLog] = []
-        for (k, g) in [exiting, halting].enumerated() {
-            let log = p.runL2(g, vmcs: k) {
-                p.ifExitReason(.preemptionTimer) { p.set(.guestActivityState, 0) }
-            }
-            logs.append(log)
+        let logs = p.runL2s([exiting, halting]) {
+            p.ifExitReason(.preemptionTimer) { p.set(.guestActivityState, 0) }
         }
         p.finish()
         try m.run(p)

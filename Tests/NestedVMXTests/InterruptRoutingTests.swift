@@ -154,14 +154,12 @@ final class InterruptRoutingTests: XCTestCase {
             a.mov(ebx, 2); a.vmcall(); a.iretq()
         }
         p.enableVMX()
-        var logs: [ExitLog] = []
-        for (k, nmiExiting) in [false, true].enumerated() {
+        let logs = p.runL2s([false, true].map { nmiExiting in
             var g = L2Guest(code: code)
             g.idt = p.l2IDT([2: handler])
             if nmiExiting { g.pin = [.nmiExiting] }
-            let log = p.runL2(g, vmcs: k)
-            logs.append(log)
-        }
+            return g
+        })
         p.finish()
         try m.run(p)
         let delivered = m.exits(logs[0]), exiting = m.exits(logs[1])

@@ -42,7 +42,7 @@ final class ExitTraceTests: XCTestCase {
         let t = ExitTrace(capacity: 3)
         t.recordSlice(cpu: 0, level: .l1, guestVPID: 0, start: 0, guestEnd: 100, end: 100, instructions: 100)
         t.record(ExitEvent(time: 200, cpu: 0, level: .l1, reason: .vmlaunch))
-        t.recordVirtualEntry(time: 200, cpu: 0)
+        t.recordVirtualEntry()
         t.recordSlice(cpu: 0, level: .l1, guestVPID: 0, start: 100, guestEnd: 200, end: 1200, instructions: 101)
         t.record(ExitEvent(time: 1500, cpu: 0, level: .l2, reason: .ioInstruction, disposition: .reflectedToL1))
         t.recordSlice(cpu: 0, level: .l2, guestVPID: 1, start: 1200, guestEnd: 1500, end: 2500, instructions: 300)
@@ -73,7 +73,7 @@ final class ExitTraceTests: XCTestCase {
         for _ in 0..<3 { t.record(ExitEvent(time: 0, cpu: 0, level: .l2, reason: .eptViolation, disposition: .handledByL0)) }
         for _ in 0..<2 { t.record(ExitEvent(time: 0, cpu: 0, level: .l2, reason: .ioInstruction, disposition: .reflectedToL1)) }
         for _ in 0..<1234 { t.record(ExitEvent(time: 0, cpu: 0, level: .l1, reason: .vmresume)) }
-        t.recordVirtualEntry(time: 0, cpu: 0)
+        t.recordVirtualEntry()
         t.recordSlice(cpu: 0, level: .l2, guestVPID: 1, start: 0, guestEnd: 2_000_000, end: 2_001_000, instructions: 1_999_000)
         t.recordSlice(cpu: 0, level: .l1, guestVPID: 0, start: 2_001_000, guestEnd: 2_001_500, end: 2_001_500, instructions: 500)
         let table = TraceExport.levelTable(t, totals: .init(instructions: 1_999_500, nanoseconds: 2_501_500, idleNanoseconds: 500_000, wallSeconds: 0.5))

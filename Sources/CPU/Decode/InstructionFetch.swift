@@ -66,6 +66,7 @@ extension Processor {
         // With a translator, 64-bit blocks also start where translatable code resumes after
         // instructions it leaves to the interpreter, so that code gets a translation of its own.
         let split = codeSize == 8 && decodeCache.translations != nil
+        var previousTranslatable = false
         while n < DecodeCache.maxInstructions && off < 4096 {
             let r = Decoder.decode(UnsafePointer(page.assumingMemoryBound(to: UInt8.self)) + off,
                                    available: 4096 - off, codeSize: codeSize)
@@ -73,7 +74,11 @@ extension Processor {
                 if case .tooLong = r, n == 0 { throw Fault.gp(0) }
                 break
             }
-            if split && n > 0 && BlockTranslator.handles(d) && !BlockTranslator.handles(dst[n - 1]) { break }
+            // (The previous instruction's answer is the one computed for it: fusing it with a
+            // Jcc happens below, after this check.)
+            let translatable = split && BlockTranslator.handles(d)
+            if translatable && n > 0 && !previousTranslatable { break }
+            previousTranslatable = translatable
             dst[n] = d
             if d.op == .jcc && n > 0, let f = dst[n - 1].op.fusedWithJcc { dst[n - 1].op = f }
             n += 1

@@ -17,7 +17,7 @@ extension VirtualMachine {
         case .virtualEntry(let launch):
             switch vmx.enterGuest(launch: launch) {
             case .enteredL2:
-                exitTrace.recordVirtualEntry(time: clock.nanoseconds, cpu: UInt16(v.index))
+                exitTrace.recordVirtualEntry()
                 v.state = .running
                 return .resume
             case .failed(let reason):

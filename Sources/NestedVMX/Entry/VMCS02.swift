@@ -74,15 +74,14 @@ extension VirtualVMX {
         }
         // Without EPT in vmcs12, PAE paging's PDPTEs come from memory at entry (§27.3.2.4);
         // VMCS02 has EPT (EPT01), so L0 loads them into the PDPTE fields itself.
-        if !secondary12.contains(.enableEPT) { loadPDPTEs(into: v) }
+        if !secondary12.contains(.enableEPT) { loadPDPTEs(into: v, ia32eModeGuest: entry12.contains(.ia32eModeGuest)) }
 
         var pin = pin12
         pin.remove(.processPostedInterrupts)
         var primary = primary12
-        primary.subtract([.useIOBitmaps, .useMSRBitmaps, .interruptWindowExiting, .nmiWindowExiting])
-        primary.formUnion([.unconditionalIOExiting, .activateSecondaryControls])
         // L1's window exits stay; L0 adds its own for the events it delivers to L2 (`deliverEvents`).
-        primary.formUnion(primary12.intersection([.interruptWindowExiting, .nmiWindowExiting]))
+        primary.subtract([.useIOBitmaps, .useMSRBitmaps])
+        primary.formUnion([.unconditionalIOExiting, .activateSecondaryControls])
         var secondary = secondary12
         secondary.formUnion([.enableEPT, .enableVPID])
         var exit = exit12
@@ -160,11 +159,11 @@ extension VirtualVMX {
         try? l1.memory.write(bytes, at: page)
     }
 
-    /// §27.3.2.4 (without EPT): the four PDPTEs of a PAE-paging guest, read from its CR3.
-    func loadPDPTEs(into v: VMCS) {
+    /// §27.3.2.4 (without EPT): the four PDPTEs of a PAE-paging guest, read from its CR3. The
+    /// IA-32e mode guest control comes from vmcs12: VMCS02's entry controls are written after.
+    func loadPDPTEs(into v: VMCS, ia32eModeGuest: Bool) {
         let cr0 = v[.guestCR0], cr4 = v[.guestCR4]
-        let ia32e = VMEntryControls(rawValue: UInt32(truncatingIfNeeded: v[.entryControls])).contains(.ia32eModeGuest)
-        guard cr0 & CR0.pg != 0, cr4 & CR4.pae != 0, !ia32e else { return }
+        guard cr0 & CR0.pg != 0, cr4 & CR4.pae != 0, !ia32eModeGuest else { return }
         let base = v[.guestCR3] & 0xFFFF_FFE0
         let fields: [VMCSField] = [.guestPDPTE0, .guestPDPTE1, .guestPDPTE2, .guestPDPTE3]
         for (k, f) in fields.enumerated() { v[f] = l1.load(UInt64.self, at: base + UInt64(k) * 8) ?? 0 }

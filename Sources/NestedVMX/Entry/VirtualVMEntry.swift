@@ -4,12 +4,6 @@ import CPU
 /// "VM Entries"), as the list of steps the SDM performs, on vmcs12 against the capabilities
 /// offered to L1 — with the processor's own check rows, so each rule has one owner.
 extension VirtualVMX {
-    /// The inputs of the entry checks for a vmcs12: the offered capabilities, L1's memory (the
-    /// link-pointer and PDPTE checks read it).
-    func entryCheckInput(_ v: VMCS) -> VMEntryCheckInput {
-        let readers = l1Readers
-        return VMEntryCheckInput(vmcs: v, capabilities: capabilities, readPhysical32: readers.0, readPhysical64: readers.1)
-    }
 
     var l1Readers: GuestStateCheckContext.Readers {
         let l1 = self.l1

@@ -76,9 +76,6 @@ public final class VirtualVMX {
     /// L1 is in IA-32e mode (IA32_EFER.LMA).
     var l1InIA32eMode: Bool { l1EFER & EFER.lma != 0 }
 
-    /// INIT is blocked in VMX root operation (§24.8; VMXON "block INIT signals").
-    public var blocksINIT: Bool { inVMXOperation && !inL2 }
-
     /// VMX operation fixes CR0.PE, CR0.PG (and NE, already L0's) and CR4.VMXE (§24.8): L0 owns
     /// them in VMCS01 while L1 is in VMX operation, so an attempt to clear one exits and
     /// becomes #GP(0).
@@ -159,6 +156,4 @@ extension VirtualVMX {
 extension VirtualVMX {
     /// The current vmcs12's exit qualification (for traces of entry failures).
     public var runningOrCurrentExitQualification: UInt64 { current?.vmcs[.exitQualification] ?? 0 }
-    /// The current vmcs12's guest RIP as L1 sees it.
-    public var l2GuestRIP: UInt64 { current?.vmcs02?[.guestRIP] ?? 0 }
 }

@@ -46,8 +46,6 @@ enum NestedBenchmarkGuest {
         .exitReason, .idtVectoringInformation, .exitQualification, .exitInstructionLength,
         .guestRIP, .guestRSP, .guestRFLAGS, .guestInterruptibilityState,
     ]
-    /// And writes: guest RIP (and the interruptibility state when it had STI/MOV-SS blocking).
-    static let perExitWrites = 1
 
     /// L1's CPUID table for L2: leaf 0 (maximum leaf 1, vendor "MatryoshkaL1") and leaf 1 (no
     /// features); other leaves read zeros.

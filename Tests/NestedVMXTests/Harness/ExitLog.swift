@@ -109,6 +109,12 @@ extension L1Program {
         return log
     }
 
+    /// Each of `guests` in turn, the k-th on VMCS region k (so one run compares variants of
+    /// an L2 that differ in a control); the logs in the same order.
+    func runL2s(_ guests: [L2Guest], onExit: () -> Void = {}) -> [ExitLog] {
+        guests.enumerated().map { k, g in runL2(g, vmcs: k, onExit: onExit) }
+    }
+
     /// `body` when the exit just logged has one of `reasons` (basic exit reason).
     func ifExitReason(in reasons: [ExitReason], _ body: () -> Void) {
         let run = a.label(), skip = a.label()

@@ -32,7 +32,7 @@ extension Processor {
     func commitDebugStatus() {
         let s = debugStatus
         debugStatus = DebugExceptionStatus()
-        dr6 = s.replacesMatches ? (dr6 & ~0xF) | (s.bits & 0xF) | (s.bits & ~0xF) : dr6 | s.bits
+        dr6 = s.replacesMatches ? (dr6 & ~0xF) | s.bits : dr6 | s.bits
         if s.clearsGeneralDetect { dr7 &= ~(1 << 13) }
     }
 

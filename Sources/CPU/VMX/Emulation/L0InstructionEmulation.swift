@@ -74,11 +74,11 @@ extension Processor {
     /// (already checked against the guest's paging-structure rights, accessed and dirty flags
     /// set) translated to the guest-physical address; bit 1 says the access was a write.
     static func translationHint(ofExit v: VMCS) -> L0Emulation.TranslationHint? {
-        guard v[.exitReason] & 0xFFFF == UInt64(ExitReason.eptViolation.rawValue) else { return nil }
-        let q = v[.exitQualification]
-        guard q & (1 << 7) != 0, q & (1 << 8) != 0, q & (1 << 2) == 0 else { return nil }
+        guard v.exitReasonField.reason == .eptViolation else { return nil }
+        let q = EPTViolationQualification(rawValue: v[.exitQualification])
+        guard q.isTranslatedAccess, !q.isFetch else { return nil }
         return L0Emulation.TranslationHint(linearPage: v[.guestLinearAddress] & ~0xFFF,
-                                           guestPhysicalPage: v[.guestPhysicalAddress] & ~0xFFF, write: q & (1 << 1) != 0)
+                                           guestPhysicalPage: v[.guestPhysicalAddress] & ~0xFFF, write: q.isWrite)
     }
 
     /// Puts the processor in the guest context `v` saved at its exit — state, controls, VMX

@@ -15,8 +15,7 @@ final class VMEntryCheckTable: @unchecked Sendable {
     let onGuestState: UnsafeMutablePointer<Bool>
     /// Per field table index: the rows that read the field.
     let rowsReading: UnsafeMutablePointer<RowSet>
-    /// The rows of each kind.
-    let guestRows: RowSet
+    /// Every row.
     let allRows: RowSet
     /// Fields the guest-state check context is made of (controls and the injected event).
     let contextFields: DirtyFields
@@ -34,16 +33,14 @@ final class VMEntryCheckTable: @unchecked Sendable {
         let reading = UnsafeMutablePointer<RowSet>.allocate(capacity: fieldCount)
         reading.initialize(repeating: RowSet(), count: fieldCount)
         rowsReading = reading
-        var guest = RowSet(), all = RowSet()
+        var all = RowSet()
         for (r, row) in rows.enumerated() {
             (fieldsChecks + r).initialize(to: row.fieldsCheck)
             (guestChecks + r).initialize(to: row.guestCheck)
             (onGuestState + r).initialize(to: row.onGuestState)
             row.reads.forEach { reading[$0].insert(r) }
             all.insert(r)
-            if row.onGuestState { guest.insert(r) }
         }
-        guestRows = guest
         allRows = all
         contextFields = DirtyFields(GuestStateChecks.contextFields + [.entryInterruptionInformation])
         rflagsIndex = VMCSFieldTable.index(of: .guestRFLAGS)!
@@ -80,7 +77,6 @@ struct RowSet: Equatable, Sendable {
     }
     @inline(__always) mutating func formUnion(_ o: RowSet) { w0 |= o.w0; w1 |= o.w1 }
     @inline(__always) var isEmpty: Bool { w0 | w1 == 0 }
-    @inline(__always) func intersects(_ o: RowSet) -> Bool { (w0 & o.w0) | (w1 & o.w1) != 0 }
     /// The lowest row in the set at or above `from`.
     @inline(__always) func first(from: Int = 0) -> Int? {
         if from < 64 {

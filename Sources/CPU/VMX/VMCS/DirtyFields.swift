@@ -27,9 +27,6 @@ public struct DirtyFields: Equatable, Sendable {
         for f in fields { if let k = VMCSFieldTable.index(of: f) { insert(k) } }
     }
 
-    static let all: DirtyFields = { var d = DirtyFields(); d.w0 = ~0; d.w1 = ~0; d.w2 = ~0; return d }()
-
-    @inline(__always) func word(_ k: Int) -> UInt64 { k == 0 ? w0 : (k == 1 ? w1 : w2) }
     /// Both sets together (for consumers outside this module, which build sets of fields).
     public func union(_ o: DirtyFields) -> DirtyFields { var d = self; d.formUnion(o); return d }
     /// The fields in both sets.
@@ -40,6 +37,7 @@ public struct DirtyFields: Equatable, Sendable {
         let bit = UInt64(1) << UInt64(k & 63)
         switch k >> 6 { case 0: w0 |= bit; case 1: w1 |= bit; default: w2 |= bit }
     }
+    @inline(__always) func word(_ k: Int) -> UInt64 { k == 0 ? w0 : (k == 1 ? w1 : w2) }
     @inline(__always) func contains(_ k: Int) -> Bool { word(k >> 6) & (UInt64(1) << UInt64(k & 63)) != 0 }
     @inline(__always) var isEmpty: Bool { w0 | w1 | w2 == 0 }
     @inline(__always) func intersects(_ o: DirtyFields) -> Bool { (w0 & o.w0) | (w1 & o.w1) | (w2 & o.w2) != 0 }

@@ -20,9 +20,6 @@ public final class VMCS {
     @usableFromInline let dirty: UnsafeMutablePointer<UInt64>
     /// The entry checks' results for this VMCS (`VMEntryCheckCache`), made at its first entry.
     var checkCache: VMEntryCheckCache?
-    /// The processor holding this VMCS's guest state since the VM exit that saved it (nil:
-    /// none, or it changed since); VM entry then loads only the fields written after.
-    weak var residentIn: Processor?
     /// The controls `unpackControls` last made from this VMCS (`currentVMCS` nil: no cycle),
     /// under the VMCS registry of the processor whose `vmcsRegistryToken` is `unpackedUnder`
     /// (the shadow VMCS is looked up there). Valid while no control field changed since:
@@ -108,26 +105,10 @@ public final class VMCS {
         return d
     }
 
-    /// The fields that changed since `consumer` last took them (left marked).
-    public func dirtyFields(_ consumer: DirtyFields.Consumer) -> DirtyFields {
-        DirtyFields(dirty + consumer.rawValue * DirtyFields.words)
-    }
-
     /// Copies `fields` from `source` by table index (values as stored, so already masked to
     /// their widths); a field whose value changes is marked changed for every consumer.
     public func copy(_ fields: DirtyFields, from source: VMCS) {
         fields.forEach { k in self[index: k] = source.values[k] }
-    }
-
-    /// Marks every field changed for `consumer` (its copy of the VMCS is gone).
-    func invalidate(_ consumer: DirtyFields.Consumer) {
-        (dirty + consumer.rawValue * DirtyFields.words).update(repeating: ~0, count: DirtyFields.words)
-    }
-
-    /// Clears `consumer`'s marks on `fields` (it now holds their values).
-    func clean(_ consumer: DirtyFields.Consumer, _ fields: DirtyFields) {
-        let base = dirty + consumer.rawValue * DirtyFields.words
-        for w in 0..<DirtyFields.words { base[w] &= ~fields.word(w) }
     }
 
     /// The table index VMREAD/VMWRITE of encoding `e` reaches, or nil (unsupported component):

@@ -23,8 +23,6 @@ final class VMCSLayout: @unchecked Sendable {
     let slowGuest: DirtyFields
     /// Fields `unpackControls` reads.
     let controls: DirtyFields
-    /// Everything `saveGuestState` may write.
-    let saved: DirtyFields
 
     private init() {
         func k(_ f: VMCSField) -> Int { VMCSFieldTable.index(of: f)! }
@@ -51,7 +49,6 @@ final class VMCSLayout: @unchecked Sendable {
             .entryControls]
         fastGuest = DirtyFields(fast)
         slowGuest = DirtyFields(slow)
-        saved = DirtyFields(fast + slow)
         controls = DirtyFields([.pinBasedControls, .primaryProcessorBasedControls, .secondaryProcessorBasedControls,
             .exitControls, .eptPointer, .virtualProcessorIdentifier, .exceptionBitmap, .pageFaultErrorCodeMask,
             .pageFaultErrorCodeMatch, .cr0GuestHostMask, .cr0ReadShadow, .cr4GuestHostMask, .cr4ReadShadow,
