@@ -165,6 +165,9 @@ public final class Processor {
 
     /// True while executing under a VMCS (VMX non-root operation).
     public internal(set) var nonRoot = false
+    /// A VM exit left the guest's TLB set current; the root context is selected when root-mode
+    /// code next runs (`selectRootContextIfDeferred`).
+    var rootContextDeferred = false
     /// The VM-execution controls of the current VMCS, unpacked for the hot path.
     var controls = NonRootControls()
     /// Exit information recorded when an instruction or event causes a VM exit.

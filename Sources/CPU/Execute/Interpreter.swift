@@ -28,7 +28,10 @@ extension Processor {
     @inline(never)
     public func run(budget: UInt64) -> StopReason {
         // Root-mode execution changes state no VMCS holds.
-        if !nonRoot { residentVMCS = nil }
+        if !nonRoot {
+            residentVMCS = nil
+            selectRootContextIfDeferred()
+        }
         let end = instructionsRetired &+ budget
         // The block just completed, for following its cached successor links (-1: none).
         var previous: Int32 = -1

@@ -299,6 +299,7 @@ extension Processor {
     /// Translates `la` for `access`, filling the TLB when the page is RAM.
     
     func translate(_ la: UInt64, _ access: AccessType) throws(Fault) -> Translation {
+        selectRootContextIfDeferred()        // root-mode code after a VM exit
         // The slow paths (page-crossing accesses, descriptor tables, IDT, stacks during event
         // delivery) hit the TLB too: a cached translation with the permission this access
         // needs is what a walk would return (entries are filled only from completed walks).

@@ -45,6 +45,7 @@ extension Processor {
     /// Makes the TLB cache and use translations of the current context. Call after anything
     /// that can change the VPID, PCID, EP4TA or `pagingControlBasis`.
     func activateTranslationContext() {
+        rootContextDeferred = false
         tlb.activate(currentTranslationTag, basis: pagingControlBasis)
         pending |= PendingBit.modeChanged
     }

@@ -85,15 +85,16 @@ extension Processor {
     /// non-root operation and the guest's cached translations (its VPID/PCID/EPTP set). An L0
     /// service is neither a VM entry nor an exit: no checks run and nothing is invalidated.
     func enterSavedGuestContext(_ v: VMCS) {
-        loadForEntry(v, checked: nil)
+        loadForEntry(v, checkedBy: nil)
         nonRoot = true
+        rootContextDeferred = false
         activateTranslationContext()
     }
 
     /// Back to L0's context after `enterSavedGuestContext`.
     func leaveSavedGuestContext() {
         nonRoot = false
-        activateTranslationContext()
+        rootContextDeferred = true         // as after a VM exit (`updateCachedMappingsOnVMExit`)
     }
 
     /// Writes the processor's current architectural state into `v`'s guest-state area, as a

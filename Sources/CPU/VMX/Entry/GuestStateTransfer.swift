@@ -140,21 +140,26 @@ extension Processor {
     /// written since (`VMCS.dirty`, consumer `.processor`) are loaded — RIP, RSP, RFLAGS,
     /// interruptibility and activity one by one, anything else the whole area — and the
     /// controls are unpacked again only when one changed (also after another VMCS ran:
-    /// `reuseUnpackedControls`). `checked` is the area the entry
-    /// checks read (nil: read it from `v`).
-    func loadForEntry(_ v: VMCS, checked: GuestStateArea?) {
+    /// `reuseUnpackedControls`). `checkedBy` holds the area the entry checks read (nil: read
+    /// it from `v`).
+    /// Returns whether nothing that selects a translation context (controls, paging
+    /// registers) was loaded.
+    @discardableResult
+    func loadForEntry(_ v: VMCS, checkedBy cache: VMEntryCheckCache?) -> Bool {
         let L = VMCSLayout.shared
         let dirty = v.takeDirty(.processor)
         if residentVMCS == ObjectIdentifier(v) && !dirty.intersects(L.slowGuest) {
             if dirty.intersects(L.fastGuest) { loadFastGuestFields(v, dirty, L) }
-            if dirty.intersects(L.controls) { unpackControls(v) } else { vmxEvents.virtualizedAPICWrite = nil }
+            let controlsChanged = dirty.intersects(L.controls)
+            if controlsChanged { unpackControls(v) } else { vmxEvents.virtualizedAPICWrite = nil }
             // §27.3.2.4: without EPT, PAE paging's PDPTEs are read from memory at every entry.
             if !controls.ept && Self.usesPAEPaging(cr0: cr0, cr4: cr4, lma: efer & EFER.lma != 0) { try? loadPDPTEs(cr3: cr3) }
-            return
+            return !controlsChanged
         }
-        loadGuestState(checked ?? GuestStateArea(v), v, v.entryControls)
+        if let cache { loadGuestState(cache.guestState, v, v.entryControls) } else { loadGuestState(GuestStateArea(v), v, v.entryControls) }
         if dirty.intersects(L.controls) || !reuseUnpackedControls(v) { unpackControls(v) }
         residentVMCS = ObjectIdentifier(v)
+        return false
     }
 
     /// The guest fields L0 edits between exits (RIP, RSP, RFLAGS, interruptibility, activity).

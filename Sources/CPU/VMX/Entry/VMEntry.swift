@@ -50,7 +50,7 @@ extension Processor {
     /// when it exits (SDM Vol. 3C §27.1–27.7, §28.1–28.5). A failed check is also recorded in
     /// `lastEntryCheckFailure`, naming its rule, field and value.
     public func run(vmcs v: VMCS, budget: UInt64) -> VMRunOutcome {
-        lastEntryCheckFailure = nil
+        if lastEntryCheckFailure != nil { lastEntryCheckFailure = nil }
         // §27.2 then §27.3: the first failing check, from the VMCS's cached results
         // (`VMEntryCheckCache`: only rows whose fields changed run again).
         if let r = VMEntryCheckCache.firstFailingRow(v, self.vmxCapabilities, key: CapabilitiesKey(owner: self, generation: modelGeneration),
@@ -68,7 +68,7 @@ extension Processor {
                 return completeEntryFailure(v, .entryFailureGuestState)
             }
         }
-        loadForEntry(v, checked: VMEntryCheckCache.enabled ? v.checkCache!.guestState : nil)
+        let contextUnchanged = loadForEntry(v, checkedBy: VMEntryCheckCache.enabled ? v.checkCache : nil)
         // §27.4: the VM-entry MSR-load list; a failing entry is a VM-entry failure (reason 34).
         if let failure = loadEntryMSRList(v) {
             v.exitReasonField = ExitReasonField(.entryFailureMSRLoading, entryFailure: true)
@@ -79,7 +79,7 @@ extension Processor {
         pendingExit = PendingExit()          // exits that fill in only some fields start clean
         vmxEvents.mtfPending = false
         nmiUnblockedByFaultingIRET = false
-        updateCachedMappingsOnVMEntry()
+        updateCachedMappingsOnVMEntry(contextUnchanged: contextUnchanged)
         // §27.6: event injection through the guest IDT (the exception bitmap does not apply).
         let injection = v.entryInterruption
         v.entryInterruption = injection.invalidated
@@ -164,17 +164,20 @@ extension Processor {
 
     /// §28.2: writes the exit information recorded in `pendingExit`.
     func recordExit(_ v: VMCS) {
-        let e = pendingExit
-        v.exitReasonField = ExitReasonField(e.reason, entryFailure: e.entryFailure)
-        v[.exitQualification] = e.qualification
-        v[.guestLinearAddress] = e.guestLinearAddress
-        v[.guestPhysicalAddress] = e.guestPhysicalAddress
-        v[.exitInstructionLength] = UInt64(e.instructionLength)
-        v[.exitInstructionInformation] = UInt64(e.instructionInfo)
-        v.exitInterruption = e.interruptionInfo
-        v[.exitInterruptionErrorCode] = UInt64(e.interruptionErrorCode)
-        v.idtVectoring = e.idtVectoringInfo
-        v[.idtVectoringErrorCode] = UInt64(e.idtVectoringErrorCode)
+        let L = VMCSLayout.shared
+        withUnsafePointer(to: &pendingExit) { p in
+            let e = p.pointee
+            v[index: L.exitReason] = UInt64(ExitReasonField(e.reason, entryFailure: e.entryFailure).rawValue)
+            v[index: L.exitQualification] = e.qualification
+            v[index: L.guestLinearAddress] = e.guestLinearAddress
+            v[index: L.guestPhysicalAddress] = e.guestPhysicalAddress
+            v[index: L.exitInstructionLength] = UInt64(e.instructionLength)
+            v[index: L.exitInstructionInformation] = UInt64(e.instructionInfo)
+            v[index: L.exitInterruptionInformation] = UInt64(e.interruptionInfo.rawValue)
+            v[index: L.exitInterruptionErrorCode] = UInt64(e.interruptionErrorCode)
+            v[index: L.idtVectoringInformation] = UInt64(e.idtVectoringInfo.rawValue)
+            v[index: L.idtVectoringErrorCode] = UInt64(e.idtVectoringErrorCode)
+        }
     }
 
     /// §27.8: after a VM-entry failure during or after loading guest state (reasons 33, 34) the

@@ -19,7 +19,10 @@ final class VMEntryCheckTable: @unchecked Sendable {
     let allRows: RowSet
     /// Fields the guest-state check context is made of (controls and the injected event).
     let contextFields: DirtyFields
-    let rflagsIndex: Int
+    /// Every field but the exit-information fields (read by no row, not in the guest-state
+    /// area).
+    let fieldsRead: DirtyFields
+    let rflagsIndex: Int, ripIndex: Int
 
     init(_ rows: [VMEntryCheck], controlAndHostCount: Int) {
         precondition(rows.count <= RowSet.capacity, "more entry-check rows than a RowSet holds")
@@ -44,6 +47,10 @@ final class VMEntryCheckTable: @unchecked Sendable {
         allRows = all
         contextFields = DirtyFields(GuestStateChecks.contextFields + [.entryInterruptionInformation])
         rflagsIndex = VMCSFieldTable.index(of: .guestRFLAGS)!
+        ripIndex = VMCSFieldTable.index(of: .guestRIP)!
+        var read = DirtyFields()
+        for (k, e) in VMCSFieldTable.entries.enumerated() where e.field.type != .exitInformation { read.insert(k) }
+        fieldsRead = read
     }
 
     /// Whether row `r` holds.
@@ -147,16 +154,26 @@ public final class VMEntryCheckCache {
                     c.context = GuestStateCheckContext(vmcs: v, capabilities: c.capabilities, readPhysical32: readers.0,
                                                        readPhysical64: readers.1)
                 }
-                dirty.forEach { k in
-                    if k == table.rflagsIndex {
-                        // Only the RFLAGS bits some row reads count (not the status flags).
-                        let new = v[index: k], changed = (new ^ c.guestState.rflags) & GuestStateChecks.rflagsReadBits
-                        c.guestState.rflags = new
-                        if changed == 0 { return }
-                    } else {
-                        c.guestState.reload(VMCSFieldTable.entries[k].field, from: v)
+                // Each changed field but the exit-information ones (which change at every exit
+                // and which neither a row nor the guest-state area reads).
+                let relevant = dirty.intersection(table.fieldsRead)
+                for w in 0..<DirtyFields.words {
+                    var bits = relevant.word(w)
+                    while bits != 0 {
+                        let k = w << 6 | bits.trailingZeroBitCount
+                        bits &= bits &- 1
+                        if k == table.rflagsIndex {
+                            // Only the RFLAGS bits some row reads count (not the status flags).
+                            let new = v[index: k], changed = (new ^ c.guestState.rflags) & GuestStateChecks.rflagsReadBits
+                            c.guestState.rflags = new
+                            if changed == 0 { continue }
+                        } else if k == table.ripIndex {
+                            c.guestState.rip = v[index: k]
+                        } else {
+                            c.guestState.reload(VMCSFieldTable.entries[k].field, from: v)
+                        }
+                        rerun.formUnion(table.rowsReading[k])
                     }
-                    rerun.formUnion(table.rowsReading[k])
                 }
             }
         } else {

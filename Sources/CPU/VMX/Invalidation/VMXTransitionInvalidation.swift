@@ -5,17 +5,38 @@ extension Processor {
     /// of VPID 0000H for all PCIDs and all EP4TAs; with "enable VPID" = 1 (the VPID is then
     /// non-zero, §27.2.1.1) it invalidates nothing. The guest's context then becomes current:
     /// translations it cached under the same (VPID, PCID, EP4TA) are used again.
-    func updateCachedMappingsOnVMEntry() {
+    ///
+    /// `contextUnchanged`: the entry loaded nothing that selects a context (no control, no
+    /// paging register); after an exit whose root context is still deferred, the guest's set
+    /// is then current already.
+    func updateCachedMappingsOnVMEntry(contextUnchanged: Bool) {
         if !controls.secondary.contains(.enableVPID) { invalidateMappingsOfVPIDZero() }
-        activateTranslationContext()
+        if contextUnchanged && rootContextDeferred {
+            rootContextDeferred = false
+            pending |= PendingBit.modeChanged
+        } else {
+            activateTranslationContext()
+        }
     }
 
     /// §28.5.5: with "enable VPID" = 0, VM exit invalidates the linear and combined mappings of
     /// VPID 0000H (all PCIDs, all EP4TAs); otherwise the guest's translations stay cached. The
     /// processor is then outside non-root operation: VPID 0000H, no EPT.
+    ///
+    /// Selecting that root context is deferred (`rootContextDeferred`) until something
+    /// translates in root mode (`selectRootContextIfDeferred`): L0 runs no guest code of its
+    /// own, so an exit it resolves and the entry after it keep the guest's TLB set current —
+    /// and the interpreter's block links with it.
     func updateCachedMappingsOnVMExit() {
         if !controls.secondary.contains(.enableVPID) { invalidateMappingsOfVPIDZero() }
-        activateTranslationContext()
+        rootContextDeferred = true
+    }
+
+    /// Selects the root context a VM exit left deferred: before root-mode code runs or
+    /// translates.
+    @inline(__always)
+    func selectRootContextIfDeferred() {
+        if rootContextDeferred { activateTranslationContext() }
     }
 
     /// Linear and combined mappings of VPID 0000H, every PCID and EP4TA (§29.4.3.1).

@@ -15,6 +15,10 @@ final class VMCSLayout: @unchecked Sendable {
     let activity: Int, interruptibility: Int
     let pdpte0: Int, pdpte1: Int, pdpte2: Int, pdpte3: Int
     let entryControls: Int
+    /// The exit-information fields VM exit writes (§25.9, §28.2).
+    let exitReason: Int, exitQualification: Int, guestLinearAddress: Int, guestPhysicalAddress: Int
+    let exitInstructionLength: Int, exitInstructionInformation: Int, exitInterruptionInformation: Int
+    let exitInterruptionErrorCode: Int, idtVectoringInformation: Int, idtVectoringErrorCode: Int
 
     /// Guest fields an entry loads one by one into a processor that holds the rest.
     let fastGuest: DirtyFields
@@ -40,6 +44,11 @@ final class VMCSLayout: @unchecked Sendable {
         activity = k(.guestActivityState); interruptibility = k(.guestInterruptibilityState)
         pdpte0 = k(.guestPDPTE0); pdpte1 = k(.guestPDPTE1); pdpte2 = k(.guestPDPTE2); pdpte3 = k(.guestPDPTE3)
         entryControls = k(.entryControls)
+        exitReason = k(.exitReason); exitQualification = k(.exitQualification)
+        guestLinearAddress = k(.guestLinearAddress); guestPhysicalAddress = k(.guestPhysicalAddress)
+        exitInstructionLength = k(.exitInstructionLength); exitInstructionInformation = k(.exitInstructionInformation)
+        exitInterruptionInformation = k(.exitInterruptionInformation); exitInterruptionErrorCode = k(.exitInterruptionErrorCode)
+        idtVectoringInformation = k(.idtVectoringInformation); idtVectoringErrorCode = k(.idtVectoringErrorCode)
 
         let segmentFields = all.flatMap { [$0.selector, $0.base, $0.limit, $0.accessRights] }
         let fast: [VMCSField] = [.guestRIP, .guestRSP, .guestRFLAGS, .guestInterruptibilityState, .guestActivityState]
