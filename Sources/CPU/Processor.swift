@@ -290,7 +290,17 @@ public final class Processor {
 
     /// The VM-entry check that failed at the last `run(vmcs:)`, if one did: its rule, field and
     /// value, so L0 can say exactly what was wrong with a VMCS it built.
-    public internal(set) var lastEntryCheckFailure: VMEntryCheckFailure? = nil
+    public internal(set) var lastEntryCheckFailure: VMEntryCheckFailure? {
+        get { entryCheckFailureRecorded ? recordedEntryCheckFailure : nil }
+        set {
+            recordedEntryCheckFailure = newValue
+            entryCheckFailureRecorded = newValue != nil
+        }
+    }
+    private var recordedEntryCheckFailure: VMEntryCheckFailure? = nil
+    /// Whether `lastEntryCheckFailure` is set: the check every entry makes without copying the
+    /// record.
+    var entryCheckFailureRecorded = false
 
     /// VMCS objects placed in VMCS regions by L0, by physical address (see VMCSRegions.swift).
     var vmcsRegions: [UInt64: VMCS] = [:]

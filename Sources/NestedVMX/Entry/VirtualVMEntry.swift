@@ -43,7 +43,7 @@ extension VirtualVMX {
             nested.note("\(name): \(f)")
             return .fail(e)
         }
-        let host64 = VMExitControls(rawValue: UInt32(truncatingIfNeeded: v12.vmcs[.exitControls])).contains(.hostAddressSpaceSize)
+        let host64 = v12.vmcs.exitControls.contains(.hostAddressSpaceSize)
         if host64 != l1InIA32eMode {
             nested.note("\(name): VMfailValid 8 (VM entry with invalid host-state field(s)) — \"host address-space size\" = \(host64 ? 1 : 0) but L1's IA32_EFER.LMA = \(l1InIA32eMode ? 1 : 0) (SDM Vol. 3C §27.2.4)")
             return .fail(.invalidHostState)
@@ -130,10 +130,7 @@ extension VirtualVMX {
     /// §29.4.3.3 for VPID 0: a vmcs12 without "enable VPID" shares L1's VPID 0000H, whose
     /// translations every VM entry and exit invalidate — both L1's (VMCS01's VPID) and L2's.
     func transitionFlush(_ g: VMCS) {
-        let primary = PrimaryProcessorBasedControls(rawValue: UInt32(truncatingIfNeeded: g[.primaryProcessorBasedControls]))
-        let secondary = primary.contains(.activateSecondaryControls)
-            ? SecondaryProcessorBasedControls(rawValue: UInt32(truncatingIfNeeded: g[.secondaryProcessorBasedControls])) : []
-        guard !secondary.contains(.enableVPID) else { return }
+        guard !g.secondary.contains(.enableVPID) else { return }
         let l1VPID = UInt16(truncatingIfNeeded: vmcs01[.virtualProcessorIdentifier]), l2VPID = noVPID02
         if l1VPID != 0 { try? processor.invvpid(.singleContext, INVVPIDDescriptor(vpid: l1VPID)) }
         if l2VPID != 0 && l2VPID != l1VPID { try? processor.invvpid(.singleContext, INVVPIDDescriptor(vpid: l2VPID)) }

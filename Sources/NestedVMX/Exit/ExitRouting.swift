@@ -21,15 +21,10 @@ public enum L2ExitRoute: Equatable, Sendable {
 
 extension VirtualVMX {
     /// vmcs12's controls as VM exits read them.
-    var primary12: PrimaryProcessorBasedControls {
-        PrimaryProcessorBasedControls(rawValue: UInt32(truncatingIfNeeded: current?.vmcs[.primaryProcessorBasedControls] ?? 0))
-    }
-    var secondary12: SecondaryProcessorBasedControls {
-        guard primary12.contains(.activateSecondaryControls), let g = current?.vmcs else { return [] }
-        return SecondaryProcessorBasedControls(rawValue: UInt32(truncatingIfNeeded: g[.secondaryProcessorBasedControls]))
-    }
-    var pin12: PinBasedControls { PinBasedControls(rawValue: UInt32(truncatingIfNeeded: current?.vmcs[.pinBasedControls] ?? 0)) }
-    var exit12: VMExitControls { VMExitControls(rawValue: UInt32(truncatingIfNeeded: current?.vmcs[.exitControls] ?? 0)) }
+    var primary12: PrimaryProcessorBasedControls { current?.vmcs.primary ?? [] }
+    var secondary12: SecondaryProcessorBasedControls { current?.vmcs.secondary ?? [] }
+    var pin12: PinBasedControls { current?.vmcs.pin ?? [] }
+    var exit12: VMExitControls { current?.vmcs.exitControls ?? [] }
 
     /// The route of the exit `reason` L2 just made (its information is in VMCS02). L0's own
     /// reasons are asked first ("L0 wins", as KVM's nested_vmx_l0_wants_exit); everything

@@ -28,7 +28,7 @@ extension VirtualVMX {
     /// are invalid).
     func loadHostState(from v12: VMCS12, exitDueToNMI: Bool) -> Bool {
         let g = v12.vmcs, d = vmcs01
-        let exit = VMExitControls(rawValue: UInt32(truncatingIfNeeded: g[.exitControls]))
+        let exit = g.exitControls
         let host64 = exit.contains(.hostAddressSpaceSize)
         let width: UInt64 = host64 ? ~0 : 0xFFFF_FFFF
         let l2CR0 = v12.vmcs02?[.guestCR0] ?? d[.guestCR0]
@@ -47,8 +47,7 @@ extension VirtualVMX {
         var efer = exit.contains(.loadEFER) ? g[.hostIA32EFER] : l2EFER
         if !exit.contains(.loadEFER) { efer = host64 ? efer | EFER.lma | EFER.lme : efer & ~(EFER.lma | EFER.lme) }
         d[.guestIA32EFER] = efer
-        let ia32e = UInt64(VMEntryControls.ia32eModeGuest.rawValue)
-        d[.entryControls] = host64 ? d[.entryControls] | ia32e : d[.entryControls] & ~ia32e
+        if host64 { d.entryControls.insert(.ia32eModeGuest) } else { d.entryControls.remove(.ia32eModeGuest) }
         // L1's view of the CR bits L0 owns: CR0.NE as loaded, CR0.PE/PG and CR4.VMXE set (VMX
         // operation fixes them).
         d[.cr0ReadShadow] = (d[.cr0ReadShadow] & ~d[.cr0GuestHostMask]) | (d[.guestCR0] & d[.cr0GuestHostMask])

@@ -81,8 +81,8 @@ extension VirtualVMX {
         if exit.contains(.saveVMXPreemptionTimer) { saved.formUnion(Self.preemptionTimerField) }
         if secondary12.contains(.enableEPT) { saved.formUnion(Self.pdpteFields) }
         g.copy(saved, from: v02)
-        let ia32e = UInt64(VMEntryControls.ia32eModeGuest.rawValue)
-        g[.entryControls] = (g[.entryControls] & ~ia32e) | (v02[.entryControls] & ia32e)
+        if v02.entryControls.contains(.ia32eModeGuest) { g.entryControls.insert(.ia32eModeGuest) }
+        else { g.entryControls.remove(.ia32eModeGuest) }
     }
 
     /// §28.7: a VMX abort — the indicator in vmcs12 (and its region), L1 in the shutdown state.

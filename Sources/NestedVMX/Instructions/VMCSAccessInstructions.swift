@@ -28,7 +28,7 @@ extension VirtualVMX {
     /// IA32_VMX_MISC[29] offered), so L1's accesses go straight to vmcs12; the others exit
     /// and get their VMfail in vmcs12 from `vmread`/`vmwrite`.
     func updateL1VMCSShadowing() {
-        var secondary = SecondaryProcessorBasedControls(rawValue: UInt32(truncatingIfNeeded: vmcs01[.secondaryProcessorBasedControls]))
+        var secondary = vmcs01.secondaryField
         if nested.shadowsVMCS12 && inVMXOperation && !inL2, let v = current {
             // Registered once per vmcs12 made current: the region is L0's and its first word
             // (our revision identifier, bit 31 set) the same for every vmcs12 VMPTRLD accepts.
@@ -43,6 +43,6 @@ extension VirtualVMX {
             secondary.remove(.vmcsShadowing)
             vmcs01[.vmcsLinkPointer] = ~0
         }
-        vmcs01[.secondaryProcessorBasedControls] = UInt64(secondary.rawValue)
+        vmcs01.secondaryField = secondary
     }
 }

@@ -147,9 +147,7 @@ extension VirtualVMX {
     /// keeping what vmcs12 asks for.
     public func setL0Control(_ control: PrimaryProcessorBasedControls, _ on: Bool) {
         guard let v02 = current?.vmcs02 else { return }
-        var p = PrimaryProcessorBasedControls(rawValue: UInt32(truncatingIfNeeded: v02[.primaryProcessorBasedControls]))
-        if on || primary12.contains(control) { p.insert(control) } else { p.remove(control) }
-        v02[.primaryProcessorBasedControls] = UInt64(p.rawValue)
+        if on || primary12.contains(control) { v02.primary.insert(control) } else { v02.primary.remove(control) }
     }
 }
 

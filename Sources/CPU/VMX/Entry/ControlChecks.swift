@@ -3,17 +3,34 @@
 /// leaves the processor untouched. The rows for the TPR shadow, the APIC-access page and the
 /// MSR lists call functions that live with those features.
 extension VMCS {
-    var pin: PinBasedControls { PinBasedControls(rawValue: UInt32(truncatingIfNeeded: self[.pinBasedControls])) }
-    var primary: PrimaryProcessorBasedControls {
-        PrimaryProcessorBasedControls(rawValue: UInt32(truncatingIfNeeded: self[.primaryProcessorBasedControls]))
+    /// The VM-execution, VM-exit and VM-entry control fields as their typed sets (§25.6.1,
+    /// §25.6.2, §25.7.1, §25.8.1): the one place their raw values are decoded.
+    public var pin: PinBasedControls {
+        get { PinBasedControls(rawValue: UInt32(truncatingIfNeeded: self[.pinBasedControls])) }
+        set { self[.pinBasedControls] = UInt64(newValue.rawValue) }
+    }
+    public var primary: PrimaryProcessorBasedControls {
+        get { PrimaryProcessorBasedControls(rawValue: UInt32(truncatingIfNeeded: self[.primaryProcessorBasedControls])) }
+        set { self[.primaryProcessorBasedControls] = UInt64(newValue.rawValue) }
     }
     /// The secondary controls in effect: 0 unless "activate secondary controls" (§25.6.2).
-    var secondary: SecondaryProcessorBasedControls {
-        primary.contains(.activateSecondaryControls)
-            ? SecondaryProcessorBasedControls(rawValue: UInt32(truncatingIfNeeded: self[.secondaryProcessorBasedControls])) : []
+    public var secondary: SecondaryProcessorBasedControls {
+        primary.contains(.activateSecondaryControls) ? secondaryField : []
     }
-    var exitControls: VMExitControls { VMExitControls(rawValue: UInt32(truncatingIfNeeded: self[.exitControls])) }
-    var entryControls: VMEntryControls { VMEntryControls(rawValue: UInt32(truncatingIfNeeded: self[.entryControls])) }
+    /// The secondary processor-based VM-execution controls field as written, whatever the
+    /// primary controls say.
+    public var secondaryField: SecondaryProcessorBasedControls {
+        get { SecondaryProcessorBasedControls(rawValue: UInt32(truncatingIfNeeded: self[.secondaryProcessorBasedControls])) }
+        set { self[.secondaryProcessorBasedControls] = UInt64(newValue.rawValue) }
+    }
+    public var exitControls: VMExitControls {
+        get { VMExitControls(rawValue: UInt32(truncatingIfNeeded: self[.exitControls])) }
+        set { self[.exitControls] = UInt64(newValue.rawValue) }
+    }
+    public var entryControls: VMEntryControls {
+        get { VMEntryControls(rawValue: UInt32(truncatingIfNeeded: self[.entryControls])) }
+        set { self[.entryControls] = UInt64(newValue.rawValue) }
+    }
 }
 
 enum VMEntryChecks {

@@ -50,7 +50,7 @@ extension Processor {
     /// when it exits (SDM Vol. 3C §27.1–27.7, §28.1–28.5). A failed check is also recorded in
     /// `lastEntryCheckFailure`, naming its rule, field and value.
     public func run(vmcs v: VMCS, budget: UInt64) -> VMRunOutcome {
-        if lastEntryCheckFailure != nil { lastEntryCheckFailure = nil }
+        if entryCheckFailureRecorded { lastEntryCheckFailure = nil }
         // §27.2 then §27.3: the first failing check, from the VMCS's cached results
         // (`VMEntryCheckCache`: only rows whose fields changed run again).
         if let r = VMEntryCheckCache.firstFailingRow(v, self.vmxCapabilities, key: CapabilitiesKey(owner: self, generation: modelGeneration),

@@ -168,7 +168,11 @@ public final class VMEntryCheckCache {
                             c.guestState.rflags = new
                             if changed == 0 { continue }
                         } else if k == table.ripIndex {
-                            c.guestState.rip = v[index: k]
+                            // An exit saves RIP and L0 advances it past the instruction: often
+                            // back to the value last checked.
+                            let new = v[index: k]
+                            if new == c.guestState.rip { continue }
+                            c.guestState.rip = new
                         } else {
                             c.guestState.reload(VMCSFieldTable.entries[k].field, from: v)
                         }

@@ -69,7 +69,7 @@ extension Processor {
         vmxEvents.mtfRetiredMark = instructionsRetired
         let p = controls.primary
         if p.contains(.interruptWindowExiting) || p.contains(.nmiWindowExiting) || vmxEvents.nmiPresented
-            || vmxEvents.externalInterrupt != nil || debugChecksNeeded {
+            || vmxEvents.externalInterrupt != nil || debugChecksNeeded || vmxEvents.timer.active {
             pending |= PendingBit.eventWindow
         }
         if p.contains(.monitorTrapFlag) || vmxEvents.mtfPending {

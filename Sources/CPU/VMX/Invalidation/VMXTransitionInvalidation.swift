@@ -12,8 +12,9 @@ extension Processor {
     func updateCachedMappingsOnVMEntry(contextUnchanged: Bool) {
         if !controls.secondary.contains(.enableVPID) { invalidateMappingsOfVPIDZero() }
         if contextUnchanged && rootContextDeferred {
+            // Block links stay valid too: the boundary checks an entry needs are armed by
+            // what asks for them (`armNonRootEvents`, `armINITAndSIPI`, event injection).
             rootContextDeferred = false
-            pending |= PendingBit.modeChanged
         } else {
             activateTranslationContext()
         }
