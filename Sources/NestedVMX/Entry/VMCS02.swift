@@ -135,7 +135,8 @@ extension VirtualVMX {
     /// applies, VMCS02 takes vmcs12's BTF so L0's entries pass it too. This processor
     /// single-steps whatever BTF says, so only the check sees the bit.
     func keepCheckedBTF(_ v: VMCS, _ g: VMCS) {
-        let blocking = v[.guestInterruptibilityState] & 3 != 0 || v[.guestActivityState] == UInt64(ActivityState.hlt.rawValue)
+        let blocking = !v.guestInterruptibility.isDisjoint(with: .blockingBySTIOrMovSS)
+            || v[.guestActivityState] == UInt64(ActivityState.hlt.rawValue)
         guard blocking, v[.guestRFLAGS] & (1 << 8) != 0 else { return }
         v[.guestIA32DebugCtl] = v[.guestIA32DebugCtl] & ~2 | g[.guestIA32DebugCtl] & 2
     }

@@ -97,7 +97,7 @@ extension VirtualVMX {
         // §28.5.5 (non-register state): active, no STI/MOV-SS blocking, no pending debug
         // exceptions; blocking by NMI after an exit caused by an NMI (§26.2, NMI exiting).
         d[.guestActivityState] = UInt64(ActivityState.active.rawValue)
-        d[.guestInterruptibilityState] = exitDueToNMI ? 8 : (d[.guestInterruptibilityState] & 8)
+        d.guestInterruptibility = exitDueToNMI ? .blockingByNMI : d.guestInterruptibility.intersection(.blockingByNMI)
         d[.guestPendingDebugExceptions] = 0
         d.entryInterruption = .none
         transitionFlush(g)

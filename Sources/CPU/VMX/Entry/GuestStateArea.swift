@@ -75,6 +75,8 @@ public struct GuestStateArea: Equatable, Sendable {
     public var activityState: UInt32 = 0
     /// Interruptibility state (Table 25-3): STI 0, MOV SS 1, SMI 2, NMI 3, enclave 4.
     public var interruptibility: UInt32 = 0
+    /// `interruptibility`, typed (reserved bits included, for the checks on them).
+    public var blocking: InterruptibilityState { InterruptibilityState(rawValue: interruptibility) }
     /// Pending debug exceptions (Table 25-4): B3–B0, enabled breakpoint 12, BS 14, RTM 16.
     public var pendingDebugExceptions: UInt64 = 0
     public var vmcsLinkPointer: UInt64 = ~0

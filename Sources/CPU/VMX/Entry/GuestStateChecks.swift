@@ -33,7 +33,7 @@ public enum GuestStateChecks {
         let beyond = c.physicalAddressBits >= 64 ? 0 : ~((UInt64(1) << UInt64(c.physicalAddressBits)) &- 1)
         return e & (0x1E6 | beyond) == 0
     }
-    static func blockingBySTIOrMovSS(_ s: S) -> Bool { s.interruptibility & 3 != 0 }
+    static func blockingBySTIOrMovSS(_ s: S) -> Bool { !s.blocking.isDisjoint(with: .blockingBySTIOrMovSS) }
     /// Each PAT entry one WRMSR accepts: 0 (UC), 1 (WC), 4 (WT), 5 (WP), 6 (WB), 7 (UC-).
     static func patValid(_ pat: UInt64) -> Bool {
         (0..<8).allSatisfy { [0, 1, 4, 5, 6, 7].contains((pat >> (8 * UInt64($0))) & 0xFF) }
@@ -241,22 +241,22 @@ public enum GuestStateChecks {
             s.interruptibility >> 4 == 0
         },
         check("interruptibility-sti-and-movss", field: .guestInterruptibilityState, "27.3.1.5", "blocking by STI and by MOV SS are not both set", reads: []) { s, _ in
-            s.interruptibility & 3 != 3
+            !s.blocking.isSuperset(of: .blockingBySTIOrMovSS)
         },
         check("interruptibility-sti-needs-if", field: .guestInterruptibilityState, "27.3.1.5", "blocking by STI requires RFLAGS.IF = 1", reads: [.guestRFLAGS]) { s, _ in
-            s.interruptibility & 1 == 0 || s.rflags & (1 << 9) != 0
+            !s.blocking.contains(.blockingBySTI) || s.rflags & (1 << 9) != 0
         },
         check("interruptibility-external-injection", field: .guestInterruptibilityState, "27.3.1.5", "injecting an external interrupt requires no STI/MOV-SS blocking", reads: [.entryInterruptionInformation]) { s, c in
-            !(c.injecting && c.injectionType == .external) || s.interruptibility & 3 == 0
+            !(c.injecting && c.injectionType == .external) || !blockingBySTIOrMovSS(s)
         },
         check("interruptibility-nmi-injection-movss", field: .guestInterruptibilityState, "27.3.1.5", "injecting an NMI requires no MOV-SS blocking", reads: [.entryInterruptionInformation]) { s, c in
-            !(c.injecting && c.injectionType == .nmi) || s.interruptibility & 2 == 0
+            !(c.injecting && c.injectionType == .nmi) || !s.blocking.contains(.blockingByMovSS)
         },
         check("interruptibility-smi", field: .guestInterruptibilityState, "27.3.1.5", "blocking by SMI is 0 outside SMM, and 1 with \"entry to SMM\"", reads: []) { s, c in
-            c.entryToSMM ? s.interruptibility & 4 != 0 : s.interruptibility & 4 == 0
+            s.blocking.contains(.blockingBySMI) == c.entryToSMM
         },
         check("interruptibility-virtual-nmi-injection", field: .guestInterruptibilityState, "27.3.1.5", "with virtual NMIs, injecting an NMI requires no NMI blocking", reads: [.entryInterruptionInformation]) { s, c in
-            !(c.virtualNMIs && c.injecting && c.injectionType == .nmi) || s.interruptibility & 8 == 0
+            !(c.virtualNMIs && c.injecting && c.injectionType == .nmi) || !s.blocking.contains(.blockingByNMI)
         },
         check("pending-debug-reserved", field: .guestPendingDebugExceptions, "27.3.1.5", "pending debug exceptions bits 11:4, 13, 15, 63:17 are 0 (no RTM: 16 too)", reads: []) { s, _ in
             s.pendingDebugExceptions & ~0x500F == 0

@@ -39,12 +39,14 @@ extension Processor {
             if v.secondary.contains(.enableEPT) { pdpte = s.pdpte } else { try? loadPDPTEs(cr3: cr3) }
         }
         activity = ActivityState(rawValue: s.activityState) ?? .active
-        var shadow: InterruptShadow = []
-        if s.interruptibility & 1 != 0 { shadow.insert(.sti) }
-        if s.interruptibility & 2 != 0 { shadow.insert(.movSS) }
-        interruptShadow = shadow
-        nmiBlocked = s.interruptibility & 8 != 0
+        loadInterruptibility(s.blocking)
         updateMode()
+    }
+
+    /// §27.3.2.5 (via §25.4.2 Table 25-3): the blocking the guest resumes with.
+    func loadInterruptibility(_ s: InterruptibilityState) {
+        interruptShadow = s.shadow
+        nmiBlocked = s.contains(.blockingByNMI)
     }
 
     /// A segment register in the guest-state area's terms (§25.4.1).
@@ -114,12 +116,7 @@ extension Processor {
         if exit.contains(.savePAT) { v.storeSaved(L.pat, msr.pat) }
         if exit.contains(.saveEFER) { v.storeSaved(L.efer, efer) }
         v.storeSaved(L.activity, UInt64(activity.rawValue))
-        var interruptibility: UInt64 = 0
-        let shadow = interruptShadow
-        if shadow.contains(.sti) { interruptibility |= 1 }
-        if shadow.contains(.movSS) { interruptibility |= 2 }
-        if nmiBlocked { interruptibility |= 8 }
-        v.storeSaved(L.interruptibility, interruptibility)
+        v.storeSaved(L.interruptibility, UInt64(InterruptibilityState(shadow: interruptShadow, nmiBlocked: nmiBlocked).rawValue))
         v.storeSaved(L.pdpte0, pdpte.0); v.storeSaved(L.pdpte1, pdpte.1); v.storeSaved(L.pdpte2, pdpte.2); v.storeSaved(L.pdpte3, pdpte.3)
         // §28.3: the "IA-32e mode guest" VM-entry control receives IA32_EFER.LMA, so a guest
         // that entered or left IA-32e mode is re-entered in the mode it is in.
@@ -172,12 +169,7 @@ extension Processor {
             if rflags & RFLAGS.vm != vm { updateMode() }
         }
         if dirty.contains(L.interruptibility) {
-            let s = v[index: L.interruptibility]
-            var shadow: InterruptShadow = []
-            if s & 1 != 0 { shadow.insert(.sti) }
-            if s & 2 != 0 { shadow.insert(.movSS) }
-            interruptShadow = shadow
-            nmiBlocked = s & 8 != 0
+            loadInterruptibility(InterruptibilityState(rawValue: UInt32(truncatingIfNeeded: v[index: L.interruptibility])))
         }
         if dirty.contains(L.activity) {
             activity = ActivityState(rawValue: UInt32(truncatingIfNeeded: v[index: L.activity])) ?? .active
