@@ -154,35 +154,41 @@ public final class VirtualMachine {
                 deliverEvents(to: v)
                 guard v.state == .running && !sleeping else { continue }
                 current = v
-                clock.synchronizeTSC(v.processor)
+                // One clock read before the slice, one after it, one after L0's handling:
+                // nothing between them moves virtual time.
+                let started = clock.nanoseconds
+                clock.synchronizeTSC(v.processor, now: started)
                 v.isRunning = true
-                let shared = vcpus.count > 1 && vcpus.lazy.filter({ $0.state == .running }).count > 1
+                let shared = vcpus.count > 1 && moreThanOneRunnable
                 // Pause-loop exiting, L0's way (SDM Vol. 3C §26.1.3 "PAUSE exiting"): while
                 // vCPUs share the thread, PAUSE ends a spinning vCPU's slice.
                 setPrimaryControl(v, .pauseExiting, shared)
                 // Per-level accounting (Tracing's timeline): the slice, and what L0 emulates while
                 // handling its end, count at the level that ran it; L0's span runs from the exit
                 // to the end of this iteration.
-                let level: ExitEvent.Level = v.inL2 ? .l2 : .l1, started = clock.nanoseconds
+                let vmcs = v.currentVMCS
+                let level: ExitEvent.Level = v.inL2 ? .l2 : .l1
                 let retiredBefore = v.processor.instructionsRetired
                 let vpid12 = level == .l2 ? UInt16(truncatingIfNeeded: v.vmx?.runningVMCS12?[.virtualProcessorIdentifier] ?? 0) : 0
                 var guestEnd = started
+                var end: UInt64?
                 defer {
                     exitTrace.recordSlice(cpu: UInt16(v.index), level: level, guestVPID: vpid12,
-                                          start: started, guestEnd: guestEnd, end: clock.nanoseconds,
+                                          start: started, guestEnd: guestEnd, end: end ?? clock.nanoseconds,
                                           instructions: v.processor.instructionsRetired &- retiredBefore)
                 }
-                let outcome = v.processor.run(vmcs: v.currentVMCS, budget: budget(sliceBudget(for: v, shared: shared), within: limits))
+                let slice = budget(sliceBudget(for: v, shared: shared, now: started), within: limits, now: started)
+                let outcome = v.processor.run(vmcs: vmcs, budget: slice)
                 guestEnd = clock.nanoseconds
                 v.eventJustQueued = false
                 v.isRunning = false
                 ran = true
                 switch outcome {
                 case .vmExit(let reason):
-                    if v.currentVMCS.exitReasonField.isEntryFailure {
+                    if vmcs.exitReasonField.isEntryFailure {
                         return .l0Failure(cpu: v.index, message: entryFailureMessage(v, reason: "\(reason)"))
                     }
-                    let resolution = v.inL2 ? handleL2Exit(reason, on: v) : handleL1Exit(reason, on: v)
+                    let resolution = level == .l2 ? handleL2Exit(reason, on: v) : handleL1Exit(reason, on: v)
                     if case .end(let o) = resolution { return o }
                 case .entryFailed(let error):
                     return .l0Failure(cpu: v.index, message: entryFailureMessage(v, reason: "VMfailValid \(error.rawValue)"))
@@ -190,16 +196,18 @@ public final class VirtualMachine {
                     return .l0Failure(cpu: v.index, message: "VMX abort \(indicator.rawValue) (\(indicator)) on a VM exit from VMCS01: an L0 bug")
                 case .halted:
                     v.state = .halted
-                case .budgetExhausted where v.inL2 && v.currentVMCS[.guestActivityState] == UInt64(ActivityState.waitForSIPI.rawValue):
+                case .budgetExhausted where level == .l2 && vmcs[.guestActivityState] == UInt64(ActivityState.waitForSIPI.rawValue):
                     // L2 waits for a SIPI (only a SIPI exit ends that state, §26.2): idle until one comes.
                     v.state = .waitingForSIPI
                 case .budgetExhausted, .stopRequested, .interruptWindow:
                     break
                 }
-                scheduler.runDue()
+                let now = clock.nanoseconds
+                end = now
+                scheduler.runDue(now: now)
                 if let s = exitStatus { return .exited(status: s) }
                 if poweredOff { return .poweredOff }
-                if let o = limitReached(limits) { return o }
+                if let o = limitReached(limits, now: now) { return o }
             }
             if !ran {
                 // Every vCPU waits: jump virtual time to the next timer, or give up.
@@ -224,16 +232,25 @@ public final class VirtualMachine {
         return "\(which) failed VM entry: \(f) — \(whose)"
     }
 
-    /// Instructions the current slice may run: up to the next timer deadline, and the shorter
-    /// shared slice while other vCPUs are runnable too.
-    private func sliceBudget(for v: VCPU, shared: Bool) -> UInt64 {
+    /// More than one vCPU is runnable (the slice is shared).
+    private var moreThanOneRunnable: Bool {
+        var n = 0
+        for v in vcpus where v.state == .running {
+            n += 1
+            if n > 1 { return true }
+        }
+        return false
+    }
+
+    /// Instructions the current slice may run: up to the next timer deadline (`now` is the
+    /// clock), and the shorter shared slice while other vCPUs are runnable too.
+    private func sliceBudget(for v: VCPU, shared: Bool, now: UInt64) -> UInt64 {
         var budget = configuration.sliceInstructions
         if shared {
             budget = min(budget, v.eventJustQueued ? configuration.eventSliceInstructions
                                                    : configuration.sharedSliceInstructions)
         }
         if let d = scheduler.nextDeadline {
-            let now = clock.nanoseconds
             let left = d > now ? (d - now + clock.nanosecondsPerInstruction - 1) / clock.nanosecondsPerInstruction : 1
             budget = max(1, min(budget, left))
         }
@@ -242,9 +259,21 @@ public final class VirtualMachine {
 
     func hasDeliverableEvent(_ v: VCPU) -> Bool {
         if v.nmiPending { return true }
-        guard v.interruptFlag else { return false }
-        if v.lapic.pendingVector != nil { return true }
-        return v.index == 0 && v.lapic.acceptsExtINT && externalInterrupts?.interruptRequested == true
+        guard v.lapic.pendingVector != nil || externalInterruptRequested(v) else { return false }
+        return v.interruptFlag
+    }
+
+    /// The 8259's INTR reaches vCPU `v`: the BSP's local APIC passes ExtINT (virtual wire,
+    /// SDM Vol. 3A §12.5.1) and the 8259 pair requests.
+    @inline(__always)
+    private func externalInterruptRequested(_ v: VCPU) -> Bool {
+        v.index == 0 && v.lapic.acceptsExtINT && externalInterrupts?.interruptRequested == true
+    }
+
+    /// VMCS01 asks for interrupt-window exits (SDM Vol. 3C §25.6.2, §26.2).
+    @inline(__always)
+    static func interruptWindowExiting(_ vmcs01: VMCS) -> Bool {
+        vmcs01[.primaryProcessorBasedControls] & UInt64(PrimaryProcessorBasedControls.interruptWindowExiting.rawValue) != 0
     }
 
     /// Queues the highest-priority pending event for the next VM entry through VMCS01's
@@ -259,9 +288,23 @@ public final class VirtualMachine {
     /// exiting) is presented to the processor instead, which takes the VM exit at the right
     /// boundary whatever L2's RFLAGS.IF (SDM Vol. 3C §26.2); the others are L2's to take.
     private func deliverEvents(to v: VCPU) {
+        // The controllers' state words, read once: nothing below changes them before the
+        // acknowledge at the end (an L2's presented interrupt returns first).
+        let extINT = externalInterruptRequested(v)
+        let interruptPending = extINT || v.lapic.pendingVector != nil
+        let l2: VirtualVMX?
+        if let vmx = v.vmx, vmx.inL2 { l2 = vmx } else { l2 = nil }
+        if !interruptPending && !v.nmiPending && !v.pendingDebugTrap && l2 == nil && !Self.interruptWindowExiting(v.vmcs01) {
+            return   // nothing to queue, and the one thing the full path could change is already off
+        }
         guard v.state == .running || v.state == .halted else { return }
-        if v.inL2, let vmx = v.vmx, presentExitingEvents(to: v, vmx) { return }
-        let vmcs = v.currentVMCS
+        let vmcs: VMCS
+        if let vmx = l2 {
+            if presentExitingEvents(to: v, vmx) { return }
+            vmcs = vmx.currentVMCS
+        } else {
+            vmcs = v.vmcs01
+        }
         // One event per entry: an event already queued (or being re-injected) goes first.
         guard !vmcs.entryInterruption.isValid else { return }
         // SDM Vol. 3C §27.3.1.5: VM entry injects only events the guest's activity state lets
@@ -300,14 +343,13 @@ public final class VirtualMachine {
                 setNMIWindowExiting(v, true)
             }
         }
-        let extINT = v.index == 0 && v.lapic.acceptsExtINT && externalInterrupts?.interruptRequested == true
-        guard (v.lapic.pendingVector != nil || extINT) && !shutdown else {
-            setInterruptWindowExiting(v, false)
+        guard interruptPending && !shutdown else {
+            setL0Control(.interruptWindowExiting, false, l2: l2, vmcs01: vmcs)
             return
         }
         guard vmcs[.guestRFLAGS] & (1 << 9) != 0, blocking & 3 == 0 else {
             // Regain control as soon as the guest can take it (after STI, MOV SS, POPF…).
-            if v.state == .running { setInterruptWindowExiting(v, true) }
+            if v.state == .running { setL0Control(.interruptWindowExiting, true, l2: l2, vmcs01: vmcs) }
             return
         }
         var vector: UInt8?
@@ -316,7 +358,7 @@ public final class VirtualMachine {
         } else if extINT, let pic = externalInterrupts {
             vector = pic.acknowledgeInterrupt()
         }
-        setInterruptWindowExiting(v, false)
+        setL0Control(.interruptWindowExiting, false, l2: l2, vmcs01: vmcs)
         if let vec = vector {
             vmcs.inject(InterruptionInformation(vector: vec, type: .external))
             v.state = .running
