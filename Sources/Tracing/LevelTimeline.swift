@@ -62,6 +62,7 @@ public final class LevelTimeline {
     /// One slice of vCPU `cpu`: the guest at `level` ran from `start` to `guestEnd`, retiring
     /// `instructions` (with any L0 emulated for it), then L0 handled what ended the slice until
     /// `end`. `exit` is the exit L0 handled (nil when the slice ended by its budget).
+    @inline(__always)
     public func recordSlice(cpu: UInt16, level: ExitEvent.Level, guestVPID: UInt16, start: UInt64, guestEnd: UInt64,
                             end: UInt64, instructions n: UInt64, exit: ExitEvent?, virtualEntry: Bool) {
         let track: Track = level == .l1 ? .l1 : .l2

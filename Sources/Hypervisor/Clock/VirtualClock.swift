@@ -49,14 +49,17 @@ public final class VirtualClock: TimeSource {
     }
 
     /// Instruction times of all vCPUs: retired instructions plus their stalls (PAUSE).
+    @inline(__always)
     var elapsedInstructionTime: UInt64 {
         processors.withUnsafeBufferPointer { ps in
             var t: UInt64 = 0
-            for p in ps { t &+= p._withUnsafeGuaranteedRef { $0.elapsedTime } }
+            // `Processor.elapsedTime`, field by field: the getter is not inlinable across modules.
+            for p in ps { t &+= p._withUnsafeGuaranteedRef { $0.instructionsRetired &+ $0.stallTime } }
             return t
         }
     }
 
+    @inline(__always)
     public var nanoseconds: UInt64 {
         switch source {
         case .virtual: return elapsedInstructionTime &* nanosecondsPerInstruction &+ idleNanoseconds &+ exitNanoseconds

@@ -19,10 +19,11 @@ extension VirtualMachine {
         case end(Outcome)
     }
 
-    func handleL1Exit(_ reason: ExitReason, on v: VCPU) -> L1ExitResolution {
+    /// `time`: the clock at the exit, when the caller has just read it.
+    func handleL1Exit(_ reason: ExitReason, on v: VCPU, at time: UInt64? = nil) -> L1ExitResolution {
         let vmcs = v.vmcs01
         let rip = vmcs[.guestRIP], qualification = vmcs[.exitQualification]
-        exitTrace.record(ExitEvent(time: clock.nanoseconds, cpu: UInt16(v.index), level: .l1, reason: reason,
+        exitTrace.record(ExitEvent(time: time ?? clock.nanoseconds, cpu: UInt16(v.index), level: .l1, reason: reason,
                                    qualification: qualification, guestRIP: rip))
         reinjectVectoredEvent(vmcs)
         clock.chargeVMExit()

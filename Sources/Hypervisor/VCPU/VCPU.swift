@@ -26,8 +26,9 @@ public final class VCPU: LocalAPICHost {
     var sipiVector: UInt8?
     /// The VMCS L0 runs L1 under (L1's state between VM exits and entries).
     public let vmcs01: VMCS
-    /// The virtual processor's VMX operation when L0 offers VMX to L1 (nested VMX).
-    public internal(set) var vmx: VirtualVMX?
+    /// The virtual processor's VMX operation when L0 offers VMX to L1 (nested VMX). A
+    /// constant, so the exit path reads it without retaining it.
+    public let vmx: VirtualVMX?
     /// The VMCS the next `Processor.run(vmcs:)` enters: VMCS01, or the VMCS02 of a nested
     /// guest while L1 has one running. Exit handlers that complete an instruction or queue an
     /// event act on this one.
@@ -49,11 +50,12 @@ public final class VCPU: LocalAPICHost {
     /// run, so a sender spinning on the handler's effect sees it soon (`eventSliceInstructions`).
     var eventJustQueued = false
 
-    init(index: Int, processor: Processor, lapic: LocalAPIC, vmcs01: VMCS) {
+    init(index: Int, processor: Processor, lapic: LocalAPIC, vmcs01: VMCS, vmx: VirtualVMX?) {
         self.index = index
         self.processor = processor
         self.lapic = lapic
         self.vmcs01 = vmcs01
+        self.vmx = vmx
         state = index == 0 ? .running : .waitingForSIPI
     }
 

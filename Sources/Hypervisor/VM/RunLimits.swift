@@ -22,6 +22,7 @@ public struct RunLimits: Sendable {
 extension VirtualMachine {
     /// A slice budget cut so the run ends exactly at the instruction limit and no later than
     /// one instruction past the time limit.
+    @inline(__always)
     func budget(_ slice: UInt64, within limits: RunLimits, now: UInt64) -> UInt64 {
         var b = slice
         if limits.instructions != .max {
@@ -39,6 +40,7 @@ extension VirtualMachine {
     func limitReached(_ limits: RunLimits) -> Outcome? { limitReached(limits, now: clock.nanoseconds) }
 
     /// `limitReached` with the clock just read (`now`).
+    @inline(__always)
     func limitReached(_ limits: RunLimits, now: UInt64) -> Outcome? {
         if let signal = limits.interruption?() { return .interrupted(signal: signal) }
         if limits.instructions != .max && clock.instructionsRetired >= limits.instructions { return .instructionLimit }
