@@ -38,18 +38,20 @@ public final class VirtualMachine {
     /// `externalInterrupts`, unretained (the VM holds it), for the check after every exit.
     private unowned(unsafe) var intr: ExternalInterruptSource?
     /// The vCPU whose instruction is executing (the local APIC window decodes to its APIC).
-    public private(set) var current: VCPU
+    public var current: VCPU { currentVCPU.takeUnretainedValue() }
+    /// `current`, unretained (`vcpus` owns it): set before every slice.
+    private var currentVCPU: Unmanaged<VCPU>
     /// Set by the exit device; ends `run`.
     public var exitStatus: Int32?
     /// Triple faults and resets seen (for `noReboot == false`).
     public internal(set) var resets = 0
     /// In ACPI S3 (the PM block's state): no vCPU runs until a wake event (SleepStates.swift).
-    public var sleeping: Bool { powerManagement?.sleeping ?? false }
+    public var sleeping: Bool { powerManagement?._withUnsafeGuaranteedRef { $0.sleeping } ?? false }
     /// The guest entered S5 (the PM block's state): `run` ends with `.poweredOff`.
-    public var poweredOff: Bool { powerManagement?.poweredOff ?? false }
+    public var poweredOff: Bool { powerManagement?._withUnsafeGuaranteedRef { $0.poweredOff } ?? false }
     /// The board's PM block, unretained (the board owns it for the VM's life): the run loop
     /// asks it after every exit.
-    private unowned(unsafe) var powerManagement: ACPIPowerManagement?
+    private var powerManagement: Unmanaged<ACPIPowerManagement>?
     /// Resumes from S3 at a waking vector.
     public internal(set) var s3Resumes = 0
     /// Virtual time at which the machine entered S3.
@@ -114,7 +116,7 @@ public final class VirtualMachine {
             list.append(v)
         }
         vcpus = list
-        current = list[0]
+        currentVCPU = .passUnretained(list[0])
         for v in vcpus { v.processor.platformRegisters = self }
         let window = LocalAPICWindow(self)
         try bus.map(mmio: LocalAPIC.defaultBase..<(LocalAPIC.defaultBase + 0x1000), to: window)
@@ -125,7 +127,7 @@ public final class VirtualMachine {
         }, device: window)
         try bus.map(mmio: IOAPIC.defaultBase..<(IOAPIC.defaultBase + 0x1000), to: ioapic)
         board = try PCBoard(vm: self, options: options)
-        powerManagement = board.acpiPM
+        powerManagement = .passUnretained(board.acpiPM)
     }
 
     public var bootProcessor: Processor { vcpus[0].processor }
@@ -211,7 +213,7 @@ public final class VirtualMachine {
     /// One `Processor.run` slice of `v` and L0's handling of how it ended; an outcome ends the
     /// run.
     private func runSlice(_ v: VCPU, limits: RunLimits) -> Outcome? {
-        current = v
+        currentVCPU = .passUnretained(v)
         // One clock read before the slice, one after it, one after L0's handling: nothing
         // between them moves virtual time.
         let started = clock.nanoseconds
