@@ -147,15 +147,24 @@ public final class VirtualMachine {
     /// Runs the vCPUs round robin until the guest exits, shuts down or deadlocks (no waiting
     /// vCPU can be woken: `someVCPUCanWake`), or a limit is reached.
     public func run(limits: RunLimits) -> Outcome {
+        // The sole vCPU's next turn was taken by `runSlices`, which found it waiting.
+        var nextTurnTaken = false
         while true {
             if let s = exitStatus { return .exited(status: s) }
             if poweredOff { return .poweredOff }
             var ran = false
-            for v in vcpus {
-                switch runSlices(of: v, limits: limits) {
-                case .notRunnable: continue
-                case .ran: ran = true
-                case .end(let o): return o
+            if nextTurnTaken {
+                nextTurnTaken = false
+            } else {
+                for v in vcpus {
+                    switch runSlices(of: v, limits: limits) {
+                    case .notRunnable: continue
+                    case .ran: ran = true
+                    case .ranThenWaits:
+                        ran = true
+                        nextTurnTaken = true
+                    case .end(let o): return o
+                    }
                 }
             }
             if !ran {
@@ -179,6 +188,8 @@ public final class VirtualMachine {
         case notRunnable
         /// It ran one slice or more.
         case ran
+        /// The sole vCPU ran, and its next turn (taken already) found it waiting.
+        case ranThenWaits
         /// The run ends.
         case end(Outcome)
     }
@@ -206,7 +217,7 @@ public final class VirtualMachine {
             guard alone, v.state == .running, !v.initPending, v.sipiVector == nil, !v.guestStateStale,
                   v.pendingVMCS01Writes.isEmpty, !sleeping else { return .ran }
             deliverEvents(to: v)
-            guard v.state == .running else { return .ran }
+            guard v.state == .running else { return .ranThenWaits }
         }
     }
 
