@@ -239,6 +239,7 @@ extension VirtualMachine {
     /// Sets or clears an L0-owned primary processor-based control (SDM Vol. 3C §25.6.2
     /// Table 25-6) of the VMCS the vCPU next enters: VMCS01's field directly (outside L2 the
     /// current VMCS is VMCS01), written only when the bit changes; VMCS02's through nested VMX.
+    @inline(__always)
     func setPrimaryControl(_ v: VCPU, _ control: PrimaryProcessorBasedControls, _ on: Bool) {
         if let vmx = v.vmx, vmx.inL2 { return vmx.setL0Control(control, on) }
         setL0Control(control, on, l2: nil, vmcs01: v.vmcs01)
