@@ -241,7 +241,7 @@ extension VirtualMachine {
     /// current VMCS is VMCS01), written only when the bit changes; VMCS02's through nested VMX.
     @inline(__always)
     func setPrimaryControl(_ v: VCPU, _ control: PrimaryProcessorBasedControls, _ on: Bool) {
-        if let vmx = v.vmx, vmx.inL2 { return vmx.setL0Control(control, on) }
+        if v.inL2, let vmx = v.vmx { return vmx.setL0Control(control, on) }
         setL0Control(control, on, l2: nil, vmcs01: v.vmcs01)
     }
 

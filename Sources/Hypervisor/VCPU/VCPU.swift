@@ -34,7 +34,9 @@ public final class VCPU: LocalAPICHost {
     /// event act on this one.
     public var currentVMCS: VMCS { vmx?.currentVMCS ?? vmcs01 }
     /// L2 runs (its exits go through nested VMX's routing).
-    public var inL2: Bool { vmx?.inL2 ?? false }
+    public var inL2: Bool { vmxUnretained?._withUnsafeGuaranteedRef { $0.inL2 } ?? false }
+    /// `vmx`, for the exit path's questions without a retain.
+    private let vmxUnretained: Unmanaged<VirtualVMX>?
     /// L0 changed the processor's state directly (boot, reset, INIT, SIPI): VMCS01's guest
     /// state is taken from the processor before the next VM entry.
     var guestStateStale = true
@@ -56,6 +58,7 @@ public final class VCPU: LocalAPICHost {
         self.lapic = lapic
         self.vmcs01 = vmcs01
         self.vmx = vmx
+        vmxUnretained = vmx.map { .passUnretained($0) }
         state = index == 0 ? .running : .waitingForSIPI
     }
 

@@ -34,9 +34,12 @@ public final class VirtualMachine {
     public let ioapic: IOAPIC
     public private(set) var vcpus: [VCPU] = []
     /// The 8259 pair, once the board attaches it.
-    public var externalInterrupts: ExternalInterruptSource? { didSet { intr = externalInterrupts } }
-    /// `externalInterrupts`, unretained (the VM holds it), for the check after every exit.
-    private unowned(unsafe) var intr: ExternalInterruptSource?
+    public var externalInterrupts: ExternalInterruptSource? {
+        didSet { pic = (externalInterrupts as? PICInterruptSource).map { .passUnretained($0.pic) } }
+    }
+    /// The board's 8259 pair behind `externalInterrupts`, unretained (the board holds it): its
+    /// INTR word is read after every exit without an existential call or a retain.
+    private var pic: Unmanaged<PIC8259Pair>?
     /// The vCPU whose instruction is executing (the local APIC window decodes to its APIC).
     public var current: VCPU { currentVCPU.takeUnretainedValue() }
     /// `current`, unretained (`vcpus` owns it): set before every slice.
@@ -237,8 +240,7 @@ public final class VirtualMachine {
         // Per-level accounting (Tracing's timeline): the slice, and what L0 emulates while
         // handling its end, count at the level that ran it; L0's span runs from the exit to
         // the end of this slice's handling.
-        let vmcs = v.currentVMCS
-        let level: ExitEvent.Level = v.inL2 ? .l2 : .l1
+        let inL2 = v.inL2, level: ExitEvent.Level = inL2 ? .l2 : .l1
         let retiredBefore = v.processor.instructionsRetired
         let vpid12 = level == .l2 ? UInt16(truncatingIfNeeded: v.vmx?.runningVMCS12?[.virtualProcessorIdentifier] ?? 0) : 0
         var guestEnd = started
@@ -249,13 +251,15 @@ public final class VirtualMachine {
                                   instructions: v.processor.instructionsRetired &- retiredBefore)
         }
         let slice = budget(sliceBudget(for: v, shared: shared, now: started), within: limits, now: started)
-        let outcome = v.processor.run(vmcs: vmcs, budget: slice)
+        // VMCS01, or while L2 runs the VMCS02 nested VMX keeps current (it stays current until
+        // L0 handles the exit).
+        let outcome = inL2 ? v.processor.run(vmcs: v.currentVMCS, budget: slice) : v.processor.run(vmcs: v.vmcs01, budget: slice)
         guestEnd = clock.nanoseconds
         v.eventJustQueued = false
         v.isRunning = false
         switch outcome {
         case .vmExit(let reason):
-            if vmcs.exitReasonField.isEntryFailure {
+            if (inL2 ? v.currentVMCS : v.vmcs01).exitReasonField.isEntryFailure {
                 return .l0Failure(cpu: v.index, message: entryFailureMessage(v, reason: "\(reason)"))
             }
             let resolution = level == .l2 ? handleL2Exit(reason, on: v) : handleL1Exit(reason, on: v, at: guestEnd)
@@ -266,7 +270,7 @@ public final class VirtualMachine {
             return .l0Failure(cpu: v.index, message: "VMX abort \(indicator.rawValue) (\(indicator)) on a VM exit from VMCS01: an L0 bug")
         case .halted:
             v.state = .halted
-        case .budgetExhausted where level == .l2 && vmcs[.guestActivityState] == UInt64(ActivityState.waitForSIPI.rawValue):
+        case .budgetExhausted where inL2 && v.currentVMCS[.guestActivityState] == UInt64(ActivityState.waitForSIPI.rawValue):
             // L2 waits for a SIPI (only a SIPI exit ends that state, §26.2): idle until one comes.
             v.state = .waitingForSIPI
         case .budgetExhausted, .stopRequested, .interruptWindow:
@@ -323,7 +327,9 @@ public final class VirtualMachine {
     /// SDM Vol. 3A §12.5.1) and the 8259 pair requests.
     @inline(__always)
     private func externalInterruptRequested(_ v: VCPU) -> Bool {
-        v.index == 0 && v.lapic.acceptsExtINT && intr?.interruptRequested == true
+        guard v.index == 0 && v.lapic.acceptsExtINT else { return false }
+        if let pic { return pic._withUnsafeGuaranteedRef { $0.interruptRequested } }
+        return externalInterrupts?.interruptRequested == true
     }
 
     /// VMCS01 asks for interrupt-window exits (SDM Vol. 3C §25.6.2, §26.2).
@@ -348,8 +354,7 @@ public final class VirtualMachine {
         // acknowledge at the end (an L2's presented interrupt returns first).
         let extINT = externalInterruptRequested(v)
         let interruptPending = extINT || v.lapic.pendingVector != nil
-        let l2: VirtualVMX?
-        if let vmx = v.vmx, vmx.inL2 { l2 = vmx } else { l2 = nil }
+        let l2 = v.inL2 ? v.vmx : nil
         if !v.nmiPending && !v.pendingDebugTrap && l2 == nil {
             // Two states in which the full path below changes nothing, told apart with the
             // controllers' words and three VMCS01 fields.
