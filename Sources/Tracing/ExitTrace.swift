@@ -2,16 +2,15 @@ import CPU
 
 /// Records VM exits: a bounded ring of the most recent events (for a trace dump) and counters
 /// of every exit ever recorded (for statistics), per level and reason, with the `timeline` of
-/// the slices they ended. Recording is a store into preallocated storage, cheap enough to leave
-/// on.
+/// the slices they ended. Recording is a store into storage allocated once (`FlatRing`, a flat
+/// counter table), cheap enough to leave on.
 public final class ExitTrace {
     public let capacity: Int
-    private var ring: [ExitEvent]
-    private var next = 0
+    private var ring: FlatRing<ExitEvent>
     public private(set) var recorded: UInt64 = 0
-    /// counts[row][reason] over the whole run: row 0 L1's exits, 1 L2's exits L0 handled, 2 L2's
-    /// exits reflected to L1.
-    private var counts: [[UInt64]]
+    /// counts[row * 128 + reason] over the whole run: row 0 L1's exits, 1 L2's exits L0
+    /// handled, 2 L2's exits reflected to L1.
+    private let counts: UnsafeMutablePointer<UInt64>
     /// Virtual VM entries (L1's VMLAUNCH/VMRESUME that entered L2).
     public private(set) var virtualEntries: UInt64 = 0
     /// Spans per vCPU and level, and instructions and virtual time per level.
@@ -23,19 +22,24 @@ public final class ExitTrace {
     public init(capacity: Int = 65_536) {
         self.capacity = max(1, capacity)
         timeline = LevelTimeline(capacity: self.capacity)
-        ring = []
-        ring.reserveCapacity(self.capacity)
-        counts = Array(repeating: Array(repeating: 0, count: 128), count: 3)
+        ring = FlatRing(capacity: self.capacity)
+        counts = .allocate(capacity: 3 * 128)
+        counts.initialize(repeating: 0, count: 3 * 128)
+    }
+
+    deinit {
+        ring.deallocate()
+        counts.deallocate()
     }
 
     public func record(_ e: ExitEvent) {
-        if ring.count < capacity { ring.append(e) } else { ring[next] = e }
-        next = (next + 1) % capacity
+        ring.append(e)
         recorded &+= 1
-        counts[Self.row(e.level, e.disposition)][Int(e.reason.rawValue) & 127] &+= 1
+        counts[Self.row(e.level, e.disposition) &* 128 &+ (Int(e.reason.rawValue) & 127)] &+= 1
         sliceExit = e
     }
 
+    @inline(__always)
     static func row(_ level: ExitEvent.Level, _ d: ExitEvent.Disposition) -> Int {
         level == .l1 ? 0 : (d == .handledByL0 ? 1 : 2)
     }
@@ -60,23 +64,21 @@ public final class ExitTrace {
 
     /// Whether any exit came from L2 or any virtual VM entry happened: a nested run.
     public var sawL2: Bool {
-        virtualEntries > 0 || counts[1].contains { $0 > 0 } || counts[2].contains { $0 > 0 }
+        virtualEntries > 0 || UnsafeBufferPointer(start: counts + 128, count: 2 * 128).contains { $0 > 0 }
     }
 
     /// The retained events, oldest first.
-    public var events: [ExitEvent] {
-        ring.count < capacity ? ring : Array(ring[next...] + ring[..<next])
-    }
+    public var events: [ExitEvent] { ring.elements }
 
     /// Exits recorded for `reason` at `level` (L2: handled by L0 and reflected together).
     public func count(_ reason: ExitReason, level: ExitEvent.Level) -> UInt64 {
         let r = Int(reason.rawValue) & 127
-        return level == .l1 ? counts[0][r] : counts[1][r] + counts[2][r]
+        return level == .l1 ? counts[r] : counts[128 + r] + counts[256 + r]
     }
 
     /// L2 exits for `reason` L0 handled (`.handledByL0`) or reflected to L1.
     public func count(_ reason: ExitReason, level: ExitEvent.Level, disposition: ExitEvent.Disposition) -> UInt64 {
-        counts[Self.row(level, disposition)][Int(reason.rawValue) & 127]
+        counts[Self.row(level, disposition) * 128 + (Int(reason.rawValue) & 127)]
     }
 
     /// One row per (level, reason) seen, most frequent first.

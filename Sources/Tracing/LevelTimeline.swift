@@ -44,10 +44,7 @@ public final class LevelTimeline {
     }
 
     public let capacity: Int
-    private var ring: [Span]
-    private var next = 0
-    /// Index in `ring` of the newest span (to extend it), -1 when empty.
-    private var newest = -1
+    private var ring: FlatRing<Span>
     /// Instructions retired per level (L0 retires none of its own: the instructions it
     /// emulates for a guest count at that guest's level), and virtual nanoseconds per track.
     private var l1Instructions: UInt64 = 0, l2Instructions: UInt64 = 0
@@ -57,13 +54,15 @@ public final class LevelTimeline {
 
     public init(capacity: Int = 65_536) {
         self.capacity = max(1, capacity)
-        ring = []
-        ring.reserveCapacity(self.capacity)
+        ring = FlatRing(capacity: self.capacity)
     }
+
+    deinit { ring.deallocate() }
 
     /// One slice of vCPU `cpu`: the guest at `level` ran from `start` to `guestEnd`, retiring
     /// `instructions` (with any L0 emulated for it), then L0 handled what ended the slice until
     /// `end`. `exit` is the exit L0 handled (nil when the slice ended by its budget).
+    @inline(__always)
     public func recordSlice(cpu: UInt16, level: ExitEvent.Level, guestVPID: UInt16, start: UInt64, guestEnd: UInt64,
                             end: UInt64, instructions n: UInt64, exit: ExitEvent?, virtualEntry: Bool) {
         let track: Track = level == .l1 ? .l1 : .l2
@@ -78,25 +77,24 @@ public final class LevelTimeline {
         }
     }
 
+    /// Extends the newest span when `s` continues it (same vCPU and guest, no gap; L0 spans
+    /// never merge), else adds `s`.
+    @inline(__always)
     private func append(_ s: Span) {
-        if newest >= 0 {
-            let last = ring[newest]
-            if last.cpu == s.cpu && last.track == s.track && last.guestVPID == s.guestVPID && last.end == s.start
-                && s.track != .l0 {
-                ring[newest].end = s.end
+        if ring.count > 0 && s.track != .l0 {
+            let last = ring.newest
+            if last.pointee.end == s.start && last.pointee.cpu == s.cpu && last.pointee.track == s.track
+                && last.pointee.guestVPID == s.guestVPID {
+                last.pointee.end = s.end
                 return
             }
         }
-        if ring.count < capacity { ring.append(s) } else { ring[next] = s }
-        newest = next
-        next = (next + 1) % capacity
+        ring.append(s)
         recorded &+= 1
     }
 
     /// The retained spans, oldest first.
-    public var spans: [Span] {
-        ring.count < capacity ? ring : Array(ring[next...] + ring[..<next])
-    }
+    public var spans: [Span] { ring.elements }
 
     /// Instructions retired at `level` over the whole run.
     public func instructionsRetired(_ level: ExitEvent.Level) -> UInt64 {

@@ -79,6 +79,10 @@ final class PICTests: XCTestCase {
         pic.pulseIRQ(0)
         XCTAssertFalse(pic.interruptRequested)
         XCTAssertEqual(pic.ioRead(port: 0x21, size: 1), 0xFF)
+        pic.ioWrite(port: 0x21, size: 1, value: 0xFE)          // unmask IR0: its latched edge requests
+        XCTAssertTrue(pic.interruptRequested)
+        XCTAssertEqual(pic.acknowledgeInterrupt(), 0x20)
+        XCTAssertFalse(pic.interruptRequested, "IR0 in service, nothing else unmasked")
     }
 
     func testLevelTriggeredInputsFollowTheLine() {

@@ -64,6 +64,31 @@ final class LocalAPICTests: XCTestCase {
         XCTAssertEqual(apic0.acknowledge(), 0x41)
     }
 
+    /// The pending vector and ExtINT acceptance are kept as state words (the VM reads them
+    /// after every exit): each enable that feeds them must refresh them (SDM Vol. 3A §12.4.3,
+    /// §12.4.7.2, §12.5.1, §12.8.4).
+    func testPendingVectorAndExtINTFollowTheEnables() {
+        apic0.accept(vector: 0x61, level: false)
+        XCTAssertEqual(apic0.pendingVector, 0x61)
+        apic0.mmioWrite(offset: 0xF0, size: 4, value: 0x0FF)      // SVR: software disabled
+        XCTAssertNil(apic0.pendingVector)
+        apic0.mmioWrite(offset: 0xF0, size: 4, value: 0x1FF)
+        XCTAssertEqual(apic0.pendingVector, 0x61, "the IRR survives a software disable")
+        XCTAssertFalse(apic0.acceptsExtINT, "LINT0 masked at reset")
+        apic0.mmioWrite(offset: 0x350, size: 4, value: 0x700)     // LINT0: ExtINT, unmasked
+        XCTAssertTrue(apic0.acceptsExtINT)
+        apic0.mmioWrite(offset: 0x350, size: 4, value: 0x1_0700)  // masked
+        XCTAssertFalse(apic0.acceptsExtINT)
+        XCTAssertTrue(apic0.writeBaseMSR(0xFEE0_0100))             // EN = 0: globally disabled
+        XCTAssertNil(apic0.pendingVector, "disabling resets the IRR")
+        XCTAssertTrue(apic0.acceptsExtINT, "a disabled APIC passes the 8259's INTR")
+        XCTAssertTrue(apic0.writeBaseMSR(0xFEE0_0900))
+        XCTAssertFalse(apic0.acceptsExtINT, "re-enabled with LINT0 masked (power-up state)")
+        apic0.mmioWrite(offset: 0xF0, size: 4, value: 0x1FF)
+        apic0.accept(vector: 0x30, level: false)
+        XCTAssertEqual(apic0.pendingVector, 0x30)
+    }
+
     func testIllegalVectorsSetErrors() {
         apic0.accept(vector: 5, level: false)
         XCTAssertNil(apic0.pendingVector)

@@ -20,7 +20,9 @@ public final class VirtualClock: TimeSource {
     /// Virtual nanoseconds per retired instruction (a 1 GIPS virtual processor).
     public let nanosecondsPerInstruction: UInt64 = 1
     public let tscHz: UInt64
-    private var processors: [Processor] = []
+    /// The vCPUs' processors, unretained: the VM's vCPUs own them and outlive the clock's
+    /// use of them, and the clock is read several times per VM exit.
+    private var processors: [Unmanaged<Processor>] = []
     /// Time skipped while all vCPUs were halted (virtual mode).
     public private(set) var idleNanoseconds: UInt64 = 0
     /// Virtual time charged for the VM exits L0 handled.
@@ -35,18 +37,29 @@ public final class VirtualClock: TimeSource {
         self.tscHz = tscHz
     }
 
-    func attach(_ p: Processor) { processors.append(p) }
+    func attach(_ p: Processor) { processors.append(.passUnretained(p)) }
 
     /// Instructions retired by all vCPUs.
     public var instructionsRetired: UInt64 {
-        processors.reduce(0) { $0 &+ $1.instructionsRetired }
+        processors.withUnsafeBufferPointer { ps in
+            var n: UInt64 = 0
+            for p in ps { n &+= p._withUnsafeGuaranteedRef { $0.instructionsRetired } }
+            return n
+        }
     }
 
     /// Instruction times of all vCPUs: retired instructions plus their stalls (PAUSE).
+    @inline(__always)
     var elapsedInstructionTime: UInt64 {
-        processors.reduce(0) { $0 &+ $1.elapsedTime }
+        processors.withUnsafeBufferPointer { ps in
+            var t: UInt64 = 0
+            // `Processor.elapsedTime`, field by field: the getter is not inlinable across modules.
+            for p in ps { t &+= p._withUnsafeGuaranteedRef { $0.instructionsRetired &+ $0.stallTime } }
+            return t
+        }
     }
 
+    @inline(__always)
     public var nanoseconds: UInt64 {
         switch source {
         case .virtual: return elapsedInstructionTime &* nanosecondsPerInstruction &+ idleNanoseconds &+ exitNanoseconds
@@ -68,7 +81,7 @@ public final class VirtualClock: TimeSource {
     /// The TSC of vCPU `cpu` as that processor computes it.
     public func tsc(cpu: Int) -> UInt64 {
         guard cpu >= 0 && cpu < processors.count else { return 0 }
-        return processors[cpu].timeStampCounter
+        return processors[cpu].takeUnretainedValue().timeStampCounter
     }
 
     /// TSC ticks per virtual nanosecond (the model's TSC rate over a 1 GIPS processor).
@@ -77,8 +90,8 @@ public final class VirtualClock: TimeSource {
     /// Before a vCPU runs: align its TSC with machine time, so every vCPU's TSC is machine time
     /// × the TSC rate at the start of its slice and advances with its own instructions
     /// (guest-written TSC adjustments stay on top).
-    func synchronizeTSC(_ p: Processor) {
-        let target = nanoseconds &* ticksPerNanosecond
+    func synchronizeTSC(_ p: Processor, now: UInt64) {
+        let target = now &* ticksPerNanosecond
         p.timeStampOffset = target &- p.elapsedTime &* p.model.tscPerInstruction
     }
 

@@ -1,4 +1,5 @@
 import CPU
+import NestedVMX
 import Tracing
 
 /// L0's handling of the VM exits of an L1 vCPU running under VMCS01 (SDM Vol. 3C ch. 26
@@ -18,21 +19,22 @@ extension VirtualMachine {
         case end(Outcome)
     }
 
-    func handleL1Exit(_ reason: ExitReason, on v: VCPU) -> L1ExitResolution {
+    /// `time`: the clock at the exit, when the caller has just read it.
+    func handleL1Exit(_ reason: ExitReason, on v: VCPU, at time: UInt64? = nil) -> L1ExitResolution {
         let vmcs = v.vmcs01
         let rip = vmcs[.guestRIP], qualification = vmcs[.exitQualification]
-        exitTrace.record(ExitEvent(time: clock.nanoseconds, cpu: UInt16(v.index), level: .l1, reason: reason,
+        exitTrace.record(ExitEvent(time: time ?? clock.nanoseconds, cpu: UInt16(v.index), level: .l1, reason: reason,
                                    qualification: qualification, guestRIP: rip))
-        reinjectVectoredEvent(v)
+        reinjectVectoredEvent(vmcs)
         clock.chargeVMExit()
         switch reason {
         case .cpuid:
-            handleCPUID(v)
+            handleCPUID(v, vmcs: vmcs)
         case .hlt:
-            skipInstruction(v)
+            skipInstruction(v, vmcs: vmcs, inL2: false)
             if !v.pendingDebugTrap { v.state = .halted }
         case .ioInstruction:
-            return handleIO(v, qualification: qualification)
+            return handleIO(v, qualification: qualification, vmcs: vmcs, inL2: false)
         case .rdmsr, .wrmsr, .xsetbv:
             // The MSR policy is the architectural one with the local APIC's MSRs on L0's APIC
             // (`PlatformRegisterHandler`): the processor's RDMSR/WRMSR, #GP included — except
@@ -60,9 +62,9 @@ extension VirtualMachine {
         case .pause:
             // PAUSE exiting is on only while another vCPU is runnable (`run`): a spinning
             // vCPU gives up the rest of its slice to the one it is likely waiting for.
-            skipInstruction(v)
+            skipInstruction(v, vmcs: vmcs, inL2: false)
         case .invd, .wbinvd:
-            skipInstruction(v)            // caches are not modelled: nothing to write back
+            skipInstruction(v, vmcs: vmcs, inL2: false)            // caches are not modelled: nothing to write back
         case .vmcall:
             handleVMCALL(v)
         case .exceptionOrNMI:
@@ -84,21 +86,22 @@ extension VirtualMachine {
 
     // MARK: Instruction handlers
 
-    /// CPUID (SDM Vol. 2A "CPUID"): the leaves of the vCPU's model.
-    func handleCPUID(_ v: VCPU) {
+    /// CPUID (SDM Vol. 2A "CPUID"): the leaves of the vCPU's model. L1's exit (VMCS01).
+    func handleCPUID(_ v: VCPU, vmcs: VMCS) {
         let p = v.processor
         let r = p.cpuidLeaf(UInt32(truncatingIfNeeded: p.gpr[0]), UInt32(truncatingIfNeeded: p.gpr[1]))
         p.gpr[GPR.rax.rawValue] = UInt64(r.eax)
         p.gpr[GPR.rbx.rawValue] = UInt64(r.ebx)
         p.gpr[GPR.rcx.rawValue] = UInt64(r.ecx)
         p.gpr[GPR.rdx.rawValue] = UInt64(r.edx)
-        skipInstruction(v)
+        skipInstruction(v, vmcs: vmcs, inL2: false)
     }
 
     /// IN/OUT with the exit qualification of SDM Vol. 3C Table 28-5: size in bits 2:0,
     /// direction in bit 3, string in bit 4, port in bits 31:16. String forms are emulated
-    /// (segments, RSI/RDI, REP counts and faults are the processor's).
-    func handleIO(_ v: VCPU, qualification: UInt64) -> L1ExitResolution {
+    /// (segments, RSI/RDI, REP counts and faults are the processor's). `vmcs` is the VMCS
+    /// that exited (VMCS01, or VMCS02 with `inL2`).
+    func handleIO(_ v: VCPU, qualification: UInt64, vmcs: VMCS, inL2: Bool) -> L1ExitResolution {
         let q = IOInstructionQualification(rawValue: qualification)
         if q.isString { return emulate(v, because: .ioInstruction) }
         let size = q.size, input = q.isInput, port = q.port
@@ -115,7 +118,7 @@ extension VirtualMachine {
             let mask: UInt64 = size == 1 ? 0xFF : (size == 2 ? 0xFFFF : 0xFFFF_FFFF)
             bus.ioWrite(port: port, size: size, value: UInt32(rax & mask))
         }
-        skipInstruction(v)
+        skipInstruction(v, vmcs: vmcs, inL2: inL2)
         return .resume
     }
 
@@ -166,14 +169,17 @@ extension VirtualMachine {
     /// ended (SDM Vol. 3C §25.4.2 Table 25-3: the blocking covers one instruction), and with
     /// RFLAGS.TF a single-step trap after it (SDM Vol. 3A §18.3.1.4: DR6.BS, delivered as a
     /// #DB trap before any interrupt, Table 6-2 priority 4 vs 5).
-    func skipInstruction(_ v: VCPU) {
-        let vmcs = v.currentVMCS
+    func skipInstruction(_ v: VCPU) { skipInstruction(v, vmcs: v.currentVMCS, inL2: v.inL2) }
+
+    /// `skipInstruction` with the vCPU's current VMCS and level already at hand.
+    func skipInstruction(_ v: VCPU, vmcs: VMCS, inL2: Bool) {
         var rip = vmcs[.guestRIP] &+ vmcs[.exitInstructionLength]
         // Outside 64-bit mode RIP wraps at the code segment's size (CS.D/B, bit 14).
         if !guestIn64BitMode(vmcs) { rip &= vmcs[.guestCSAccessRights] & (1 << 14) != 0 ? 0xFFFF_FFFF : 0xFFFF }
         vmcs[.guestRIP] = rip
-        vmcs[.guestInterruptibilityState] &= ~3
-        if v.inL2 {
+        let interruptibility = vmcs[.guestInterruptibilityState]
+        if interruptibility & 3 != 0 { vmcs[.guestInterruptibilityState] = interruptibility & ~3 }
+        if inL2 {
             // L2's single-step trap and monitor trap flag follow the instruction as they would
             // on hardware: a pending debug exception (BS) and a pending MTF VM exit for the
             // next entry (SDM Vol. 3C §27.7.3, §26.5.2), so vmcs12's exception bitmap and MTF
@@ -217,8 +223,10 @@ extension VirtualMachine {
     /// An exit during the delivery of an event (IDT-vectoring information valid, SDM Vol. 3C
     /// §28.2.4) leaves that event undelivered: L0 queues it again for the next entry, with
     /// its error code and instruction length (§27.6.1).
-    func reinjectVectoredEvent(_ v: VCPU) {
-        let vmcs = v.currentVMCS
+    func reinjectVectoredEvent(_ v: VCPU) { reinjectVectoredEvent(v.currentVMCS) }
+
+    /// `reinjectVectoredEvent` for the VMCS that exited.
+    func reinjectVectoredEvent(_ vmcs: VMCS) {
         let info = vmcs.idtVectoring
         guard info.isValid else { return }
         vmcs.inject(info.asInjection, errorCode: UInt32(truncatingIfNeeded: vmcs[.idtVectoringErrorCode]),
@@ -228,11 +236,22 @@ extension VirtualMachine {
     func setInterruptWindowExiting(_ v: VCPU, _ on: Bool) { setPrimaryControl(v, .interruptWindowExiting, on) }
     func setNMIWindowExiting(_ v: VCPU, _ on: Bool) { setPrimaryControl(v, .nmiWindowExiting, on) }
 
+    /// Sets or clears an L0-owned primary processor-based control (SDM Vol. 3C §25.6.2
+    /// Table 25-6) of the VMCS the vCPU next enters: VMCS01's field directly (outside L2 the
+    /// current VMCS is VMCS01), written only when the bit changes; VMCS02's through nested VMX.
+    @inline(__always)
     func setPrimaryControl(_ v: VCPU, _ control: PrimaryProcessorBasedControls, _ on: Bool) {
         if v.inL2, let vmx = v.vmx { return vmx.setL0Control(control, on) }
-        let vmcs = v.currentVMCS
-        let bit = UInt64(control.rawValue)
-        vmcs[.primaryProcessorBasedControls] = on ? vmcs[.primaryProcessorBasedControls] | bit
-                                                  : vmcs[.primaryProcessorBasedControls] & ~bit
+        setL0Control(control, on, l2: nil, vmcs01: v.vmcs01)
+    }
+
+    /// `setPrimaryControl` with the vCPU's level at hand: `l2` (nested VMX while L2 runs) or
+    /// VMCS01.
+    @inline(__always)
+    func setL0Control(_ control: PrimaryProcessorBasedControls, _ on: Bool, l2: VirtualVMX?, vmcs01: VMCS) {
+        if let vmx = l2 { return vmx.setL0Control(control, on) }
+        let old = vmcs01[.primaryProcessorBasedControls], bit = UInt64(control.rawValue)
+        let new = on ? old | bit : old & ~bit
+        if new != old { vmcs01[.primaryProcessorBasedControls] = new }
     }
 }

@@ -33,8 +33,8 @@ extension VirtualMachine {
                 return l1Shutdown(v)
             }
         case .l0IO:
-            reinjectVectoredEvent(v)
-            return handleIO(v, qualification: v02[.exitQualification])
+            reinjectVectoredEvent(v02)
+            return handleIO(v, qualification: v02[.exitQualification], vmcs: v02, inL2: true)
         case .l0MSR:
             return emulate(v, because: reason)
         case .l0Resume:

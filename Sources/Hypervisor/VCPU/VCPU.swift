@@ -26,14 +26,17 @@ public final class VCPU: LocalAPICHost {
     var sipiVector: UInt8?
     /// The VMCS L0 runs L1 under (L1's state between VM exits and entries).
     public let vmcs01: VMCS
-    /// The virtual processor's VMX operation when L0 offers VMX to L1 (nested VMX).
-    public internal(set) var vmx: VirtualVMX?
+    /// The virtual processor's VMX operation when L0 offers VMX to L1 (nested VMX). A
+    /// constant, so the exit path reads it without retaining it.
+    public let vmx: VirtualVMX?
     /// The VMCS the next `Processor.run(vmcs:)` enters: VMCS01, or the VMCS02 of a nested
     /// guest while L1 has one running. Exit handlers that complete an instruction or queue an
     /// event act on this one.
     public var currentVMCS: VMCS { vmx?.currentVMCS ?? vmcs01 }
     /// L2 runs (its exits go through nested VMX's routing).
-    public var inL2: Bool { vmx?.inL2 ?? false }
+    public var inL2: Bool { vmxUnretained?._withUnsafeGuaranteedRef { $0.inL2 } ?? false }
+    /// `vmx`, for the exit path's questions without a retain.
+    private let vmxUnretained: Unmanaged<VirtualVMX>?
     /// L0 changed the processor's state directly (boot, reset, INIT, SIPI): VMCS01's guest
     /// state is taken from the processor before the next VM entry.
     var guestStateStale = true
@@ -49,11 +52,13 @@ public final class VCPU: LocalAPICHost {
     /// run, so a sender spinning on the handler's effect sees it soon (`eventSliceInstructions`).
     var eventJustQueued = false
 
-    init(index: Int, processor: Processor, lapic: LocalAPIC, vmcs01: VMCS) {
+    init(index: Int, processor: Processor, lapic: LocalAPIC, vmcs01: VMCS, vmx: VirtualVMX?) {
         self.index = index
         self.processor = processor
         self.lapic = lapic
         self.vmcs01 = vmcs01
+        self.vmx = vmx
+        vmxUnretained = vmx.map { .passUnretained($0) }
         state = index == 0 ? .running : .waitingForSIPI
     }
 

@@ -22,24 +22,29 @@ public struct RunLimits: Sendable {
 extension VirtualMachine {
     /// A slice budget cut so the run ends exactly at the instruction limit and no later than
     /// one instruction past the time limit.
-    func budget(_ slice: UInt64, within limits: RunLimits) -> UInt64 {
+    @inline(__always)
+    func budget(_ slice: UInt64, within limits: RunLimits, now: UInt64) -> UInt64 {
         var b = slice
         if limits.instructions != .max {
             let retired = clock.instructionsRetired
             b = min(b, limits.instructions > retired ? limits.instructions - retired : 1)
         }
         if limits.nanoseconds != .max {
-            let now = clock.nanoseconds, step = clock.nanosecondsPerInstruction
+            let step = clock.nanosecondsPerInstruction
             b = min(b, limits.nanoseconds > now ? (limits.nanoseconds - now + step - 1) / step : 1)
         }
         return max(b, 1)
     }
 
     /// The outcome once a limit is reached (a request from outside first), else nil.
-    func limitReached(_ limits: RunLimits) -> Outcome? {
+    func limitReached(_ limits: RunLimits) -> Outcome? { limitReached(limits, now: clock.nanoseconds) }
+
+    /// `limitReached` with the clock just read (`now`).
+    @inline(__always)
+    func limitReached(_ limits: RunLimits, now: UInt64) -> Outcome? {
         if let signal = limits.interruption?() { return .interrupted(signal: signal) }
         if limits.instructions != .max && clock.instructionsRetired >= limits.instructions { return .instructionLimit }
-        if limits.nanoseconds != .max && clock.nanoseconds >= limits.nanoseconds { return .timeLimit }
+        if limits.nanoseconds != .max && now >= limits.nanoseconds { return .timeLimit }
         return nil
     }
 }

@@ -34,17 +34,27 @@ public final class VirtualMachine {
     public let ioapic: IOAPIC
     public private(set) var vcpus: [VCPU] = []
     /// The 8259 pair, once the board attaches it.
-    public var externalInterrupts: ExternalInterruptSource?
+    public var externalInterrupts: ExternalInterruptSource? {
+        didSet { pic = (externalInterrupts as? PICInterruptSource).map { .passUnretained($0.pic) } }
+    }
+    /// The board's 8259 pair behind `externalInterrupts`, unretained (the board holds it): its
+    /// INTR word is read after every exit without an existential call or a retain.
+    private var pic: Unmanaged<PIC8259Pair>?
     /// The vCPU whose instruction is executing (the local APIC window decodes to its APIC).
-    public private(set) var current: VCPU
+    public var current: VCPU { currentVCPU.takeUnretainedValue() }
+    /// `current`, unretained (`vcpus` owns it): set before every slice.
+    private var currentVCPU: Unmanaged<VCPU>
     /// Set by the exit device; ends `run`.
     public var exitStatus: Int32?
     /// Triple faults and resets seen (for `noReboot == false`).
     public internal(set) var resets = 0
     /// In ACPI S3 (the PM block's state): no vCPU runs until a wake event (SleepStates.swift).
-    public var sleeping: Bool { board?.acpiPM.sleeping ?? false }
+    public var sleeping: Bool { powerManagement?._withUnsafeGuaranteedRef { $0.sleeping } ?? false }
     /// The guest entered S5 (the PM block's state): `run` ends with `.poweredOff`.
-    public var poweredOff: Bool { board?.acpiPM.poweredOff ?? false }
+    public var poweredOff: Bool { powerManagement?._withUnsafeGuaranteedRef { $0.poweredOff } ?? false }
+    /// The board's PM block, unretained (the board owns it for the VM's life): the run loop
+    /// asks it after every exit.
+    private var powerManagement: Unmanaged<ACPIPowerManagement>?
     /// Resumes from S3 at a waking vector.
     public internal(set) var s3Resumes = 0
     /// Virtual time at which the machine entered S3.
@@ -85,28 +95,31 @@ public final class VirtualMachine {
         scheduler = EventScheduler(time: clock)
         apicBus = APICBus()
         ioapic = IOAPIC(bus: apicBus)
-        var list: [VCPU] = []
+        var processors: [Processor] = []
         for i in 0..<configuration.cpuCount {
-            let p = Processor(memory: memory, bus: bus, model: configuration.cpuModel, index: i)
+            processors.append(Processor(memory: memory, bus: bus, model: configuration.cpuModel, index: i))
+        }
+        if offersVMX {
+            let n = NestedVMX(processor: processors[0].vmxCapabilities, withheld: configuration.cpuModel.vmxWithheld,
+                              memory: memory, ramTop: ramTop,
+                              regionBase: ramTop + EPT01.reservedBytes, processors: processors.count)
+            n.shadowsVMCS12 = configuration.shadowsVMCS12
+            nested = n
+        }
+        var list: [VCPU] = []
+        for (i, p) in processors.enumerated() {
             let lapic = LocalAPIC(apicID: UInt32(i), cpuIndex: i, bootstrap: i == 0, bus: apicBus,
                                   scheduler: scheduler, x2APICSupported: configuration.cpuModel.has(.x2apic))
             // Each VMCS01 has its own VPID (index + 1): L1's cached translations survive its exits.
-            let v = VCPU(index: i, processor: p, lapic: lapic,
-                         vmcs01: VMCS01.make(ept: ept01.pointer, vpid: UInt16(i + 1)))
+            let vmcs01 = VMCS01.make(ept: ept01.pointer, vpid: UInt16(i + 1))
+            let v = VCPU(index: i, processor: p, lapic: lapic, vmcs01: vmcs01,
+                         vmx: nested?.makeVirtualVMX(processor: p, vmcs01: vmcs01))
             lapic.host = v
             clock.attach(p)
             list.append(v)
         }
         vcpus = list
-        current = list[0]
-        if offersVMX {
-            let n = NestedVMX(processor: list[0].processor.vmxCapabilities, withheld: configuration.cpuModel.vmxWithheld,
-                              memory: memory, ramTop: ramTop,
-                              regionBase: ramTop + EPT01.reservedBytes, processors: list.count)
-            n.shadowsVMCS12 = configuration.shadowsVMCS12
-            nested = n
-            for v in list { v.vmx = n.makeVirtualVMX(processor: v.processor, vmcs01: v.vmcs01) }
-        }
+        currentVCPU = .passUnretained(list[0])
         for v in vcpus { v.processor.platformRegisters = self }
         let window = LocalAPICWindow(self)
         try bus.map(mmio: LocalAPIC.defaultBase..<(LocalAPIC.defaultBase + 0x1000), to: window)
@@ -117,6 +130,7 @@ public final class VirtualMachine {
         }, device: window)
         try bus.map(mmio: IOAPIC.defaultBase..<(IOAPIC.defaultBase + 0x1000), to: ioapic)
         board = try PCBoard(vm: self, options: options)
+        powerManagement = .passUnretained(board.acpiPM)
     }
 
     public var bootProcessor: Processor { vcpus[0].processor }
@@ -136,70 +150,25 @@ public final class VirtualMachine {
     /// Runs the vCPUs round robin until the guest exits, shuts down or deadlocks (no waiting
     /// vCPU can be woken: `someVCPUCanWake`), or a limit is reached.
     public func run(limits: RunLimits) -> Outcome {
+        // The sole vCPU's next turn was taken by `runSlices`, which found it waiting.
+        var nextTurnTaken = false
         while true {
             if let s = exitStatus { return .exited(status: s) }
             if poweredOff { return .poweredOff }
             var ran = false
-            for v in vcpus {
-                v.applyInterprocessorSignals()
-                if v.guestStateStale {
-                    VMCS01.load(guestStateOf: v.processor, into: v.vmcs01)
-                    v.guestStateStale = false
-                }
-                if !v.pendingVMCS01Writes.isEmpty {
-                    for w in v.pendingVMCS01Writes { v.vmcs01[w.field] = w.value }
-                    v.pendingVMCS01Writes.removeAll()
-                    v.vmcs01Edited = true
-                }
-                deliverEvents(to: v)
-                guard v.state == .running && !sleeping else { continue }
-                current = v
-                clock.synchronizeTSC(v.processor)
-                v.isRunning = true
-                let shared = vcpus.count > 1 && vcpus.lazy.filter({ $0.state == .running }).count > 1
-                // Pause-loop exiting, L0's way (SDM Vol. 3C §26.1.3 "PAUSE exiting"): while
-                // vCPUs share the thread, PAUSE ends a spinning vCPU's slice.
-                setPrimaryControl(v, .pauseExiting, shared)
-                // Per-level accounting (Tracing's timeline): the slice, and what L0 emulates while
-                // handling its end, count at the level that ran it; L0's span runs from the exit
-                // to the end of this iteration.
-                let level: ExitEvent.Level = v.inL2 ? .l2 : .l1, started = clock.nanoseconds
-                let retiredBefore = v.processor.instructionsRetired
-                let vpid12 = level == .l2 ? UInt16(truncatingIfNeeded: v.vmx?.runningVMCS12?[.virtualProcessorIdentifier] ?? 0) : 0
-                var guestEnd = started
-                defer {
-                    exitTrace.recordSlice(cpu: UInt16(v.index), level: level, guestVPID: vpid12,
-                                          start: started, guestEnd: guestEnd, end: clock.nanoseconds,
-                                          instructions: v.processor.instructionsRetired &- retiredBefore)
-                }
-                let outcome = v.processor.run(vmcs: v.currentVMCS, budget: budget(sliceBudget(for: v, shared: shared), within: limits))
-                guestEnd = clock.nanoseconds
-                v.eventJustQueued = false
-                v.isRunning = false
-                ran = true
-                switch outcome {
-                case .vmExit(let reason):
-                    if v.currentVMCS.exitReasonField.isEntryFailure {
-                        return .l0Failure(cpu: v.index, message: entryFailureMessage(v, reason: "\(reason)"))
+            if nextTurnTaken {
+                nextTurnTaken = false
+            } else {
+                for v in vcpus {
+                    switch runSlices(of: v, limits: limits) {
+                    case .notRunnable: continue
+                    case .ran: ran = true
+                    case .ranThenWaits:
+                        ran = true
+                        nextTurnTaken = true
+                    case .end(let o): return o
                     }
-                    let resolution = v.inL2 ? handleL2Exit(reason, on: v) : handleL1Exit(reason, on: v)
-                    if case .end(let o) = resolution { return o }
-                case .entryFailed(let error):
-                    return .l0Failure(cpu: v.index, message: entryFailureMessage(v, reason: "VMfailValid \(error.rawValue)"))
-                case .vmxAbort(let indicator):
-                    return .l0Failure(cpu: v.index, message: "VMX abort \(indicator.rawValue) (\(indicator)) on a VM exit from VMCS01: an L0 bug")
-                case .halted:
-                    v.state = .halted
-                case .budgetExhausted where v.inL2 && v.currentVMCS[.guestActivityState] == UInt64(ActivityState.waitForSIPI.rawValue):
-                    // L2 waits for a SIPI (only a SIPI exit ends that state, §26.2): idle until one comes.
-                    v.state = .waitingForSIPI
-                case .budgetExhausted, .stopRequested, .interruptWindow:
-                    break
                 }
-                scheduler.runDue()
-                if let s = exitStatus { return .exited(status: s) }
-                if poweredOff { return .poweredOff }
-                if let o = limitReached(limits) { return o }
             }
             if !ran {
                 // Every vCPU waits: jump virtual time to the next timer, or give up.
@@ -216,6 +185,105 @@ public final class VirtualMachine {
         }
     }
 
+    /// What `runSlices` did with its vCPU.
+    private enum SliceEnd {
+        /// The vCPU waits (halted, waiting for a SIPI, shut down, or the machine sleeps).
+        case notRunnable
+        /// It ran one slice or more.
+        case ran
+        /// The sole vCPU ran, and its next turn (taken already) found it waiting.
+        case ranThenWaits
+        /// The run ends.
+        case end(Outcome)
+    }
+
+    /// vCPU `v`'s turn in the round robin: signals and events applied, then a slice. A sole vCPU
+    /// the exit left runnable, with nothing for the next turn's bookkeeping to do (no INIT or
+    /// SIPI, no state for VMCS01, no machine sleep; `deliverEvents` still runs), is re-entered
+    /// here directly rather than through `run`'s loop — the same steps in the same order.
+    private func runSlices(of v: VCPU, limits: RunLimits) -> SliceEnd {
+        v.applyInterprocessorSignals()
+        if v.guestStateStale {
+            VMCS01.load(guestStateOf: v.processor, into: v.vmcs01)
+            v.guestStateStale = false
+        }
+        if !v.pendingVMCS01Writes.isEmpty {
+            for w in v.pendingVMCS01Writes { v.vmcs01[w.field] = w.value }
+            v.pendingVMCS01Writes.removeAll()
+            v.vmcs01Edited = true
+        }
+        deliverEvents(to: v)
+        guard v.state == .running && !sleeping else { return .notRunnable }
+        let alone = vcpus.count == 1
+        while true {
+            if let o = runSlice(v, limits: limits) { return .end(o) }
+            guard alone, v.state == .running, !v.initPending, v.sipiVector == nil, !v.guestStateStale,
+                  v.pendingVMCS01Writes.isEmpty, !sleeping else { return .ran }
+            deliverEvents(to: v)
+            guard v.state == .running else { return .ranThenWaits }
+        }
+    }
+
+    /// One `Processor.run` slice of `v` and L0's handling of how it ended; an outcome ends the
+    /// run.
+    private func runSlice(_ v: VCPU, limits: RunLimits) -> Outcome? {
+        currentVCPU = .passUnretained(v)
+        // One clock read before the slice, one after it, one after L0's handling: nothing
+        // between them moves virtual time.
+        let started = clock.nanoseconds
+        clock.synchronizeTSC(v.processor, now: started)
+        v.isRunning = true
+        let shared = vcpus.count > 1 && moreThanOneRunnable
+        // Pause-loop exiting, L0's way (SDM Vol. 3C §26.1.3 "PAUSE exiting"): while vCPUs share
+        // the thread, PAUSE ends a spinning vCPU's slice.
+        setPrimaryControl(v, .pauseExiting, shared)
+        // Per-level accounting (Tracing's timeline): the slice, and what L0 emulates while
+        // handling its end, count at the level that ran it; L0's span runs from the exit to
+        // the end of this slice's handling.
+        let inL2 = v.inL2, level: ExitEvent.Level = inL2 ? .l2 : .l1
+        let retiredBefore = v.processor.instructionsRetired
+        let vpid12 = level == .l2 ? UInt16(truncatingIfNeeded: v.vmx?.runningVMCS12?[.virtualProcessorIdentifier] ?? 0) : 0
+        var guestEnd = started
+        var end: UInt64?
+        defer {
+            exitTrace.recordSlice(cpu: UInt16(v.index), level: level, guestVPID: vpid12,
+                                  start: started, guestEnd: guestEnd, end: end ?? clock.nanoseconds,
+                                  instructions: v.processor.instructionsRetired &- retiredBefore)
+        }
+        let slice = budget(sliceBudget(for: v, shared: shared, now: started), within: limits, now: started)
+        // VMCS01, or while L2 runs the VMCS02 nested VMX keeps current (it stays current until
+        // L0 handles the exit).
+        let outcome = inL2 ? v.processor.run(vmcs: v.currentVMCS, budget: slice) : v.processor.run(vmcs: v.vmcs01, budget: slice)
+        guestEnd = clock.nanoseconds
+        v.eventJustQueued = false
+        v.isRunning = false
+        switch outcome {
+        case .vmExit(let reason):
+            if (inL2 ? v.currentVMCS : v.vmcs01).exitReasonField.isEntryFailure {
+                return .l0Failure(cpu: v.index, message: entryFailureMessage(v, reason: "\(reason)"))
+            }
+            let resolution = level == .l2 ? handleL2Exit(reason, on: v) : handleL1Exit(reason, on: v, at: guestEnd)
+            if case .end(let o) = resolution { return o }
+        case .entryFailed(let error):
+            return .l0Failure(cpu: v.index, message: entryFailureMessage(v, reason: "VMfailValid \(error.rawValue)"))
+        case .vmxAbort(let indicator):
+            return .l0Failure(cpu: v.index, message: "VMX abort \(indicator.rawValue) (\(indicator)) on a VM exit from VMCS01: an L0 bug")
+        case .halted:
+            v.state = .halted
+        case .budgetExhausted where inL2 && v.currentVMCS[.guestActivityState] == UInt64(ActivityState.waitForSIPI.rawValue):
+            // L2 waits for a SIPI (only a SIPI exit ends that state, §26.2): idle until one comes.
+            v.state = .waitingForSIPI
+        case .budgetExhausted, .stopRequested, .interruptWindow:
+            break
+        }
+        let now = clock.nanoseconds
+        end = now
+        scheduler.runDue(now: now)
+        if let s = exitStatus { return .exited(status: s) }
+        if poweredOff { return .poweredOff }
+        return limitReached(limits, now: now)
+    }
+
     /// An entry into a VMCS L0 built failed: an L0 bug, reported with the rule it broke.
     private func entryFailureMessage(_ v: VCPU, reason: String) -> String {
         let which = v.currentVMCS === v.vmcs01 ? "VMCS01" : "VMCS02"
@@ -224,16 +292,25 @@ public final class VirtualMachine {
         return "\(which) failed VM entry: \(f) — \(whose)"
     }
 
-    /// Instructions the current slice may run: up to the next timer deadline, and the shorter
-    /// shared slice while other vCPUs are runnable too.
-    private func sliceBudget(for v: VCPU, shared: Bool) -> UInt64 {
+    /// More than one vCPU is runnable (the slice is shared).
+    private var moreThanOneRunnable: Bool {
+        var n = 0
+        for v in vcpus where v.state == .running {
+            n += 1
+            if n > 1 { return true }
+        }
+        return false
+    }
+
+    /// Instructions the current slice may run: up to the next timer deadline (`now` is the
+    /// clock), and the shorter shared slice while other vCPUs are runnable too.
+    private func sliceBudget(for v: VCPU, shared: Bool, now: UInt64) -> UInt64 {
         var budget = configuration.sliceInstructions
         if shared {
             budget = min(budget, v.eventJustQueued ? configuration.eventSliceInstructions
                                                    : configuration.sharedSliceInstructions)
         }
         if let d = scheduler.nextDeadline {
-            let now = clock.nanoseconds
             let left = d > now ? (d - now + clock.nanosecondsPerInstruction - 1) / clock.nanosecondsPerInstruction : 1
             budget = max(1, min(budget, left))
         }
@@ -242,9 +319,23 @@ public final class VirtualMachine {
 
     func hasDeliverableEvent(_ v: VCPU) -> Bool {
         if v.nmiPending { return true }
-        guard v.interruptFlag else { return false }
-        if v.lapic.pendingVector != nil { return true }
-        return v.index == 0 && v.lapic.acceptsExtINT && externalInterrupts?.interruptRequested == true
+        guard v.lapic.pendingVector != nil || externalInterruptRequested(v) else { return false }
+        return v.interruptFlag
+    }
+
+    /// The 8259's INTR reaches vCPU `v`: the BSP's local APIC passes ExtINT (virtual wire,
+    /// SDM Vol. 3A §12.5.1) and the 8259 pair requests.
+    @inline(__always)
+    private func externalInterruptRequested(_ v: VCPU) -> Bool {
+        guard v.index == 0 && v.lapic.acceptsExtINT else { return false }
+        if let pic { return pic._withUnsafeGuaranteedRef { $0.interruptRequested } }
+        return externalInterrupts?.interruptRequested == true
+    }
+
+    /// VMCS01 asks for interrupt-window exits (SDM Vol. 3C §25.6.2, §26.2).
+    @inline(__always)
+    static func interruptWindowExiting(_ vmcs01: VMCS) -> Bool {
+        vmcs01[.primaryProcessorBasedControls] & UInt64(PrimaryProcessorBasedControls.interruptWindowExiting.rawValue) != 0
     }
 
     /// Queues the highest-priority pending event for the next VM entry through VMCS01's
@@ -259,9 +350,32 @@ public final class VirtualMachine {
     /// exiting) is presented to the processor instead, which takes the VM exit at the right
     /// boundary whatever L2's RFLAGS.IF (SDM Vol. 3C §26.2); the others are L2's to take.
     private func deliverEvents(to v: VCPU) {
+        // The controllers' state words, read once: nothing below changes them before the
+        // acknowledge at the end (an L2's presented interrupt returns first).
+        let extINT = externalInterruptRequested(v)
+        let interruptPending = extINT || v.lapic.pendingVector != nil
+        let l2 = v.inL2 ? v.vmx : nil
+        if !v.nmiPending && !v.pendingDebugTrap && l2 == nil {
+            // Two states in which the full path below changes nothing, told apart with the
+            // controllers' words and three VMCS01 fields.
+            let vmcs01 = v.vmcs01, window = Self.interruptWindowExiting(vmcs01)
+            // Nothing to queue, and interrupt-window exiting (the one thing the path could
+            // change) already off.
+            if !interruptPending && !window { return }
+            // An interrupt L1 blocks (RFLAGS.IF = 0, STI or MOV SS blocking, SDM Vol. 3A §6.8.1,
+            // Vol. 3C §25.4.2) while it runs, with the window exit already asked for.
+            if interruptPending && window && v.state == .running
+                && (vmcs01[.guestRFLAGS] & (1 << 9) == 0 || vmcs01[.guestInterruptibilityState] & 3 != 0)
+                && vmcs01[.guestActivityState] != UInt64(ActivityState.shutdown.rawValue) { return }
+        }
         guard v.state == .running || v.state == .halted else { return }
-        if v.inL2, let vmx = v.vmx, presentExitingEvents(to: v, vmx) { return }
-        let vmcs = v.currentVMCS
+        let vmcs: VMCS
+        if let vmx = l2 {
+            if presentExitingEvents(to: v, vmx) { return }
+            vmcs = vmx.currentVMCS
+        } else {
+            vmcs = v.vmcs01
+        }
         // One event per entry: an event already queued (or being re-injected) goes first.
         guard !vmcs.entryInterruption.isValid else { return }
         // SDM Vol. 3C §27.3.1.5: VM entry injects only events the guest's activity state lets
@@ -300,14 +414,13 @@ public final class VirtualMachine {
                 setNMIWindowExiting(v, true)
             }
         }
-        let extINT = v.index == 0 && v.lapic.acceptsExtINT && externalInterrupts?.interruptRequested == true
-        guard (v.lapic.pendingVector != nil || extINT) && !shutdown else {
-            setInterruptWindowExiting(v, false)
+        guard interruptPending && !shutdown else {
+            setL0Control(.interruptWindowExiting, false, l2: l2, vmcs01: vmcs)
             return
         }
         guard vmcs[.guestRFLAGS] & (1 << 9) != 0, blocking & 3 == 0 else {
             // Regain control as soon as the guest can take it (after STI, MOV SS, POPF…).
-            if v.state == .running { setInterruptWindowExiting(v, true) }
+            if v.state == .running { setL0Control(.interruptWindowExiting, true, l2: l2, vmcs01: vmcs) }
             return
         }
         var vector: UInt8?
@@ -316,7 +429,7 @@ public final class VirtualMachine {
         } else if extINT, let pic = externalInterrupts {
             vector = pic.acknowledgeInterrupt()
         }
-        setInterruptWindowExiting(v, false)
+        setL0Control(.interruptWindowExiting, false, l2: l2, vmcs01: vmcs)
         if let vec = vector {
             vmcs.inject(InterruptionInformation(vector: vec, type: .external))
             v.state = .running

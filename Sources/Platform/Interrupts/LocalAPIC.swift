@@ -28,20 +28,21 @@ public final class LocalAPIC: MMIODevice {
     /// Processor index of the owning vCPU (for its TSC).
     let cpuIndex: Int
 
-    public private(set) var baseMSR: UInt64
-    var tpr: UInt32 = 0
+    // Every input of `pendingVector` (the enables, TPR, IRR, ISR) refreshes it when written.
+    public private(set) var baseMSR: UInt64 { didSet { updatePendingVector(); updateAcceptsExtINT() } }
+    var tpr: UInt32 = 0 { didSet { updatePendingVector() } }
     var ldr: UInt32 = 0
     var dfr: UInt32 = 0xFFFF_FFFF
-    var svr: UInt32 = 0xFF
-    var irr = [UInt32](repeating: 0, count: 8)
-    var isr = [UInt32](repeating: 0, count: 8)
+    var svr: UInt32 = 0xFF { didSet { updatePendingVector() } }
+    var irr = [UInt32](repeating: 0, count: 8) { didSet { updatePendingVector() } }
+    var isr = [UInt32](repeating: 0, count: 8) { didSet { updatePendingVector() } }
     var tmr = [UInt32](repeating: 0, count: 8)
     var esr: UInt32 = 0
     var pendingErrors: UInt32 = 0
     var icrLow: UInt32 = 0
     var icrHigh: UInt32 = 0
     /// LVT entries in table order: CMCI, timer, thermal, performance, LINT0, LINT1, error.
-    var lvt = [UInt32](repeating: LocalAPIC.lvtMasked, count: 7)
+    var lvt = [UInt32](repeating: LocalAPIC.lvtMasked, count: 7) { didSet { updateAcceptsExtINT() } }
     static let lvtMasked: UInt32 = 1 << 16
     let timer: LocalAPICTimer
 
@@ -57,6 +58,7 @@ public final class LocalAPIC: MMIODevice {
         timer = LocalAPICTimer(scheduler: scheduler)
         timer.owner = self
         busIndex = bus.attach(self)
+        updateAcceptsExtINT()
     }
 
     // MARK: Mode
@@ -270,10 +272,18 @@ public final class LocalAPIC: MMIODevice {
     var arbitrationPriority: UInt32 { processorPriority }
 
     /// The vector the APIC would deliver now: the highest IRR vector whose priority class is
-    /// above the PPR's (§12.8.4), or nil.
-    public var pendingVector: UInt8? {
-        guard globallyEnabled, softwareEnabled, let v = Self.highestBit(irr) else { return nil }
-        return UInt32(v) & 0xF0 > processorPriority & 0xF0 ? UInt8(v) : nil
+    /// above the PPR's (§12.8.4), or nil. Kept up to date by every write of IA32_APIC_BASE,
+    /// SVR, TPR, IRR and ISR (`updatePendingVector`), so the VM's check for a deliverable
+    /// interrupt after each exit is one load, not a scan of the IRR and ISR.
+    public private(set) var pendingVector: UInt8?
+
+    /// Recomputes `pendingVector` (SDM Vol. 3A §12.8.3.1 PPR, §12.8.4 interrupt acceptance).
+    private func updatePendingVector() {
+        guard globallyEnabled, softwareEnabled, let v = Self.highestBit(irr) else {
+            pendingVector = nil
+            return
+        }
+        pendingVector = UInt32(v) & 0xF0 > processorPriority & 0xF0 ? UInt8(v) : nil
     }
 
     /// Whether a fixed interrupt with `vector` arriving now would be presented to the
@@ -341,10 +351,12 @@ public final class LocalAPIC: MMIODevice {
 
     /// LINT0 programmed for ExtINT and unmasked (virtual-wire mode, §12.5.1): the 8259's
     /// interrupts reach the processor through this APIC. Also true when the APIC is disabled.
-    public var acceptsExtINT: Bool {
-        if !globallyEnabled { return true }
+    /// Kept up to date by writes of IA32_APIC_BASE and the LVT (the VM asks after every exit).
+    public private(set) var acceptsExtINT = true
+
+    private func updateAcceptsExtINT() {
         let e = lvt[4]
-        return e & Self.lvtMasked == 0 && (e >> 8) & 7 == 7
+        acceptsExtINT = !globallyEnabled || (e & Self.lvtMasked == 0 && (e >> 8) & 7 == 7)
     }
 
     // MARK: IPIs (§12.6)

@@ -89,7 +89,9 @@ public final class PIC8259Pair: PortIODevice, InterruptLineSink {
         }
     }
 
-    var master = Chip()
+    /// Every change of the master's state re-evaluates INTR (`interruptRequested`); the slave
+    /// reaches it only through master IR2 (`updateCascade`).
+    var master = Chip() { didSet { interruptRequested = master.pending != nil } }
     var slave = Chip()
 
     public init() {
@@ -97,8 +99,9 @@ public final class PIC8259Pair: PortIODevice, InterruptLineSink {
         slave.elcr = 0
     }
 
-    /// Master INTR output: a request is deliverable.
-    public var interruptRequested: Bool { master.pending != nil }
+    /// Master INTR output: a request is deliverable. Stored, so the VM's check after every
+    /// exit is a load.
+    public private(set) var interruptRequested = false
 
     /// Whether a rising edge on ISA IRQ `irq` now would raise INTR (8259A datasheet,
     /// "Interrupt Sequence" and "Cascading"): the chip is initialised, the line is low (so an

@@ -36,8 +36,11 @@ public final class EventScheduler {
     }
 
     public let time: TimeSource
-    private var entries: [Entry] = []
+    private var entries: [Entry] = [] { didSet { earliestDeadline = earliest(dueBy: .max).map { entries[$0].deadline } } }
     private var nextSequence: UInt64 = 0
+    /// The earliest pending deadline, kept as entries come and go: the VM asks after every
+    /// exit, and with nothing due the answer costs a compare.
+    @usableFromInline var earliestDeadline: UInt64?
 
     public init(time: TimeSource) {
         self.time = time
@@ -61,9 +64,7 @@ public final class EventScheduler {
     }
 
     /// The earliest pending deadline, if any.
-    public var nextDeadline: UInt64? {
-        earliest(dueBy: .max).map { entries[$0].deadline }
-    }
+    public var nextDeadline: UInt64? { earliestDeadline }
 
     /// The index of the earliest entry (deadline, then scheduling order) due by `limit`. The
     /// VM asks after every exit, so entries are read in place: copying one would retain and
@@ -83,6 +84,18 @@ public final class EventScheduler {
 
     /// Fires every event whose deadline has passed, earliest first (an action may schedule more).
     public func runDue() {
+        guard let first = earliestDeadline, first <= time.nanoseconds else { return }
+        fireDue()
+    }
+
+    /// `runDue` for a caller that has just read the time (`now` = `time.nanoseconds`).
+    @inlinable
+    public func runDue(now: UInt64) {
+        guard let first = earliestDeadline, first <= now else { return }
+        fireDue()
+    }
+
+    @usableFromInline func fireDue() {
         while true {
             guard let idx = earliest(dueBy: time.nanoseconds) else { return }
             let e = entries.remove(at: idx)
