@@ -79,7 +79,7 @@ public final class Processor {
     /// `instructionsRetired`.
     public internal(set) var stallTime: UInt64 = 0
     /// Instruction times elapsed on this processor: retired instructions plus stalls.
-    public var elapsedTime: UInt64 { instructionsRetired &+ stallTime }
+    @inlinable public var elapsedTime: UInt64 { instructionsRetired &+ stallTime }
 
     // MARK: Configuration
 

@@ -177,8 +177,9 @@ extension VirtualMachine {
         // Outside 64-bit mode RIP wraps at the code segment's size (CS.D/B, bit 14).
         if !guestIn64BitMode(vmcs) { rip &= vmcs[.guestCSAccessRights] & (1 << 14) != 0 ? 0xFFFF_FFFF : 0xFFFF }
         vmcs[.guestRIP] = rip
-        let interruptibility = vmcs[.guestInterruptibilityState]
-        if interruptibility & 3 != 0 { vmcs[.guestInterruptibilityState] = interruptibility & ~3 }
+        // The instruction completed: blocking by STI or MOV SS ends (SDM Vol. 3A §6.8.3).
+        let blocking = vmcs.guestInterruptibility
+        if !blocking.isDisjoint(with: .blockingBySTIOrMovSS) { vmcs.guestInterruptibility = blocking.subtracting(.blockingBySTIOrMovSS) }
         if inL2 {
             // L2's single-step trap and monitor trap flag follow the instruction as they would
             // on hardware: a pending debug exception (BS) and a pending MTF VM exit for the
@@ -199,14 +200,14 @@ extension VirtualMachine {
     /// type 7, vector 0).
     func injectPendingMTF(_ v: VCPU) {
         let vmcs = v.currentVMCS
-        let primary = PrimaryProcessorBasedControls(rawValue: UInt32(truncatingIfNeeded: vmcs[.primaryProcessorBasedControls]))
+        let primary = vmcs.primary
         guard primary.contains(.monitorTrapFlag), !vmcs.entryInterruption.isValid else { return }
         vmcs.inject(InterruptionInformation(vector: 0, type: .other))
     }
 
     /// L1 was in 64-bit mode at the exit: IA-32e mode guest and CS.L (SDM Vol. 3C §25.4.1).
     func guestIn64BitMode(_ vmcs: VMCS) -> Bool {
-        vmcs[.entryControls] & UInt64(VMEntryControls.ia32eModeGuest.rawValue) != 0
+        vmcs.entryControls.contains(.ia32eModeGuest)
             && vmcs[.guestCSAccessRights] & (1 << 13) != 0
     }
 
@@ -250,8 +251,8 @@ extension VirtualMachine {
     @inline(__always)
     func setL0Control(_ control: PrimaryProcessorBasedControls, _ on: Bool, l2: VirtualVMX?, vmcs01: VMCS) {
         if let vmx = l2 { return vmx.setL0Control(control, on) }
-        let old = vmcs01[.primaryProcessorBasedControls], bit = UInt64(control.rawValue)
-        let new = on ? old | bit : old & ~bit
-        if new != old { vmcs01[.primaryProcessorBasedControls] = new }
+        let old = vmcs01.primary
+        let new = on ? old.union(control) : old.subtracting(control)
+        if new != old { vmcs01.primary = new }
     }
 }

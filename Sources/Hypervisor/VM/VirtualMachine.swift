@@ -335,7 +335,7 @@ public final class VirtualMachine {
     /// VMCS01 asks for interrupt-window exits (SDM Vol. 3C §25.6.2, §26.2).
     @inline(__always)
     static func interruptWindowExiting(_ vmcs01: VMCS) -> Bool {
-        vmcs01[.primaryProcessorBasedControls] & UInt64(PrimaryProcessorBasedControls.interruptWindowExiting.rawValue) != 0
+        vmcs01.primary.contains(.interruptWindowExiting)
     }
 
     /// Queues the highest-priority pending event for the next VM entry through VMCS01's
@@ -365,7 +365,7 @@ public final class VirtualMachine {
             // An interrupt L1 blocks (RFLAGS.IF = 0, STI or MOV SS blocking, SDM Vol. 3A §6.8.1,
             // Vol. 3C §25.4.2) while it runs, with the window exit already asked for.
             if interruptPending && window && v.state == .running
-                && (vmcs01[.guestRFLAGS] & (1 << 9) == 0 || vmcs01[.guestInterruptibilityState] & 3 != 0)
+                && (vmcs01[.guestRFLAGS] & (1 << 9) == 0 || !vmcs01.guestInterruptibility.isDisjoint(with: .blockingBySTIOrMovSS))
                 && vmcs01[.guestActivityState] != UInt64(ActivityState.shutdown.rawValue) { return }
         }
         guard v.state == .running || v.state == .halted else { return }
@@ -391,12 +391,12 @@ public final class VirtualMachine {
             v.state = .running
             return
         }
-        let blocking = vmcs[.guestInterruptibilityState]
+        let blocking = vmcs.guestInterruptibility
         if v.nmiPending {
-            // Blocked by (virtual-)NMI blocking (bit 3), MOV SS (bit 1) or STI (bit 0, which
-            // §25.4.2 Table 25-3 lets a processor apply to NMIs; this one does, and so does
-            // its NMI-window exiting): NMI-window exiting.
-            if blocking & 0xB == 0 {
+            // Blocked by (virtual-)NMI blocking, MOV SS or STI (which §25.4.2 Table 25-3 lets
+            // a processor apply to NMIs; this one does, and so does its NMI-window exiting):
+            // NMI-window exiting.
+            if blocking.isDisjoint(with: [.blockingByNMI, .blockingByMovSS, .blockingBySTI]) {
                 v.nmiPending = false
                 setNMIWindowExiting(v, false)
                 vmcs.inject(InterruptionInformation(vector: Vector.nmi, type: .nmi))
@@ -404,7 +404,7 @@ public final class VirtualMachine {
                 v.eventJustQueued = true
                 return
             }
-            if v.inL2 && !PinBasedControls(rawValue: UInt32(truncatingIfNeeded: vmcs[.pinBasedControls])).contains(.virtualNMIs) {
+            if v.inL2 && !vmcs.pin.contains(.virtualNMIs) {
                 // §27.2.1.1: "NMI-window exiting" requires "virtual NMIs", which is vmcs12's
                 // choice; the processor takes the NMI itself, through L2's IDT, once L2's
                 // blocking ends (its IRET, Vol. 3A §6.7.1).
@@ -418,7 +418,7 @@ public final class VirtualMachine {
             setL0Control(.interruptWindowExiting, false, l2: l2, vmcs01: vmcs)
             return
         }
-        guard vmcs[.guestRFLAGS] & (1 << 9) != 0, blocking & 3 == 0 else {
+        guard vmcs[.guestRFLAGS] & (1 << 9) != 0, blocking.isDisjoint(with: .blockingBySTIOrMovSS) else {
             // Regain control as soon as the guest can take it (after STI, MOV SS, POPF…).
             if v.state == .running { setL0Control(.interruptWindowExiting, true, l2: l2, vmcs01: vmcs) }
             return

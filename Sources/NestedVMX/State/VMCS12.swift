@@ -21,7 +21,7 @@ public final class VMCS12 {
     /// The fields, with VMREAD/VMWRITE semantics; `vmcs.launched` is the launch state.
     public let vmcs: VMCS
     /// The VMCS02 L0 runs this vmcs12's guest with, kept while the vmcs12 stays active.
-    var vmcs02: VMCS?
+    @usableFromInline var vmcs02: VMCS?
 
     static let abortIndicatorOffset: UInt64 = 4
     static let launchStateOffset: UInt64 = 8

@@ -28,7 +28,7 @@ public final class VirtualVMX {
     /// The VMXON pointer (§31.2: VMCLEAR and VMPTRLD of it fail).
     var vmxonRegion: UInt64 = ~0
     /// The current VMCS (§25.1), nil when the current-VMCS pointer is FFFFFFFF_FFFFFFFFH.
-    var current: VMCS12?
+    @usableFromInline var current: VMCS12?
     let cache = VMCS12Cache()
     /// L2 runs: the processor's next entry is into `current`'s VMCS02 (VMX non-root operation
     /// from L1's point of view).
@@ -56,7 +56,7 @@ public final class VirtualVMX {
     }
 
     /// The VMCS the processor enters next for this virtual processor: VMCS02 while L2 runs.
-    public var currentVMCS: VMCS { inL2 ? (current?.vmcs02 ?? vmcs01) : vmcs01 }
+    @inlinable public var currentVMCS: VMCS { inL2 ? (current?.vmcs02 ?? vmcs01) : vmcs01 }
 
     /// The vmcs12 whose guest runs (nil in VMX root operation).
     public var runningVMCS12: VMCS? { inL2 ? current?.vmcs : nil }
