@@ -23,36 +23,43 @@ public final class Processor {
     public let segments: UnsafeMutablePointer<SegmentRegister>
     /// Per-segment limits for the fast path (see `SegmentCheck`); kept by `segmentLoaded`.
     let segmentChecks: UnsafeMutablePointer<SegmentCheck>
-    public var ldtr = SegmentRegister(selector: 0, base: 0, limit: 0xFFFF, accessRights: 0x82)
-    public var tr = SegmentRegister(selector: 0, base: 0, limit: 0xFFFF, accessRights: 0x8B)
-    public var gdtr = DescriptorTableRegister()
-    public var idtr = DescriptorTableRegister()
+    public var ldtr = SegmentRegister(selector: 0, base: 0, limit: 0xFFFF, accessRights: 0x82) { didSet { systemStateEpoch &+= 1 } }
+    public var tr = SegmentRegister(selector: 0, base: 0, limit: 0xFFFF, accessRights: 0x8B) { didSet { systemStateEpoch &+= 1 } }
+    public var gdtr = DescriptorTableRegister() { didSet { systemStateEpoch &+= 1 } }
+    public var idtr = DescriptorTableRegister() { didSet { systemStateEpoch &+= 1 } }
+    /// Advances whenever a register VM exit saves beyond RIP, RSP, RFLAGS and the
+    /// interruptibility/activity state changes (segment and descriptor-table registers, CR0,
+    /// CR3, CR4, EFER, DR7, the PDPTEs, MSRs): an exit with it unchanged since the state was
+    /// loaded or saved stores only those five (`saveGuestState`).
+    var systemStateEpoch: UInt64 = 0
+    /// `systemStateEpoch` when `residentVMCS`'s guest-state area last matched the processor.
+    var systemStateEpochOfVMCS: UInt64 = ~0
 
-    public internal(set) var cr0: UInt64 = CR0.resetValue
+    public internal(set) var cr0: UInt64 = CR0.resetValue { didSet { systemStateEpoch &+= 1 } }
     public var cr2: UInt64 = 0
     /// Linear address of the last #PF raised, written to CR2 when the #PF is delivered
     /// (a #PF that causes a VM exit leaves CR2 unchanged, SDM Vol. 3C §28.1).
     public internal(set) var faultingLinearAddress: UInt64 = 0
-    public internal(set) var cr3: UInt64 = 0
-    public internal(set) var cr4: UInt64 = 0
+    public internal(set) var cr3: UInt64 = 0 { didSet { systemStateEpoch &+= 1 } }
+    public internal(set) var cr4: UInt64 = 0 { didSet { systemStateEpoch &+= 1 } }
     /// Task-priority register as CR8 sees it (bits 3:0).
     public var cr8: UInt64 = 0
-    public internal(set) var efer: UInt64 = 0
+    public internal(set) var efer: UInt64 = 0 { didSet { systemStateEpoch &+= 1 } }
     public var xcr0: UInt64 = 1
     /// DR0–DR3, DR6, DR7 (DR4/DR5 alias DR6/DR7 when CR4.DE = 0).
     public var dr: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
     public var dr6: UInt64 = 0xFFFF_0FF0
-    public var dr7: UInt64 = 0x400
+    public var dr7: UInt64 = 0x400 { didSet { systemStateEpoch &+= 1 } }
 
     /// PAE page-directory-pointer-table entries, loaded with CR3 in PAE mode (SDM Vol. 3A §4.4.1).
-    public var pdpte: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+    public var pdpte: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0) { didSet { systemStateEpoch &+= 1 } }
 
     /// x87 FPU, MMX and SSE registers (SDM Vol. 1 ch. 8–11).
     public let extended = ExtendedState()
 
     // MARK: Model-specific registers (SDM Vol. 4)
 
-    public var msr = MSRFile()
+    public var msr = MSRFile() { didSet { systemStateEpoch &+= 1 } }
 
     // MARK: Interrupt and execution state
 
@@ -228,6 +235,7 @@ public final class Processor {
         rip = 0xFFF0
         flagsOther = RFLAGS.fixed1
         flags = LazyFlags()
+        systemStateEpoch &+= 1
         for i in 0..<6 { segments[i] = SegmentRegister(selector: 0, base: 0, limit: 0xFFFF, accessRights: 0x93) }
         segments[SegmentRegisterIndex.cs.rawValue] = SegmentRegister(selector: 0xF000, base: 0xFFFF_0000,
                                                                      limit: 0xFFFF, accessRights: 0x9B)

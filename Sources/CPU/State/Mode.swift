@@ -51,6 +51,7 @@ extension Processor {
     /// Loads a segment register's visible and hidden parts, keeping derived state current.
     public func setSegment(_ index: SegmentRegisterIndex, _ s: SegmentRegister) {
         segments[index.rawValue] = s
+        systemStateEpoch &+= 1
         if index == .cs || index == .ss { updateMode() } else { refreshSegmentCheck(index.rawValue) }
     }
 

@@ -115,6 +115,7 @@ extension Processor {
         }
         if mode == .virtual8086 {
             for idx in [SegmentRegisterIndex.gs, .fs, .ds, .es] { segments[idx.rawValue] = nullSegment(0) }
+            systemStateEpoch &+= 1
         }
         var flagsOut = oldFlags & ~(RFLAGS.tf | RFLAGS.nt | RFLAGS.rf | RFLAGS.vm)
         if isInterruptGate { flagsOut &= ~RFLAGS.if }

@@ -101,10 +101,10 @@ extension Processor {
                               write: { p, v in guard v >> 32 == 0 else { return false }; p.msr.sfmask = v; return true }),
         ModelSpecificRegister(index: MSRIndex.fsBase, name: "IA32_FS_BASE", read: { $0.segments[SegmentRegisterIndex.fs.rawValue].base },
                               write: { p, v in guard p.isCanonical(v) else { return false }
-                                  p.segments[SegmentRegisterIndex.fs.rawValue].base = v; return true }),
+                                  p.segments[SegmentRegisterIndex.fs.rawValue].base = v; p.systemStateEpoch &+= 1; return true }),
         ModelSpecificRegister(index: MSRIndex.gsBase, name: "IA32_GS_BASE", read: { $0.segments[SegmentRegisterIndex.gs.rawValue].base },
                               write: { p, v in guard p.isCanonical(v) else { return false }
-                                  p.segments[SegmentRegisterIndex.gs.rawValue].base = v; return true }),
+                                  p.segments[SegmentRegisterIndex.gs.rawValue].base = v; p.systemStateEpoch &+= 1; return true }),
         ModelSpecificRegister(index: MSRIndex.kernelGSBase, name: "IA32_KERNEL_GS_BASE", read: { $0.msr.kernelGSBase },
                               write: { p, v in guard p.isCanonical(v) else { return false }; p.msr.kernelGSBase = v; return true }),
         ModelSpecificRegister(index: MSRIndex.pkrs, name: "IA32_PKRS",

@@ -8,7 +8,7 @@ extension Processor {
         let gs = SegmentRegisterIndex.gs.rawValue
         let t = segments[gs].base
         segments[gs].base = msr.kernelGSBase
-        msr.kernelGSBase = t
+        msr.kernelGSBase = t                  // (advances systemStateEpoch)
     }
 
     private func checkFSGSBase() throws(Fault) {
@@ -30,6 +30,7 @@ extension Processor {
         let v = readReg(i.pointee.rm, i.pointee.opSize)
         if !isCanonical(v) { throw Fault.gp(0) }
         segments[SegmentRegisterIndex.fs.rawValue].base = v
+        systemStateEpoch &+= 1
     }
 
     func execWrgsbase(_ i: Inst) throws(Fault) {
@@ -37,5 +38,6 @@ extension Processor {
         let v = readReg(i.pointee.rm, i.pointee.opSize)
         if !isCanonical(v) { throw Fault.gp(0) }
         segments[SegmentRegisterIndex.gs.rawValue].base = v
+        systemStateEpoch &+= 1
     }
 }

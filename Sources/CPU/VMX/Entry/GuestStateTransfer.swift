@@ -100,10 +100,27 @@ extension Processor {
 
     /// §28.3: saves the guest's state into the guest-state area. Only values that differ from
     /// the field's mark it changed (for the entry checks; the processor holds them already).
+    /// When nothing but RIP, RSP, RFLAGS and the interruptibility/activity state can have
+    /// changed since this processor last saved all of `v`'s state (`systemStateEpoch`), only
+    /// those are stored.
     func saveGuestState(_ v: VMCS) {
         let L = VMCSLayout.shared
-        v.storeSaved(L.cr0, cr0); v.storeSaved(L.cr3, cr3); v.storeSaved(L.cr4, cr4); v.storeSaved(L.dr7, dr7)
         v.storeSaved(L.rsp, gpr[GPR.rsp.rawValue]); v.storeSaved(L.rip, rip); v.storeSaved(L.rflags, rflags)
+        v.storeSaved(L.activity, UInt64(activity.rawValue))
+        v.storeSaved(L.interruptibility, UInt64(InterruptibilityState(shadow: interruptShadow, nmiBlocked: nmiBlocked).rawValue))
+        if residentVMCS == ObjectIdentifier(v) && systemStateEpochOfVMCS == systemStateEpoch {
+            if VMEntryCheckCache.verify { verifySystemStateSaved(v) }
+            return
+        }
+        saveSystemState(v)
+        if residentVMCS == ObjectIdentifier(v) { systemStateEpochOfVMCS = systemStateEpoch }
+    }
+
+    /// The rest of §28.3's guest state: control, debug and segment registers, descriptor
+    /// tables, MSRs, PDPTEs, and "IA-32e mode guest".
+    private func saveSystemState(_ v: VMCS) {
+        let L = VMCSLayout.shared
+        v.storeSaved(L.cr0, cr0); v.storeSaved(L.cr3, cr3); v.storeSaved(L.cr4, cr4); v.storeSaved(L.dr7, dr7)
         for n in 0..<6 { Self.save(segments[n], L.segments[n], into: v) }
         Self.save(ldtr, L.segments[6], into: v)
         Self.save(tr, L.segments[7], into: v)
@@ -115,13 +132,22 @@ extension Processor {
         if exit.contains(.saveDebugControls) { v.storeSaved(L.debugCtl, msr.debugCtl) }
         if exit.contains(.savePAT) { v.storeSaved(L.pat, msr.pat) }
         if exit.contains(.saveEFER) { v.storeSaved(L.efer, efer) }
-        v.storeSaved(L.activity, UInt64(activity.rawValue))
-        v.storeSaved(L.interruptibility, UInt64(InterruptibilityState(shadow: interruptShadow, nmiBlocked: nmiBlocked).rawValue))
         v.storeSaved(L.pdpte0, pdpte.0); v.storeSaved(L.pdpte1, pdpte.1); v.storeSaved(L.pdpte2, pdpte.2); v.storeSaved(L.pdpte3, pdpte.3)
         // §28.3: the "IA-32e mode guest" VM-entry control receives IA32_EFER.LMA, so a guest
         // that entered or left IA-32e mode is re-entered in the mode it is in.
         let ia32e = UInt64(VMEntryControls.ia32eModeGuest.rawValue), entry = v[index: L.entryControls]
         v.storeSaved(L.entryControls, efer & EFER.lma != 0 ? entry | ia32e : entry & ~ia32e)
+    }
+
+    /// Tests (`VMEntryCheckCache.verify`): an exit that skipped `saveSystemState` finds every
+    /// one of those fields already holding what it would store (a writer of a register that
+    /// does not advance `systemStateEpoch` traps here).
+    private func verifySystemStateSaved(_ v: VMCS) {
+        let before = (0..<VMCSFieldTable.entries.count).map { v[index: $0] }
+        saveSystemState(v)
+        for k in 0..<before.count where v[index: k] != before[k] {
+            preconditionFailure("saveGuestState skipped \(VMCSFieldTable.entries[k].name), which changed to 0x\(String(v[index: k], radix: 16)) without advancing systemStateEpoch")
+        }
     }
 
     @inline(__always)
@@ -148,7 +174,12 @@ extension Processor {
         if residentVMCS == ObjectIdentifier(v) && !dirty.intersects(L.slowGuest) {
             if dirty.intersects(L.fastGuest) { loadFastGuestFields(v, dirty, L) }
             let controlsChanged = dirty.intersects(L.controls)
-            if controlsChanged { unpackControls(v) } else { vmxEvents.virtualizedAPICWrite = nil }
+            if controlsChanged {
+                unpackControls(v)
+                systemStateEpochOfVMCS = ~0      // the VM-exit controls say what an exit saves
+            } else {
+                vmxEvents.virtualizedAPICWrite = nil
+            }
             // §27.3.2.4: without EPT, PAE paging's PDPTEs are read from memory at every entry.
             if !controls.ept && Self.usesPAEPaging(cr0: cr0, cr4: cr4, lma: efer & EFER.lma != 0) { try? loadPDPTEs(cr3: cr3) }
             return !controlsChanged
@@ -156,6 +187,10 @@ extension Processor {
         if let cache { loadGuestState(cache.guestState, v, v.entryControls) } else { loadGuestState(GuestStateArea(v), v, v.entryControls) }
         if dirty.intersects(L.controls) || !reuseUnpackedControls(v) { unpackControls(v) }
         residentVMCS = ObjectIdentifier(v)
+        // A load does not make every field what an exit would store (EFER, PAT, DR7 and
+        // IA32_DEBUGCTL only under their load controls; PDPTEs from memory without EPT): the
+        // next exit saves everything.
+        systemStateEpochOfVMCS = ~0
         return false
     }
 
