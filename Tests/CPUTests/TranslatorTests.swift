@@ -371,6 +371,41 @@ final class TranslatorTests: XCTestCase {
         XCTAssertLessThan(m.cpu.translatedEntries, 200, "2000 iterations, \(m.cpu.translatedEntries) entries")
     }
 
+    /// DIV r/m32 and r/m64 (SDM Vol. 2A "DIV") with register and memory divisors, the flags
+    /// kept across it (read back by PUSHF and SETcc, from the frame and from the host);
+    /// BSWAP (Vol. 2A "BSWAP"); CWDE, CDQE, CDQ and CQO. Then #DE from a zero divisor and from
+    /// a quotient too wide, raised at the DIV after it ran translated.
+    func testDivideByteSwapAndAccumulatorExtensionsMatch() {
+        let p = Self.loop { a in
+            a.lea(eax, dword[r15 + r15 * 8 + 5]); a.xor(edx, edx); a.mov(ecx, 7); a.div(ecx)
+            a.mov(rax, -0x0123_4567_89AB_CDEF); a.mov(rdx, r15); a.mov(rcx, 0x1_0000_0003)
+            a.cmp(r15d, 20); a.div(rcx); a.pushf(); a.pop(rbx); a.add(rbp, rbx)   // flags from the frame
+            a.mov(qword[r12 + 0x40], rcx); a.sub(esi, r15d); a.div(qword[r12 + 0x40]); a.set(.s, bl)
+            a.mov(r9d, 3); a.mov(dword[r12 + 0x48], r9d); a.xor(edx, edx); a.div(dword[r12 + 0x48])
+            a.add(r8, rax); a.add(r8, rdx)
+            a.mov(r10, rax); a.bswap(r10); a.bswap(eax); a.bswap(r11d); a.add(r11, r10)
+            a.mov(eax, r15d); a.neg(eax); a.cdqe(); a.cqo(); a.add(rdi, rdx)
+            a.mov(eax, 0x8000_0000); a.add(eax, r15d); a.cdq(); a.add(rdi, rdx)
+            a.mov(eax, r15d); a.neg(ax); a.db(0x98); a.pushf(); a.pop(rbx); a.add(rbp, rbx)   // CWDE
+            a.add(rbp, rax)
+        }
+        assertSame(p, "DIV, BSWAP, CWDE/CDQE/CDQ/CQO")
+        let zero = Self.loop { a in
+            a.mov(ecx, r15d); a.sub(ecx, 10); a.mov(eax, 100); a.xor(edx, edx); a.div(ecx)   // #DE at R15 = 10
+            a.add(esi, eax)
+        }
+        var o = assertSame(zero, "DIV by zero")
+        XCTAssertEqual(o.stop, .shutdown)
+        XCTAssertEqual(o.gpr[GPR.r15.rawValue], 10)
+        let wide = Self.loop { a in
+            a.mov(edx, 40); a.sub(edx, r15d); a.mov(r8, 30); a.mov(rax, r15); a.div(r8)  // RDX ≥ 30 at R15 = 10
+            a.add(rsi, rax)
+        }
+        o = assertSame(wide, "DIV quotient overflow")
+        XCTAssertEqual(o.stop, .shutdown)
+        XCTAssertEqual(o.gpr[GPR.r15.rawValue], 10)
+    }
+
     // MARK: Random programs
 
     /// Random straight-line bodies over every translated form (and some that are not), with
@@ -462,6 +497,14 @@ final class TranslatorTests: XCTestCase {
             default: a.imul(r(), m(), i)
             }
         case 23: a.mov(rcx, Int64(bitPattern: rng.boundary()))             // CL counts of every kind
+        case 22:
+            let r = width == 8 ? rng.pick(r64) : rng.pick(r32)
+            switch rng.below(5) {
+            case 0, 1: a.bswap(r)
+            case 2: rng.below(2) == 0 ? a.cdqe() : a.cqo()
+            case 3: a.cdq()
+            default: a.shr(width == 8 ? rdx : edx, 8); a.or(r, 0x100); a.div(r)   // #DE still possible
+            }
         case 21:
             switch rng.below(5) {
             case 0: a.pushf(); a.pop(rng.pick(r64))

@@ -152,6 +152,25 @@ struct HostCodeEmitter {
         instruction([0xF7], reg: 4, src, width: width)
     }
 
+    /// DIV r/m (F7 /6): RAX ← RDX:RAX ÷ r/m, RDX ← the remainder (EDX:EAX at 32 bits).
+    mutating func div(_ src: Operand, width: Int) {
+        instruction([0xF7], reg: 6, src, width: width)
+    }
+
+    /// BSWAP r32/r64 (0F C8+rd).
+    mutating func bswap(_ r: UInt8, width: Int) {
+        let rex: UInt8 = (width == 8 ? 0x48 : 0) | (r & 8 != 0 ? 0x41 : 0)
+        if rex != 0 { byte(rex) }
+        byte(0x0F)
+        byte(0xC8 + (r & 7))
+    }
+
+    /// CWDE/CDQE (98) and CDQ/CQO (99), REX.W for the 64-bit forms.
+    mutating func accumulatorExtension(_ opcode: UInt8, width: Int) {
+        if width == 8 { byte(0x48) }
+        byte(opcode)
+    }
+
     /// Group 3/5 unary forms: INC (FF /0), DEC (FF /1), NOT (F7 /2), NEG (F7 /3).
     enum Unary: UInt8 { case inc = 0, dec = 1, not = 2, neg = 3 }
     mutating func unary(_ u: Unary, _ a: Operand, width: Int, byteHigh: Bool = false) {
@@ -242,5 +261,5 @@ struct HostCodeEmitter {
     }
 
     /// Condition codes (SDM Vol. 2A Appendix B, Table B-1) the emitter uses itself.
-    enum CC { static let o: UInt8 = 0, z: UInt8 = 4, nz: UInt8 = 5, a: UInt8 = 7 }
+    enum CC { static let o: UInt8 = 0, ae: UInt8 = 3, z: UInt8 = 4, nz: UInt8 = 5, a: UInt8 = 7 }
 }
