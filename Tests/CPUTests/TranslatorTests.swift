@@ -406,6 +406,43 @@ final class TranslatorTests: XCTestCase {
         XCTAssertEqual(o.gpr[GPR.r15.rawValue], 10)
     }
 
+    /// A RET that returns to several callers in turn, and an indirect CALL through a register
+    /// that alternates targets: each exit's own slot holds one target, the shared indirect
+    /// slots (`BlockTranslations.indirectSlotCount`) the others, so the loop stays in host code;
+    /// budgets ending inside the chains stop where the interpreter does.
+    func testReturnsToManyCallersStayInHostCode() {
+        let a = Assembler(mode: .bits64, origin: Self.code)
+        let top = a.label(), sub = a.label(), other = a.label()
+        a.mov(r15d, 2000); a.mov(rbx, sub); a.mov(rbp, other)
+        a.bind(top)
+        a.call(sub); a.add(ecx, 1)
+        a.call(sub); a.add(ecx, 2)
+        a.call(sub); a.add(ecx, 3)
+        a.call(rbx); a.xor(edx, ecx)
+        a.mov(r9, rbx); a.mov(rbx, rbp); a.mov(rbp, r9)
+        a.dec(r15d)
+        a.jnz(top)
+        a.hlt()
+        a.bind(sub)
+        a.add(rax, rcx)
+        a.ret()
+        a.bind(other)
+        a.sub(rax, rdx)
+        a.ret()
+        let prog = a.assemble()
+        let o = assertSame(prog, budget: 60_000, "returns")
+        XCTAssertEqual(o.stop, .halted)
+        let m = TestMachine(memorySize: Self.ramEnd)
+        m.load(prog, at: Self.code)
+        m.enterLong64(entry: Self.code, stack: Self.stack)
+        XCTAssertEqual(m.run(budget: 100_000), .halted)
+        XCTAssertLessThan(m.cpu.translatedEntries, 300, "8000 calls, \(m.cpu.translatedEntries) entries")
+        for slice: UInt64 in [5, 11, 64] {
+            XCTAssertEqual(Self.run(prog, translate: true, budget: 20_000 + slice).0,
+                           Self.run(prog, translate: false, budget: 20_000 + slice).0, "budget slice \(slice)")
+        }
+    }
+
     // MARK: Random programs
 
     /// Random straight-line bodies over every translated form (and some that are not), with

@@ -59,6 +59,9 @@ struct BlockTranslator {
     let pageOffset: Int64
     let exitBase: Int
     let slots: UnsafeMutablePointer<ChainSlot>
+    /// The shared indirect-branch slots (`BlockTranslations.indirectSlotCount` after the
+    /// per-exit ones).
+    var indirectSlots: UnsafeMutablePointer<ChainSlot> { slots + BlockTranslations.exitCapacity }
     /// Jumps to exit stubs emitted after the body: (rel32 position, exit index, flags there).
     var stubs: [(patch: Int, exit: Int, flags: FlagsAt)] = []
     var flagsAt = FlagsAt.entry

@@ -53,10 +53,15 @@ extension BlockTranslator {
                 fails.append(e.jump(CC.nz))
                 e.lea(R.rax, .at(R.rax, x.ripOffset))
             } else {
-                // A RET or indirect branch: the target is the one the slot was made for.
+                // A RET or indirect branch: the target is the one the exit's slot was made
+                // for, or else the one the shared slot for that target's hash was made for.
                 e.load(R.rax, .at(R.rsi, TranslationFrame.branchTargetOffset), width: 8)
                 e.alu(.cmp, R.rax, .at(R.r8, ChainSlot.sourceRIPOffset), width: 8)
+                let hit = e.jump(CC.z)
+                sharedIndirectSlot(of: R.rax, into: R.r8)
+                e.alu(.cmp, R.rax, .at(R.r8, ChainSlot.sourceRIPOffset), width: 8)
                 fails.append(e.jump(CC.nz))
+                e.bind(hit, to: e.position)
             }
             // RAX = target RIP.
             chainFitsAndHasFlags(flags: flags, fails: &fails)
@@ -90,6 +95,18 @@ extension BlockTranslator {
             for p in fails { e.bind(p, to: e.position) }
         }
         e.exitTo(.at(R.rsi, TranslationFrame.exitAddressOffset), index: UInt32(index))
+    }
+
+    /// R8 ← the shared indirect-branch slot for target RIP `target` (`BlockTranslations.
+    /// indirectSlotIndex`, computed the same way); clobbers RDX.
+    mutating func sharedIndirectSlot(of target: UInt8, into r: UInt8) {
+        e.load(R.rdx, .reg(target), width: 8)
+        e.shiftRight(.reg(R.rdx), UInt8(BlockTranslations.indirectHashShift), width: 8)
+        e.alu(.xor, R.rdx, .reg(target), width: 4)
+        e.alu(.and, .reg(R.rdx), immediate: UInt64(BlockTranslations.indirectSlotCount - 1), width: 4)
+        e.imul(R.rdx, .reg(R.rdx), immediate: UInt64(MemoryLayout<ChainSlot>.stride), width: 4)
+        e.loadImmediate64(r, UInt64(UInt(bitPattern: indirectSlots)))
+        e.alu(.add, r, .reg(R.rdx), width: 8)
     }
 
     /// Chain checks common to every slot (R8), jumping to a `fails` label otherwise: the whole
