@@ -406,6 +406,41 @@ final class TranslatorTests: XCTestCase {
         XCTAssertEqual(o.gpr[GPR.r15.rawValue], 10)
     }
 
+    /// A loop of one block jumps back to its own first instruction inside host code
+    /// (`BlockTranslator.loopBack`): flags carried from one iteration into the next (ADC
+    /// reads the CF an ADD left), budgets that end inside the loop, and a loop that rewrites
+    /// its own immediate each time round (the same bytes, then new ones) all end as in the
+    /// interpreter.
+    func testSingleBlockLoopsMatch() {
+        let a = Assembler(mode: .bits64, origin: Self.code)
+        let top = a.label()
+        a.mov(r15d, 300); a.mov(r12, Int64(Self.data)); a.mov(rcx, -0x7000_0000_0000_0001)
+        a.bind(top)
+        a.adc(rax, rcx); a.pushf(); a.pop(rbx); a.add(rbp, rbx)
+        a.mov(qword[r12 + 0x100], rax); a.add(rsi, qword[r12 + 0x100])
+        a.dec(r15d)
+        a.jnz(top)
+        a.hlt()
+        let prog = a.assemble()
+        XCTAssertEqual(assertSame(prog, budget: 20_000, "one-block loop").stop, .halted)
+        for slice: UInt64 in [3, 7, 64, 1000] {
+            XCTAssertEqual(Self.run(prog, translate: true, budget: 800 + slice).0,
+                           Self.run(prog, translate: false, budget: 800 + slice).0, "budget \(slice)")
+        }
+        let smc = Assembler(mode: .bits64, origin: Self.code)
+        let loop = smc.label(), imm = smc.label()
+        smc.mov(r15d, 60); smc.xor(eax, eax); smc.mov(rbx, imm)
+        smc.bind(loop)
+        smc.db(0x05); smc.bind(imm); smc.dd(1)                             // ADD EAX, imm32
+        smc.mov(edx, 1); smc.mov(r8d, 100); smc.cmp(r15d, 20); smc.cmov(.be, edx, r8d)
+        smc.mov(dword[rbx], edx)                                           // same bytes until R15 = 20
+        smc.dec(r15d)
+        smc.jnz(loop)
+        smc.hlt()
+        let o = assertSame(smc.assemble(), "one-block loop patching itself")
+        XCTAssertEqual(o.gpr[GPR.rax.rawValue], 41 + 19 * 100)
+    }
+
     /// A RET that returns to several callers in turn, and an indirect CALL through a register
     /// that alternates targets: each exit's own slot holds one target, the shared indirect
     /// slots (`BlockTranslations.indirectSlotCount`) the others, so the loop stays in host code;

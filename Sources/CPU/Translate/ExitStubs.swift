@@ -35,6 +35,11 @@ extension BlockTranslator {
     mutating func exitBody(_ local: Int, flags: FlagsAt) {
         let x = exits[local]
         let index = exitBase + local
+        var flags = flags
+        if x.kind == .next && x.ripOffset == 0 {
+            loopBack(x, flags: flags)
+            if flags == .host { flags = .frame }
+        }
         storeCachedRegisters()
         if flags == .host { saveFlags() }
         e.load(R.r9, .at(R.rsi, TranslationFrame.retiredOffset), width: 8)
@@ -107,6 +112,26 @@ extension BlockTranslator {
         e.imul(R.rdx, .reg(R.rdx), immediate: UInt64(MemoryLayout<ChainSlot>.stride), width: 4)
         e.loadImmediate64(r, UInt64(UInt(bitPattern: indirectSlots)))
         e.alu(.add, r, .reg(R.rdx), width: 8)
+    }
+
+    /// A `.next` exit to the block's own start (a loop of one block): while the whole block
+    /// fits in the budget, the code jumps back to its first instruction with the guest's
+    /// registers still in host registers, instead of storing them and taking its chain slot.
+    /// That is what the slot would do: the target is this block, still valid and with this
+    /// translation, since nothing in translated code can drop it (a store to a page holding
+    /// code exits to the interpreter: its TLB entries withhold write permission). Changed
+    /// flags go to the frame, where the block's start takes them (`FlagsAt.entry`). Falls
+    /// through to the exit when the budget is short (flags then in the frame).
+    mutating func loopBack(_ x: TranslationExit, flags: FlagsAt) {
+        if flags == .host { saveFlags() }
+        e.load(R.r9, .at(R.rsi, TranslationFrame.retiredOffset), width: 8)
+        e.lea(R.r9, .at(R.r9, Int32(x.retired)))
+        e.lea(R.rdx, .at(R.r9, Int32(blockCount)))
+        e.alu(.cmp, R.rdx, .at(R.rsi, TranslationFrame.budgetOffset), width: 8)
+        let short = e.jump(CC.a)
+        e.store(.at(R.rsi, TranslationFrame.retiredOffset), R.r9, width: 8)
+        e.bind(e.jump(), to: loopTop)
+        e.bind(short, to: e.position)
     }
 
     /// Chain checks common to every slot (R8), jumping to a `fails` label otherwise: the whole
