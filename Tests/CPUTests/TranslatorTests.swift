@@ -68,6 +68,15 @@ final class TranslatorTests: XCTestCase {
         return translated
     }
 
+    /// Runs `program` translated with one long budget to its HLT; the entries into host code.
+    static func entriesToHalt(_ program: [UInt8]) -> UInt64 {
+        let m = TestMachine(memorySize: ramEnd)
+        m.load(program, at: code)
+        m.enterLong64(entry: code, stack: stack)
+        XCTAssertEqual(m.run(budget: 100_000), .halted)
+        return UInt64(m.cpu.translatedEntries)
+    }
+
     /// A loop of `iterations` around `body`, counted in R15, ending in HLT.
     static func loop(_ iterations: Int32 = 40, _ body: (Assembler) -> Void) -> [UInt8] {
         let a = Assembler(mode: .bits64, origin: code)
@@ -240,11 +249,8 @@ final class TranslatorTests: XCTestCase {
         let o = assertSame(prog, budget: 50_000, "chains")
         XCTAssertEqual(o.stop, .halted)
         // Entries into translated code, with one long budget: few, since chains carry on.
-        let m = TestMachine(memorySize: Self.ramEnd)
-        m.load(prog, at: Self.code)
-        m.enterLong64(entry: Self.code, stack: Self.stack)
-        XCTAssertEqual(m.run(budget: 100_000), .halted)
-        XCTAssertLessThan(m.cpu.translatedEntries, 200, "2000 iterations, \(m.cpu.translatedEntries) entries")
+        let entries = Self.entriesToHalt(prog)
+        XCTAssertLessThan(entries, 200, "2000 iterations, \(entries) entries")
         // Budgets that end inside chains stop at the same boundary as the interpreter.
         for slice: UInt64 in [7, 13, 50] {
             let t = TestMachine(memorySize: Self.ramEnd), i = TestMachine(memorySize: Self.ramEnd)
@@ -434,9 +440,7 @@ final class TranslatorTests: XCTestCase {
         smc.db(0x05); smc.bind(imm); smc.dd(1)                             // ADD EAX, imm32
         smc.mov(edx, 1); smc.mov(r8d, 100); smc.cmp(r15d, 20); smc.cmov(.be, edx, r8d)
         smc.mov(dword[rbx], edx)                                           // same bytes until R15 = 20
-        smc.dec(r15d)
-        smc.jnz(loop)
-        smc.hlt()
+        smc.dec(r15d); smc.jnz(loop); smc.hlt()
         let o = assertSame(smc.assemble(), "one-block loop patching itself")
         XCTAssertEqual(o.gpr[GPR.rax.rawValue], 41 + 19 * 100)
     }
@@ -455,23 +459,13 @@ final class TranslatorTests: XCTestCase {
         a.call(sub); a.add(ecx, 3)
         a.call(rbx); a.xor(edx, ecx)
         a.mov(r9, rbx); a.mov(rbx, rbp); a.mov(rbp, r9)
-        a.dec(r15d)
-        a.jnz(top)
-        a.hlt()
-        a.bind(sub)
-        a.add(rax, rcx)
-        a.ret()
-        a.bind(other)
-        a.sub(rax, rdx)
-        a.ret()
+        a.dec(r15d); a.jnz(top); a.hlt()
+        a.bind(sub); a.add(rax, rcx); a.ret()
+        a.bind(other); a.sub(rax, rdx); a.ret()
         let prog = a.assemble()
-        let o = assertSame(prog, budget: 60_000, "returns")
-        XCTAssertEqual(o.stop, .halted)
-        let m = TestMachine(memorySize: Self.ramEnd)
-        m.load(prog, at: Self.code)
-        m.enterLong64(entry: Self.code, stack: Self.stack)
-        XCTAssertEqual(m.run(budget: 100_000), .halted)
-        XCTAssertLessThan(m.cpu.translatedEntries, 300, "8000 calls, \(m.cpu.translatedEntries) entries")
+        XCTAssertEqual(assertSame(prog, budget: 60_000, "returns").stop, .halted)
+        let entries = Self.entriesToHalt(prog)
+        XCTAssertLessThan(entries, 300, "8000 calls, \(entries) entries")
         for slice: UInt64 in [5, 11, 64] {
             XCTAssertEqual(Self.run(prog, translate: true, budget: 20_000 + slice).0,
                            Self.run(prog, translate: false, budget: 20_000 + slice).0, "budget slice \(slice)")
