@@ -68,6 +68,15 @@ final class TranslatorTests: XCTestCase {
         return translated
     }
 
+    /// Runs `program` translated with one long budget to its HLT; the entries into host code.
+    static func entriesToHalt(_ program: [UInt8]) -> UInt64 {
+        let m = TestMachine(memorySize: ramEnd)
+        m.load(program, at: code)
+        m.enterLong64(entry: code, stack: stack)
+        XCTAssertEqual(m.run(budget: 100_000), .halted)
+        return UInt64(m.cpu.translatedEntries)
+    }
+
     /// A loop of `iterations` around `body`, counted in R15, ending in HLT.
     static func loop(_ iterations: Int32 = 40, _ body: (Assembler) -> Void) -> [UInt8] {
         let a = Assembler(mode: .bits64, origin: code)
@@ -240,11 +249,8 @@ final class TranslatorTests: XCTestCase {
         let o = assertSame(prog, budget: 50_000, "chains")
         XCTAssertEqual(o.stop, .halted)
         // Entries into translated code, with one long budget: few, since chains carry on.
-        let m = TestMachine(memorySize: Self.ramEnd)
-        m.load(prog, at: Self.code)
-        m.enterLong64(entry: Self.code, stack: Self.stack)
-        XCTAssertEqual(m.run(budget: 100_000), .halted)
-        XCTAssertLessThan(m.cpu.translatedEntries, 200, "2000 iterations, \(m.cpu.translatedEntries) entries")
+        let entries = Self.entriesToHalt(prog)
+        XCTAssertLessThan(entries, 200, "2000 iterations, \(entries) entries")
         // Budgets that end inside chains stop at the same boundary as the interpreter.
         for slice: UInt64 in [7, 13, 50] {
             let t = TestMachine(memorySize: Self.ramEnd), i = TestMachine(memorySize: Self.ramEnd)
@@ -371,6 +377,101 @@ final class TranslatorTests: XCTestCase {
         XCTAssertLessThan(m.cpu.translatedEntries, 200, "2000 iterations, \(m.cpu.translatedEntries) entries")
     }
 
+    /// DIV r/m32 and r/m64 (SDM Vol. 2A "DIV") with register and memory divisors, the flags
+    /// kept across it (read back by PUSHF and SETcc, from the frame and from the host);
+    /// BSWAP (Vol. 2A "BSWAP"); CWDE, CDQE, CDQ and CQO. Then #DE from a zero divisor and from
+    /// a quotient too wide, raised at the DIV after it ran translated.
+    func testDivideByteSwapAndAccumulatorExtensionsMatch() {
+        let p = Self.loop { a in
+            a.lea(eax, dword[r15 + r15 * 8 + 5]); a.xor(edx, edx); a.mov(ecx, 7); a.div(ecx)
+            a.mov(rax, -0x0123_4567_89AB_CDEF); a.mov(rdx, r15); a.mov(rcx, 0x1_0000_0003)
+            a.cmp(r15d, 20); a.div(rcx); a.pushf(); a.pop(rbx); a.add(rbp, rbx)   // flags from the frame
+            a.mov(qword[r12 + 0x40], rcx); a.sub(esi, r15d); a.div(qword[r12 + 0x40]); a.set(.s, bl)
+            a.mov(r9d, 3); a.mov(dword[r12 + 0x48], r9d); a.xor(edx, edx); a.div(dword[r12 + 0x48])
+            a.add(r8, rax); a.add(r8, rdx)
+            a.mov(r10, rax); a.bswap(r10); a.bswap(eax); a.bswap(r11d); a.add(r11, r10)
+            a.mov(eax, r15d); a.neg(eax); a.cdqe(); a.cqo(); a.add(rdi, rdx)
+            a.mov(eax, 0x8000_0000); a.add(eax, r15d); a.cdq(); a.add(rdi, rdx)
+            a.mov(eax, r15d); a.neg(ax); a.db(0x98); a.pushf(); a.pop(rbx); a.add(rbp, rbx)   // CWDE
+            a.add(rbp, rax)
+        }
+        assertSame(p, "DIV, BSWAP, CWDE/CDQE/CDQ/CQO")
+        let zero = Self.loop { a in
+            a.mov(ecx, r15d); a.sub(ecx, 10); a.mov(eax, 100); a.xor(edx, edx); a.div(ecx)   // #DE at R15 = 10
+            a.add(esi, eax)
+        }
+        var o = assertSame(zero, "DIV by zero")
+        XCTAssertEqual(o.stop, .shutdown)
+        XCTAssertEqual(o.gpr[GPR.r15.rawValue], 10)
+        let wide = Self.loop { a in
+            a.mov(edx, 40); a.sub(edx, r15d); a.mov(r8, 30); a.mov(rax, r15); a.div(r8)  // RDX ≥ 30 at R15 = 10
+            a.add(rsi, rax)
+        }
+        o = assertSame(wide, "DIV quotient overflow")
+        XCTAssertEqual(o.stop, .shutdown)
+        XCTAssertEqual(o.gpr[GPR.r15.rawValue], 10)
+    }
+
+    /// A loop of one block jumps back to its own first instruction inside host code
+    /// (`BlockTranslator.loopBack`): flags carried from one iteration into the next (ADC
+    /// reads the CF an ADD left), budgets that end inside the loop, and a loop that rewrites
+    /// its own immediate each time round (the same bytes, then new ones) all end as in the
+    /// interpreter.
+    func testSingleBlockLoopsMatch() {
+        let a = Assembler(mode: .bits64, origin: Self.code)
+        let top = a.label()
+        a.mov(r15d, 300); a.mov(r12, Int64(Self.data)); a.mov(rcx, -0x7000_0000_0000_0001)
+        a.bind(top)
+        a.adc(rax, rcx); a.pushf(); a.pop(rbx); a.add(rbp, rbx)
+        a.mov(qword[r12 + 0x100], rax); a.add(rsi, qword[r12 + 0x100])
+        a.dec(r15d)
+        a.jnz(top)
+        a.hlt()
+        let prog = a.assemble()
+        XCTAssertEqual(assertSame(prog, budget: 20_000, "one-block loop").stop, .halted)
+        for slice: UInt64 in [3, 7, 64, 1000] {
+            XCTAssertEqual(Self.run(prog, translate: true, budget: 800 + slice).0,
+                           Self.run(prog, translate: false, budget: 800 + slice).0, "budget \(slice)")
+        }
+        let smc = Assembler(mode: .bits64, origin: Self.code)
+        let loop = smc.label(), imm = smc.label()
+        smc.mov(r15d, 60); smc.xor(eax, eax); smc.mov(rbx, imm)
+        smc.bind(loop)
+        smc.db(0x05); smc.bind(imm); smc.dd(1)                             // ADD EAX, imm32
+        smc.mov(edx, 1); smc.mov(r8d, 100); smc.cmp(r15d, 20); smc.cmov(.be, edx, r8d)
+        smc.mov(dword[rbx], edx)                                           // same bytes until R15 = 20
+        smc.dec(r15d); smc.jnz(loop); smc.hlt()
+        let o = assertSame(smc.assemble(), "one-block loop patching itself")
+        XCTAssertEqual(o.gpr[GPR.rax.rawValue], 41 + 19 * 100)
+    }
+
+    /// A RET that returns to several callers in turn, and an indirect CALL through a register
+    /// that alternates targets: each exit's own slot holds one target, the shared indirect
+    /// slots (`BlockTranslations.indirectSlotCount`) the others, so the loop stays in host code;
+    /// budgets ending inside the chains stop where the interpreter does.
+    func testReturnsToManyCallersStayInHostCode() {
+        let a = Assembler(mode: .bits64, origin: Self.code)
+        let top = a.label(), sub = a.label(), other = a.label()
+        a.mov(r15d, 2000); a.mov(rbx, sub); a.mov(rbp, other)
+        a.bind(top)
+        a.call(sub); a.add(ecx, 1)
+        a.call(sub); a.add(ecx, 2)
+        a.call(sub); a.add(ecx, 3)
+        a.call(rbx); a.xor(edx, ecx)
+        a.mov(r9, rbx); a.mov(rbx, rbp); a.mov(rbp, r9)
+        a.dec(r15d); a.jnz(top); a.hlt()
+        a.bind(sub); a.add(rax, rcx); a.ret()
+        a.bind(other); a.sub(rax, rdx); a.ret()
+        let prog = a.assemble()
+        XCTAssertEqual(assertSame(prog, budget: 60_000, "returns").stop, .halted)
+        let entries = Self.entriesToHalt(prog)
+        XCTAssertLessThan(entries, 300, "8000 calls, \(entries) entries")
+        for slice: UInt64 in [5, 11, 64] {
+            XCTAssertEqual(Self.run(prog, translate: true, budget: 20_000 + slice).0,
+                           Self.run(prog, translate: false, budget: 20_000 + slice).0, "budget slice \(slice)")
+        }
+    }
+
     // MARK: Random programs
 
     /// Random straight-line bodies over every translated form (and some that are not), with
@@ -462,6 +563,14 @@ final class TranslatorTests: XCTestCase {
             default: a.imul(r(), m(), i)
             }
         case 23: a.mov(rcx, Int64(bitPattern: rng.boundary()))             // CL counts of every kind
+        case 22:
+            let r = width == 8 ? rng.pick(r64) : rng.pick(r32)
+            switch rng.below(5) {
+            case 0, 1: a.bswap(r)
+            case 2: rng.below(2) == 0 ? a.cdqe() : a.cqo()
+            case 3: a.cdq()
+            default: a.shr(width == 8 ? rdx : edx, 8); a.or(r, 0x100); a.div(r)   // #DE still possible
+            }
         case 21:
             switch rng.below(5) {
             case 0: a.pushf(); a.pop(rng.pick(r64))

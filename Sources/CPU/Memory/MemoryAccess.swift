@@ -321,7 +321,11 @@ extension Processor {
             let e = tlb.slot(la)
             e.pointee = TLBEntry(tag: tlb.tag(la), host: UInt(bitPattern: memory.base) &+ UInt(t.physical & ~0xFFF),
                                  physical: t.physical & ~0xFFF, perms: t.perms, global: t.global)
-            if memory.isCodePage(Int(t.physical >> 12)) { e.pointee.withholdWrites() }
+            if memory.isCodePage(Int(t.physical >> 12)) {
+                e.pointee.withholdWrites()
+            } else if t.perms & TLBPerm.allWrite != 0 {
+                tlb.noteWritableFill(physicalPage: t.physical & ~0xFFF)
+            }
         }
         return t
     }

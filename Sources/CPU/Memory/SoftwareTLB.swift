@@ -75,6 +75,9 @@ struct TLBSet {
     /// The paging controls the entries' permission bits were computed under (see
     /// `Processor.pagingControlBasis`); a set serves only that basis.
     var basis = TLBBasis()
+    /// `SoftwareTLB.writableFilter`: per hash of a physical page, the generation under which
+    /// an entry granting writes to such a page was filled (allocated at the first such fill).
+    var writableFills: UnsafeMutablePointer<UInt16>? = nil
 }
 
 /// What a TLB set's permission bits were computed under (`Processor.pagingControlBasis`).
@@ -133,6 +136,7 @@ final class SoftwareTLB {
         for k in 0..<SoftwareTLB.setCount {
             sets[k].entries?.deallocate()
             sets[k].pde?.deallocate()
+            sets[k].writableFills?.deallocate()
         }
         sets.deallocate()
     }
@@ -288,14 +292,52 @@ final class SoftwareTLB {
         return false
     }
 
+    // MARK: Write permission to pages holding code
+
+    /// Buckets of `TLBSet.writableFills` (physical page number modulo this).
+    static let writableFilterCount = 1 << 14
+
+    @inline(__always)
+    static func writableBucket(_ physicalPage: UInt64) -> Int {
+        Int((physicalPage >> 12) & UInt64(writableFilterCount - 1))
+    }
+
+    /// Notes that the current set now holds an entry granting writes to host-physical page
+    /// `page`, so `revokeWrites` must look at this set for it. A bucket stamped with the
+    /// set's live generation may be a false positive (an entry since replaced, another page
+    /// of the bucket, a stamp from before the generation wrapped), never a false negative.
+    func noteWritableFill(physicalPage page: UInt64) {
+        var f = sets[current].writableFills
+        if f == nil {
+            let a = UnsafeMutablePointer<UInt16>.allocate(capacity: SoftwareTLB.writableFilterCount)
+            a.initialize(repeating: 0, count: SoftwareTLB.writableFilterCount)
+            sets[current].writableFills = a
+            f = a
+        }
+        f![SoftwareTLB.writableBucket(page)] = UInt16(generation)
+    }
+
     /// Removes write permission from every entry, in every context, mapping host-physical page
-    /// `page` (the page now holds decoded code, so stores must take the slow path).
+    /// `page` (the page now holds decoded code, so stores must take the slow path; SDM Vol. 3A
+    /// §11.6, self-modifying code). Only sets whose filter bucket for `page` carries the set's
+    /// live generation are scanned; a scan that finds no other writable page of the bucket
+    /// clears it.
     func revokeWrites(toPhysicalPage page: UInt64) {
+        let bucket = SoftwareTLB.writableBucket(page)
         for k in 0..<SoftwareTLB.setCount where sets[k].inUse {
-            let g = sets[k].generation, e = sets[k].entries!
-            for i in 0..<SoftwareTLB.count where e[i].tag & 0xFFF == g && e[i].physical == page {
-                e[i].withholdWrites()
+            guard let f = sets[k].writableFills else { continue }
+            let g = sets[k].generation
+            if UInt64(f[bucket]) != g { continue }
+            let e = sets[k].entries!
+            var bucketStillWritable = false
+            for i in 0..<SoftwareTLB.count where e[i].tag & 0xFFF == g && e[i].perms & TLBPerm.allWrite != 0 {
+                if e[i].physical == page {
+                    e[i].withholdWrites()
+                } else if SoftwareTLB.writableBucket(e[i].physical) == bucket {
+                    bucketStillWritable = true
+                }
             }
+            if !bucketStillWritable { f[bucket] = 0 }
         }
     }
 }

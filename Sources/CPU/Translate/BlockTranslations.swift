@@ -6,10 +6,24 @@ final class BlockTranslations {
     static let exitCapacity = 1 << 20
     /// Executions of a block before it is translated: code run once is not worth it.
     static let threshold: UInt8 = 16
+    /// Slots shared by every RET and indirect CALL/JMP, one per hash of the target RIP, after
+    /// the per-exit slots: an exit whose own slot names another target (a return to many
+    /// callers, a retpoline thunk's RET) still continues in translated code when the target
+    /// was reached from translated code before.
+    static let indirectSlotCount = 1 << 13
+    static let indirectHashShift = 13
+
+    /// The shared slot of target RIP `target` (the code computes the same).
+    @inline(__always)
+    static func indirectSlotIndex(_ target: UInt64) -> Int {
+        exitCapacity + Int(UInt32(truncatingIfNeeded: (target >> UInt64(indirectHashShift)) ^ target) & UInt32(indirectSlotCount - 1))
+    }
+    static let slotCapacity = exitCapacity + indirectSlotCount
 
     let code: ExecutableMemory
     let exits: UnsafeMutablePointer<TranslationExit>
-    /// One chain slot per exit, same numbering (`ChainSlot`).
+    /// One chain slot per exit, same numbering (`ChainSlot`), then the shared indirect-branch
+    /// slots (`indirectSlotIndex`).
     let slots: UnsafeMutablePointer<ChainSlot>
     /// The entry trampoline (`TranslatedEntry`) and the address exits jump to.
     let entry: UnsafeRawPointer
@@ -36,11 +50,11 @@ final class BlockTranslations {
         guard let raw = hostAllocateZeroed(bytes) else { return nil }
         exits = raw.bindMemory(to: TranslationExit.self, capacity: BlockTranslations.exitCapacity)
         // Zeroed slots never match (a chain checks the target block pointer first).
-        guard let rawSlots = hostAllocateZeroed(BlockTranslations.exitCapacity * MemoryLayout<ChainSlot>.stride) else {
+        guard let rawSlots = hostAllocateZeroed(BlockTranslations.slotCapacity * MemoryLayout<ChainSlot>.stride) else {
             hostFree(raw, bytes)
             return nil
         }
-        slots = rawSlots.bindMemory(to: ChainSlot.self, capacity: BlockTranslations.exitCapacity)
+        slots = rawSlots.bindMemory(to: ChainSlot.self, capacity: BlockTranslations.slotCapacity)
         #else
         return nil
         #endif
@@ -63,7 +77,7 @@ final class BlockTranslations {
 
     deinit {
         hostFree(UnsafeMutableRawPointer(exits), BlockTranslations.exitCapacity * MemoryLayout<TranslationExit>.stride)
-        hostFree(UnsafeMutableRawPointer(slots), BlockTranslations.exitCapacity * MemoryLayout<ChainSlot>.stride)
+        hostFree(UnsafeMutableRawPointer(slots), BlockTranslations.slotCapacity * MemoryLayout<ChainSlot>.stride)
     }
 
     func reset() {
@@ -72,6 +86,9 @@ final class BlockTranslations {
         // had its number before.
         UnsafeMutableRawPointer(slots).initializeMemory(as: UInt8.self, repeating: 0,
                                                         count: usedExits * MemoryLayout<ChainSlot>.stride)
+        UnsafeMutableRawPointer(slots + BlockTranslations.exitCapacity)
+            .initializeMemory(as: UInt8.self, repeating: 0,
+                              count: BlockTranslations.indirectSlotCount * MemoryLayout<ChainSlot>.stride)
         usedExits = 0
     }
 

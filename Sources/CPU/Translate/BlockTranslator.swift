@@ -59,6 +59,9 @@ struct BlockTranslator {
     let pageOffset: Int64
     let exitBase: Int
     let slots: UnsafeMutablePointer<ChainSlot>
+    /// The shared indirect-branch slots (`BlockTranslations.indirectSlotCount` after the
+    /// per-exit ones).
+    var indirectSlots: UnsafeMutablePointer<ChainSlot> { slots + BlockTranslations.exitCapacity }
     /// Jumps to exit stubs emitted after the body: (rel32 position, exit index, flags there).
     var stubs: [(patch: Int, exit: Int, flags: FlagsAt)] = []
     var flagsAt = FlagsAt.entry
@@ -70,6 +73,11 @@ struct BlockTranslator {
     /// the cached registers the block may write (stored back at every exit).
     var cached = [UInt8?](repeating: nil, count: 16)
     var writeBack: [(guest: UInt8, host: UInt8)] = []
+    /// Where the block's instructions start, after the cached registers are loaded (the
+    /// target of a branch back to the block's own start: `loopBack`), and the block's
+    /// instruction count.
+    var loopTop = 0
+    var blockCount = 0
 
     static let blockValidOffset = Int32(MemoryLayout<DecodeCache.Block>.offset(of: \.valid)!)
     static let blockCodeOffset = Int32(MemoryLayout<DecodeCache.Block>.offset(of: \.code)!)
@@ -95,6 +103,8 @@ struct BlockTranslator {
         precondition(MemoryLayout<TLBEntry>.stride.nonzeroBitCount == 1)
         var t = BlockTranslator(block: block, pageOffset: pageOffset, exitBase: exitBase, slots: slots)
         t.cacheRegisters(inst, count: count)
+        t.loopTop = t.e.position
+        t.blockCount = count
         var offsets = [Int64](repeating: 0, count: count + 1)
         for k in 0..<count { offsets[k + 1] = offsets[k] + Int64(inst[k].length) }
         t.span = offsets[count]

@@ -35,6 +35,11 @@ extension BlockTranslator {
     mutating func exitBody(_ local: Int, flags: FlagsAt) {
         let x = exits[local]
         let index = exitBase + local
+        var flags = flags
+        if x.kind == .next && x.ripOffset == 0 {
+            loopBack(x, flags: flags)
+            if flags == .host { flags = .frame }
+        }
         storeCachedRegisters()
         if flags == .host { saveFlags() }
         e.load(R.r9, .at(R.rsi, TranslationFrame.retiredOffset), width: 8)
@@ -53,10 +58,15 @@ extension BlockTranslator {
                 fails.append(e.jump(CC.nz))
                 e.lea(R.rax, .at(R.rax, x.ripOffset))
             } else {
-                // A RET or indirect branch: the target is the one the slot was made for.
+                // A RET or indirect branch: the target is the one the exit's slot was made
+                // for, or else the one the shared slot for that target's hash was made for.
                 e.load(R.rax, .at(R.rsi, TranslationFrame.branchTargetOffset), width: 8)
                 e.alu(.cmp, R.rax, .at(R.r8, ChainSlot.sourceRIPOffset), width: 8)
+                let hit = e.jump(CC.z)
+                sharedIndirectSlot(of: R.rax, into: R.r8)
+                e.alu(.cmp, R.rax, .at(R.r8, ChainSlot.sourceRIPOffset), width: 8)
                 fails.append(e.jump(CC.nz))
+                e.bind(hit, to: e.position)
             }
             // RAX = target RIP.
             chainFitsAndHasFlags(flags: flags, fails: &fails)
@@ -90,6 +100,38 @@ extension BlockTranslator {
             for p in fails { e.bind(p, to: e.position) }
         }
         e.exitTo(.at(R.rsi, TranslationFrame.exitAddressOffset), index: UInt32(index))
+    }
+
+    /// R8 ← the shared indirect-branch slot for target RIP `target` (`BlockTranslations.
+    /// indirectSlotIndex`, computed the same way); clobbers RDX.
+    mutating func sharedIndirectSlot(of target: UInt8, into r: UInt8) {
+        e.load(R.rdx, .reg(target), width: 8)
+        e.shiftRight(.reg(R.rdx), UInt8(BlockTranslations.indirectHashShift), width: 8)
+        e.alu(.xor, R.rdx, .reg(target), width: 4)
+        e.alu(.and, .reg(R.rdx), immediate: UInt64(BlockTranslations.indirectSlotCount - 1), width: 4)
+        e.imul(R.rdx, .reg(R.rdx), immediate: UInt64(MemoryLayout<ChainSlot>.stride), width: 4)
+        e.loadImmediate64(r, UInt64(UInt(bitPattern: indirectSlots)))
+        e.alu(.add, r, .reg(R.rdx), width: 8)
+    }
+
+    /// A `.next` exit to the block's own start (a loop of one block): while the whole block
+    /// fits in the budget, the code jumps back to its first instruction with the guest's
+    /// registers still in host registers, instead of storing them and taking its chain slot.
+    /// That is what the slot would do: the target is this block, still valid and with this
+    /// translation, since nothing in translated code can drop it (a store to a page holding
+    /// code exits to the interpreter: its TLB entries withhold write permission). Changed
+    /// flags go to the frame, where the block's start takes them (`FlagsAt.entry`). Falls
+    /// through to the exit when the budget is short (flags then in the frame).
+    mutating func loopBack(_ x: TranslationExit, flags: FlagsAt) {
+        if flags == .host { saveFlags() }
+        e.load(R.r9, .at(R.rsi, TranslationFrame.retiredOffset), width: 8)
+        e.lea(R.r9, .at(R.r9, Int32(x.retired)))
+        e.lea(R.rdx, .at(R.r9, Int32(blockCount)))
+        e.alu(.cmp, R.rdx, .at(R.rsi, TranslationFrame.budgetOffset), width: 8)
+        let short = e.jump(CC.a)
+        e.store(.at(R.rsi, TranslationFrame.retiredOffset), R.r9, width: 8)
+        e.bind(e.jump(), to: loopTop)
+        e.bind(short, to: e.position)
     }
 
     /// Chain checks common to every slot (R8), jumping to a `fails` label otherwise: the whole

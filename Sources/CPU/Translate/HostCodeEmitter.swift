@@ -35,7 +35,12 @@ struct HostCodeEmitter {
     /// One instruction: [66] [REX] opcode ModR/M [SIB] [disp] — the immediate follows.
     /// `width` 2 adds the operand-size prefix, 8 sets REX.W. `byteHigh`: the byte register
     /// operands may name AH/DH, so no REX may be emitted.
-    mutating func instruction(_ opcode: [UInt8], reg: UInt8, _ rm: Operand, width: Int, byteHigh: Bool = false) {
+    /// A two-byte opcode: 0F, then `twoByte`.
+    mutating func instruction(twoByte opcode: UInt8, reg: UInt8, _ rm: Operand, width: Int, byteHigh: Bool = false) {
+        instruction(0x0F, second: opcode, reg: reg, rm, width: width, byteHigh: byteHigh)
+    }
+    /// (The opcode bytes are passed as values, not an array, so that emitting allocates nothing.)
+    mutating func instruction(_ opcode: UInt8, second: UInt8? = nil, reg: UInt8, _ rm: Operand, width: Int, byteHigh: Bool = false) {
         if width == 2 { byte(0x66) }
         var rex: UInt8 = width == 8 ? 0x48 : 0
         if reg & 8 != 0 { rex |= 0x44 }
@@ -47,7 +52,8 @@ struct HostCodeEmitter {
         }
         precondition(!(byteHigh && rex != 0), "AH/DH cannot be encoded with REX")
         if rex != 0 { byte(rex) }
-        bytes.append(contentsOf: opcode)
+        byte(opcode)
+        if let second { byte(second) }
         modrm(reg: reg & 7, rm)
     }
 
@@ -73,17 +79,17 @@ struct HostCodeEmitter {
 
     /// MOV reg, r/m (8B; 8A for bytes).
     mutating func load(_ dst: UInt8, _ src: Operand, width: Int, byteHigh: Bool = false) {
-        instruction([width == 1 ? 0x8A : 0x8B], reg: dst, src, width: width, byteHigh: byteHigh)
+        instruction(width == 1 ? 0x8A : 0x8B, reg: dst, src, width: width, byteHigh: byteHigh)
     }
 
     /// MOV r/m, reg (89; 88 for bytes).
     mutating func store(_ dst: Operand, _ src: UInt8, width: Int, byteHigh: Bool = false) {
-        instruction([width == 1 ? 0x88 : 0x89], reg: src, dst, width: width, byteHigh: byteHigh)
+        instruction(width == 1 ? 0x88 : 0x89, reg: src, dst, width: width, byteHigh: byteHigh)
     }
 
     /// MOV r/m, imm (C7 /0; C6 for bytes); 64-bit: imm32 sign-extended.
     mutating func storeImmediate(_ dst: Operand, _ imm: UInt64, width: Int, byteHigh: Bool = false) {
-        instruction([width == 1 ? 0xC6 : 0xC7], reg: 0, dst, width: width, byteHigh: byteHigh)
+        instruction(width == 1 ? 0xC6 : 0xC7, reg: 0, dst, width: width, byteHigh: byteHigh)
         immediate(imm, width: width)
     }
 
@@ -96,7 +102,7 @@ struct HostCodeEmitter {
 
     /// LEA reg, m (8D).
     mutating func lea(_ dst: UInt8, _ m: Operand, width: Int = 8) {
-        instruction([0x8D], reg: dst, m, width: width)
+        instruction(0x8D, reg: dst, m, width: width)
     }
 
     /// The immediate of a width-sized operation (imm8, imm16, or imm32; 64-bit forms take a
@@ -113,58 +119,77 @@ struct HostCodeEmitter {
 
     /// ALU `kind` (group 1 order, SDM Vol. 2A Table A-6): reg ← reg op r/m (03 + 8k; 02 + 8k bytes).
     mutating func alu(_ kind: ALUKind, _ dst: UInt8, _ src: Operand, width: Int, byteHigh: Bool = false) {
-        instruction([kind.rawValue &* 8 &+ (width == 1 ? 2 : 3)], reg: dst, src, width: width, byteHigh: byteHigh)
+        instruction(kind.rawValue &* 8 &+ (width == 1 ? 2 : 3), reg: dst, src, width: width, byteHigh: byteHigh)
     }
 
     /// ALU `kind`: r/m ← r/m op reg (01 + 8k; 00 + 8k bytes).
     mutating func alu(_ kind: ALUKind, _ dst: Operand, _ src: UInt8, width: Int, byteHigh: Bool = false) {
-        instruction([kind.rawValue &* 8 &+ (width == 1 ? 0 : 1)], reg: src, dst, width: width, byteHigh: byteHigh)
+        instruction(kind.rawValue &* 8 &+ (width == 1 ? 0 : 1), reg: src, dst, width: width, byteHigh: byteHigh)
     }
 
     /// ALU `kind`: r/m ← r/m op imm (81 /k; 80 /k bytes).
     mutating func alu(_ kind: ALUKind, _ dst: Operand, immediate imm: UInt64, width: Int, byteHigh: Bool = false) {
-        instruction([width == 1 ? 0x80 : 0x81], reg: kind.rawValue, dst, width: width, byteHigh: byteHigh)
+        instruction(width == 1 ? 0x80 : 0x81, reg: kind.rawValue, dst, width: width, byteHigh: byteHigh)
         immediate(imm, width: width)
     }
 
     /// TEST r/m, reg (85; 84 bytes).
     mutating func test(_ a: Operand, _ b: UInt8, width: Int, byteHigh: Bool = false) {
-        instruction([width == 1 ? 0x84 : 0x85], reg: b, a, width: width, byteHigh: byteHigh)
+        instruction(width == 1 ? 0x84 : 0x85, reg: b, a, width: width, byteHigh: byteHigh)
     }
 
     /// TEST r/m, imm (F7 /0; F6 /0 bytes).
     mutating func test(_ a: Operand, immediate imm: UInt64, width: Int, byteHigh: Bool = false) {
-        instruction([width == 1 ? 0xF6 : 0xF7], reg: 0, a, width: width, byteHigh: byteHigh)
+        instruction(width == 1 ? 0xF6 : 0xF7, reg: 0, a, width: width, byteHigh: byteHigh)
         immediate(imm, width: width)
     }
 
     /// IMUL reg, r/m (0F AF) and IMUL reg, r/m, imm (69 /r iw or id; a 64-bit form takes
     /// imm32 sign-extended).
     mutating func imul(_ dst: UInt8, _ src: Operand, width: Int) {
-        instruction([0x0F, 0xAF], reg: dst, src, width: width)
+        instruction(twoByte: 0xAF, reg: dst, src, width: width)
     }
     mutating func imul(_ dst: UInt8, _ src: Operand, immediate imm: UInt64, width: Int) {
-        instruction([0x69], reg: dst, src, width: width)
+        instruction(0x69, reg: dst, src, width: width)
         immediate(imm, width: width)
     }
     /// MUL r/m (F7 /4): RDX:RAX ← RAX × r/m (EDX:EAX, zero-extended, at 32 bits).
     mutating func mul(_ src: Operand, width: Int) {
-        instruction([0xF7], reg: 4, src, width: width)
+        instruction(0xF7, reg: 4, src, width: width)
+    }
+
+    /// DIV r/m (F7 /6): RAX ← RDX:RAX ÷ r/m, RDX ← the remainder (EDX:EAX at 32 bits).
+    mutating func div(_ src: Operand, width: Int) {
+        instruction(0xF7, reg: 6, src, width: width)
+    }
+
+    /// BSWAP r32/r64 (0F C8+rd).
+    mutating func bswap(_ r: UInt8, width: Int) {
+        let rex: UInt8 = (width == 8 ? 0x48 : 0) | (r & 8 != 0 ? 0x41 : 0)
+        if rex != 0 { byte(rex) }
+        byte(0x0F)
+        byte(0xC8 + (r & 7))
+    }
+
+    /// CWDE/CDQE (98) and CDQ/CQO (99), REX.W for the 64-bit forms.
+    mutating func accumulatorExtension(_ opcode: UInt8, width: Int) {
+        if width == 8 { byte(0x48) }
+        byte(opcode)
     }
 
     /// Group 3/5 unary forms: INC (FF /0), DEC (FF /1), NOT (F7 /2), NEG (F7 /3).
     enum Unary: UInt8 { case inc = 0, dec = 1, not = 2, neg = 3 }
     mutating func unary(_ u: Unary, _ a: Operand, width: Int, byteHigh: Bool = false) {
         let opcode: UInt8 = u.rawValue < 2 ? (width == 1 ? 0xFE : 0xFF) : (width == 1 ? 0xF6 : 0xF7)
-        instruction([opcode], reg: u.rawValue, a, width: width, byteHigh: byteHigh)
+        instruction(opcode, reg: u.rawValue, a, width: width, byteHigh: byteHigh)
     }
 
     /// Group 2 shift or rotate `kind` of r/m by imm8 (C1 /k ib) or by CL (D3 /k).
     mutating func shift(_ kind: ShiftKind, _ a: Operand, count: UInt8?, width: Int) {
         if let count {
-            instruction([0xC1], reg: kind.rawValue, a, width: width); byte(count)
+            instruction(0xC1, reg: kind.rawValue, a, width: width); byte(count)
         } else {
-            instruction([0xD3], reg: kind.rawValue, a, width: width)
+            instruction(0xD3, reg: kind.rawValue, a, width: width)
         }
     }
 
@@ -173,7 +198,7 @@ struct HostCodeEmitter {
 
     /// Group 8 bit `operation` of r/m by imm8 (0F BA /k ib).
     mutating func bitOperation(_ operation: BitOperation, _ a: Operand, bit: UInt8, width: Int) {
-        instruction([0x0F, 0xBA], reg: 4 + operation.rawValue, a, width: width); byte(bit)
+        instruction(twoByte: 0xBA, reg: 4 + operation.rawValue, a, width: width); byte(bit)
     }
 
     /// SHR/SHL r/m, imm8 (C1 /5, C1 /4).
@@ -186,19 +211,19 @@ struct HostCodeEmitter {
 
     /// MOVZX/MOVSX reg, r/m8 or r/m16 (0F B6/B7, 0F BE/BF); MOVSXD reg64, r/m32 (REX.W 63).
     mutating func movzx(_ dst: UInt8, _ src: Operand, from: Int, width: Int, byteHigh: Bool = false) {
-        instruction([0x0F, from == 1 ? 0xB6 : 0xB7], reg: dst, src, width: width, byteHigh: byteHigh)
+        instruction(twoByte: from == 1 ? 0xB6 : 0xB7, reg: dst, src, width: width, byteHigh: byteHigh)
     }
     mutating func movsx(_ dst: UInt8, _ src: Operand, from: Int, width: Int, byteHigh: Bool = false) {
-        if from == 4 { instruction([0x63], reg: dst, src, width: 8); return }
-        instruction([0x0F, from == 1 ? 0xBE : 0xBF], reg: dst, src, width: width, byteHigh: byteHigh)
+        if from == 4 { instruction(0x63, reg: dst, src, width: 8); return }
+        instruction(twoByte: from == 1 ? 0xBE : 0xBF, reg: dst, src, width: width, byteHigh: byteHigh)
     }
 
     /// SETcc r/m8 (0F 90+cc /0), CMOVcc reg, r/m (0F 40+cc).
     mutating func setcc(_ cc: UInt8, _ dst: Operand, byteHigh: Bool = false) {
-        instruction([0x0F, 0x90 | cc], reg: 0, dst, width: 1, byteHigh: byteHigh)
+        instruction(twoByte: 0x90 | cc, reg: 0, dst, width: 1, byteHigh: byteHigh)
     }
     mutating func cmovcc(_ cc: UInt8, _ dst: UInt8, _ src: Operand, width: Int) {
-        instruction([0x0F, 0x40 | cc], reg: dst, src, width: width)
+        instruction(twoByte: 0x40 | cc, reg: dst, src, width: width)
     }
 
     // MARK: Flags and control
@@ -219,7 +244,7 @@ struct HostCodeEmitter {
 
     /// JMP m64 (FF /4).
     mutating func jumpIndirect(_ m: Operand) {
-        instruction([0xFF], reg: 4, m, width: 4)
+        instruction(0xFF, reg: 4, m, width: 4)
     }
 
     /// Jcc rel32 (0F 80+cc) to a label bound later; returns the patch position.
@@ -242,5 +267,5 @@ struct HostCodeEmitter {
     }
 
     /// Condition codes (SDM Vol. 2A Appendix B, Table B-1) the emitter uses itself.
-    enum CC { static let o: UInt8 = 0, z: UInt8 = 4, nz: UInt8 = 5, a: UInt8 = 7 }
+    enum CC { static let o: UInt8 = 0, ae: UInt8 = 3, z: UInt8 = 4, nz: UInt8 = 5, a: UInt8 = 7 }
 }

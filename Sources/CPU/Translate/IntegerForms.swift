@@ -43,6 +43,26 @@ extension BlockTranslator {
         return .done
     }
 
+    /// BSWAP r32/r64 (SDM Vol. 2A "BSWAP"): the register's bytes reversed (a 32-bit result
+    /// zero-extended); no flags change. The 16-bit form, undefined, stays with the interpreter.
+    mutating func byteSwap(_ d: DecodedInstruction) -> Outcome {
+        let s = Int(d.opSize)
+        e.load(R.rax, slot(d.reg), width: s)
+        e.bswap(R.rax, width: s)
+        e.store(slot(d.reg), R.rax, width: 8)
+        return .done
+    }
+
+    /// CWDE/CDQE (98) and CDQ/CQO (99) (SDM Vol. 2A "CBW/CWDE/CDQE", "CWD/CDQ/CQO"): the host
+    /// instruction on the guest's RAX (and RDX); no flags change.
+    mutating func extendAccumulator(_ d: DecodedInstruction) -> Outcome {
+        let s = Int(d.opSize)
+        e.load(R.rax, slot(.rax), width: 8)
+        e.accumulatorExtension(d.op == .cbw ? 0x98 : 0x99, width: s)
+        e.store(slot(d.op == .cbw ? .rax : .rdx), d.op == .cbw ? R.rax : R.rdx, width: 8)
+        return .done
+    }
+
     /// ALU `kind` on two registers: `dst ← dst op src` (CMP only compares).
     mutating func aluRegisters(_ kind: ALUKind, _ dst: UInt8, _ src: UInt8, size s: Int) {
         if kind.readsCarry { loadFlags() }

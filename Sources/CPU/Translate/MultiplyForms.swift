@@ -1,4 +1,4 @@
-/// Multiplication in translated code.
+/// Multiplication and division in translated code.
 extension BlockTranslator {
     /// IMUL r16/32/64, r/m (0F AF) and IMUL r, r/m, imm (69, 6B) (SDM Vol. 2A "IMUL"): the
     /// truncated product into the register (a 32-bit result zero-extended, a 16-bit one
@@ -36,6 +36,28 @@ extension BlockTranslator {
         e.store(slot(.rax), R.rax, width: 8)
         e.store(slot(.rdx), R.rdx, width: 8)
         return multiplyFlags(width: s)
+    }
+
+    /// DIV r/m32 and DIV r/m64 (F7 /6, SDM Vol. 2A "DIV"): EAX/RAX ← EDX:EAX or RDX:RAX ÷
+    /// r/m, EDX/RDX ← the remainder (32-bit results zero-extended). A zero divisor or a
+    /// quotient too wide for the operand size (the upper half of the dividend not below the
+    /// divisor) raises #DE: the interpreter runs those. The SDM leaves the flags undefined and
+    /// the interpreter keeps them, so the code keeps them in the frame across the host DIV.
+    mutating func unsignedDivide(_ d: DecodedInstruction, at p: Position) -> Outcome {
+        let s = Int(d.opSize), w = s == 4 ? 4 : 8
+        guard let src = multiplySource(d, at: p) else { return .unsupported }
+        spillFlags()
+        e.load(R.r8, src, width: w)
+        e.test(.reg(R.r8), R.r8, width: w)
+        interpretIf(CC.z, at: p)
+        e.load(R.rdx, slot(.rdx), width: w)
+        e.alu(.cmp, R.rdx, .reg(R.r8), width: w)
+        interpretIf(CC.ae, at: p)
+        e.load(R.rax, slot(.rax), width: w)
+        e.div(.reg(R.r8), width: w)
+        e.store(slot(.rax), R.rax, width: 8)
+        e.store(slot(.rdx), R.rdx, width: 8)
+        return .done
     }
 
     /// The r/m source of a multiply: a guest register's slot, or the host address of a memory

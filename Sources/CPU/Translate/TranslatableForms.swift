@@ -66,7 +66,10 @@ enum TranslatableForms {
         (.lea, TranslatableForm(.wide) { t, d, p in t.loadEffectiveAddress(d, at: p) }),
         (.cmovcc, TranslatableForm(.wide) { t, d, p in t.conditionalMove(d, at: p) }),
         (.setcc, TranslatableForm(.all) { t, d, p in t.setByte(d, at: p) }),
-        // Arithmetic and logic (`IntegerForms`, IMUL in `MultiplyForms`).
+        (.bswap, TranslatableForm(.wide) { t, d, _ in t.byteSwap(d) }),
+        (.cbw, TranslatableForm(.wide, uses: [.rax], writes: [.rax]) { t, d, _ in t.extendAccumulator(d) }),
+        (.cwd, TranslatableForm(.wide, uses: [.rax], writes: [.rdx]) { t, d, _ in t.extendAccumulator(d) }),
+        // Arithmetic and logic (`IntegerForms`, IMUL, MUL and DIV in `MultiplyForms`).
         (.aluRMReg, TranslatableForm(.all) { t, d, p in t.alu(d, .rmReg, at: p) }),
         (.aluRMImm, TranslatableForm(.all) { t, d, p in t.alu(d, .rmImm, at: p) }),
         (.aluRegRM, TranslatableForm(.all) { t, d, p in t.alu(d, .regRM, at: p) }),
@@ -82,6 +85,8 @@ enum TranslatableForms {
         (.imulRegRMImm, TranslatableForm([.word, .dword, .qword]) { t, d, p in t.signedMultiply(d, at: p) }),
         (.mulRM, TranslatableForm([.dword, .qword], uses: [.rax], writes: [.rax, .rdx]) { t, d, p in
             t.unsignedMultiply(d, at: p) }),
+        (.divRM, TranslatableForm(.wide, uses: [.rax, .rdx], writes: [.rax, .rdx]) { t, d, p in
+            t.unsignedDivide(d, at: p) }),
         // Shifts, rotates and bit tests (`ShiftAndBitForms`): 16-bit registers only for
         // shifts by an immediate below 16, where the host defines CF.
         (.shiftRMImm, TranslatableForm([.word, .dword, .qword], registerOnly: true,

@@ -65,11 +65,14 @@ extension Processor {
             // The last translated exit led here: record this block in its slot (for a
             // `.next` exit chainFromRIP is the source block's start; `.indirect`: the target).
             if chainTarget == entry, let phys = cachedFetchPhysical(entry) {
-                slots[chainFrom] = ChainSlot(sourceRIP: chainFromRIP, targetPhysicalPage: phys & ~0xFFF,
-                                             targetBlock: UInt(bitPattern: blk), targetKey: blk.pointee.key,
-                                             targetCode: UInt(bitPattern: code),
-                                             targetCount: UInt32(blk.pointee.count),
-                                             targetNeedsFlags: blk.pointee.needsFlagsIn ? 1 : 0)
+                let slot = ChainSlot(sourceRIP: chainFromRIP, targetPhysicalPage: phys & ~0xFFF,
+                                     targetBlock: UInt(bitPattern: blk), targetKey: blk.pointee.key,
+                                     targetCode: UInt(bitPattern: code),
+                                     targetCount: UInt32(blk.pointee.count),
+                                     targetNeedsFlags: blk.pointee.needsFlagsIn ? 1 : 0)
+                slots[chainFrom] = slot
+                // An indirect exit's slot is keyed by its target: it serves every indirect exit.
+                if exits[chainFrom].kind == .indirect { slots[BlockTranslations.indirectSlotIndex(entry)] = slot }
             }
             chainFrom = -1
         }
