@@ -21,8 +21,8 @@ extension VirtualMachine {
 
     /// `time`: the clock at the exit, when the caller has just read it.
     func handleL1Exit(_ reason: ExitReason, on v: VCPU, at time: UInt64? = nil) -> L1ExitResolution {
-        let vmcs = v.vmcs01
-        let rip = vmcs[.guestRIP], qualification = vmcs[.exitQualification]
+        let vmcs = v.vmcs01, k = exitFields
+        let rip = vmcs[index: k.guestRIP], qualification = vmcs[index: k.exitQualification]
         exitTrace.record(ExitEvent(time: time ?? clock.nanoseconds, cpu: UInt16(v.index), level: .l1, reason: reason,
                                    qualification: qualification, guestRIP: rip))
         reinjectVectoredEvent(vmcs)
@@ -172,23 +172,24 @@ extension VirtualMachine {
 
     /// `skipInstruction` with the vCPU's current VMCS and level already at hand.
     func skipInstruction(_ v: VCPU, vmcs: VMCS, inL2: Bool) {
-        var rip = vmcs[.guestRIP] &+ vmcs[.exitInstructionLength]
+        let k = exitFields
+        var rip = vmcs[index: k.guestRIP] &+ vmcs[index: k.exitInstructionLength]
         // Outside 64-bit mode RIP wraps at the code segment's size (CS.D/B, bit 14).
-        if !guestIn64BitMode(vmcs) { rip &= vmcs[.guestCSAccessRights] & (1 << 14) != 0 ? 0xFFFF_FFFF : 0xFFFF }
-        vmcs[.guestRIP] = rip
+        if !guestIn64BitMode(vmcs) { rip &= vmcs[index: k.guestCSAccessRights] & (1 << 14) != 0 ? 0xFFFF_FFFF : 0xFFFF }
+        vmcs[index: k.guestRIP] = rip
         // The instruction completed: blocking by STI or MOV SS ends (SDM Vol. 3A §6.8.3).
-        let blocking = vmcs.guestInterruptibility
+        let blocking = InterruptibilityState(rawValue: UInt32(truncatingIfNeeded: vmcs[index: k.guestInterruptibility]))
         if !blocking.isDisjoint(with: .blockingBySTIOrMovSS) { vmcs.guestInterruptibility = blocking.subtracting(.blockingBySTIOrMovSS) }
         if inL2 {
             // L2's single-step trap and monitor trap flag follow the instruction as they would
             // on hardware: a pending debug exception (BS) and a pending MTF VM exit for the
             // next entry (SDM Vol. 3C §27.7.3, §26.5.2), so vmcs12's exception bitmap and MTF
             // decide whether L1 sees them.
-            if vmcs[.guestRFLAGS] & (1 << 8) != 0 { vmcs[.guestPendingDebugExceptions] |= 1 << 14 }
+            if vmcs[index: k.guestRFLAGS] & (1 << 8) != 0 { vmcs[.guestPendingDebugExceptions] |= 1 << 14 }
             injectPendingMTF(v)
             return
         }
-        if vmcs[.guestRFLAGS] & (1 << 8) != 0 {
+        if vmcs[index: k.guestRFLAGS] & (1 << 8) != 0 {
             v.processor.dr6 |= 1 << 14
             v.pendingDebugTrap = true
         }
@@ -206,8 +207,9 @@ extension VirtualMachine {
 
     /// L1 was in 64-bit mode at the exit: IA-32e mode guest and CS.L (SDM Vol. 3C §25.4.1).
     func guestIn64BitMode(_ vmcs: VMCS) -> Bool {
-        vmcs.entryControls.contains(.ia32eModeGuest)
-            && vmcs[.guestCSAccessRights] & (1 << 13) != 0
+        let k = exitFields
+        return VMEntryControls(rawValue: UInt32(truncatingIfNeeded: vmcs[index: k.entryControls])).contains(.ia32eModeGuest)
+            && vmcs[index: k.guestCSAccessRights] & (1 << 13) != 0
     }
 
     /// Queues hardware exception `vector` for the next VM entry (SDM Vol. 3C §25.8.3, §27.6).
@@ -227,7 +229,7 @@ extension VirtualMachine {
 
     /// `reinjectVectoredEvent` for the VMCS that exited.
     func reinjectVectoredEvent(_ vmcs: VMCS) {
-        let info = vmcs.idtVectoring
+        let info = InterruptionInformation(rawValue: UInt32(truncatingIfNeeded: vmcs[index: exitFields.idtVectoringInformation]))
         guard info.isValid else { return }
         vmcs.inject(info.asInjection, errorCode: UInt32(truncatingIfNeeded: vmcs[.idtVectoringErrorCode]),
                     instructionLength: UInt32(truncatingIfNeeded: vmcs[.exitInstructionLength]))

@@ -66,6 +66,8 @@ public final class VirtualMachine {
     public let ept01: EPT01
     /// Every VM exit L0 handled, with per-level statistics.
     public let exitTrace = ExitTrace()
+    /// Table indices of the VMCS fields every resolved exit touches.
+    let exitFields = ExitFieldIndices()
     /// Nested VMX, when the model offers VMX to L1.
     public private(set) var nested: NestedVMX?
 

@@ -53,8 +53,13 @@ extension Processor {
         if entryCheckFailureRecorded { lastEntryCheckFailure = nil }
         // §27.2 then §27.3: the first failing check, from the VMCS's cached results
         // (`VMEntryCheckCache`: only rows whose fields changed run again).
-        if let r = VMEntryCheckCache.firstFailingRow(v, self.vmxCapabilities, key: CapabilitiesKey(owner: self, generation: modelGeneration),
-                                                        readers: self.physicalReaders) {
+        let key = CapabilitiesKey(owner: self, generation: modelGeneration)
+        let unchanged = VMEntryCheckCache.unchangedSinceLastEntry(v, key: key)
+        if unchanged && VMEntryCheckCache.verify {
+            let full = Self.firstEntryCheckFailure(entryCheckInput(v, capabilities: vmxCapabilities))
+            precondition(full == nil, "entry-check fast path: the full check says \(full.map { "\($0)" } ?? "")")
+        }
+        if !unchanged, let r = VMEntryCheckCache.firstFailingRow(v, self.vmxCapabilities, key: key, readers: self.physicalReaders) {
             let failed = VMEntryCheckTable.shared.failure(r, v)
             lastEntryCheckFailure = failed
             switch failed.consequence {

@@ -22,6 +22,8 @@ final class VMEntryCheckTable: @unchecked Sendable {
     /// Every field but the exit-information fields (read by no row, not in the guest-state
     /// area).
     let fieldsRead: DirtyFields
+    /// `fieldsRead` without RIP and RFLAGS (`VMEntryCheckCache.unchangedSinceLastEntry`).
+    let fieldsReadButRIPAndRFLAGS: DirtyFields
     let rflagsIndex: Int, ripIndex: Int
 
     init(_ rows: [VMEntryCheck], controlAndHostCount: Int) {
@@ -51,6 +53,9 @@ final class VMEntryCheckTable: @unchecked Sendable {
         var read = DirtyFields()
         for (k, e) in VMCSFieldTable.entries.enumerated() where e.field.type != .exitInformation { read.insert(k) }
         fieldsRead = read
+        var rest = read
+        rest.remove(ripIndex); rest.remove(rflagsIndex)
+        fieldsReadButRIPAndRFLAGS = rest
     }
 
     /// Whether row `r` holds.
@@ -194,6 +199,26 @@ public final class VMEntryCheckCache {
             precondition(full == first, "entry-check cache: cached \(first.map { table.rows[$0].id } ?? "pass") but the full check says \(full.map { table.rows[$0].id } ?? "pass")")
         }
         return first
+    }
+
+    /// The usual entry after an exit L0 resolved, decided without running anything: the cache
+    /// is current under `key`, no row failed or read memory last time, and of the fields the
+    /// rows read only RIP and RFLAGS changed — back to the RIP last checked, RFLAGS in bits no
+    /// row reads. Every row's result is then the last one (all hold), as the full check would
+    /// find; the changes are taken as `firstFailingRow` takes them. False: call it.
+    @inline(__always)
+    static func unchangedSinceLastEntry(_ v: VMCS, key: CapabilitiesKey) -> Bool {
+        guard enabled, let c = v.checkCache, c.key == key, c.failing.isEmpty, c.volatileRows.isEmpty else { return false }
+        let table = VMEntryCheckTable.shared
+        let d = v.dirty + DirtyFields.Consumer.entryChecks.rawValue * DirtyFields.words
+        let rest = table.fieldsReadButRIPAndRFLAGS
+        guard (d[0] & rest.w0) | (d[1] & rest.w1) | (d[2] & rest.w2) == 0 else { return false }
+        let rflags = v[index: table.rflagsIndex]
+        guard v[index: table.ripIndex] == c.guestState.rip,
+              (rflags ^ c.guestState.rflags) & GuestStateChecks.rflagsReadBits == 0 else { return false }
+        c.guestState.rflags = rflags
+        d[0] = 0; d[1] = 0; d[2] = 0
+        return true
     }
 
     /// Which rows `firstFailure` consults: §27.2's (VMfailValid 7/8) or §27.3.1's (exit 33).

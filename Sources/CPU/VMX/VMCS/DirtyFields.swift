@@ -33,6 +33,10 @@ public struct DirtyFields: Equatable, Sendable {
     public func intersection(_ o: DirtyFields) -> DirtyFields {
         var d = self; d.w0 &= o.w0; d.w1 &= o.w1; d.w2 &= o.w2; return d
     }
+    @inline(__always) mutating func remove(_ k: Int) {
+        let bit = ~(UInt64(1) << UInt64(k & 63))
+        switch k >> 6 { case 0: w0 &= bit; case 1: w1 &= bit; default: w2 &= bit }
+    }
     @inline(__always) mutating func insert(_ k: Int) {
         let bit = UInt64(1) << UInt64(k & 63)
         switch k >> 6 { case 0: w0 |= bit; case 1: w1 |= bit; default: w2 |= bit }
