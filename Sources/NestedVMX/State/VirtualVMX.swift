@@ -13,6 +13,8 @@ public final class VirtualVMX {
     public let vmcs01: VMCS
     var l1: L1Memory { nested.l1 }
     var capabilities: VMXCapabilities { nested.capabilities }
+    /// The table indices of the fields a virtual VM exit moves (`FieldIndices`).
+    let ix = FieldIndices.shared
 
     /// L0's per-processor pages: copies of vmcs12's VMREAD/VMWRITE bitmaps for VMCS02, the
     /// region VMCS01's link pointer names while L0 shadows vmcs12 for L1 (and VMCS02's, for

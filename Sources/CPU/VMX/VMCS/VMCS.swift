@@ -84,9 +84,12 @@ public final class VMCS {
         dirty[2 * DirtyFields.words + w] |= bit
     }
 
-    /// The value at table index `k` (a field L0 or the processor names by a precomputed index).
-    @inline(__always)
-    subscript(index k: Int) -> UInt64 {
+    /// The value at table index `k` (a field L0, the processor or nested VMX names by a
+    /// precomputed index, `VMCSFieldTable.index(of:)`): the whole stored value, both halves of
+    /// a 64-bit field; a written value must already fit the field's width. Inlined across
+    /// modules: a load, or a compare, store and dirty mark.
+    @inlinable @inline(__always)
+    public subscript(index k: Int) -> UInt64 {
         get { values[k] }
         set {
             if values[k] != newValue {
