@@ -49,7 +49,8 @@ extension VirtualVMX {
         let g = v12.vmcs
         let v = v12.vmcs02 ?? VMCS()                       // a new VMCS counts every field changed
         v12.vmcs02 = v
-        let stale = g.takeDirty(.vmcs02).union(v.takeDirty(.vmcs02)).intersection(Self.copiedFromVMCS12)
+        let stale = g.takeDirty(.vmcs02).union(v.takeDirty(.vmcs02)).union(v12.changedSinceBuild).intersection(Self.copiedFromVMCS12)
+        v12.changedSinceBuild = DirtyFields()
         v.copy(stale.union(Self.overriddenGuestFields), from: g)
         v.copy(Self.hostStateSet, from: vmcs01)
         defer { _ = v.takeDirty(.vmcs02) }               // VMCS02 now holds this build

@@ -23,6 +23,7 @@ struct FieldIndices {
     let eptPointer = index(.eptPointer), virtualProcessorIdentifier = index(.virtualProcessorIdentifier)
     let virtualAPICAddress = index(.virtualAPICAddress), vmcsLinkPointer = index(.vmcsLinkPointer)
     let vmInstructionError = index(.vmInstructionError)
+    let vmreadBitmapAddress = index(.vmreadBitmapAddress), vmwriteBitmapAddress = index(.vmwriteBitmapAddress)
     let exitMSRLoadAddress = index(.exitMSRLoadAddress), exitMSRLoadCount = index(.exitMSRLoadCount)
     let cr0GuestHostMask = index(.cr0GuestHostMask), cr4GuestHostMask = index(.cr4GuestHostMask)
     let cr0ReadShadow = index(.cr0ReadShadow), cr4ReadShadow = index(.cr4ReadShadow)
