@@ -49,10 +49,16 @@ extension VirtualVMX {
         let g = v12.vmcs
         let v = v12.vmcs02 ?? VMCS()                       // a new VMCS counts every field changed
         v12.vmcs02 = v
-        let stale = g.takeDirty(.vmcs02).union(v.takeDirty(.vmcs02)).union(v12.changedSinceBuild).intersection(Self.copiedFromVMCS12)
+        let changed = g.takeDirty(.vmcs02).union(v.takeDirty(.vmcs02)).union(v12.changedSinceBuild)
         v12.changedSinceBuild = DirtyFields()
-        v.copy(stale.union(Self.overriddenGuestFields), from: g)
-        v.copy(Self.hostStateSet, from: vmcs01)
+        v.copy(changed.intersection(Self.copiedFromVMCS12).union(Self.overriddenGuestFields), from: g)
+        // VMCS01's host state, again only when it or VMCS02's copy changed since this VMCS02's
+        // last build (VMCS01's `.vmcs02` dirty set is read here only).
+        if vmcs01.takeDirty(.vmcs02).intersection(Self.hostStateSet) != DirtyFields() { vmcs01HostStateGeneration &+= 1 }
+        if v12.hostStateGeneration != vmcs01HostStateGeneration || changed.intersection(Self.hostStateSet) != DirtyFields() {
+            v.copy(Self.hostStateSet, from: vmcs01)
+            v12.hostStateGeneration = vmcs01HostStateGeneration
+        }
         defer { _ = v.takeDirty(.vmcs02) }               // VMCS02 now holds this build
 
         let entry12 = VMEntryControls(rawValue: UInt32(truncatingIfNeeded: g[index: ix.entryControls]))
