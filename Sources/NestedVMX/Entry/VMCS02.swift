@@ -49,24 +49,36 @@ extension VirtualVMX {
         let g = v12.vmcs
         let v = v12.vmcs02 ?? VMCS()                       // a new VMCS counts every field changed
         v12.vmcs02 = v
-        let stale = g.takeDirty(.vmcs02).union(v.takeDirty(.vmcs02)).intersection(Self.copiedFromVMCS12)
-        v.copy(stale.union(Self.overriddenGuestFields), from: g)
-        v.copy(Self.hostStateSet, from: vmcs01)
+        let changed = g.takeDirty(.vmcs02).union(v.takeDirty(.vmcs02)).union(v12.changedSinceBuild)
+        v12.changedSinceBuild = DirtyFields()
+        v.copy(changed.intersection(Self.copiedFromVMCS12).union(Self.overriddenGuestFields), from: g)
+        // VMCS01's host state, again only when it or VMCS02's copy changed since this VMCS02's
+        // last build (VMCS01's `.vmcs02` dirty set is read here only).
+        if vmcs01.takeDirty(.vmcs02).intersection(Self.hostStateSet) != DirtyFields() { vmcs01HostStateGeneration &+= 1 }
+        if v12.hostStateGeneration != vmcs01HostStateGeneration || changed.intersection(Self.hostStateSet) != DirtyFields() {
+            v.copy(Self.hostStateSet, from: vmcs01)
+            v12.hostStateGeneration = vmcs01HostStateGeneration
+        }
         defer { _ = v.takeDirty(.vmcs02) }               // VMCS02 now holds this build
 
-        let entry12 = g.entryControls, exit12 = g.exitControls, pin12 = g.pin
-        let primary12 = g.primary, secondary12 = g.secondary
+        let entry12 = VMEntryControls(rawValue: UInt32(truncatingIfNeeded: g[index: ix.entryControls]))
+        let exit12 = VMExitControls(rawValue: UInt32(truncatingIfNeeded: g[index: ix.exitControls]))
+        let pin12 = PinBasedControls(rawValue: UInt32(truncatingIfNeeded: g[index: ix.pinBasedControls]))
+        let primary12 = PrimaryProcessorBasedControls(rawValue: UInt32(truncatingIfNeeded: g[index: ix.primaryProcessorBasedControls]))
+        // §25.6.2: the secondary controls are 0 unless "activate secondary controls".
+        let secondary12 = primary12.contains(.activateSecondaryControls)
+            ? SecondaryProcessorBasedControls(rawValue: UInt32(truncatingIfNeeded: g[index: ix.secondaryProcessorBasedControls])) : []
 
         // §27.3.2.1: what a VM entry loads only under its controls.
         if !entry12.contains(.loadEFER) {
             var efer = l1EFER
             if entry12.contains(.ia32eModeGuest) { efer |= EFER.lma | EFER.lme } else { efer &= ~(EFER.lma | EFER.lme) }
-            v[.guestIA32EFER] = efer
+            v[index: ix.guestIA32EFER] = efer
         }
-        if !entry12.contains(.loadPAT) { v[.guestIA32PAT] = vmcs01[.guestIA32PAT] }
+        if !entry12.contains(.loadPAT) { v[index: ix.guestIA32PAT] = vmcs01[index: ix.guestIA32PAT] }
         if !entry12.contains(.loadDebugControls) {
-            v[.guestIA32DebugCtl] = vmcs01[.guestIA32DebugCtl]
-            v[.guestDR7] = vmcs01[.guestDR7]
+            v[index: ix.guestIA32DebugCtl] = vmcs01[index: ix.guestIA32DebugCtl]
+            v[index: ix.guestDR7] = vmcs01[index: ix.guestDR7]
         }
         // Without EPT in vmcs12, PAE paging's PDPTEs come from memory at entry (§27.3.2.4);
         // VMCS02 has EPT (EPT01), so L0 loads them into the PDPTE fields itself.
@@ -86,21 +98,23 @@ extension VirtualVMX {
         if pin.contains(.activateVMXPreemptionTimer) { exit.insert(.saveVMXPreemptionTimer) }
         var entry = entry12
         entry.formUnion([.loadDebugControls, .loadPAT, .loadEFER])
-        v.pin = pin; v.primary = primary; v.secondaryField = secondary
-        v.exitControls = exit; v.entryControls = entry
+        v[index: ix.pinBasedControls] = UInt64(pin.rawValue)
+        v[index: ix.primaryProcessorBasedControls] = UInt64(primary.rawValue)
+        v[index: ix.secondaryProcessorBasedControls] = UInt64(secondary.rawValue)
+        v[index: ix.exitControls] = UInt64(exit.rawValue); v[index: ix.entryControls] = UInt64(entry.rawValue)
 
         // EPT: EPT02 for vmcs12's EPTP, or EPT01.
         if secondary12.contains(.enableEPT) {
-            guard let p = ept02.pointer(for: EPTPointer(g[.eptPointer])) else { return nil }
-            v[.eptPointer] = p.raw
+            guard let p = ept02.pointer(for: EPTPointer(g[index: ix.eptPointer])) else { return nil }
+            v[index: ix.eptPointer] = p.raw
         } else {
-            v[.eptPointer] = vmcs01[.eptPointer]
+            v[index: ix.eptPointer] = vmcs01[index: ix.eptPointer]
         }
-        v[.virtualProcessorIdentifier] = UInt64(vpid02(for: g, secondary12))
+        v[index: ix.virtualProcessorIdentifier] = UInt64(vpid02(for: g, secondary12))
 
         // Addresses the processor itself reads and writes must be L1 RAM: anything else gets
         // L0's scratch page (a read of it gives zeros, not L0's memory).
-        v[.virtualAPICAddress] = primary12.contains(.useTPRShadow) ? l1Page(g[.virtualAPICAddress]) : 0
+        v[index: ix.virtualAPICAddress] = primary12.contains(.useTPRShadow) ? l1Page(g[index: ix.virtualAPICAddress]) : 0
 
         // VMCS shadowing for L1's guest: copies of the VMREAD/VMWRITE bitmaps (they decide the
         // exits even when the link pointer is FFFFFFFF_FFFFFFFFH, where an access that does not
@@ -108,7 +122,7 @@ extension VirtualVMX {
         // L0's link page (free while L2 runs: VMCS01 shadows vmcs12 for L1 only). §27.3.1.5
         // checks the region at the link pointer at every VM entry; in L1's memory L2 could
         // rewrite its revision word between L0's entries of VMCS02.
-        v[.vmcsLinkPointer] = ~0
+        v[index: ix.vmcsLinkPointer] = ~0
         if secondary12.contains(.vmcsShadowing) {
             copyBitmap(g[.vmreadBitmapAddress], to: pages.vmreadBitmap)
             copyBitmap(g[.vmwriteBitmapAddress], to: pages.vmwriteBitmap)
@@ -121,10 +135,10 @@ extension VirtualVMX {
             }
         }
         // VMfailValid of L2's shadow accesses lands here and goes back to vmcs12 at the exit.
-        v[.vmInstructionError] = g[.vmInstructionError]
-        v[.entryMSRLoadCount] = 0
-        v[.exitMSRStoreCount] = 0
-        v[.exitMSRLoadCount] = 0
+        v[index: ix.vmInstructionError] = g[index: ix.vmInstructionError]
+        v[index: ix.entryMSRLoadCount] = 0
+        v[index: ix.exitMSRStoreCount] = 0
+        v[index: ix.exitMSRLoadCount] = 0
         return v
     }
 

@@ -6,79 +6,73 @@ extension VirtualVMX {
     /// §28.5.1: bits of CR0 a VM exit does not modify (ET, CD, NW, 63:32, 28:19, 17, 15:6).
     static let cr0Unmodified: UInt64 = 0xFFFF_FFFF_0000_0000 | CR0.et | CR0.cd | CR0.nw | 0x1FF8_0000 | (1 << 17) | 0xFFC0
 
-    /// The host segment registers (§28.5.2): selector field, base field (0 for the ones
-    /// without), VMCS01 guest fields, and the attributes the SDM fixes.
-    struct HostSegment {
-        let selector: VMCSField
-        let base: VMCSField?
-        let fields: GuestStateArea.SegmentFields
-        let code: Bool
-    }
-    static let hostSegments: [HostSegment] = [
-        HostSegment(selector: .hostESSelector, base: nil, fields: GuestStateArea.segmentFields[0].1, code: false),
-        HostSegment(selector: .hostCSSelector, base: nil, fields: GuestStateArea.segmentFields[1].1, code: true),
-        HostSegment(selector: .hostSSSelector, base: nil, fields: GuestStateArea.segmentFields[2].1, code: false),
-        HostSegment(selector: .hostDSSelector, base: nil, fields: GuestStateArea.segmentFields[3].1, code: false),
-        HostSegment(selector: .hostFSSelector, base: .hostFSBase, fields: GuestStateArea.segmentFields[4].1, code: false),
-        HostSegment(selector: .hostGSSelector, base: .hostGSBase, fields: GuestStateArea.segmentFields[5].1, code: false),
-    ]
-
     /// Loads vmcs12's host state into L1 (VMCS01's guest-state area), then the VM-exit MSR-load
     /// list in that context. False after a VMX abort (the list failed, or a PAE host's PDPTEs
-    /// are invalid).
+    /// are invalid). Every field is read from vmcs12 once and moved by its precomputed table
+    /// index (`FieldIndices`); values written are already within their fields' widths.
     func loadHostState(from v12: VMCS12, exitDueToNMI: Bool) -> Bool {
         let g = v12.vmcs, d = vmcs01
-        let exit = g.exitControls
+        let exit = VMExitControls(rawValue: UInt32(truncatingIfNeeded: g[index: ix.exitControls]))
         let host64 = exit.contains(.hostAddressSpaceSize)
         let width: UInt64 = host64 ? ~0 : 0xFFFF_FFFF
-        let l2CR0 = v12.vmcs02?[.guestCR0] ?? d[.guestCR0]
-        let l2EFER = v12.vmcs02?[.guestIA32EFER] ?? d[.guestIA32EFER]
+        let v02 = v12.vmcs02 ?? d
+        let l2CR0 = v02[index: ix.guestCR0], l2EFER = v02[index: ix.guestIA32EFER]
 
         // §28.5.1: control registers, debug registers, MSRs.
-        d[.guestCR0] = (g[.hostCR0] & ~Self.cr0Unmodified) | (l2CR0 & Self.cr0Unmodified) | capabilities.cr0Fixed0
-        d[.guestCR3] = g[.hostCR3]
-        d[.guestCR4] = g[.hostCR4] | capabilities.cr4Fixed0
-        d[.guestDR7] = 0x400
-        d[.guestIA32DebugCtl] = 0
-        d[.guestIA32SysenterCS] = g[.hostIA32SysenterCS] & 0xFFFF_FFFF
-        d[.guestIA32SysenterESP] = g[.hostIA32SysenterESP] & width
-        d[.guestIA32SysenterEIP] = g[.hostIA32SysenterEIP] & width
-        if exit.contains(.loadPAT) { d[.guestIA32PAT] = g[.hostIA32PAT] }
-        var efer = exit.contains(.loadEFER) ? g[.hostIA32EFER] : l2EFER
+        let cr0 = (g[index: ix.hostCR0] & ~Self.cr0Unmodified) | (l2CR0 & Self.cr0Unmodified) | capabilities.cr0Fixed0
+        let cr4 = g[index: ix.hostCR4] | capabilities.cr4Fixed0
+        let cr3 = g[index: ix.hostCR3]
+        d[index: ix.guestCR0] = cr0
+        d[index: ix.guestCR3] = cr3
+        d[index: ix.guestCR4] = cr4
+        d[index: ix.guestDR7] = 0x400
+        d[index: ix.guestIA32DebugCtl] = 0
+        d[index: ix.guestIA32SysenterCS] = g[index: ix.hostIA32SysenterCS] & 0xFFFF_FFFF
+        d[index: ix.guestIA32SysenterESP] = g[index: ix.hostIA32SysenterESP] & width
+        d[index: ix.guestIA32SysenterEIP] = g[index: ix.hostIA32SysenterEIP] & width
+        if exit.contains(.loadPAT) { d[index: ix.guestIA32PAT] = g[index: ix.hostIA32PAT] }
+        var efer = exit.contains(.loadEFER) ? g[index: ix.hostIA32EFER] : l2EFER
         if !exit.contains(.loadEFER) { efer = host64 ? efer | EFER.lma | EFER.lme : efer & ~(EFER.lma | EFER.lme) }
-        d[.guestIA32EFER] = efer
-        if host64 { d.entryControls.insert(.ia32eModeGuest) } else { d.entryControls.remove(.ia32eModeGuest) }
+        d[index: ix.guestIA32EFER] = efer
+        let ia32e = UInt64(VMEntryControls.ia32eModeGuest.rawValue)
+        let entry = d[index: ix.entryControls]
+        d[index: ix.entryControls] = host64 ? entry | ia32e : entry & ~ia32e
         // L1's view of the CR bits L0 owns: CR0.NE as loaded, CR0.PE/PG and CR4.VMXE set (VMX
         // operation fixes them).
-        d[.cr0ReadShadow] = (d[.cr0ReadShadow] & ~d[.cr0GuestHostMask]) | (d[.guestCR0] & d[.cr0GuestHostMask])
-        d[.cr4ReadShadow] = (d[.cr4ReadShadow] & ~d[.cr4GuestHostMask]) | (d[.guestCR4] & d[.cr4GuestHostMask])
+        let cr0Mask = d[index: ix.cr0GuestHostMask], cr4Mask = d[index: ix.cr4GuestHostMask]
+        d[index: ix.cr0ReadShadow] = (d[index: ix.cr0ReadShadow] & ~cr0Mask) | (cr0 & cr0Mask)
+        d[index: ix.cr4ReadShadow] = (d[index: ix.cr4ReadShadow] & ~cr4Mask) | (cr4 & cr4Mask)
 
-        // §28.5.2: segment and descriptor-table registers.
-        for s in Self.hostSegments {
-            let selector = UInt16(truncatingIfNeeded: g[s.selector])
-            let base = s.base.map { g[$0] & width } ?? 0
-            var ar: UInt32
-            if s.code {
-                ar = 0xB | 1 << 4 | 1 << 7 | 1 << 15 | (host64 ? 1 << 13 : 1 << 14)        // type 11, S, P, G; L or D/B
-            } else if selector == 0 && s.selector != .hostSSSelector {
-                ar = 1 << 16                                                            // unusable
-            } else {
-                ar = 0x3 | 1 << 4 | 1 << 7 | 1 << 14 | 1 << 15 | (selector == 0 ? 1 << 16 : 0)
-            }
-            GuestStateArea.store(GuestStateArea.Segment(selector: selector, base: base, limit: 0xFFFF_FFFF, accessRights: ar),
-                                 s.fields, into: d)
+        // §28.5.2: segment and descriptor-table registers. CS: type 11, S, P, G, and L (IA-32e
+        // host) or D/B; SS, and the others with a non-null selector: type 3, S, P, D/B, G (SS
+        // unusable with a null selector); the others with a null selector unusable.
+        func load(_ s: FieldIndices.Segment, selector: UInt64, base: UInt64, limit: UInt64, accessRights: UInt64) {
+            d[index: s.selector] = selector; d[index: s.base] = base
+            d[index: s.limit] = limit; d[index: s.accessRights] = accessRights
         }
-        GuestStateArea.store(GuestStateArea.Segment(selector: UInt16(truncatingIfNeeded: g[.hostTRSelector]),
-                                                    base: g[.hostTRBase] & width, limit: 0x67, accessRights: 0xB | 1 << 7),
-                             GuestStateArea.trFields, into: d)
-        GuestStateArea.store(.unusable, GuestStateArea.ldtrFields, into: d)
-        d[.guestGDTRBase] = g[.hostGDTRBase] & width; d[.guestGDTRLimit] = 0xFFFF
-        d[.guestIDTRBase] = g[.hostIDTRBase] & width; d[.guestIDTRLimit] = 0xFFFF
+        let data: UInt64 = 0x3 | 1 << 4 | 1 << 7 | 1 << 14 | 1 << 15, unusable: UInt64 = 1 << 16
+        func loadData(_ s: FieldIndices.Segment, selector: Int, base: UInt64 = 0) {
+            let sel = g[index: selector] & 0xFFFF
+            load(s, selector: sel, base: base, limit: 0xFFFF_FFFF, accessRights: sel == 0 ? unusable : data)
+        }
+        load(ix.cs, selector: g[index: ix.hostCSSelector] & 0xFFFF, base: 0, limit: 0xFFFF_FFFF,
+             accessRights: 0xB | 1 << 4 | 1 << 7 | 1 << 15 | (host64 ? 1 << 13 : 1 << 14))
+        let ssSelector = g[index: ix.hostSSSelector] & 0xFFFF
+        load(ix.ss, selector: ssSelector, base: 0, limit: 0xFFFF_FFFF, accessRights: data | (ssSelector == 0 ? unusable : 0))
+        loadData(ix.es, selector: ix.hostESSelector)
+        loadData(ix.ds, selector: ix.hostDSSelector)
+        loadData(ix.fs, selector: ix.hostFSSelector, base: g[index: ix.hostFSBase] & width)
+        loadData(ix.gs, selector: ix.hostGSSelector, base: g[index: ix.hostGSBase] & width)
+        load(ix.tr, selector: g[index: ix.hostTRSelector] & 0xFFFF, base: g[index: ix.hostTRBase] & width, limit: 0x67,
+             accessRights: 0xB | 1 << 7)
+        load(ix.ldtr, selector: 0, base: 0, limit: 0, accessRights: unusable)
+        d[index: ix.guestGDTRBase] = g[index: ix.hostGDTRBase] & width; d[index: ix.guestGDTRLimit] = 0xFFFF
+        d[index: ix.guestIDTRBase] = g[index: ix.hostIDTRBase] & width; d[index: ix.guestIDTRLimit] = 0xFFFF
 
         // §28.5.3: RIP, RSP, RFLAGS.
-        d[.guestRIP] = g[.hostRIP] & width
-        d[.guestRSP] = g[.hostRSP] & width
-        d[.guestRFLAGS] = 2
+        d[index: ix.guestRIP] = g[index: ix.hostRIP] & width
+        d[index: ix.guestRSP] = g[index: ix.hostRSP] & width
+        d[index: ix.guestRFLAGS] = 2
 
         // §28.5.4: a PAE host (not IA-32e mode) gets its PDPTEs from host CR3.
         if !host64 && d[.guestCR4] & CR4.pae != 0 && d[.guestCR0] & CR0.pg != 0 {
@@ -96,15 +90,16 @@ extension VirtualVMX {
 
         // §28.5.5 (non-register state): active, no STI/MOV-SS blocking, no pending debug
         // exceptions; blocking by NMI after an exit caused by an NMI (§26.2, NMI exiting).
-        d[.guestActivityState] = UInt64(ActivityState.active.rawValue)
-        d.guestInterruptibility = exitDueToNMI ? .blockingByNMI : d.guestInterruptibility.intersection(.blockingByNMI)
-        d[.guestPendingDebugExceptions] = 0
-        d.entryInterruption = .none
+        d[index: ix.guestActivityState] = UInt64(ActivityState.active.rawValue)
+        let nmiBlocking = UInt64(InterruptibilityState.blockingByNMI.rawValue)
+        d[index: ix.guestInterruptibilityState] = exitDueToNMI ? nmiBlocking : d[index: ix.guestInterruptibilityState] & nmiBlocking
+        d[index: ix.guestPendingDebugExceptions] = 0
+        d[index: ix.entryInterruptionInformation] = UInt64(InterruptionInformation.none.rawValue)
         transitionFlush(g)
         updateL1VMCSShadowing()
 
         // §28.6: the VM-exit MSR-load list, in L1's context.
-        let loads = msrList(at: g[.exitMSRLoadAddress], count: g[.exitMSRLoadCount])
+        let loads = msrList(at: g[index: ix.exitMSRLoadAddress], count: g[index: ix.exitMSRLoadCount])
         if let f = processor.loadMSRList(loads.entries, inGuestContextOf: d) ?? loads.failure {
             _ = abort(v12, .loadingHostMSRsFailed, "VM-exit MSR-load entry \(f.entryNumber)")
             return false

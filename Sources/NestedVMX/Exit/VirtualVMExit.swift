@@ -42,7 +42,8 @@ extension VirtualVMX {
             nested.note("exit to L1: \(v02.exitReasonField) qualification 0x\(hex(v02[.exitQualification])) at L2 RIP 0x\(hex(v02[.guestRIP])), guest-physical 0x\(hex(v02[.guestPhysicalAddress])), interruption \(v02.exitInterruption), IDT-vectoring \(v02.idtVectoring)")
         }
         recordExitInformation(from: v02, into: g)
-        saveGuestState(from: v02, into: g)
+        v12.changedSinceBuild.formUnion(g.takeDirty(.vmcs02).union(v02.takeDirty(.vmcs02)))
+        saveGuestState(from: v02, into: g, changedSinceBuild: v12.changedSinceBuild)
         inL2 = false
         reflectedExits &+= 1
         // §28.4: the MSR-store list receives L2's MSRs.
@@ -72,7 +73,11 @@ extension VirtualVMX {
     /// §28.3: L2's state into vmcs12 — every guest-state field, DR7/IA32_DEBUGCTL, IA32_PAT,
     /// IA32_EFER and the preemption timer only under vmcs12's "save" controls, the PDPTEs only
     /// with EPT; the "IA-32e mode guest" entry control follows IA32_EFER.LMA.
-    func saveGuestState(from v02: VMCS, into g: VMCS) {
+    ///
+    /// A field VMCS02 took from vmcs12 at the last build that neither VMCS changed since
+    /// (`changedSinceBuild`) still holds the same value in both, so only the changed ones and
+    /// the ones the build takes from elsewhere (`overriddenGuestFields`) are copied.
+    func saveGuestState(from v02: VMCS, into g: VMCS, changedSinceBuild: DirtyFields) {
         let exit = exit12
         var saved = Self.alwaysSaved
         if exit.contains(.saveDebugControls) { saved.formUnion(Self.debugControlFields) }
@@ -80,7 +85,7 @@ extension VirtualVMX {
         if exit.contains(.saveEFER) { saved.formUnion(Self.eferField) }
         if exit.contains(.saveVMXPreemptionTimer) { saved.formUnion(Self.preemptionTimerField) }
         if secondary12.contains(.enableEPT) { saved.formUnion(Self.pdpteFields) }
-        g.copy(saved, from: v02)
+        g.copy(saved.intersection(changedSinceBuild.union(Self.overriddenGuestFields)), from: v02)
         if v02.entryControls.contains(.ia32eModeGuest) { g.entryControls.insert(.ia32eModeGuest) }
         else { g.entryControls.remove(.ia32eModeGuest) }
     }

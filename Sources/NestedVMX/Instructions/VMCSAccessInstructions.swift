@@ -28,21 +28,21 @@ extension VirtualVMX {
     /// IA32_VMX_MISC[29] offered), so L1's accesses go straight to vmcs12; the others exit
     /// and get their VMfail in vmcs12 from `vmread`/`vmwrite`.
     func updateL1VMCSShadowing() {
-        var secondary = vmcs01.secondaryField
+        let d = vmcs01, shadowing = UInt64(SecondaryProcessorBasedControls.vmcsShadowing.rawValue)
+        let secondary = d[index: ix.secondaryProcessorBasedControls]
         if nested.shadowsVMCS12 && inVMXOperation && !inL2, let v = current {
             // Registered once per vmcs12 made current: the region is L0's and its first word
             // (our revision identifier, bit 31 set) the same for every vmcs12 VMPTRLD accepts.
             if processor.registeredVMCS(at: pages.shadowLink) !== v.vmcs {
                 processor.registerVMCS(v.vmcs, at: pages.shadowLink, asShadow: true)
             }
-            secondary.insert(.vmcsShadowing)
-            vmcs01[.vmcsLinkPointer] = pages.shadowLink
-            vmcs01[.vmreadBitmapAddress] = nested.l1ShadowBitmap
-            vmcs01[.vmwriteBitmapAddress] = nested.l1ShadowWriteBitmap
+            d[index: ix.secondaryProcessorBasedControls] = secondary | shadowing
+            d[index: ix.vmcsLinkPointer] = pages.shadowLink
+            d[index: ix.vmreadBitmapAddress] = nested.l1ShadowBitmap
+            d[index: ix.vmwriteBitmapAddress] = nested.l1ShadowWriteBitmap
         } else {
-            secondary.remove(.vmcsShadowing)
-            vmcs01[.vmcsLinkPointer] = ~0
+            d[index: ix.secondaryProcessorBasedControls] = secondary & ~shadowing
+            d[index: ix.vmcsLinkPointer] = ~0
         }
-        vmcs01.secondaryField = secondary
     }
 }

@@ -22,6 +22,12 @@ public final class VMCS12 {
     public let vmcs: VMCS
     /// The VMCS02 L0 runs this vmcs12's guest with, kept while the vmcs12 stays active.
     @usableFromInline var vmcs02: VMCS?
+    /// Fields of this vmcs12 and of its VMCS02 that changed since VMCS02 was last built, taken
+    /// from both VMCSs' `.vmcs02` dirty sets by a virtual VM exit (to save only those, §28.3)
+    /// and handed to the next build (`buildVMCS02`), which would have taken them itself.
+    var changedSinceBuild = DirtyFields()
+    /// The `VirtualVMX.vmcs01HostStateGeneration` whose host state VMCS02 holds (none yet: ~0).
+    var hostStateGeneration: UInt64 = ~0
 
     static let abortIndicatorOffset: UInt64 = 4
     static let launchStateOffset: UInt64 = 8

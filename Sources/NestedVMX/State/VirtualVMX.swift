@@ -13,6 +13,8 @@ public final class VirtualVMX {
     public let vmcs01: VMCS
     var l1: L1Memory { nested.l1 }
     var capabilities: VMXCapabilities { nested.capabilities }
+    /// The table indices of the fields a virtual VM exit moves (`FieldIndices`).
+    let ix = FieldIndices.shared
 
     /// L0's per-processor pages: copies of vmcs12's VMREAD/VMWRITE bitmaps for VMCS02, the
     /// region VMCS01's link pointer names while L0 shadows vmcs12 for L1 (and VMCS02's, for
@@ -41,6 +43,8 @@ public final class VirtualVMX {
     /// The guest/host masks and read shadows VMCS01 had before VMXON (VMX operation adds
     /// CR0.PE/PG to what L0 owns, to hold them fixed, §24.8).
     var savedCR0Mask: UInt64 = 0, savedCR0Shadow: UInt64 = 0
+    /// Counts changes of VMCS01's host-state fields, which every VMCS02 copies (`buildVMCS02`).
+    var vmcs01HostStateGeneration: UInt64 = 0
     /// Statistics for the run's summary and trace.
     public internal(set) var virtualEntries: UInt64 = 0
     public internal(set) var reflectedExits: UInt64 = 0
