@@ -5,15 +5,12 @@ import CPU
 /// once: `VMCS.subscript(index:)` inlines to a load, or a compare and store, where an access by
 /// encoding is an out-of-line call.
 struct ExitFieldIndices {
-    let guestRIP: Int, guestRFLAGS: Int, guestCSAccessRights: Int, guestInterruptibility: Int
-    let entryControls: Int, exitQualification: Int, exitInstructionLength: Int
-    let idtVectoringInformation: Int
+    let guestRIP: Int, guestRFLAGS: Int, guestCSAccessRights: Int
+    let exitQualification: Int, exitInstructionLength: Int
 
     init() {
         func k(_ f: VMCSField) -> Int { VMCSFieldTable.index(of: f)! }
         guestRIP = k(.guestRIP); guestRFLAGS = k(.guestRFLAGS); guestCSAccessRights = k(.guestCSAccessRights)
-        guestInterruptibility = k(.guestInterruptibilityState); entryControls = k(.entryControls)
         exitQualification = k(.exitQualification); exitInstructionLength = k(.exitInstructionLength)
-        idtVectoringInformation = k(.idtVectoringInformation)
     }
 }

@@ -178,7 +178,7 @@ extension VirtualMachine {
         if !guestIn64BitMode(vmcs) { rip &= vmcs[index: k.guestCSAccessRights] & (1 << 14) != 0 ? 0xFFFF_FFFF : 0xFFFF }
         vmcs[index: k.guestRIP] = rip
         // The instruction completed: blocking by STI or MOV SS ends (SDM Vol. 3A §6.8.3).
-        let blocking = InterruptibilityState(rawValue: UInt32(truncatingIfNeeded: vmcs[index: k.guestInterruptibility]))
+        let blocking = vmcs.guestInterruptibility
         if !blocking.isDisjoint(with: .blockingBySTIOrMovSS) { vmcs.guestInterruptibility = blocking.subtracting(.blockingBySTIOrMovSS) }
         if inL2 {
             // L2's single-step trap and monitor trap flag follow the instruction as they would
@@ -208,8 +208,7 @@ extension VirtualMachine {
     /// L1 was in 64-bit mode at the exit: IA-32e mode guest and CS.L (SDM Vol. 3C §25.4.1).
     func guestIn64BitMode(_ vmcs: VMCS) -> Bool {
         let k = exitFields
-        return VMEntryControls(rawValue: UInt32(truncatingIfNeeded: vmcs[index: k.entryControls])).contains(.ia32eModeGuest)
-            && vmcs[index: k.guestCSAccessRights] & (1 << 13) != 0
+        return vmcs.entryControls.contains(.ia32eModeGuest) && vmcs[index: k.guestCSAccessRights] & (1 << 13) != 0
     }
 
     /// Queues hardware exception `vector` for the next VM entry (SDM Vol. 3C §25.8.3, §27.6).
@@ -229,7 +228,7 @@ extension VirtualMachine {
 
     /// `reinjectVectoredEvent` for the VMCS that exited.
     func reinjectVectoredEvent(_ vmcs: VMCS) {
-        let info = InterruptionInformation(rawValue: UInt32(truncatingIfNeeded: vmcs[index: exitFields.idtVectoringInformation]))
+        let info = vmcs.idtVectoring
         guard info.isValid else { return }
         vmcs.inject(info.asInjection, errorCode: UInt32(truncatingIfNeeded: vmcs[.idtVectoringErrorCode]),
                     instructionLength: UInt32(truncatingIfNeeded: vmcs[.exitInstructionLength]))

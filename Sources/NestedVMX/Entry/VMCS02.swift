@@ -61,13 +61,8 @@ extension VirtualVMX {
         }
         defer { _ = v.takeDirty(.vmcs02) }               // VMCS02 now holds this build
 
-        let entry12 = VMEntryControls(rawValue: UInt32(truncatingIfNeeded: g[index: ix.entryControls]))
-        let exit12 = VMExitControls(rawValue: UInt32(truncatingIfNeeded: g[index: ix.exitControls]))
-        let pin12 = PinBasedControls(rawValue: UInt32(truncatingIfNeeded: g[index: ix.pinBasedControls]))
-        let primary12 = PrimaryProcessorBasedControls(rawValue: UInt32(truncatingIfNeeded: g[index: ix.primaryProcessorBasedControls]))
-        // §25.6.2: the secondary controls are 0 unless "activate secondary controls".
-        let secondary12 = primary12.contains(.activateSecondaryControls)
-            ? SecondaryProcessorBasedControls(rawValue: UInt32(truncatingIfNeeded: g[index: ix.secondaryProcessorBasedControls])) : []
+        let entry12 = g.entryControls, exit12 = g.exitControls, pin12 = g.pin
+        let primary12 = g.primary, secondary12 = g.secondary
 
         // §27.3.2.1: what a VM entry loads only under its controls.
         if !entry12.contains(.loadEFER) {
@@ -98,10 +93,8 @@ extension VirtualVMX {
         if pin.contains(.activateVMXPreemptionTimer) { exit.insert(.saveVMXPreemptionTimer) }
         var entry = entry12
         entry.formUnion([.loadDebugControls, .loadPAT, .loadEFER])
-        v[index: ix.pinBasedControls] = UInt64(pin.rawValue)
-        v[index: ix.primaryProcessorBasedControls] = UInt64(primary.rawValue)
-        v[index: ix.secondaryProcessorBasedControls] = UInt64(secondary.rawValue)
-        v[index: ix.exitControls] = UInt64(exit.rawValue); v[index: ix.entryControls] = UInt64(entry.rawValue)
+        v.pin = pin; v.primary = primary; v.secondaryField = secondary
+        v.exitControls = exit; v.entryControls = entry
 
         // EPT: EPT02 for vmcs12's EPTP, or EPT01.
         if secondary12.contains(.enableEPT) {

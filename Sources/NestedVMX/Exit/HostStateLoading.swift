@@ -12,7 +12,7 @@ extension VirtualVMX {
     /// index (`FieldIndices`); values written are already within their fields' widths.
     func loadHostState(from v12: VMCS12, exitDueToNMI: Bool) -> Bool {
         let g = v12.vmcs, d = vmcs01
-        let exit = VMExitControls(rawValue: UInt32(truncatingIfNeeded: g[index: ix.exitControls]))
+        let exit = g.exitControls
         let host64 = exit.contains(.hostAddressSpaceSize)
         let width: UInt64 = host64 ? ~0 : 0xFFFF_FFFF
         let v02 = v12.vmcs02 ?? d
@@ -34,9 +34,7 @@ extension VirtualVMX {
         var efer = exit.contains(.loadEFER) ? g[index: ix.hostIA32EFER] : l2EFER
         if !exit.contains(.loadEFER) { efer = host64 ? efer | EFER.lma | EFER.lme : efer & ~(EFER.lma | EFER.lme) }
         d[index: ix.guestIA32EFER] = efer
-        let ia32e = UInt64(VMEntryControls.ia32eModeGuest.rawValue)
-        let entry = d[index: ix.entryControls]
-        d[index: ix.entryControls] = host64 ? entry | ia32e : entry & ~ia32e
+        if host64 { d.entryControls.insert(.ia32eModeGuest) } else { d.entryControls.remove(.ia32eModeGuest) }
         // L1's view of the CR bits L0 owns: CR0.NE as loaded, CR0.PE/PG and CR4.VMXE set (VMX
         // operation fixes them).
         let cr0Mask = d[index: ix.cr0GuestHostMask], cr4Mask = d[index: ix.cr4GuestHostMask]
@@ -91,10 +89,9 @@ extension VirtualVMX {
         // §28.5.5 (non-register state): active, no STI/MOV-SS blocking, no pending debug
         // exceptions; blocking by NMI after an exit caused by an NMI (§26.2, NMI exiting).
         d[index: ix.guestActivityState] = UInt64(ActivityState.active.rawValue)
-        let nmiBlocking = UInt64(InterruptibilityState.blockingByNMI.rawValue)
-        d[index: ix.guestInterruptibilityState] = exitDueToNMI ? nmiBlocking : d[index: ix.guestInterruptibilityState] & nmiBlocking
+        d.guestInterruptibility = exitDueToNMI ? .blockingByNMI : d.guestInterruptibility.intersection(.blockingByNMI)
         d[index: ix.guestPendingDebugExceptions] = 0
-        d[index: ix.entryInterruptionInformation] = UInt64(InterruptionInformation.none.rawValue)
+        d.entryInterruption = .none
         transitionFlush(g)
         updateL1VMCSShadowing()
 

@@ -28,20 +28,19 @@ extension VirtualVMX {
     /// IA32_VMX_MISC[29] offered), so L1's accesses go straight to vmcs12; the others exit
     /// and get their VMfail in vmcs12 from `vmread`/`vmwrite`.
     func updateL1VMCSShadowing() {
-        let d = vmcs01, shadowing = UInt64(SecondaryProcessorBasedControls.vmcsShadowing.rawValue)
-        let secondary = d[index: ix.secondaryProcessorBasedControls]
+        let d = vmcs01
         if nested.shadowsVMCS12 && inVMXOperation && !inL2, let v = current {
             // Registered once per vmcs12 made current: the region is L0's and its first word
             // (our revision identifier, bit 31 set) the same for every vmcs12 VMPTRLD accepts.
             if processor.registeredVMCS(at: pages.shadowLink) !== v.vmcs {
                 processor.registerVMCS(v.vmcs, at: pages.shadowLink, asShadow: true)
             }
-            d[index: ix.secondaryProcessorBasedControls] = secondary | shadowing
+            d.secondaryField.insert(.vmcsShadowing)
             d[index: ix.vmcsLinkPointer] = pages.shadowLink
             d[index: ix.vmreadBitmapAddress] = nested.l1ShadowBitmap
             d[index: ix.vmwriteBitmapAddress] = nested.l1ShadowWriteBitmap
         } else {
-            d[index: ix.secondaryProcessorBasedControls] = secondary & ~shadowing
+            d.secondaryField.remove(.vmcsShadowing)
             d[index: ix.vmcsLinkPointer] = ~0
         }
     }

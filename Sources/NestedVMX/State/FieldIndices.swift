@@ -16,9 +16,8 @@ struct FieldIndices {
     static let shared = FieldIndices()
 
     // Controls and lists.
-    let pinBasedControls = index(.pinBasedControls), primaryProcessorBasedControls = index(.primaryProcessorBasedControls)
-    let secondaryProcessorBasedControls = index(.secondaryProcessorBasedControls)
-    let exitControls = index(.exitControls), entryControls = index(.entryControls)
+    // (The control fields, interruptibility and entry-interruption go through VMCS's typed
+    // accessors, which inline the same way.)
     let entryMSRLoadCount = index(.entryMSRLoadCount), exitMSRStoreCount = index(.exitMSRStoreCount)
     let eptPointer = index(.eptPointer), virtualProcessorIdentifier = index(.virtualProcessorIdentifier)
     let virtualAPICAddress = index(.virtualAPICAddress), vmcsLinkPointer = index(.vmcsLinkPointer)
@@ -27,7 +26,6 @@ struct FieldIndices {
     let exitMSRLoadAddress = index(.exitMSRLoadAddress), exitMSRLoadCount = index(.exitMSRLoadCount)
     let cr0GuestHostMask = index(.cr0GuestHostMask), cr4GuestHostMask = index(.cr4GuestHostMask)
     let cr0ReadShadow = index(.cr0ReadShadow), cr4ReadShadow = index(.cr4ReadShadow)
-    let entryInterruptionInformation = index(.entryInterruptionInformation)
     // Host-state area (§25.5).
     let hostCR0 = index(.hostCR0), hostCR3 = index(.hostCR3), hostCR4 = index(.hostCR4)
     let hostIA32SysenterCS = index(.hostIA32SysenterCS), hostIA32SysenterESP = index(.hostIA32SysenterESP)
@@ -53,7 +51,7 @@ struct FieldIndices {
     let guestGDTRBase = index(.guestGDTRBase), guestGDTRLimit = index(.guestGDTRLimit)
     let guestIDTRBase = index(.guestIDTRBase), guestIDTRLimit = index(.guestIDTRLimit)
     let guestRIP = index(.guestRIP), guestRSP = index(.guestRSP), guestRFLAGS = index(.guestRFLAGS)
-    let guestActivityState = index(.guestActivityState), guestInterruptibilityState = index(.guestInterruptibilityState)
+    let guestActivityState = index(.guestActivityState)
     let guestPendingDebugExceptions = index(.guestPendingDebugExceptions)
 }
 

@@ -4,33 +4,39 @@
 /// MSR lists call functions that live with those features.
 extension VMCS {
     /// The VM-execution, VM-exit and VM-entry control fields as their typed sets (§25.6.1,
-    /// §25.6.2, §25.7.1, §25.8.1): the one place their raw values are decoded.
-    public var pin: PinBasedControls {
-        get { PinBasedControls(rawValue: UInt32(truncatingIfNeeded: self[.pinBasedControls])) }
-        set { self[.pinBasedControls] = UInt64(newValue.rawValue) }
+    /// §25.6.2, §25.7.1, §25.8.1): the one place their raw values are decoded. Inlined across
+    /// modules (a table load and a field load; a set is a compare and store).
+    @inlinable public var pin: PinBasedControls {
+        get { PinBasedControls(rawValue: UInt32(truncatingIfNeeded: self[index: fieldIndex(.pinBasedControls)])) }
+        set { self[index: fieldIndex(.pinBasedControls)] = UInt64(newValue.rawValue) }
     }
-    public var primary: PrimaryProcessorBasedControls {
-        get { PrimaryProcessorBasedControls(rawValue: UInt32(truncatingIfNeeded: self[.primaryProcessorBasedControls])) }
-        set { self[.primaryProcessorBasedControls] = UInt64(newValue.rawValue) }
+    @inlinable public var primary: PrimaryProcessorBasedControls {
+        get { PrimaryProcessorBasedControls(rawValue: UInt32(truncatingIfNeeded: self[index: fieldIndex(.primaryProcessorBasedControls)])) }
+        set { self[index: fieldIndex(.primaryProcessorBasedControls)] = UInt64(newValue.rawValue) }
     }
     /// The secondary controls in effect: 0 unless "activate secondary controls" (§25.6.2).
-    public var secondary: SecondaryProcessorBasedControls {
+    @inlinable public var secondary: SecondaryProcessorBasedControls {
         primary.contains(.activateSecondaryControls) ? secondaryField : []
     }
     /// The secondary processor-based VM-execution controls field as written, whatever the
     /// primary controls say.
-    public var secondaryField: SecondaryProcessorBasedControls {
-        get { SecondaryProcessorBasedControls(rawValue: UInt32(truncatingIfNeeded: self[.secondaryProcessorBasedControls])) }
-        set { self[.secondaryProcessorBasedControls] = UInt64(newValue.rawValue) }
+    @inlinable public var secondaryField: SecondaryProcessorBasedControls {
+        get { SecondaryProcessorBasedControls(rawValue: UInt32(truncatingIfNeeded: self[index: fieldIndex(.secondaryProcessorBasedControls)])) }
+        set { self[index: fieldIndex(.secondaryProcessorBasedControls)] = UInt64(newValue.rawValue) }
     }
-    public var exitControls: VMExitControls {
-        get { VMExitControls(rawValue: UInt32(truncatingIfNeeded: self[.exitControls])) }
-        set { self[.exitControls] = UInt64(newValue.rawValue) }
+    @inlinable public var exitControls: VMExitControls {
+        get { VMExitControls(rawValue: UInt32(truncatingIfNeeded: self[index: fieldIndex(.exitControls)])) }
+        set { self[index: fieldIndex(.exitControls)] = UInt64(newValue.rawValue) }
     }
-    public var entryControls: VMEntryControls {
-        get { VMEntryControls(rawValue: UInt32(truncatingIfNeeded: self[.entryControls])) }
-        set { self[.entryControls] = UInt64(newValue.rawValue) }
+    @inlinable public var entryControls: VMEntryControls {
+        get { VMEntryControls(rawValue: UInt32(truncatingIfNeeded: self[index: fieldIndex(.entryControls)])) }
+        set { self[index: fieldIndex(.entryControls)] = UInt64(newValue.rawValue) }
     }
+
+    /// The table index of a field this processor supports (a 32-bit or natural-width field,
+    /// or the full 64-bit one: its value is stored whole).
+    @inlinable @inline(__always)
+    func fieldIndex(_ f: VMCSField) -> Int { index(of: f)! }
 }
 
 enum VMEntryChecks {

@@ -3,7 +3,7 @@
 /// operation (both SMM), bit 31 VM-entry failure. This processor sets only 15:0 and bit 31.
 public struct ExitReasonField: RawRepresentable, Equatable, Sendable, CustomStringConvertible {
     public var rawValue: UInt32
-    public init(rawValue: UInt32) { self.rawValue = rawValue }
+    @inlinable public init(rawValue: UInt32) { self.rawValue = rawValue }
     public init(_ reason: ExitReason, entryFailure: Bool = false) {
         rawValue = UInt32(reason.rawValue) | (entryFailure ? 1 << 31 : 0)
     }
@@ -17,8 +17,8 @@ public struct ExitReasonField: RawRepresentable, Equatable, Sendable, CustomStri
 }
 
 extension VMCS {
-    public var exitReasonField: ExitReasonField {
-        get { ExitReasonField(rawValue: UInt32(truncatingIfNeeded: self[.exitReason])) }
-        set { self[.exitReason] = UInt64(newValue.rawValue) }
+    @inlinable public var exitReasonField: ExitReasonField {
+        get { ExitReasonField(rawValue: UInt32(truncatingIfNeeded: self[index: fieldIndex(.exitReason)])) }
+        set { self[index: fieldIndex(.exitReason)] = UInt64(newValue.rawValue) }
     }
 }

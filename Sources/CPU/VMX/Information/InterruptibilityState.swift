@@ -4,22 +4,22 @@
 /// raw field.
 public struct InterruptibilityState: OptionSet, Equatable, Sendable {
     public var rawValue: UInt32
-    public init(rawValue: UInt32) { self.rawValue = rawValue }
+    @inlinable public init(rawValue: UInt32) { self.rawValue = rawValue }
 
     /// Bit 0: blocking by STI (for the instruction after STI, SDM Vol. 3A §6.8.3).
-    public static let blockingBySTI = InterruptibilityState(rawValue: 1 << 0)
+    @inlinable public static var blockingBySTI: InterruptibilityState { InterruptibilityState(rawValue: 1 << 0) }
     /// Bit 1: blocking by MOV SS / POP SS.
-    public static let blockingByMovSS = InterruptibilityState(rawValue: 1 << 1)
+    @inlinable public static var blockingByMovSS: InterruptibilityState { InterruptibilityState(rawValue: 1 << 1) }
     /// Bit 2: blocking by SMI (in SMM).
-    public static let blockingBySMI = InterruptibilityState(rawValue: 1 << 2)
+    @inlinable public static var blockingBySMI: InterruptibilityState { InterruptibilityState(rawValue: 1 << 2) }
     /// Bit 3: blocking by NMI (or, with "virtual NMIs", virtual-NMI blocking).
-    public static let blockingByNMI = InterruptibilityState(rawValue: 1 << 3)
+    @inlinable public static var blockingByNMI: InterruptibilityState { InterruptibilityState(rawValue: 1 << 3) }
     /// Bit 4: enclave interruption.
-    public static let enclaveInterruption = InterruptibilityState(rawValue: 1 << 4)
+    @inlinable public static var enclaveInterruption: InterruptibilityState { InterruptibilityState(rawValue: 1 << 4) }
 
     /// Blocking by STI or by MOV SS: what holds back external interrupts (and, on this
     /// processor, NMIs as Table 25-3 permits) for one instruction.
-    public static let blockingBySTIOrMovSS: InterruptibilityState = [.blockingBySTI, .blockingByMovSS]
+    @inlinable public static var blockingBySTIOrMovSS: InterruptibilityState { [.blockingBySTI, .blockingByMovSS] }
 
     /// The field as the processor holds it: its interrupt shadow and NMI blocking.
     init(shadow: InterruptShadow, nmiBlocked: Bool) {
@@ -41,8 +41,8 @@ public struct InterruptibilityState: OptionSet, Equatable, Sendable {
 
 extension VMCS {
     /// The guest interruptibility-state field, typed.
-    public var guestInterruptibility: InterruptibilityState {
-        get { InterruptibilityState(rawValue: UInt32(truncatingIfNeeded: self[.guestInterruptibilityState])) }
-        set { self[.guestInterruptibilityState] = UInt64(newValue.rawValue) }
+    @inlinable public var guestInterruptibility: InterruptibilityState {
+        get { InterruptibilityState(rawValue: UInt32(truncatingIfNeeded: self[index: fieldIndex(.guestInterruptibilityState)])) }
+        set { self[index: fieldIndex(.guestInterruptibilityState)] = UInt64(newValue.rawValue) }
     }
 }

@@ -6,10 +6,10 @@
 /// Every reader and writer of those fields goes through this type.
 public struct InterruptionInformation: RawRepresentable, Equatable, Hashable, Sendable, CustomStringConvertible {
     public var rawValue: UInt32
-    public init(rawValue: UInt32) { self.rawValue = rawValue }
+    @inlinable public init(rawValue: UInt32) { self.rawValue = rawValue }
 
     /// Invalid (bit 31 clear): no event.
-    public static let none = InterruptionInformation(rawValue: 0)
+    @inlinable public static var none: InterruptionInformation { InterruptionInformation(rawValue: 0) }
 
     /// A valid event. The error-code bit says the event delivers (or, for exit information,
     /// reports) an error code.
@@ -57,19 +57,19 @@ public struct InterruptionInformation: RawRepresentable, Equatable, Hashable, Se
 
 extension VMCS {
     /// The VM-entry interruption-information field (§25.8.3).
-    public var entryInterruption: InterruptionInformation {
-        get { InterruptionInformation(rawValue: UInt32(truncatingIfNeeded: self[.entryInterruptionInformation])) }
-        set { self[.entryInterruptionInformation] = UInt64(newValue.rawValue) }
+    @inlinable public var entryInterruption: InterruptionInformation {
+        get { InterruptionInformation(rawValue: UInt32(truncatingIfNeeded: self[index: fieldIndex(.entryInterruptionInformation)])) }
+        set { self[index: fieldIndex(.entryInterruptionInformation)] = UInt64(newValue.rawValue) }
     }
     /// The VM-exit interruption-information field (§25.9.2).
-    public var exitInterruption: InterruptionInformation {
-        get { InterruptionInformation(rawValue: UInt32(truncatingIfNeeded: self[.exitInterruptionInformation])) }
-        set { self[.exitInterruptionInformation] = UInt64(newValue.rawValue) }
+    @inlinable public var exitInterruption: InterruptionInformation {
+        get { InterruptionInformation(rawValue: UInt32(truncatingIfNeeded: self[index: fieldIndex(.exitInterruptionInformation)])) }
+        set { self[index: fieldIndex(.exitInterruptionInformation)] = UInt64(newValue.rawValue) }
     }
     /// The IDT-vectoring information field (§25.9.3).
-    public var idtVectoring: InterruptionInformation {
-        get { InterruptionInformation(rawValue: UInt32(truncatingIfNeeded: self[.idtVectoringInformation])) }
-        set { self[.idtVectoringInformation] = UInt64(newValue.rawValue) }
+    @inlinable public var idtVectoring: InterruptionInformation {
+        get { InterruptionInformation(rawValue: UInt32(truncatingIfNeeded: self[index: fieldIndex(.idtVectoringInformation)])) }
+        set { self[index: fieldIndex(.idtVectoringInformation)] = UInt64(newValue.rawValue) }
     }
 
     /// Queues `info` for the next VM entry with its error code and instruction length
