@@ -22,7 +22,7 @@ extension VirtualMachine {
     /// `time`: the clock at the exit, when the caller has just read it.
     func handleL1Exit(_ reason: ExitReason, on v: VCPU, at time: UInt64? = nil) -> L1ExitResolution {
         let vmcs = v.vmcs01, k = exitFields
-        let rip = vmcs[index: k.guestRIP], qualification = vmcs[index: k.exitQualification]
+        let rip = vmcs[index: k.rip], qualification = vmcs[index: k.exitQualification]
         exitTrace.record(ExitEvent(time: time ?? clock.nanoseconds, cpu: UInt16(v.index), level: .l1, reason: reason,
                                    qualification: qualification, guestRIP: rip))
         reinjectVectoredEvent(vmcs)
@@ -174,10 +174,10 @@ extension VirtualMachine {
     /// `skipInstruction` with the vCPU's current VMCS and level already at hand.
     func skipInstruction(_ v: VCPU, vmcs: VMCS, inL2: Bool) {
         let k = exitFields
-        var rip = vmcs[index: k.guestRIP] &+ vmcs[index: k.exitInstructionLength]
+        var rip = vmcs[index: k.rip] &+ vmcs[index: k.exitInstructionLength]
         // Outside 64-bit mode RIP wraps at the code segment's size (CS.D/B, bit 14).
-        if !guestIn64BitMode(vmcs) { rip &= vmcs[index: k.guestCSAccessRights] & (1 << 14) != 0 ? 0xFFFF_FFFF : 0xFFFF }
-        vmcs[index: k.guestRIP] = rip
+        if !guestIn64BitMode(vmcs) { rip &= vmcs[index: k.csAccessRights] & (1 << 14) != 0 ? 0xFFFF_FFFF : 0xFFFF }
+        vmcs[index: k.rip] = rip
         // The instruction completed: blocking by STI or MOV SS ends (SDM Vol. 3A §6.8.3).
         let blocking = vmcs.guestInterruptibility
         if !blocking.isDisjoint(with: .blockingBySTIOrMovSS) { vmcs.guestInterruptibility = blocking.subtracting(.blockingBySTIOrMovSS) }
@@ -186,11 +186,11 @@ extension VirtualMachine {
             // on hardware: a pending debug exception (BS) and a pending MTF VM exit for the
             // next entry (SDM Vol. 3C §27.7.3, §26.5.2), so vmcs12's exception bitmap and MTF
             // decide whether L1 sees them.
-            if vmcs[index: k.guestRFLAGS] & (1 << 8) != 0 { vmcs[.guestPendingDebugExceptions] |= 1 << 14 }
+            if vmcs[index: k.rflags] & (1 << 8) != 0 { vmcs[.guestPendingDebugExceptions] |= 1 << 14 }
             injectPendingMTF(v)
             return
         }
-        if vmcs[index: k.guestRFLAGS] & (1 << 8) != 0 {
+        if vmcs[index: k.rflags] & (1 << 8) != 0 {
             v.processor.dr6 |= 1 << 14
             v.pendingDebugTrap = true
         }
@@ -209,7 +209,7 @@ extension VirtualMachine {
     /// L1 was in 64-bit mode at the exit: IA-32e mode guest and CS.L (SDM Vol. 3C §25.4.1).
     func guestIn64BitMode(_ vmcs: VMCS) -> Bool {
         let k = exitFields
-        return vmcs.entryControls.contains(.ia32eModeGuest) && vmcs[index: k.guestCSAccessRights] & (1 << 13) != 0
+        return vmcs.entryControls.contains(.ia32eModeGuest) && vmcs[index: k.csAccessRights] & (1 << 13) != 0
     }
 
     /// Queues hardware exception `vector` for the next VM entry (SDM Vol. 3C §25.8.3, §27.6).

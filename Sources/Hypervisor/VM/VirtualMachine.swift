@@ -67,7 +67,7 @@ public final class VirtualMachine {
     /// Every VM exit L0 handled, with per-level statistics.
     public let exitTrace = ExitTrace()
     /// Table indices of the VMCS fields every resolved exit touches.
-    let exitFields = ExitFieldIndices()
+    let exitFields = VMCSLayout.shared
     /// Nested VMX, when the model offers VMX to L1.
     public private(set) var nested: NestedVMX?
 

@@ -1,13 +1,17 @@
 /// The table indices of the fields VM entry loads and VM exit saves (SDM Vol. 3C §25.4 guest
 /// state, §25.6 execution controls), looked up once, and the field sets that decide how much of
 /// a VMCS an entry must load into a processor that still holds its guest state (`Processor`'s
-/// `loadForEntry`).
-final class VMCSLayout: @unchecked Sendable {
-    static let shared = VMCSLayout()
+/// `loadForEntry`). L0 reads the fields every exit it resolves touches through the same
+/// indices (`VMCS.subscript(index:)`).
+public final class VMCSLayout: @unchecked Sendable {
+    public static let shared = VMCSLayout()
 
     struct Segment { let selector: Int, base: Int, limit: Int, accessRights: Int }
 
-    let cr0: Int, cr3: Int, cr4: Int, dr7: Int, rsp: Int, rip: Int, rflags: Int
+    let cr0: Int, cr3: Int, cr4: Int, dr7: Int, rsp: Int
+    public let rip: Int, rflags: Int
+    /// The guest CS access-rights field.
+    public var csAccessRights: Int { segments[1].accessRights }
     /// ES … GS, then LDTR (6) and TR (7).
     let segments: UnsafeMutablePointer<Segment>
     let gdtrBase: Int, gdtrLimit: Int, idtrBase: Int, idtrLimit: Int
@@ -16,8 +20,11 @@ final class VMCSLayout: @unchecked Sendable {
     let pdpte0: Int, pdpte1: Int, pdpte2: Int, pdpte3: Int
     let entryControls: Int
     /// The exit-information fields VM exit writes (§25.9, §28.2).
-    let exitReason: Int, exitQualification: Int, guestLinearAddress: Int, guestPhysicalAddress: Int
-    let exitInstructionLength: Int, exitInstructionInformation: Int, exitInterruptionInformation: Int
+    let exitReason: Int
+    public let exitQualification: Int
+    let guestLinearAddress: Int, guestPhysicalAddress: Int
+    public let exitInstructionLength: Int
+    let exitInstructionInformation: Int, exitInterruptionInformation: Int
     let exitInterruptionErrorCode: Int, idtVectoringInformation: Int, idtVectoringErrorCode: Int
 
     /// Guest fields an entry loads one by one into a processor that holds the rest.
