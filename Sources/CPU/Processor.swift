@@ -108,6 +108,12 @@ public final class Processor {
     /// The VMCS whose guest state and controls this processor holds since it last loaded or
     /// saved them (`loadForEntry`); nil once anything else changed the processor.
     var residentVMCS: ObjectIdentifier?
+    /// The VMCS field indices and entry-check table every entry and exit uses, held here so
+    /// the hot path reads a stored property instead of a lazily initialised global (one
+    /// `swift_once` call per access). Strong `let`s: a read through `self` needs no retain
+    /// (an `unowned(unsafe)` one would take one per read).
+    let vmcsLayout = VMCSLayout.shared
+    let entryCheckTable = VMEntryCheckTable.shared
     /// Index of this processor in its machine (APIC ID by default).
     public let index: Int
 

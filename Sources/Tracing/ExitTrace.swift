@@ -15,8 +15,9 @@ public final class ExitTrace {
     public private(set) var virtualEntries: UInt64 = 0
     /// Spans per vCPU and level, and instructions and virtual time per level.
     public let timeline: LevelTimeline
-    /// The newest event and virtual entry since the last slice: what its L0 span handled.
-    private var sliceExit: ExitEvent?
+    /// An event (the ring's newest) and a virtual entry since the last slice: what its L0 span
+    /// handled.
+    private var sliceHasExit = false
     private var sliceEnteredL2 = false
 
     public init(capacity: Int = 65_536) {
@@ -36,7 +37,7 @@ public final class ExitTrace {
         ring.append(e)
         recorded &+= 1
         counts[Self.row(e.level, e.disposition) &* 128 &+ (Int(e.reason.rawValue) & 127)] &+= 1
-        sliceExit = e
+        sliceHasExit = true
     }
 
     @inline(__always)
@@ -51,14 +52,18 @@ public final class ExitTrace {
     }
 
     /// One `Processor.run` slice of vCPU `cpu` and L0's handling of its end (see
-    /// `LevelTimeline.recordSlice`); the L0 span names the exit recorded since the last slice.
+    /// `LevelTimeline.recordSlice`); the L0 span names the exit recorded since the last slice,
+    /// whose handling time is filled in here (in the ring too), in place.
     public func recordSlice(cpu: UInt16, level: ExitEvent.Level, guestVPID: UInt16, start: UInt64, guestEnd: UInt64,
                             end: UInt64, instructions: UInt64) {
-        var exit = sliceExit
-        exit?.handlingTime = end &- guestEnd
+        var exit: UnsafeMutablePointer<ExitEvent>? = nil
+        if sliceHasExit {
+            exit = ring.newest
+            exit!.pointee.handlingTime = end &- guestEnd
+        }
         timeline.recordSlice(cpu: cpu, level: level, guestVPID: guestVPID, start: start, guestEnd: guestEnd, end: end,
                              instructions: instructions, exit: exit, virtualEntry: sliceEnteredL2)
-        sliceExit = nil
+        sliceHasExit = false
         sliceEnteredL2 = false
     }
 

@@ -64,7 +64,8 @@ public final class LevelTimeline {
     /// `end`. `exit` is the exit L0 handled (nil when the slice ended by its budget).
     @inline(__always)
     public func recordSlice(cpu: UInt16, level: ExitEvent.Level, guestVPID: UInt16, start: UInt64, guestEnd: UInt64,
-                            end: UInt64, instructions n: UInt64, exit: ExitEvent?, virtualEntry: Bool) {
+                            end: UInt64, instructions n: UInt64, exit: UnsafePointer<ExitEvent>?,
+                            virtualEntry: Bool) {
         let track: Track = level == .l1 ? .l1 : .l2
         if track == .l1 { l1Instructions &+= n } else { l2Instructions &+= n }
         if guestEnd > start {
@@ -73,7 +74,9 @@ public final class LevelTimeline {
         }
         if end > guestEnd {
             l0Time &+= end - guestEnd
-            append(Span(cpu: cpu, track: .l0, start: guestEnd, end: end, exit: exit, virtualEntry: virtualEntry))
+            // L0 spans never merge: no look at the newest.
+            ring.append(Span(cpu: cpu, track: .l0, start: guestEnd, end: end, exit: exit?.pointee, virtualEntry: virtualEntry))
+            recorded &+= 1
         }
     }
 

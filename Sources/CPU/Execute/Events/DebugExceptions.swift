@@ -38,6 +38,7 @@ extension Processor {
 
     /// DR7 enables an execute (R/W = 00) breakpoint in some DRn.
     var executeBreakpointsEnabled: Bool {
+        if dr7 & 0xFF == 0 { return false }     // no L/G enable bit (the usual case: checked every entry)
         for n in 0..<4 where dr7 & (3 << (2 * UInt64(n))) != 0 && (dr7 >> (16 + 4 * UInt64(n))) & 3 == 0 {
             return true
         }

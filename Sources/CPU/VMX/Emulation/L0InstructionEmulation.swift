@@ -85,7 +85,7 @@ extension Processor {
     /// non-root operation and the guest's cached translations (its VPID/PCID/EPTP set). An L0
     /// service is neither a VM entry nor an exit: no checks run and nothing is invalidated.
     func enterSavedGuestContext(_ v: VMCS) {
-        loadForEntry(v, checkedBy: nil)
+        loadForEntry(v, checked: false)
         nonRoot = true
         rootContextDeferred = false
         activateTranslationContext()

@@ -104,7 +104,7 @@ extension Processor {
     /// changed since this processor last saved all of `v`'s state (`systemStateEpoch`), only
     /// those are stored.
     func saveGuestState(_ v: VMCS) {
-        let L = VMCSLayout.shared
+        let L = vmcsLayout
         v.storeSaved(L.rsp, gpr[GPR.rsp.rawValue]); v.storeSaved(L.rip, rip); v.storeSaved(L.rflags, rflags)
         v.storeSaved(L.activity, UInt64(activity.rawValue))
         v.storeSaved(L.interruptibility, UInt64(InterruptibilityState(shadow: interruptShadow, nmiBlocked: nmiBlocked).rawValue))
@@ -119,7 +119,7 @@ extension Processor {
     /// The rest of §28.3's guest state: control, debug and segment registers, descriptor
     /// tables, MSRs, PDPTEs, and "IA-32e mode guest".
     private func saveSystemState(_ v: VMCS) {
-        let L = VMCSLayout.shared
+        let L = vmcsLayout
         v.storeSaved(L.cr0, cr0); v.storeSaved(L.cr3, cr3); v.storeSaved(L.cr4, cr4); v.storeSaved(L.dr7, dr7)
         for n in 0..<6 { Self.save(segments[n], L.segments[n], into: v) }
         Self.save(ldtr, L.segments[6], into: v)
@@ -163,13 +163,13 @@ extension Processor {
     /// written since (`VMCS.dirty`, consumer `.processor`) are loaded — RIP, RSP, RFLAGS,
     /// interruptibility and activity one by one, anything else the whole area — and the
     /// controls are unpacked again only when one changed (also after another VMCS ran:
-    /// `reuseUnpackedControls`). `checkedBy` holds the area the entry checks read (nil: read
-    /// it from `v`).
+    /// `reuseUnpackedControls`). With `checked`, a full load takes the area the entry checks
+    /// read from `v`'s check cache (else it reads it from `v`).
     /// Returns whether nothing that selects a translation context (controls, paging
     /// registers) was loaded.
     @discardableResult
-    func loadForEntry(_ v: VMCS, checkedBy cache: VMEntryCheckCache?) -> Bool {
-        let L = VMCSLayout.shared
+    func loadForEntry(_ v: VMCS, checked: Bool) -> Bool {
+        let L = vmcsLayout
         let dirty = v.takeDirty(.processor)
         if residentVMCS == ObjectIdentifier(v) && !dirty.intersects(L.slowGuest) {
             if dirty.intersects(L.fastGuest) { loadFastGuestFields(v, dirty, L) }
@@ -184,7 +184,7 @@ extension Processor {
             if !controls.ept && Self.usesPAEPaging(cr0: cr0, cr4: cr4, lma: efer & EFER.lma != 0) { try? loadPDPTEs(cr3: cr3) }
             return !controlsChanged
         }
-        if let cache { loadGuestState(cache.guestState, v, v.entryControls) } else { loadGuestState(GuestStateArea(v), v, v.entryControls) }
+        if checked, let cache = v.checkCache { loadGuestState(cache.guestState, v, v.entryControls) } else { loadGuestState(GuestStateArea(v), v, v.entryControls) }
         if dirty.intersects(L.controls) || !reuseUnpackedControls(v) { unpackControls(v) }
         residentVMCS = ObjectIdentifier(v)
         // A load does not make every field what an exit would store (EFER, PAT, DR7 and
@@ -196,6 +196,8 @@ extension Processor {
 
     /// The guest fields L0 edits between exits (RIP, RSP, RFLAGS, interruptibility, activity).
     private func loadFastGuestFields(_ v: VMCS, _ dirty: DirtyFields, _ L: VMCSLayout) {
+        // The usual case, one compare: L0 advanced RIP past the instruction it emulated.
+        if dirty.intersection(L.fastGuest) == L.ripOnly { rip = v[index: L.rip]; return }
         if dirty.contains(L.rip) { rip = v[index: L.rip] }
         if dirty.contains(L.rsp) { gpr[GPR.rsp.rawValue] = v[index: L.rsp] }
         if dirty.contains(L.rflags) {

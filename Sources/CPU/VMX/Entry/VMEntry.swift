@@ -54,13 +54,13 @@ extension Processor {
         // §27.2 then §27.3: the first failing check, from the VMCS's cached results
         // (`VMEntryCheckCache`: only rows whose fields changed run again).
         let key = CapabilitiesKey(owner: self, generation: modelGeneration)
-        let unchanged = VMEntryCheckCache.unchangedSinceLastEntry(v, key: key)
+        let unchanged = VMEntryCheckCache.unchangedSinceLastEntry(v, key: key, table: entryCheckTable)
         if unchanged && VMEntryCheckCache.verify {
             let full = Self.firstEntryCheckFailure(entryCheckInput(v, capabilities: vmxCapabilities))
             precondition(full == nil, "entry-check fast path: the full check says \(full.map { "\($0)" } ?? "")")
         }
         if !unchanged, let r = VMEntryCheckCache.firstFailingRow(v, self.vmxCapabilities, key: key, readers: self.physicalReaders) {
-            let failed = VMEntryCheckTable.shared.failure(r, v)
+            let failed = entryCheckTable.failure(r, v)
             lastEntryCheckFailure = failed
             switch failed.consequence {
             case .vmFail(let error):
@@ -73,7 +73,7 @@ extension Processor {
                 return completeEntryFailure(v, .entryFailureGuestState)
             }
         }
-        let contextUnchanged = loadForEntry(v, checkedBy: VMEntryCheckCache.enabled ? v.checkCache : nil)
+        let contextUnchanged = loadForEntry(v, checked: VMEntryCheckCache.enabled)
         // §27.4: the VM-entry MSR-load list; a failing entry is a VM-entry failure (reason 34).
         if let failure = loadEntryMSRList(v) {
             v.exitReasonField = ExitReasonField(.entryFailureMSRLoading, entryFailure: true)
@@ -92,8 +92,8 @@ extension Processor {
         // Injecting a pending MTF VM exit is not a vectoring entry (§27.6.2).
         loadPendingDebugExceptions(v, vectoring: injection.isValid && injection.type != .other)
         // §27.2.1.3 has rejected a reserved type, so a valid field is an event.
-        if let e = injection.event(errorCode: UInt32(truncatingIfNeeded: v[.entryExceptionErrorCode]),
-                                   instructionLength: UInt8(truncatingIfNeeded: v[.entryInstructionLength])) {
+        if injection.isValid, let e = injection.event(errorCode: UInt32(truncatingIfNeeded: v[.entryExceptionErrorCode]),
+                                                      instructionLength: UInt8(truncatingIfNeeded: v[.entryInstructionLength])) {
             if e.type == .other {
                 injectPendingMTFExit()       // §27.6.2: vector 0 (checked in §27.2.1.3)
             } else {
@@ -169,7 +169,7 @@ extension Processor {
 
     /// §28.2: writes the exit information recorded in `pendingExit`.
     func recordExit(_ v: VMCS) {
-        let L = VMCSLayout.shared
+        let L = vmcsLayout
         withUnsafePointer(to: &pendingExit) { p in
             let e = p.pointee
             v[index: L.exitReason] = UInt64(ExitReasonField(e.reason, entryFailure: e.entryFailure).rawValue)

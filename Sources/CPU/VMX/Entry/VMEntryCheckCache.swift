@@ -207,18 +207,21 @@ public final class VMEntryCheckCache {
     /// row reads. Every row's result is then the last one (all hold), as the full check would
     /// find; the changes are taken as `firstFailingRow` takes them. False: call it.
     @inline(__always)
-    static func unchangedSinceLastEntry(_ v: VMCS, key: CapabilitiesKey) -> Bool {
-        guard enabled, let c = v.checkCache, c.key == key, c.failing.isEmpty, c.volatileRows.isEmpty else { return false }
-        let table = VMEntryCheckTable.shared
-        let d = v.dirty + DirtyFields.Consumer.entryChecks.rawValue * DirtyFields.words
-        let rest = table.fieldsReadButRIPAndRFLAGS
-        guard (d[0] & rest.w0) | (d[1] & rest.w1) | (d[2] & rest.w2) == 0 else { return false }
-        let rflags = v[index: table.rflagsIndex]
-        guard v[index: table.ripIndex] == c.guestState.rip,
-              (rflags ^ c.guestState.rflags) & GuestStateChecks.rflagsReadBits == 0 else { return false }
-        c.guestState.rflags = rflags
-        d[0] = 0; d[1] = 0; d[2] = 0
-        return true
+    static func unchangedSinceLastEntry(_ v: VMCS, key: CapabilitiesKey, table: VMEntryCheckTable) -> Bool {
+        guard enabled, let cache = v.checkCacheUnretained else { return false }
+        // Borrowed, not retained: `v` holds the cache for the whole call.
+        return cache._withUnsafeGuaranteedRef { c in
+            guard c.key == key, c.failing.isEmpty, c.volatileRows.isEmpty else { return false }
+            let d = v.dirty + DirtyFields.Consumer.entryChecks.rawValue * DirtyFields.words
+            let rest = table.fieldsReadButRIPAndRFLAGS
+            guard (d[0] & rest.w0) | (d[1] & rest.w1) | (d[2] & rest.w2) == 0 else { return false }
+            let rflags = v[index: table.rflagsIndex]
+            guard v[index: table.ripIndex] == c.guestState.rip,
+                  (rflags ^ c.guestState.rflags) & GuestStateChecks.rflagsReadBits == 0 else { return false }
+            c.guestState.rflags = rflags
+            d[0] = 0; d[1] = 0; d[2] = 0
+            return true
+        }
     }
 
     /// Which rows `firstFailure` consults: §27.2's (VMfailValid 7/8) or §27.3.1's (exit 33).

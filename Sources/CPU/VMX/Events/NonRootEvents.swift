@@ -65,10 +65,16 @@ extension Processor {
 
     /// Arms the boundary checks VM entry establishes (§27.7.5–§27.7.8): window exiting, MTF
     /// (after the injected event, §26.5.2), a presented event, and pending debug traps.
+    ///
+    /// A window exit that cannot come before an instruction changes the blocking arms nothing,
+    /// as at the boundary checks (`nonRootEventBoundary`): interrupt-window exiting with
+    /// RFLAGS.IF = 0 (whatever sets IF raises the check, `flagsChanged`), NMI-window exiting
+    /// under NMI blocking (the IRET that ends it raises the check).
     func armNonRootEvents(_ v: VMCS) {
         vmxEvents.mtfRetiredMark = instructionsRetired
         let p = controls.primary
-        if p.contains(.interruptWindowExiting) || p.contains(.nmiWindowExiting) || vmxEvents.nmiPresented
+        if (p.contains(.interruptWindowExiting) && interruptFlag) || (p.contains(.nmiWindowExiting) && !nmiBlocked)
+            || vmxEvents.nmiPresented
             || vmxEvents.externalInterrupt != nil || debugChecksNeeded || vmxEvents.timer.active {
             pending |= PendingBit.eventWindow
         }

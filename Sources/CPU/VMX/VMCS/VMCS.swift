@@ -19,7 +19,11 @@ public final class VMCS {
     /// the value a field already holds marks nothing, so a consumer redoes only real changes.
     @usableFromInline let dirty: UnsafeMutablePointer<UInt64>
     /// The entry checks' results for this VMCS (`VMEntryCheckCache`), made at its first entry.
-    var checkCache: VMEntryCheckCache?
+    var checkCache: VMEntryCheckCache? {
+        didSet { checkCacheUnretained = checkCache.map { Unmanaged.passUnretained($0) } }
+    }
+    /// `checkCache` without a reference count, for the entry fast path (no retain/release).
+    private(set) var checkCacheUnretained: Unmanaged<VMEntryCheckCache>?
     /// The controls `unpackControls` last made from this VMCS (`currentVMCS` nil: no cycle),
     /// under the VMCS registry of the processor whose `vmcsRegistryToken` is `unpackedUnder`
     /// (the shadow VMCS is looked up there). Valid while no control field changed since:

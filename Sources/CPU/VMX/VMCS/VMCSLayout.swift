@@ -29,6 +29,8 @@ public final class VMCSLayout: @unchecked Sendable {
 
     /// Guest fields an entry loads one by one into a processor that holds the rest.
     let fastGuest: DirtyFields
+    /// RIP alone: what L0 changes after most exits it resolves (it skips the instruction).
+    let ripOnly: DirtyFields
     /// Fields whose change needs the whole guest state loaded (what §27.3.2 loads, and the
     /// VM-entry controls that say how).
     let slowGuest: DirtyFields
@@ -64,6 +66,7 @@ public final class VMCSLayout: @unchecked Sendable {
             .guestIA32DebugCtl, .guestIA32PAT, .guestIA32EFER, .guestPDPTE0, .guestPDPTE1, .guestPDPTE2, .guestPDPTE3,
             .entryControls]
         fastGuest = DirtyFields(fast)
+        ripOnly = DirtyFields([.guestRIP])
         slowGuest = DirtyFields(slow)
         controls = DirtyFields([.pinBasedControls, .primaryProcessorBasedControls, .secondaryProcessorBasedControls,
             .exitControls, .eptPointer, .virtualProcessorIdentifier, .exceptionBitmap, .pageFaultErrorCodeMask,
