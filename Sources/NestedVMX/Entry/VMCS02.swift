@@ -68,12 +68,12 @@ extension VirtualVMX {
         if !entry12.contains(.loadEFER) {
             var efer = l1EFER
             if entry12.contains(.ia32eModeGuest) { efer |= EFER.lma | EFER.lme } else { efer &= ~(EFER.lma | EFER.lme) }
-            v[index: ix.guestIA32EFER] = efer
+            v[index: ix.guest.efer] = efer
         }
-        if !entry12.contains(.loadPAT) { v[index: ix.guestIA32PAT] = vmcs01[index: ix.guestIA32PAT] }
+        if !entry12.contains(.loadPAT) { v[index: ix.guest.pat] = vmcs01[index: ix.guest.pat] }
         if !entry12.contains(.loadDebugControls) {
-            v[index: ix.guestIA32DebugCtl] = vmcs01[index: ix.guestIA32DebugCtl]
-            v[index: ix.guestDR7] = vmcs01[index: ix.guestDR7]
+            v[index: ix.guest.debugCtl] = vmcs01[index: ix.guest.debugCtl]
+            v[index: ix.guest.dr7] = vmcs01[index: ix.guest.dr7]
         }
         // Without EPT in vmcs12, PAE paging's PDPTEs come from memory at entry (§27.3.2.4);
         // VMCS02 has EPT (EPT01), so L0 loads them into the PDPTE fields itself.

@@ -16,24 +16,24 @@ extension VirtualVMX {
         let host64 = exit.contains(.hostAddressSpaceSize)
         let width: UInt64 = host64 ? ~0 : 0xFFFF_FFFF
         let v02 = v12.vmcs02 ?? d
-        let l2CR0 = v02[index: ix.guestCR0], l2EFER = v02[index: ix.guestIA32EFER]
+        let l2CR0 = v02[index: ix.guest.cr0], l2EFER = v02[index: ix.guest.efer]
 
         // §28.5.1: control registers, debug registers, MSRs.
         let cr0 = (g[index: ix.hostCR0] & ~Self.cr0Unmodified) | (l2CR0 & Self.cr0Unmodified) | capabilities.cr0Fixed0
         let cr4 = g[index: ix.hostCR4] | capabilities.cr4Fixed0
         let cr3 = g[index: ix.hostCR3]
-        d[index: ix.guestCR0] = cr0
-        d[index: ix.guestCR3] = cr3
-        d[index: ix.guestCR4] = cr4
-        d[index: ix.guestDR7] = 0x400
-        d[index: ix.guestIA32DebugCtl] = 0
-        d[index: ix.guestIA32SysenterCS] = g[index: ix.hostIA32SysenterCS] & 0xFFFF_FFFF
-        d[index: ix.guestIA32SysenterESP] = g[index: ix.hostIA32SysenterESP] & width
-        d[index: ix.guestIA32SysenterEIP] = g[index: ix.hostIA32SysenterEIP] & width
-        if exit.contains(.loadPAT) { d[index: ix.guestIA32PAT] = g[index: ix.hostIA32PAT] }
+        d[index: ix.guest.cr0] = cr0
+        d[index: ix.guest.cr3] = cr3
+        d[index: ix.guest.cr4] = cr4
+        d[index: ix.guest.dr7] = 0x400
+        d[index: ix.guest.debugCtl] = 0
+        d[index: ix.guest.sysenterCS] = g[index: ix.hostIA32SysenterCS] & 0xFFFF_FFFF
+        d[index: ix.guest.sysenterESP] = g[index: ix.hostIA32SysenterESP] & width
+        d[index: ix.guest.sysenterEIP] = g[index: ix.hostIA32SysenterEIP] & width
+        if exit.contains(.loadPAT) { d[index: ix.guest.pat] = g[index: ix.hostIA32PAT] }
         var efer = exit.contains(.loadEFER) ? g[index: ix.hostIA32EFER] : l2EFER
         if !exit.contains(.loadEFER) { efer = host64 ? efer | EFER.lma | EFER.lme : efer & ~(EFER.lma | EFER.lme) }
-        d[index: ix.guestIA32EFER] = efer
+        d[index: ix.guest.efer] = efer
         if host64 { d.entryControls.insert(.ia32eModeGuest) } else { d.entryControls.remove(.ia32eModeGuest) }
         // L1's view of the CR bits L0 owns: CR0.NE as loaded, CR0.PE/PG and CR4.VMXE set (VMX
         // operation fixes them).
@@ -44,33 +44,33 @@ extension VirtualVMX {
         // §28.5.2: segment and descriptor-table registers. CS: type 11, S, P, G, and L (IA-32e
         // host) or D/B; SS, and the others with a non-null selector: type 3, S, P, D/B, G (SS
         // unusable with a null selector); the others with a null selector unusable.
-        func load(_ s: FieldIndices.Segment, selector: UInt64, base: UInt64, limit: UInt64, accessRights: UInt64) {
+        func load(_ s: VMCSLayout.Segment, selector: UInt64, base: UInt64, limit: UInt64, accessRights: UInt64) {
             d[index: s.selector] = selector; d[index: s.base] = base
             d[index: s.limit] = limit; d[index: s.accessRights] = accessRights
         }
         let data: UInt64 = 0x3 | 1 << 4 | 1 << 7 | 1 << 14 | 1 << 15, unusable: UInt64 = 1 << 16
-        func loadData(_ s: FieldIndices.Segment, selector: Int, base: UInt64 = 0) {
+        func loadData(_ s: VMCSLayout.Segment, selector: Int, base: UInt64 = 0) {
             let sel = g[index: selector] & 0xFFFF
             load(s, selector: sel, base: base, limit: 0xFFFF_FFFF, accessRights: sel == 0 ? unusable : data)
         }
-        load(ix.cs, selector: g[index: ix.hostCSSelector] & 0xFFFF, base: 0, limit: 0xFFFF_FFFF,
+        load(ix.guest.cs, selector: g[index: ix.hostCSSelector] & 0xFFFF, base: 0, limit: 0xFFFF_FFFF,
              accessRights: 0xB | 1 << 4 | 1 << 7 | 1 << 15 | (host64 ? 1 << 13 : 1 << 14))
         let ssSelector = g[index: ix.hostSSSelector] & 0xFFFF
-        load(ix.ss, selector: ssSelector, base: 0, limit: 0xFFFF_FFFF, accessRights: data | (ssSelector == 0 ? unusable : 0))
-        loadData(ix.es, selector: ix.hostESSelector)
-        loadData(ix.ds, selector: ix.hostDSSelector)
-        loadData(ix.fs, selector: ix.hostFSSelector, base: g[index: ix.hostFSBase] & width)
-        loadData(ix.gs, selector: ix.hostGSSelector, base: g[index: ix.hostGSBase] & width)
-        load(ix.tr, selector: g[index: ix.hostTRSelector] & 0xFFFF, base: g[index: ix.hostTRBase] & width, limit: 0x67,
+        load(ix.guest.ss, selector: ssSelector, base: 0, limit: 0xFFFF_FFFF, accessRights: data | (ssSelector == 0 ? unusable : 0))
+        loadData(ix.guest.es, selector: ix.hostESSelector)
+        loadData(ix.guest.ds, selector: ix.hostDSSelector)
+        loadData(ix.guest.fs, selector: ix.hostFSSelector, base: g[index: ix.hostFSBase] & width)
+        loadData(ix.guest.gs, selector: ix.hostGSSelector, base: g[index: ix.hostGSBase] & width)
+        load(ix.guest.tr, selector: g[index: ix.hostTRSelector] & 0xFFFF, base: g[index: ix.hostTRBase] & width, limit: 0x67,
              accessRights: 0xB | 1 << 7)
-        load(ix.ldtr, selector: 0, base: 0, limit: 0, accessRights: unusable)
-        d[index: ix.guestGDTRBase] = g[index: ix.hostGDTRBase] & width; d[index: ix.guestGDTRLimit] = 0xFFFF
-        d[index: ix.guestIDTRBase] = g[index: ix.hostIDTRBase] & width; d[index: ix.guestIDTRLimit] = 0xFFFF
+        load(ix.guest.ldtr, selector: 0, base: 0, limit: 0, accessRights: unusable)
+        d[index: ix.guest.gdtrBase] = g[index: ix.hostGDTRBase] & width; d[index: ix.guest.gdtrLimit] = 0xFFFF
+        d[index: ix.guest.idtrBase] = g[index: ix.hostIDTRBase] & width; d[index: ix.guest.idtrLimit] = 0xFFFF
 
         // §28.5.3: RIP, RSP, RFLAGS.
-        d[index: ix.guestRIP] = g[index: ix.hostRIP] & width
-        d[index: ix.guestRSP] = g[index: ix.hostRSP] & width
-        d[index: ix.guestRFLAGS] = 2
+        d[index: ix.guest.rip] = g[index: ix.hostRIP] & width
+        d[index: ix.guest.rsp] = g[index: ix.hostRSP] & width
+        d[index: ix.guest.rflags] = 2
 
         // §28.5.4: a PAE host (not IA-32e mode) gets its PDPTEs from host CR3.
         if !host64 && d[.guestCR4] & CR4.pae != 0 && d[.guestCR0] & CR0.pg != 0 {
@@ -88,7 +88,7 @@ extension VirtualVMX {
 
         // §28.5.5 (non-register state): active, no STI/MOV-SS blocking, no pending debug
         // exceptions; blocking by NMI after an exit caused by an NMI (§26.2, NMI exiting).
-        d[index: ix.guestActivityState] = UInt64(ActivityState.active.rawValue)
+        d[index: ix.guest.activity] = UInt64(ActivityState.active.rawValue)
         d.guestInterruptibility = exitDueToNMI ? .blockingByNMI : d.guestInterruptibility.intersection(.blockingByNMI)
         d[index: ix.guestPendingDebugExceptions] = 0
         d.entryInterruption = .none

@@ -5,14 +5,6 @@ import CPU
 /// per process: they are moved with `VMCS.subscript(index:)`, inlined, instead of mapping an
 /// encoding to its index at every access. Each `VirtualVMX` keeps a copy, reached from `self`.
 struct FieldIndices {
-    /// The four guest-state fields of one segment register (§25.4.1).
-    struct Segment {
-        let selector: Int, base: Int, limit: Int, accessRights: Int
-        init(_ f: GuestStateArea.SegmentFields) {
-            selector = index(f.selector); base = index(f.base); limit = index(f.limit); accessRights = index(f.accessRights)
-        }
-    }
-
     static let shared = FieldIndices()
 
     // Controls and lists.
@@ -38,20 +30,8 @@ struct FieldIndices {
     let hostFSBase = index(.hostFSBase), hostGSBase = index(.hostGSBase), hostTRBase = index(.hostTRBase)
     let hostGDTRBase = index(.hostGDTRBase), hostIDTRBase = index(.hostIDTRBase)
     let hostRIP = index(.hostRIP), hostRSP = index(.hostRSP)
-    // Guest-state area (§25.4).
-    let guestCR0 = index(.guestCR0), guestCR3 = index(.guestCR3), guestCR4 = index(.guestCR4)
-    let guestDR7 = index(.guestDR7), guestIA32DebugCtl = index(.guestIA32DebugCtl)
-    let guestIA32SysenterCS = index(.guestIA32SysenterCS), guestIA32SysenterESP = index(.guestIA32SysenterESP)
-    let guestIA32SysenterEIP = index(.guestIA32SysenterEIP)
-    let guestIA32PAT = index(.guestIA32PAT), guestIA32EFER = index(.guestIA32EFER)
-    let es = Segment(GuestStateArea.segmentFields[0].1), cs = Segment(GuestStateArea.segmentFields[1].1)
-    let ss = Segment(GuestStateArea.segmentFields[2].1), ds = Segment(GuestStateArea.segmentFields[3].1)
-    let fs = Segment(GuestStateArea.segmentFields[4].1), gs = Segment(GuestStateArea.segmentFields[5].1)
-    let tr = Segment(GuestStateArea.trFields), ldtr = Segment(GuestStateArea.ldtrFields)
-    let guestGDTRBase = index(.guestGDTRBase), guestGDTRLimit = index(.guestGDTRLimit)
-    let guestIDTRBase = index(.guestIDTRBase), guestIDTRLimit = index(.guestIDTRLimit)
-    let guestRIP = index(.guestRIP), guestRSP = index(.guestRSP), guestRFLAGS = index(.guestRFLAGS)
-    let guestActivityState = index(.guestActivityState)
+    // Guest-state area (§25.4): the processor's layout, shared with VM entry and exit.
+    let guest = VMCSLayout.shared
     let guestPendingDebugExceptions = index(.guestPendingDebugExceptions)
 }
 

@@ -136,6 +136,15 @@ public final class VMEntryCheckCache {
         context = GuestStateCheckContext(vmcs: v, capabilities: caps, readPhysical32: readers.0, readPhysical64: readers.1)
     }
 
+    /// RIP is the value last checked (an exit saves RIP and L0 advances it past the
+    /// instruction, often back to that value): no row runs again for it.
+    @inline(__always)
+    func ripIsLastChecked(_ new: UInt64) -> Bool { new == guestState.rip }
+
+    /// RFLAGS changed only in bits no row reads (the status flags): no row runs again for it.
+    @inline(__always)
+    func rflagsChangeIsUnread(_ new: UInt64) -> Bool { (new ^ guestState.rflags) & GuestStateChecks.rflagsReadBits == 0 }
+
     /// The first failing row for entering `v` under `caps`, or nil; `readers` reach the memory
     /// the three memory rows read.
     static func firstFailingRow(_ v: VMCS, _ capabilities: @autoclosure () -> VMXCapabilities, key: CapabilitiesKey,
@@ -168,15 +177,12 @@ public final class VMEntryCheckCache {
                         let k = w << 6 | bits.trailingZeroBitCount
                         bits &= bits &- 1
                         if k == table.rflagsIndex {
-                            // Only the RFLAGS bits some row reads count (not the status flags).
-                            let new = v[index: k], changed = (new ^ c.guestState.rflags) & GuestStateChecks.rflagsReadBits
+                            let new = v[index: k], unread = c.rflagsChangeIsUnread(new)
                             c.guestState.rflags = new
-                            if changed == 0 { continue }
+                            if unread { continue }
                         } else if k == table.ripIndex {
-                            // An exit saves RIP and L0 advances it past the instruction: often
-                            // back to the value last checked.
                             let new = v[index: k]
-                            if new == c.guestState.rip { continue }
+                            if c.ripIsLastChecked(new) { continue }
                             c.guestState.rip = new
                         } else {
                             c.guestState.reload(VMCSFieldTable.entries[k].field, from: v)
@@ -215,9 +221,9 @@ public final class VMEntryCheckCache {
             let d = v.dirty + DirtyFields.Consumer.entryChecks.rawValue * DirtyFields.words
             let rest = table.fieldsReadButRIPAndRFLAGS
             guard (d[0] & rest.w0) | (d[1] & rest.w1) | (d[2] & rest.w2) == 0 else { return false }
+            // Nothing changes in the cache unless both hold: otherwise `firstFailingRow` takes them.
             let rflags = v[index: table.rflagsIndex]
-            guard v[index: table.ripIndex] == c.guestState.rip,
-                  (rflags ^ c.guestState.rflags) & GuestStateChecks.rflagsReadBits == 0 else { return false }
+            guard c.ripIsLastChecked(v[index: table.ripIndex]), c.rflagsChangeIsUnread(rflags) else { return false }
             c.guestState.rflags = rflags
             d[0] = 0; d[1] = 0; d[2] = 0
             return true

@@ -2,21 +2,31 @@
 /// state, §25.6 execution controls), looked up once, and the field sets that decide how much of
 /// a VMCS an entry must load into a processor that still holds its guest state (`Processor`'s
 /// `loadForEntry`). L0 reads the fields every exit it resolves touches through the same
-/// indices (`VMCS.subscript(index:)`).
+/// indices (`VMCS.subscript(index:)`), and nested VMX the guest-state fields a virtual VM exit
+/// and the VMCS02 update write.
 public final class VMCSLayout: @unchecked Sendable {
     public static let shared = VMCSLayout()
 
-    struct Segment { let selector: Int, base: Int, limit: Int, accessRights: Int }
+    /// The four guest-state fields of one segment register (§25.4.1).
+    public struct Segment: Sendable { public let selector: Int, base: Int, limit: Int, accessRights: Int }
 
-    let cr0: Int, cr3: Int, cr4: Int, dr7: Int, rsp: Int
-    public let rip: Int, rflags: Int
+    public let cr0: Int, cr3: Int, cr4: Int, dr7: Int, rsp: Int, rip: Int, rflags: Int
     /// The guest CS access-rights field.
     public var csAccessRights: Int { segments[1].accessRights }
     /// ES … GS, then LDTR (6) and TR (7).
     let segments: UnsafeMutablePointer<Segment>
-    let gdtrBase: Int, gdtrLimit: Int, idtrBase: Int, idtrLimit: Int
-    let sysenterCS: Int, sysenterESP: Int, sysenterEIP: Int, debugCtl: Int, pat: Int, efer: Int
-    let activity: Int, interruptibility: Int
+    public var es: Segment { segments[0] }
+    public var cs: Segment { segments[1] }
+    public var ss: Segment { segments[2] }
+    public var ds: Segment { segments[3] }
+    public var fs: Segment { segments[4] }
+    public var gs: Segment { segments[5] }
+    public var ldtr: Segment { segments[6] }
+    public var tr: Segment { segments[7] }
+    public let gdtrBase: Int, gdtrLimit: Int, idtrBase: Int, idtrLimit: Int
+    public let sysenterCS: Int, sysenterESP: Int, sysenterEIP: Int, debugCtl: Int, pat: Int, efer: Int
+    public let activity: Int
+    let interruptibility: Int
     let pdpte0: Int, pdpte1: Int, pdpte2: Int, pdpte3: Int
     let entryControls: Int
     /// The exit-information fields VM exit writes (§25.9, §28.2).
