@@ -68,12 +68,12 @@ extension VirtualVMX {
         if !entry12.contains(.loadEFER) {
             var efer = l1EFER
             if entry12.contains(.ia32eModeGuest) { efer |= EFER.lma | EFER.lme } else { efer &= ~(EFER.lma | EFER.lme) }
-            v[index: ix.guest.efer] = efer
+            v[index: ix.layout.efer] = efer
         }
-        if !entry12.contains(.loadPAT) { v[index: ix.guest.pat] = vmcs01[index: ix.guest.pat] }
+        if !entry12.contains(.loadPAT) { v[index: ix.layout.pat] = vmcs01[index: ix.layout.pat] }
         if !entry12.contains(.loadDebugControls) {
-            v[index: ix.guest.debugCtl] = vmcs01[index: ix.guest.debugCtl]
-            v[index: ix.guest.dr7] = vmcs01[index: ix.guest.dr7]
+            v[index: ix.layout.debugCtl] = vmcs01[index: ix.layout.debugCtl]
+            v[index: ix.layout.dr7] = vmcs01[index: ix.layout.dr7]
         }
         // Without EPT in vmcs12, PAE paging's PDPTEs come from memory at entry (§27.3.2.4);
         // VMCS02 has EPT (EPT01), so L0 loads them into the PDPTE fields itself.
@@ -129,9 +129,9 @@ extension VirtualVMX {
         }
         // VMfailValid of L2's shadow accesses lands here and goes back to vmcs12 at the exit.
         v[index: ix.vmInstructionError] = g[index: ix.vmInstructionError]
-        v[index: ix.entryMSRLoadCount] = 0
-        v[index: ix.exitMSRStoreCount] = 0
-        v[index: ix.exitMSRLoadCount] = 0
+        v[index: ix.layout.entryMSRLoadCount] = 0
+        v[index: ix.layout.exitMSRStoreCount] = 0
+        v[index: ix.layout.exitMSRLoadCount] = 0
         return v
     }
 

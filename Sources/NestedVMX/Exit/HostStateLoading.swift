@@ -16,24 +16,24 @@ extension VirtualVMX {
         let host64 = exit.contains(.hostAddressSpaceSize)
         let width: UInt64 = host64 ? ~0 : 0xFFFF_FFFF
         let v02 = v12.vmcs02 ?? d
-        let l2CR0 = v02[index: ix.guest.cr0], l2EFER = v02[index: ix.guest.efer]
+        let l2CR0 = v02[index: ix.layout.cr0], l2EFER = v02[index: ix.layout.efer]
 
         // §28.5.1: control registers, debug registers, MSRs.
         let cr0 = (g[index: ix.hostCR0] & ~Self.cr0Unmodified) | (l2CR0 & Self.cr0Unmodified) | capabilities.cr0Fixed0
         let cr4 = g[index: ix.hostCR4] | capabilities.cr4Fixed0
         let cr3 = g[index: ix.hostCR3]
-        d[index: ix.guest.cr0] = cr0
-        d[index: ix.guest.cr3] = cr3
-        d[index: ix.guest.cr4] = cr4
-        d[index: ix.guest.dr7] = 0x400
-        d[index: ix.guest.debugCtl] = 0
-        d[index: ix.guest.sysenterCS] = g[index: ix.hostIA32SysenterCS] & 0xFFFF_FFFF
-        d[index: ix.guest.sysenterESP] = g[index: ix.hostIA32SysenterESP] & width
-        d[index: ix.guest.sysenterEIP] = g[index: ix.hostIA32SysenterEIP] & width
-        if exit.contains(.loadPAT) { d[index: ix.guest.pat] = g[index: ix.hostIA32PAT] }
+        d[index: ix.layout.cr0] = cr0
+        d[index: ix.layout.cr3] = cr3
+        d[index: ix.layout.cr4] = cr4
+        d[index: ix.layout.dr7] = 0x400
+        d[index: ix.layout.debugCtl] = 0
+        d[index: ix.layout.sysenterCS] = g[index: ix.hostIA32SysenterCS] & 0xFFFF_FFFF
+        d[index: ix.layout.sysenterESP] = g[index: ix.hostIA32SysenterESP] & width
+        d[index: ix.layout.sysenterEIP] = g[index: ix.hostIA32SysenterEIP] & width
+        if exit.contains(.loadPAT) { d[index: ix.layout.pat] = g[index: ix.hostIA32PAT] }
         var efer = exit.contains(.loadEFER) ? g[index: ix.hostIA32EFER] : l2EFER
         if !exit.contains(.loadEFER) { efer = host64 ? efer | EFER.lma | EFER.lme : efer & ~(EFER.lma | EFER.lme) }
-        d[index: ix.guest.efer] = efer
+        d[index: ix.layout.efer] = efer
         if host64 { d.entryControls.insert(.ia32eModeGuest) } else { d.entryControls.remove(.ia32eModeGuest) }
         // L1's view of the CR bits L0 owns: CR0.NE as loaded, CR0.PE/PG and CR4.VMXE set (VMX
         // operation fixes them).
@@ -53,24 +53,24 @@ extension VirtualVMX {
             let sel = g[index: selector] & 0xFFFF
             load(s, selector: sel, base: base, limit: 0xFFFF_FFFF, accessRights: sel == 0 ? unusable : data)
         }
-        load(ix.guest.cs, selector: g[index: ix.hostCSSelector] & 0xFFFF, base: 0, limit: 0xFFFF_FFFF,
+        load(ix.layout.cs, selector: g[index: ix.hostCSSelector] & 0xFFFF, base: 0, limit: 0xFFFF_FFFF,
              accessRights: 0xB | 1 << 4 | 1 << 7 | 1 << 15 | (host64 ? 1 << 13 : 1 << 14))
         let ssSelector = g[index: ix.hostSSSelector] & 0xFFFF
-        load(ix.guest.ss, selector: ssSelector, base: 0, limit: 0xFFFF_FFFF, accessRights: data | (ssSelector == 0 ? unusable : 0))
-        loadData(ix.guest.es, selector: ix.hostESSelector)
-        loadData(ix.guest.ds, selector: ix.hostDSSelector)
-        loadData(ix.guest.fs, selector: ix.hostFSSelector, base: g[index: ix.hostFSBase] & width)
-        loadData(ix.guest.gs, selector: ix.hostGSSelector, base: g[index: ix.hostGSBase] & width)
-        load(ix.guest.tr, selector: g[index: ix.hostTRSelector] & 0xFFFF, base: g[index: ix.hostTRBase] & width, limit: 0x67,
+        load(ix.layout.ss, selector: ssSelector, base: 0, limit: 0xFFFF_FFFF, accessRights: data | (ssSelector == 0 ? unusable : 0))
+        loadData(ix.layout.es, selector: ix.hostESSelector)
+        loadData(ix.layout.ds, selector: ix.hostDSSelector)
+        loadData(ix.layout.fs, selector: ix.hostFSSelector, base: g[index: ix.hostFSBase] & width)
+        loadData(ix.layout.gs, selector: ix.hostGSSelector, base: g[index: ix.hostGSBase] & width)
+        load(ix.layout.tr, selector: g[index: ix.hostTRSelector] & 0xFFFF, base: g[index: ix.hostTRBase] & width, limit: 0x67,
              accessRights: 0xB | 1 << 7)
-        load(ix.guest.ldtr, selector: 0, base: 0, limit: 0, accessRights: unusable)
-        d[index: ix.guest.gdtrBase] = g[index: ix.hostGDTRBase] & width; d[index: ix.guest.gdtrLimit] = 0xFFFF
-        d[index: ix.guest.idtrBase] = g[index: ix.hostIDTRBase] & width; d[index: ix.guest.idtrLimit] = 0xFFFF
+        load(ix.layout.ldtr, selector: 0, base: 0, limit: 0, accessRights: unusable)
+        d[index: ix.layout.gdtrBase] = g[index: ix.hostGDTRBase] & width; d[index: ix.layout.gdtrLimit] = 0xFFFF
+        d[index: ix.layout.idtrBase] = g[index: ix.hostIDTRBase] & width; d[index: ix.layout.idtrLimit] = 0xFFFF
 
         // §28.5.3: RIP, RSP, RFLAGS.
-        d[index: ix.guest.rip] = g[index: ix.hostRIP] & width
-        d[index: ix.guest.rsp] = g[index: ix.hostRSP] & width
-        d[index: ix.guest.rflags] = 2
+        d[index: ix.layout.rip] = g[index: ix.hostRIP] & width
+        d[index: ix.layout.rsp] = g[index: ix.hostRSP] & width
+        d[index: ix.layout.rflags] = 2
 
         // §28.5.4: a PAE host (not IA-32e mode) gets its PDPTEs from host CR3.
         if !host64 && d[.guestCR4] & CR4.pae != 0 && d[.guestCR0] & CR0.pg != 0 {
@@ -88,15 +88,15 @@ extension VirtualVMX {
 
         // §28.5.5 (non-register state): active, no STI/MOV-SS blocking, no pending debug
         // exceptions; blocking by NMI after an exit caused by an NMI (§26.2, NMI exiting).
-        d[index: ix.guest.activity] = UInt64(ActivityState.active.rawValue)
+        d[index: ix.layout.activity] = UInt64(ActivityState.active.rawValue)
         d.guestInterruptibility = exitDueToNMI ? .blockingByNMI : d.guestInterruptibility.intersection(.blockingByNMI)
-        d[index: ix.guestPendingDebugExceptions] = 0
+        d[index: ix.layout.pendingDebugExceptions] = 0
         d.entryInterruption = .none
         transitionFlush(g)
         updateL1VMCSShadowing()
 
         // §28.6: the VM-exit MSR-load list, in L1's context.
-        let loads = msrList(at: g[index: ix.exitMSRLoadAddress], count: g[index: ix.exitMSRLoadCount])
+        let loads = msrList(at: g[index: ix.exitMSRLoadAddress], count: g[index: ix.layout.exitMSRLoadCount])
         if let f = processor.loadMSRList(loads.entries, inGuestContextOf: d) ?? loads.failure {
             _ = abort(v12, .loadingHostMSRsFailed, "VM-exit MSR-load entry \(f.entryNumber)")
             return false

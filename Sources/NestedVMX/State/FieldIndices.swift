@@ -10,12 +10,11 @@ struct FieldIndices {
     // Controls and lists.
     // (The control fields, interruptibility and entry-interruption go through VMCS's typed
     // accessors, which inline the same way.)
-    let entryMSRLoadCount = index(.entryMSRLoadCount), exitMSRStoreCount = index(.exitMSRStoreCount)
     let eptPointer = index(.eptPointer), virtualProcessorIdentifier = index(.virtualProcessorIdentifier)
     let virtualAPICAddress = index(.virtualAPICAddress), vmcsLinkPointer = index(.vmcsLinkPointer)
     let vmInstructionError = index(.vmInstructionError)
     let vmreadBitmapAddress = index(.vmreadBitmapAddress), vmwriteBitmapAddress = index(.vmwriteBitmapAddress)
-    let exitMSRLoadAddress = index(.exitMSRLoadAddress), exitMSRLoadCount = index(.exitMSRLoadCount)
+    let exitMSRLoadAddress = index(.exitMSRLoadAddress)
     let cr0GuestHostMask = index(.cr0GuestHostMask), cr4GuestHostMask = index(.cr4GuestHostMask)
     let cr0ReadShadow = index(.cr0ReadShadow), cr4ReadShadow = index(.cr4ReadShadow)
     // Host-state area (§25.5).
@@ -30,9 +29,9 @@ struct FieldIndices {
     let hostFSBase = index(.hostFSBase), hostGSBase = index(.hostGSBase), hostTRBase = index(.hostTRBase)
     let hostGDTRBase = index(.hostGDTRBase), hostIDTRBase = index(.hostIDTRBase)
     let hostRIP = index(.hostRIP), hostRSP = index(.hostRSP)
-    // Guest-state area (§25.4): the processor's layout, shared with VM entry and exit.
-    let guest = VMCSLayout.shared
-    let guestPendingDebugExceptions = index(.guestPendingDebugExceptions)
+    // Guest-state area (§25.4) and the MSR-list counts: the processor's layout, shared with VM
+    // entry and exit.
+    let layout = VMCSLayout.shared
 }
 
 /// The table index of a field every processor implements (a constant of the field table).

@@ -66,14 +66,14 @@ extension Processor {
     /// SDM Vol. 3C §27.4 — loading MSRs: each VM-entry MSR-load entry in order, as WRMSR at
     /// CPL 0 would write it. Returns the failing entry's 1-based number, or nil.
     func loadEntryMSRList(_ v: VMCS) -> MSRListFailure? {
-        let count = v[.entryMSRLoadCount]
+        let count = v[index: vmcsLayout.entryMSRLoadCount]
         return count == 0 ? nil : loadMSRList(base: v[.entryMSRLoadAddress], count: count)
     }
 
     /// SDM Vol. 3C §28.6 — loading MSRs on VM exit from the VM-exit MSR-load area (same rules as
     /// §27.4). Returns the failing entry's 1-based number, or nil.
     func loadExitMSRList(_ v: VMCS) -> MSRListFailure? {
-        let count = v[.exitMSRLoadCount]
+        let count = v[index: vmcsLayout.exitMSRLoadCount]
         return count == 0 ? nil : loadMSRList(base: v[.exitMSRLoadAddress], count: count)
     }
 
@@ -101,7 +101,7 @@ extension Processor {
     /// Returns the failing entry's 1-based number, or nil. (Stores to addresses that are not RAM
     /// are dropped, as the bus drops them.)
     func storeExitMSRList(_ v: VMCS) -> MSRListFailure? {
-        let count = v[.exitMSRStoreCount]
+        let count = v[index: vmcsLayout.exitMSRStoreCount]
         guard count != 0 else { return nil }
         let base = v[.exitMSRStoreAddress]
         for k in 0..<count {

@@ -87,7 +87,7 @@ extension Processor {
         updateCachedMappingsOnVMEntry(contextUnchanged: contextUnchanged)
         // §27.6: event injection through the guest IDT (the exception bitmap does not apply).
         let injection = v.entryInterruption
-        v.entryInterruption = injection.invalidated
+        if injection.isValid { v.entryInterruption = injection.invalidated }
         var stop: StopReason?
         // Injecting a pending MTF VM exit is not a vectoring entry (§27.6.2).
         loadPendingDebugExceptions(v, vectoring: injection.isValid && injection.type != .other)
@@ -106,7 +106,7 @@ extension Processor {
         // §27.7.4: a non-vectoring entry may leave the guest in the shutdown activity state;
         // that is not a triple fault (which is a VM exit, §26.2) but an inactive guest.
         let enteredShutdownState = activity == .shutdown && stop == nil
-        startPreemptionTimer(v)
+        if controls.pin.contains(.activateVMXPreemptionTimer) || vmxEvents.timer.active { startPreemptionTimer(v) }
         armNonRootEvents(v)
         armINITAndSIPI()
         let startElapsed = elapsedTime
@@ -147,7 +147,7 @@ extension Processor {
         }
         if case .vmExit = outcome {
             recordExit(v)
-            savePreemptionTimer(v)
+            if vmxEvents.timer.active { savePreemptionTimer(v) }
         } else if vmxEvents.timer.active {
             // No VM exit: the timer resumes from where it stopped at the next entry.
             v[.vmxPreemptionTimerValue] = preemptionTimerValue
@@ -161,7 +161,7 @@ extension Processor {
             // §28.4 then §28.6: the VM-exit MSR-store and MSR-load lists.
             if storeExitMSRList(v) != nil { return vmxAbort(v, .savingGuestMSRsFailed) }
             // Host MSRs loaded over the guest's: the processor no longer holds v's state.
-            if v[.exitMSRLoadCount] != 0 { residentVMCS = nil }
+            if v[index: vmcsLayout.exitMSRLoadCount] != 0 { residentVMCS = nil }
             if loadExitMSRList(v) != nil { return vmxAbort(v, .loadingHostMSRsFailed) }
         }
         return outcome

@@ -18,7 +18,7 @@ extension Processor {
     func loadPendingDebugExceptions(_ v: VMCS, vectoring: Bool) {
         singleStepPending = false
         dataBreakpointHits = 0
-        let field = v[.guestPendingDebugExceptions]
+        let field = v[index: vmcsLayout.pendingDebugExceptions]
         guard !vectoring, activity == .active || activity == .hlt,
               field & (Self.pendingDebugBS | Self.pendingDebugEnabledBreakpoint) != 0 else { return }
         singleStepPending = field & Self.pendingDebugBS != 0
@@ -43,7 +43,7 @@ extension Processor {
             if owed && flagsOther & RFLAGS.tf != 0 && msr.debugCtl & 2 == 0 { field |= Self.pendingDebugBS }
             if dataBreakpointHits != 0 { field |= hits | Self.pendingDebugEnabledBreakpoint }
         }
-        v[.guestPendingDebugExceptions] = field
+        v[index: vmcsLayout.pendingDebugExceptions] = field
         singleStepPending = false
         dataBreakpointHits = 0
     }

@@ -25,8 +25,10 @@ public final class VMCSLayout: @unchecked Sendable {
     public var tr: Segment { segments[7] }
     public let gdtrBase: Int, gdtrLimit: Int, idtrBase: Int, idtrLimit: Int
     public let sysenterCS: Int, sysenterESP: Int, sysenterEIP: Int, debugCtl: Int, pat: Int, efer: Int
-    public let activity: Int
+    public let activity: Int, pendingDebugExceptions: Int
     let interruptibility: Int
+    /// The MSR-list counts VM entry and exit read (§25.7.2, §25.8.2).
+    public let entryMSRLoadCount: Int, exitMSRStoreCount: Int, exitMSRLoadCount: Int
     let pdpte0: Int, pdpte1: Int, pdpte2: Int, pdpte3: Int
     let entryControls: Int
     /// The exit-information fields VM exit writes (§25.9, §28.2).
@@ -61,6 +63,8 @@ public final class VMCSLayout: @unchecked Sendable {
         sysenterCS = k(.guestIA32SysenterCS); sysenterESP = k(.guestIA32SysenterESP); sysenterEIP = k(.guestIA32SysenterEIP)
         debugCtl = k(.guestIA32DebugCtl); pat = k(.guestIA32PAT); efer = k(.guestIA32EFER)
         activity = k(.guestActivityState); interruptibility = k(.guestInterruptibilityState)
+        pendingDebugExceptions = k(.guestPendingDebugExceptions)
+        entryMSRLoadCount = k(.entryMSRLoadCount); exitMSRStoreCount = k(.exitMSRStoreCount); exitMSRLoadCount = k(.exitMSRLoadCount)
         pdpte0 = k(.guestPDPTE0); pdpte1 = k(.guestPDPTE1); pdpte2 = k(.guestPDPTE2); pdpte3 = k(.guestPDPTE3)
         entryControls = k(.entryControls)
         exitReason = k(.exitReason); exitQualification = k(.exitQualification)
