@@ -168,6 +168,10 @@ public final class Processor {
     /// The decode-cache key of the last place `buildBlock` found an instruction crossing
     /// into the next page (`fetchBlock` then goes straight to `decodeSingle`).
     var crossingKey: UInt64 = ~0
+    /// The block `fetchBlock` found last, at `fetchMemoRIP` under link epoch `fetchMemoEpoch`
+    /// (64-bit mode only): a VM entry after an exit L0 resolved resumes at the RIP the last
+    /// one did, with no block before it to link from.
+    var fetchMemoRIP: UInt64 = ~0, fetchMemoEpoch: UInt64 = ~0, fetchMemoBlock: Int32 = -1
     /// Advances on every mode change (CPL, CS, paging mode): links made before are stale.
     var modeEpoch: UInt64 = 0
     /// Set when something needs the run loop's attention at the next instruction boundary

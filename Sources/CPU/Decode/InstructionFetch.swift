@@ -27,6 +27,18 @@ extension Processor {
     /// would pass the CS limit).
     @inline(__always)
     func fetchBlock() throws(Fault) -> Int32 {
+        // The block fetched last, at the same RIP under the same link epoch, is the one the
+        // lookup below would find — the rule block links follow (BlockChaining).
+        let epoch = linkEpoch
+        if rip == fetchMemoRIP && epoch == fetchMemoEpoch && is64 { return fetchMemoBlock }
+        let b = try lookUpBlock()
+        if b >= 0 && is64 { fetchMemoRIP = rip; fetchMemoEpoch = epoch; fetchMemoBlock = b }
+        return b
+    }
+
+    /// `fetchBlock` past its memo: the TLB, then the decode cache, then a decode.
+    @inline(__always)
+    func lookUpBlock() throws(Fault) -> Int32 {
         let la = try fetchLinearRIP()
         var phys: UInt64
         if let p = cachedFetchPhysical(la) {
