@@ -23,7 +23,7 @@ final class CrossingTailTests: XCTestCase {
     /// The crossing instruction: MOV RAX, imm64 (10 bytes) or ADD QWORD [R12+RSI+100H], imm32 (12).
     enum Crossing { case movImm64, addMemoryImm }
     /// What the guest does once, in the middle of the loop.
-    enum Event { case none, storeSecondPage, storeFirstPage, remap, unmap }
+    enum Event { case none, storeSecondPage, storeFirstPage, remap, unmap, vmcall }
 
     struct Program {
         var bytes: [UInt8], origin: UInt64, crossing: UInt64, length: Int
@@ -55,6 +55,8 @@ final class CrossingTailTests: XCTestCase {
                 a.mov(qword[r8], Int64(otherFrame | 7)); a.invlpg(byte[r9])
             case .unmap:
                 a.mov(qword[r8], 0); a.invlpg(byte[r9])
+            case .vmcall:
+                a.vmcall()
             }
             a.bind(skip)
             a.add(ecx, 3); a.xor(edx, ecx)
@@ -185,6 +187,52 @@ final class CrossingTailTests: XCTestCase {
             XCTAssertEqual(o.cr2, Self.page2)
             XCTAssertEqual(o.frame.prefix(2), [0x10, p.crossing], "error code, RIP")
             XCTAssertEqual(o.gpr[GPR.r15.rawValue], 150)
+        }
+    }
+
+    /// In VMX non-root operation, L0 maps the second page's guest-physical frame to another
+    /// host frame and invalidates with INVEPT (SDM Vol. 3C §29.4.3.1): the instruction's bytes
+    /// come from the new frame.
+    func testSecondPageRemappedByEPTIsFetchedFromItsNewFrame() throws {
+        for (x, split) in [(Crossing.movImm64, 1), (.addMemoryImm, 4), (.movImm64, 9)] {
+            let p = Self.program(x, split: split, event: .vmcall)
+            func run(translate: Bool, remap: Bool) throws -> ([UInt64], Int) {
+                let g = VMXTestGuest()
+                let v = try g.vmcs { a in a.mov(rax, Int64(p.origin)); a.jmp(rax) }
+                try g.memory.write(p.bytes, at: p.origin)
+                var copy = try g.memory.read(at: Self.page2, length: 0x1000)
+                copy[Int(p.crossing) + p.length - 1 - Int(Self.page2)] = Self.changedByte
+                try g.memory.write(copy, at: Self.otherFrame)
+                // EPT: identity, 4 KiB pages for the first 2 MiB (PML4 C000, PDPT D000, PD E000, PT F000).
+                let wb: UInt64 = 6 << 3
+                try g.memory.store(UInt64(0xD007), at: 0xC000)
+                try g.memory.store(UInt64(0xE007), at: 0xD000)
+                for k in 0..<512 { try g.memory.store(k == 0 ? 0xF007 : UInt64(k) << 21 | 7 | wb | 1 << 7, at: 0xE000 + UInt64(k) * 8) }
+                for k in 0..<512 { try g.memory.store(UInt64(k) << 12 | 7 | wb, at: 0xF000 + UInt64(k) * 8) }
+                let eptp = EPTPointer.make(root: 0xC000)
+                v[.primaryProcessorBasedControls] |= UInt64(PrimaryProcessorBasedControls.activateSecondaryControls.rawValue)
+                v[.secondaryProcessorBasedControls] = UInt64(SecondaryProcessorBasedControls.enableEPT.rawValue)
+                v[.eptPointer] = eptp.raw
+                g.cpu.translationEnabled = translate
+                XCTAssertEqual(g.cpu.run(vmcs: v, budget: 100_000), .vmExit(.vmcall))
+                if remap {
+                    try g.memory.store(Self.otherFrame | 7 | wb, at: 0xF000 + (Self.page2 >> 12) * 8)
+                    try g.cpu.invept(.singleContext, eptp: eptp)
+                }
+                v[.guestRIP] = v[.guestRIP] &+ v[.exitInstructionLength]
+                XCTAssertEqual(g.cpu.run(vmcs: v, budget: 100_000), .halted)
+                let data = try g.memory.read(at: Self.data + 0x100, length: 0x40)
+                let words = stride(from: 0, to: data.count, by: 8).map { k in
+                    data[k..<k + 8].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) } }
+                return ((0..<16).map { g.cpu.gpr[$0] } + [g.cpu.instructionsRetired] + words,
+                        g.cpu.decodeCache.translations?.crossingTails ?? 0)
+            }
+            let (interpreted, _) = try run(translate: false, remap: true)
+            let (translated, tails) = try run(translate: true, remap: true)
+            let (unchanged, _) = try run(translate: true, remap: false)
+            XCTAssertGreaterThan(tails, 0)
+            XCTAssertEqual(translated, interpreted, "\(x) split \(split)")
+            XCTAssertNotEqual(translated, unchanged, "the new frame's byte ran")
         }
     }
 }
