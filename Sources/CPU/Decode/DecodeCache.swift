@@ -33,6 +33,11 @@ final class DecodeCache {
         var heat: UInt8 = 0
         var untranslatable = false
         var needsFlagsIn = false
+        /// Decoding stopped because the next instruction crosses into the next page
+        /// (`Processor.crossingTail`).
+        var endsBeforeCrossing = false
+        /// The code also runs that crossing instruction: it retires up to `count` + `tail`.
+        var tail: UInt8 = 0
     }
 
     let instructions: UnsafeMutablePointer<DecodedInstruction>
@@ -137,13 +142,14 @@ final class DecodeCache {
     }
 
     /// Commits `count` instructions written at `reserve()` as the block for `key`.
-    func commit(key: UInt64, count: Int) -> Int32 {
+    func commit(key: UInt64, count: Int, endsBeforeCrossing: Bool = false) -> Int32 {
         let idx = Int32(usedBlocks)
         usedBlocks += 1
         let page = Int32(truncatingIfNeeded: key >> 16)
         let b = bucket(key)
         blocks[Int(idx)] = Block(key: key, start: Int32(usedInstructions), count: Int32(count),
-                                 nextInBucket: buckets[b], nextInPage: pageHeads[Int(page)], page: page, valid: true)
+                                 nextInBucket: buckets[b], nextInPage: pageHeads[Int(page)], page: page, valid: true,
+                                 endsBeforeCrossing: endsBeforeCrossing)
         buckets[b] = idx
         pageHeads[Int(page)] = idx
         usedInstructions += count

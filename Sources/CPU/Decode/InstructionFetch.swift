@@ -79,11 +79,13 @@ extension Processor {
         // instructions it leaves to the interpreter, so that code gets a translation of its own.
         let split = codeSize == 8 && decodeCache.translations != nil
         var previousTranslatable = false
+        var endsBeforeCrossing = false
         while n < DecodeCache.maxInstructions && off < 4096 {
             let r = Decoder.decode(UnsafePointer(page.assumingMemoryBound(to: UInt8.self)) + off,
                                    available: 4096 - off, codeSize: codeSize)
             guard case .instruction(let d) = r else {
                 if case .tooLong = r, n == 0 { throw Fault.gp(0) }
+                if case .needMoreBytes = r { endsBeforeCrossing = true }
                 break
             }
             // (The previous instruction's answer is the one computed for it: fusing it with a
@@ -101,7 +103,7 @@ extension Processor {
             if off > 4096 - 15 { crossingKey = key }
             return -1
         }
-        return decodeCache.commit(key: key, count: n)
+        return decodeCache.commit(key: key, count: n, endsBeforeCrossing: endsBeforeCrossing)
     }
 
     /// Fetches and decodes one instruction into `scratchInstruction`, without the decode

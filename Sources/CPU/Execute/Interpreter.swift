@@ -67,7 +67,8 @@ extension Processor {
                         previous = b
                         if translationEnabled && pending == 0 {
                             if blk.pointee.code == nil { considerTranslation(blk) }
-                            if let code = blk.pointee.code {
+                            // (A crossing tail runs one instruction past the block.)
+                            if let code = blk.pointee.code, UInt64(n) + UInt64(blk.pointee.tail) <= left {
                                 let (last, done) = runTranslated(b, blk, code, budget: left)
                                 if last != b {
                                     // Chained into other blocks: continue in the last one.

@@ -33,6 +33,10 @@ final class BlockTranslations {
     private(set) var blocksTranslated = 0
     private(set) var blocksRefused = 0
     private(set) var instructionsTranslated = 0
+    /// Blocks whose code also runs the page-crossing instruction after them (`CrossingTail`).
+    private(set) var crossingTails = 0
+    /// Room for a block's instructions and its crossing tail, in a row.
+    private let withTail = UnsafeMutablePointer<DecodedInstruction>.allocate(capacity: DecodeCache.maxInstructions + 1)
 
     /// nil when the host is not x86-64 or refuses executable memory.
     init?() {
@@ -76,6 +80,7 @@ final class BlockTranslations {
     }
 
     deinit {
+        withTail.deallocate()
         hostFree(UnsafeMutableRawPointer(exits), BlockTranslations.exitCapacity * MemoryLayout<TranslationExit>.stride)
         hostFree(UnsafeMutableRawPointer(slots), BlockTranslations.slotCapacity * MemoryLayout<ChainSlot>.stride)
     }
@@ -92,16 +97,26 @@ final class BlockTranslations {
         usedExits = 0
     }
 
-    /// Translates `block` (of `cache`) into host code, or marks it untranslatable.
-    func translate(_ block: UnsafeMutablePointer<DecodeCache.Block>, in cache: DecodeCache) {
-        let start = UnsafePointer(cache.instructions + Int(block.pointee.start))
-        if usedExits + 2 * DecodeCache.maxInstructions + 2 > BlockTranslations.exitCapacity
+    /// Translates `block` (of `cache`) into host code, or marks it untranslatable. With
+    /// `tail`, the code also runs the page-crossing instruction after the block.
+    func translate(_ block: UnsafeMutablePointer<DecodeCache.Block>, in cache: DecodeCache, tail: CrossingTail? = nil) {
+        var start = UnsafePointer(cache.instructions + Int(block.pointee.start))
+        var count = Int(block.pointee.count)
+        if usedExits + 2 * (DecodeCache.maxInstructions + 1) + 2 > BlockTranslations.exitCapacity
             || code.used + (64 << 10) > BlockTranslations.codeCapacity {
             cache.dropTranslations()
         }
-        guard let r = BlockTranslator.translate(start, count: Int(block.pointee.count), block: Int32(block - cache.blocks),
+        if let tail {
+            // The block's instructions and the crossing one, contiguous (the decode cache's
+            // arena holds only the block's).
+            withTail.initialize(from: start, count: count)
+            (withTail + count).initialize(to: tail.instruction)
+            start = UnsafePointer(withTail)
+            count += 1
+        }
+        guard let r = BlockTranslator.translate(start, count: count, block: Int32(block - cache.blocks),
                                                 pageOffset: Int64((block.pointee.key >> 4) & 0xFFF),
-                                                exitBase: usedExits, slots: slots),
+                                                exitBase: usedExits, slots: slots, tail: tail),
               r.span <= Int64(Int32.max) else {
             block.pointee.untranslatable = true
             blocksRefused += 1
@@ -112,9 +127,11 @@ final class BlockTranslations {
         block.pointee.code = p
         block.pointee.span = Int32(r.span)
         block.pointee.needsFlagsIn = r.needsFlagsIn
+        block.pointee.tail = tail == nil ? 0 : 1
         usedExits += r.exits.count
         blocksTranslated += 1
         instructionsTranslated += r.translated
+        if tail != nil { crossingTails += 1 }
     }
 }
 
@@ -126,6 +143,7 @@ extension DecodeCache {
         for i in 0..<usedBlocks {
             blocks[i].code = nil
             blocks[i].heat = 0
+            blocks[i].tail = 0
         }
     }
 }

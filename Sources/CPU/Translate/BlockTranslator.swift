@@ -97,9 +97,10 @@ struct BlockTranslator {
 
     /// Translates `count` instructions; nil when not even the first can be translated.
     /// Exits are numbered from `exitBase` in the shared exits table; `.next` exits follow
-    /// their slot in `slots` (same numbering) when it is valid.
+    /// their slot in `slots` (same numbering) when it is valid. With `tail`, the last
+    /// instruction is that page-crossing instruction, run behind its guard (`CrossingTail`).
     static func translate(_ inst: UnsafePointer<DecodedInstruction>, count: Int, block: Int32, pageOffset: Int64,
-                          exitBase: Int, slots: UnsafeMutablePointer<ChainSlot>) -> Result? {
+                          exitBase: Int, slots: UnsafeMutablePointer<ChainSlot>, tail: CrossingTail? = nil) -> Result? {
         precondition(MemoryLayout<TLBEntry>.stride.nonzeroBitCount == 1)
         var t = BlockTranslator(block: block, pageOffset: pageOffset, exitBase: exitBase, slots: slots)
         t.cacheRegisters(inst, count: count)
@@ -113,6 +114,7 @@ struct BlockTranslator {
         while k < count {
             let d = inst[k]
             let before = (t.e.position, t.exits.count, t.stubs.count, t.flagsAt, t.needsFlagsIn)
+            if let tail, k == count - 1 { t.crossingGuard(tail, at: Position(index: k, offset: offsets[k], next: offsets[k + 1])) }
             let outcome = t.instruction(d, at: Position(index: k, offset: offsets[k], next: offsets[k + 1]))
             if outcome == .unsupported {
                 // Undo a partial emission, then hand this instruction to the interpreter.

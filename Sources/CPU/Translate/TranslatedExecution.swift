@@ -4,6 +4,8 @@ public struct TranslationStatistics: Sendable {
     public var instructions: UInt64
     /// Blocks whose first instruction the translator leaves to the interpreter.
     public var refused: UInt64
+    /// Blocks whose code also runs the page-crossing instruction after them (`CrossingTail`).
+    public var crossingTails: UInt64
     /// Decode cache: blocks decoded, blocks removed by stores to their page, full flushes.
     public var blocksDecoded: UInt64
     public var blocksInvalidated: UInt64
@@ -16,7 +18,7 @@ extension Processor {
     public var translationStatistics: TranslationStatistics {
         let t = decodeCache.translations
         return TranslationStatistics(blocks: UInt64(t?.blocksTranslated ?? 0), instructions: UInt64(t?.instructionsTranslated ?? 0),
-                                     refused: UInt64(t?.blocksRefused ?? 0),
+                                     refused: UInt64(t?.blocksRefused ?? 0), crossingTails: UInt64(t?.crossingTails ?? 0),
                                      blocksDecoded: UInt64(decodeCache.blocksDecoded),
                                      blocksInvalidated: UInt64(decodeCache.blocksInvalidated),
                                      flushes: UInt64(decodeCache.flushes))
@@ -33,7 +35,8 @@ extension Processor {
             blk.pointee.untranslatable = true
             return
         }
-        decodeCache.translations?.translate(blk, in: decodeCache)
+        decodeCache.translations?.translate(blk, in: decodeCache,
+                                            tail: blk.pointee.endsBeforeCrossing ? crossingTail(of: blk) : nil)
     }
 
     /// Whether every RIP the code of a block entered at `entry` can produce statically is
@@ -68,7 +71,7 @@ extension Processor {
                 let slot = ChainSlot(sourceRIP: chainFromRIP, targetPhysicalPage: phys & ~0xFFF,
                                      targetBlock: UInt(bitPattern: blk), targetKey: blk.pointee.key,
                                      targetCode: UInt(bitPattern: code),
-                                     targetCount: UInt32(blk.pointee.count),
+                                     targetCount: UInt32(blk.pointee.count) + UInt32(blk.pointee.tail),
                                      targetNeedsFlags: blk.pointee.needsFlagsIn ? 1 : 0)
                 slots[chainFrom] = slot
                 // An indirect exit's slot is keyed by its target: it serves every indirect exit.
