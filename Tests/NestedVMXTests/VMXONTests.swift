@@ -1,6 +1,7 @@
 import XCTest
 import X86Assembler
 @testable import CPU
+import Hypervisor
 
 /// Entering and leaving VMX operation, and the faults every VMX instruction checks before
 /// anything else (SDM Vol. 3C §24.7, §24.8; ch. 31, the Operation section of each instruction).
@@ -15,6 +16,19 @@ final class VMXONTests: XCTestCase {
             ("INVEPT", { a.mov(eax, 2); a.invept(rax, oword[Int64(p.area.operands)]) }),
             ("INVVPID", { a.mov(eax, 2); a.invvpid(rax, oword[Int64(p.area.operands)]) }),
         ]
+    }
+
+    /// SDM Vol. 3D Appendix A: IA32_VMX_BASIC … IA32_VMX_VMFUNC (480H–491H) answer every
+    /// RDMSR path of the vCPU — an exiting RDMSR, L0's instruction emulation, VM-entry and exit
+    /// MSR lists — with what nested VMX offers, are read-only, and are absent without VMX.
+    func testVMXCapabilityMSRsAreThePlatformsOnEveryPathAndReadOnly() throws {
+        let m = try NestedMachine(), cpu = m.vm.bootProcessor
+        for index in MSRIndex.vmxBasic...MSRIndex.vmxVMFunc {
+            XCTAssertEqual(cpu.readMSR(index), m.capabilities.msr(index), "MSR \(String(index, radix: 16))")
+            XCTAssertFalse(cpu.writeMSR(index, cpu.readMSR(index) ?? 0), "MSR \(String(index, radix: 16)) is read-only")
+        }
+        let plain = try VirtualMachine(MachineConfiguration())
+        XCTAssertNil(plain.bootProcessor.readMSR(MSRIndex.vmxBasic), "no VMX offered: #GP")
     }
 
     /// §31 VMXON: #UD if CR4.VMXE = 0 — before IA32_FEATURE_CONTROL or the operand is looked

@@ -37,9 +37,8 @@ extension VirtualMachine {
             return handleIO(v, qualification: qualification, vmcs: vmcs, inL2: false)
         case .rdmsr, .wrmsr, .xsetbv:
             // The MSR policy is the architectural one with the local APIC's MSRs on L0's APIC
-            // (`PlatformRegisterHandler`): the processor's RDMSR/WRMSR, #GP included — except
-            // the VMX capability MSRs, which say what nested VMX offers.
-            if reason != .xsetbv, handleVMXCapabilityMSR(v, write: reason == .wrmsr) { return .resume }
+            // and the VMX capability MSRs saying what nested VMX offers
+            // (`PlatformRegisterHandler`): the processor's RDMSR/WRMSR, #GP included.
             return emulate(v, because: reason)
         case .crAccess:
             return handleControlRegisterAccess(v, qualification: qualification)

@@ -31,22 +31,6 @@ extension VirtualMachine {
         }
     }
 
-    /// RDMSR/WRMSR of IA32_VMX_BASIC … IA32_VMX_VMFUNC (480H–491H, SDM Vol. 3D Appendix A):
-    /// read-only, existing only when VMX is offered and then as nested VMX's capabilities;
-    /// #GP(0) otherwise. False for any other MSR.
-    func handleVMXCapabilityMSR(_ v: VCPU, write: Bool) -> Bool {
-        let index = UInt32(truncatingIfNeeded: v.processor.gpr[GPR.rcx.rawValue])
-        guard (MSRIndex.vmxBasic...MSRIndex.vmxVMFunc).contains(index) else { return false }
-        guard !write, let value = nested?.capabilities.msr(index) else {
-            inject(v, vector: Vector.gp, errorCode: 0)
-            return true
-        }
-        v.processor.gpr[GPR.rax.rawValue] = value & 0xFFFF_FFFF
-        v.processor.gpr[GPR.rdx.rawValue] = value >> 32
-        skipInstruction(v)
-        return true
-    }
-
     /// L1's processor is in the shutdown state (a VMX abort, §28.7): as a triple fault would
     /// leave it — the run ends, or the machine resets.
     func l1Shutdown(_ v: VCPU) -> L1ExitResolution {

@@ -500,7 +500,8 @@ final class LocalAPICWindow: MMIODevice {
     }
 }
 
-/// Platform MSRs: the local APIC's (SDM Vol. 3A §12.4.4, §12.12.1.2, §12.5.4.1).
+/// Platform MSRs: the local APIC's (SDM Vol. 3A §12.4.4, §12.12.1.2, §12.5.4.1) and the VMX
+/// capability MSRs nested VMX offers (Vol. 3D Appendix A).
 extension VirtualMachine: PlatformRegisterHandler {
     public func readMSR(_ index: UInt32, cpu: Processor) -> PlatformMSRResult {
         let lapic = vcpus[cpu.index].lapic
@@ -509,6 +510,9 @@ extension VirtualMachine: PlatformRegisterHandler {
         case MSRIndex.tscDeadline:
             return configuration.cpuModel.has(.tscDeadline) ? .value(lapic.tscDeadline) : .generalProtection
         case MSRIndex.x2apicBase...MSRIndex.x2apicLast: return lapic.readMSR(index).map { .value($0) } ?? .generalProtection
+        // SDM Vol. 3D Appendix A: the VMX capability MSRs report what nested VMX offers this
+        // vCPU; one it does not offer (or without VMX at all) is not implemented (#GP).
+        case MSRIndex.vmxBasic...MSRIndex.vmxVMFunc: return nested?.capabilities.msr(index).map { .value($0) } ?? .generalProtection
         default: return .notHandled
         }
     }
@@ -524,6 +528,8 @@ extension VirtualMachine: PlatformRegisterHandler {
             lapic.writeTSCDeadline(value)
             return .value(0)
         case MSRIndex.x2apicBase...MSRIndex.x2apicLast: return lapic.writeMSR(index, value) ? .value(0) : .generalProtection
+        // Appendix A: the VMX capability MSRs are read-only (WRMSR #GP).
+        case MSRIndex.vmxBasic...MSRIndex.vmxVMFunc: return .generalProtection
         default: return .notHandled
         }
     }

@@ -5,9 +5,10 @@
 /// that point anywhere — other arena pages, hostile data, the EPT12 tables themselves, L0's
 /// region, devices, nothing, beyond MAXPHYADDR — with every combination of rights (write-only
 /// and execute-only included), memory types (reserved ones included), large pages (misaligned
-/// ones included), tables shared and looping, tables in L1's code. Leaves that allow writing
-/// point only at L2's regions or at what is not L1 RAM, so L2 cannot break the fuzz L1; L1's
-/// own pages appear read-only.
+/// ones included), tables shared and looping, tables in L1's code. No entry that allows
+/// writing points at L1 RAM outside L2's regions (`set` enforces it, whatever made the entry),
+/// so L2 cannot break the fuzz L1 and `MemoryGuard` may treat a change there as L0's doing;
+/// L1's own pages appear read-only.
 ///
 /// The arena is rebuilt (`regenerate`) or edited (`modify`) between cases; `image` is what the
 /// test writes to L1 memory.
@@ -39,7 +40,19 @@ struct FuzzEPT12 {
     }
 
     private mutating func set(_ table: UInt64, _ index: UInt64, _ entry: UInt64) {
-        image[Int(table - FuzzLayout.ept12Arena) / 8 + Int(index)] = entry
+        image[Int(table - FuzzLayout.ept12Arena) / 8 + Int(index)] = confined(entry)
+    }
+
+    /// `entry` without its write right (bit 1) when it grants read and write (§29.3.2: bits 1:0
+    /// both set; write without read is a misconfiguration, §29.3.3.1, and stays) at L1 RAM
+    /// outside L2's regions. Which level walks it does not matter: as a leaf it maps no more
+    /// than its address's page or aligned large page (L2's regions are 2-MByte aligned), as a
+    /// table its rights cap every leaf beneath (rights AND down the walk) — so `modify`'s
+    /// rights flips, loops and tables in L1's code cannot hand L2 L1's own memory to write.
+    private func confined(_ entry: UInt64) -> UInt64 {
+        let target = entry & 0x000F_FFFF_FFFF_F000
+        let l1Own = target < ramTop && !FuzzLayout.l2Reachable.contains(target)
+        return entry & 3 == 3 && l1Own ? entry & ~2 : entry
     }
     private func get(_ table: UInt64, _ index: UInt64) -> UInt64 { image[Int(table - FuzzLayout.ept12Arena) / 8 + Int(index)] }
 

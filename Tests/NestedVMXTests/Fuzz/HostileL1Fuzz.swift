@@ -26,9 +26,12 @@ final class HostileL1Fuzz {
     private var arena: [UInt64] = []
     private var guardedMemory: MemoryGuard
     private var l2HomeDirty = false
-    /// Since the last full check an L2 ran without EPT, or changed EPT12: L1's memory was L2's
-    /// to write (`MemoryGuard`).
+    /// Since the last full check an L2 ran without EPT, or changed EPT12 (or its changes are
+    /// still there): L1's memory was L2's to write (`MemoryGuard`).
     private var l1MemoryExposed = false
+    /// The EPT12 arena holds entries an L2 wrote, until the generator rewrites it: through them
+    /// L1's memory stays L2's to write in later cases too.
+    private var ept12EditedByL2 = false
     private var steps: [FuzzStep] = []
     private var processedSteps = 0
     private var entriesBefore: UInt64 = 0
@@ -79,7 +82,7 @@ final class HostileL1Fuzz {
         machine.log = []
         steps = generator.next(l2HomeDirty: l2HomeDirty)
         l2HomeDirty = false
-        if generator.ept12Rewritten { staleness.ept12Changed(); arena = readArena() }
+        if generator.ept12Rewritten { staleness.ept12Changed(); arena = readArena(); ept12EditedByL2 = false }
         processedSteps = 0
         entriesBefore = machine.vmx.virtualEntries
         outcomes.steps += steps.count
@@ -153,6 +156,7 @@ final class HostileL1Fuzz {
         guardedMemory = MemoryGuard(machine: machine)
         l2HomeDirty = false
         l1MemoryExposed = false
+        ept12EditedByL2 = false
     }
 
     // MARK: Steps
@@ -280,7 +284,7 @@ final class HostileL1Fuzz {
         let now = readArena()
         var changed = false
         for k in now.indices where (now[k] ^ arena[k]) & ~0x300 != 0 || arena[k] & ~now[k] & 0x300 != 0 { changed = true; break }
-        if changed { staleness.ept12Changed(); l1MemoryExposed = true }
+        if changed { staleness.ept12Changed(); l1MemoryExposed = true; ept12EditedByL2 = true }
         arena = now
     }
 
@@ -308,7 +312,7 @@ final class HostileL1Fuzz {
             else { outcomes.count("L1 memory", "changed after an L2 without EPT or one that rewrote EPT12 ran (L1's choice)") }
         }
         if l1MemoryExposed { guardedMemory.resnapshotL1(machine.memory) }
-        l1MemoryExposed = false
+        l1MemoryExposed = ept12EditedByL2
     }
 
     private func readArena() -> [UInt64] {

@@ -10,8 +10,9 @@ import Foundation
 /// and dirty flags the processor sets). The EPT02 pool is checked by walking it
 /// (`EPT02Invariants`); the bitmap copies and the scratch page are written by design.
 /// L1's memory is L2's to write where L1 lets it — an L2 without EPT (EPT01 maps all of L1's
-/// RAM), or one that rewrote its own EPT12 — so the fuzz judges L1's regions only for cases
-/// without either (`HostileL1Fuzz.fullCheck`).
+/// RAM), or one that rewrote its own EPT12 (for as long as its entries stay) — so the fuzz
+/// judges L1's regions only for cases without either (`HostileL1Fuzz.fullCheck`); the EPT12
+/// the fuzz writes never lets L2 write them (`FuzzEPT12.confined`).
 struct MemoryGuard {
     struct Region {
         let name: String
