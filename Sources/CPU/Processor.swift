@@ -202,7 +202,9 @@ public final class Processor {
     /// The emulated VMLAUNCH/VMRESUME asked for a VM entry (`VMXRootResult.enterGuest`).
     var virtualEntryRequested = false
 
-    public init(memory: PhysicalMemory, bus: DeviceBus, model: CPUModel = .default, index: Int = 0) {
+    public init(memory: PhysicalMemory, bus: DeviceBus, model: CPUModel = .default, index: Int = 0,
+                platformRegisters: (any PlatformRegisterHandler)? = nil) {
+        self.platformRegisters = platformRegisters
         self.memory = memory
         self.bus = bus
         self.model = model
@@ -268,10 +270,11 @@ public final class Processor {
         guestPhysicalMappings.flushAll()
     }
 
-    /// L0's handler for platform MSRs (local APIC) when running outside VMX non-root operation.
-    /// Unowned rather than weak: a weak reference would give the VM a side table and slow
-    /// every retain and release of it. The handler (the VM) outlives its processors.
-    public unowned var platformRegisters: PlatformRegisterHandler?
+    /// L0's handler for platform registers (the local APIC's MSRs and TPR, CR8). A `let`
+    /// given at creation: calls through a stored `let` need no retain of the handler, where an
+    /// `unowned` or `var` reference costs a retain and release per call (MOV CR8 reaches it at
+    /// every execution). The handler must not hold the processor strongly.
+    public let platformRegisters: (any PlatformRegisterHandler)?
 
     /// TSC ticks L0 adds to the virtual TSC (e.g. time skipped while the vCPU was idle).
     public var timeStampOffset: UInt64 = 0

@@ -98,8 +98,10 @@ public final class VirtualMachine {
         apicBus = APICBus()
         ioapic = IOAPIC(bus: apicBus)
         var processors: [Processor] = []
+        let ports = (0..<configuration.cpuCount).map { _ in PlatformRegisterPort() }
         for i in 0..<configuration.cpuCount {
-            processors.append(Processor(memory: memory, bus: bus, model: configuration.cpuModel, index: i))
+            processors.append(Processor(memory: memory, bus: bus, model: configuration.cpuModel, index: i,
+                                        platformRegisters: ports[i]))
         }
         if offersVMX {
             let n = NestedVMX(processor: processors[0].vmxCapabilities, withheld: configuration.cpuModel.vmxWithheld,
@@ -117,12 +119,13 @@ public final class VirtualMachine {
             let v = VCPU(index: i, processor: p, lapic: lapic, vmcs01: vmcs01,
                          vmx: nested?.makeVirtualVMX(processor: p, vmcs01: vmcs01))
             lapic.host = v
+            ports[i].lapic = .passUnretained(lapic)
             clock.attach(p)
             list.append(v)
         }
         vcpus = list
         currentVCPU = .passUnretained(list[0])
-        for v in vcpus { v.processor.platformRegisters = self }
+        for port in ports { port.vm = .passUnretained(self) }
         let window = LocalAPICWindow(self)
         try bus.map(mmio: LocalAPIC.defaultBase..<(LocalAPIC.defaultBase + 0x1000), to: window)
         // An xAPIC moved away from FEE00000H by IA32_APIC_BASE decodes at its new page.
@@ -501,8 +504,9 @@ final class LocalAPICWindow: MMIODevice {
 }
 
 /// Platform MSRs: the local APIC's (SDM Vol. 3A §12.4.4, §12.12.1.2, §12.5.4.1) and the VMX
-/// capability MSRs nested VMX offers (Vol. 3D Appendix A).
-extension VirtualMachine: PlatformRegisterHandler {
+/// capability MSRs nested VMX offers (Vol. 3D Appendix A). Each processor reaches them through
+/// its `PlatformRegisterPort`, which also owns CR8's path to the TPR.
+extension VirtualMachine {
     public func readMSR(_ index: UInt32, cpu: Processor) -> PlatformMSRResult {
         let lapic = vcpus[cpu.index].lapic
         switch index {
@@ -532,13 +536,5 @@ extension VirtualMachine: PlatformRegisterHandler {
         case MSRIndex.vmxBasic...MSRIndex.vmxVMFunc: return .generalProtection
         default: return .notHandled
         }
-    }
-
-    public func taskPriorityWritten(cpu: Processor, value: UInt64) {
-        vcpus[cpu.index].lapic.taskPriority = UInt8(truncatingIfNeeded: value << 4)
-    }
-
-    public func taskPriority(cpu: Processor) -> UInt64? {
-        UInt64(vcpus[cpu.index].lapic.taskPriority >> 4)
     }
 }
