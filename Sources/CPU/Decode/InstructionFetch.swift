@@ -155,14 +155,9 @@ extension Processor {
     /// `crossPageDecodes` when those bytes were decoded before. False when a page is not cached
     /// (the exact path then fetches page by page).
     func decodeAcrossCachedPages(_ la: UInt64) -> Bool {
-        let first = 4096 - Int(la & 0xFFF)
-        guard first < 15, let p1 = cachedFetchPhysical(la), let p2 = cachedFetchPhysical(la &+ UInt64(first)) else { return false }
-        var buf: (UInt64, UInt64) = (0, 0)
-        withUnsafeMutableBytes(of: &buf) { raw in
-            let dst = raw.baseAddress!
-            dst.copyMemory(from: memory.base + Int(p1), byteCount: first)
-            (dst + first).copyMemory(from: memory.base + Int(p2), byteCount: 15 - first)
-        }
+        guard let bytes = crossPageBytes(la) else { return false }
+        let p1 = bytes.first, p2 = bytes.second
+        var buf = bytes.bytes
         let memo = crossPageDecodes.slot(p1)
         if memo.pointee.first == p1 && memo.pointee.second == p2 && memo.pointee.codeSize == codeSize
             && memo.pointee.bytes == buf {
@@ -177,6 +172,22 @@ extension Processor {
         scratchInstruction.pointee = d
         memo.pointee = CrossPageDecodes.Entry(first: p1, second: p2, codeSize: codeSize, bytes: buf, instruction: d)
         return true
+    }
+
+    /// The 15 bytes at `la`, which starts an instruction crossing into the next page, when the
+    /// TLB maps both pages for execution: the two physical pages, how many bytes lie on the
+    /// first, and the bytes. Reads nothing else and raises nothing.
+    @inline(__always)
+    func crossPageBytes(_ la: UInt64) -> (first: UInt64, second: UInt64, firstCount: Int, bytes: (UInt64, UInt64))? {
+        let n = 4096 - Int(la & 0xFFF)
+        guard n < 15, let p1 = cachedFetchPhysical(la), let p2 = cachedFetchPhysical(la &+ UInt64(n)) else { return nil }
+        var buf: (UInt64, UInt64) = (0, 0)
+        withUnsafeMutableBytes(of: &buf) { raw in
+            let dst = raw.baseAddress!
+            dst.copyMemory(from: memory.base + Int(p1), byteCount: n)
+            (dst + n).copyMemory(from: memory.base + Int(p2), byteCount: 15 - n)
+        }
+        return (p1, p2, n, buf)
     }
 
     func fetchByte(_ t: Translation, _ k: Int) throws(Fault) -> UInt8 {

@@ -27,20 +27,15 @@ struct CrossingTail {
 extension Processor {
     /// The crossing instruction after `blk` (whose first instruction is at RIP), when both
     /// pages are in the TLB with execute permission and the translator takes its form.
-    /// Reads memory only as `decodeAcrossCachedPages` does; raises nothing.
+    /// Reads memory only as `crossPageBytes` does; raises nothing.
     @inline(never)
     func crossingTail(of blk: UnsafeMutablePointer<DecodeCache.Block>) -> CrossingTail? {
         guard blk.pointee.endsBeforeCrossing && is64 else { return nil }
         let length = blockByteLength(blk.pointee)
-        let la = rip &+ UInt64(length)
-        let first = 4096 - Int(la & 0xFFF)
-        guard first < 15, let p1 = cachedFetchPhysical(la), p1 == (blk.pointee.key >> 4) &+ UInt64(length),
-              let p2 = cachedFetchPhysical(la &+ UInt64(first)) else { return nil }
-        var buf: (UInt64, UInt64) = (0, 0)
-        withUnsafeMutableBytes(of: &buf) { raw in
-            raw.baseAddress!.copyMemory(from: memory.base + Int(p1), byteCount: first)
-            (raw.baseAddress! + first).copyMemory(from: memory.base + Int(p2), byteCount: 15 - first)
-        }
+        guard let bytes = crossPageBytes(rip &+ UInt64(length)),
+              bytes.first == (blk.pointee.key >> 4) &+ UInt64(length) else { return nil }
+        let p2 = bytes.second, first = bytes.firstCount
+        var buf = bytes.bytes
         let r = withUnsafeBytes(of: &buf) { raw in
             Decoder.decode(raw.baseAddress!.assumingMemoryBound(to: UInt8.self), available: 15, codeSize: 8)
         }

@@ -175,7 +175,7 @@ extension VirtualMachine {
         let k = exitFields
         var rip = vmcs[index: k.rip] &+ vmcs[index: k.exitInstructionLength]
         // Outside 64-bit mode RIP wraps at the code segment's size (CS.D/B, bit 14).
-        if !guestIn64BitMode(vmcs) { rip &= vmcs[index: k.csAccessRights] & (1 << 14) != 0 ? 0xFFFF_FFFF : 0xFFFF }
+        if !guestIn64BitMode(vmcs) { rip &= vmcs[index: k.cs.accessRights] & (1 << 14) != 0 ? 0xFFFF_FFFF : 0xFFFF }
         vmcs[index: k.rip] = rip
         // The instruction completed: blocking by STI or MOV SS ends (SDM Vol. 3A §6.8.3).
         let blocking = vmcs.guestInterruptibility
@@ -208,7 +208,7 @@ extension VirtualMachine {
     /// L1 was in 64-bit mode at the exit: IA-32e mode guest and CS.L (SDM Vol. 3C §25.4.1).
     func guestIn64BitMode(_ vmcs: VMCS) -> Bool {
         let k = exitFields
-        return vmcs.entryControls.contains(.ia32eModeGuest) && vmcs[index: k.csAccessRights] & (1 << 13) != 0
+        return vmcs.entryControls.contains(.ia32eModeGuest) && vmcs[index: k.cs.accessRights] & (1 << 13) != 0
     }
 
     /// Queues hardware exception `vector` for the next VM entry (SDM Vol. 3C §25.8.3, §27.6).

@@ -7,12 +7,12 @@ extension VMCS {
     /// §25.6.2, §25.7.1, §25.8.1): the one place their raw values are decoded. Inlined across
     /// modules (a table load and a field load; a set is a compare and store).
     @inlinable public var pin: PinBasedControls {
-        get { PinBasedControls(rawValue: UInt32(truncatingIfNeeded: self[index: fieldIndex(.pinBasedControls)])) }
-        set { self[index: fieldIndex(.pinBasedControls)] = UInt64(newValue.rawValue) }
+        get { typed(.pinBasedControls) }
+        set { setTyped(.pinBasedControls, newValue) }
     }
     @inlinable public var primary: PrimaryProcessorBasedControls {
-        get { PrimaryProcessorBasedControls(rawValue: UInt32(truncatingIfNeeded: self[index: fieldIndex(.primaryProcessorBasedControls)])) }
-        set { self[index: fieldIndex(.primaryProcessorBasedControls)] = UInt64(newValue.rawValue) }
+        get { typed(.primaryProcessorBasedControls) }
+        set { setTyped(.primaryProcessorBasedControls, newValue) }
     }
     /// The secondary controls in effect: 0 unless "activate secondary controls" (§25.6.2).
     @inlinable public var secondary: SecondaryProcessorBasedControls {
@@ -21,22 +21,35 @@ extension VMCS {
     /// The secondary processor-based VM-execution controls field as written, whatever the
     /// primary controls say.
     @inlinable public var secondaryField: SecondaryProcessorBasedControls {
-        get { SecondaryProcessorBasedControls(rawValue: UInt32(truncatingIfNeeded: self[index: fieldIndex(.secondaryProcessorBasedControls)])) }
-        set { self[index: fieldIndex(.secondaryProcessorBasedControls)] = UInt64(newValue.rawValue) }
+        get { typed(.secondaryProcessorBasedControls) }
+        set { setTyped(.secondaryProcessorBasedControls, newValue) }
     }
     @inlinable public var exitControls: VMExitControls {
-        get { VMExitControls(rawValue: UInt32(truncatingIfNeeded: self[index: fieldIndex(.exitControls)])) }
-        set { self[index: fieldIndex(.exitControls)] = UInt64(newValue.rawValue) }
+        get { typed(.exitControls) }
+        set { setTyped(.exitControls, newValue) }
     }
     @inlinable public var entryControls: VMEntryControls {
-        get { VMEntryControls(rawValue: UInt32(truncatingIfNeeded: self[index: fieldIndex(.entryControls)])) }
-        set { self[index: fieldIndex(.entryControls)] = UInt64(newValue.rawValue) }
+        get { typed(.entryControls) }
+        set { setTyped(.entryControls, newValue) }
     }
 
     /// The table index of a field this processor supports (a 32-bit or natural-width field,
     /// or the full 64-bit one: its value is stored whole).
     @inlinable @inline(__always)
     func fieldIndex(_ f: VMCSField) -> Int { index(of: f)! }
+
+    /// A 32-bit field as its typed value (control sets, interruption information,
+    /// interruptibility, exit reason): the one conversion every typed accessor uses.
+    @inlinable @inline(__always)
+    func typed<T: RawRepresentable>(_ f: VMCSField) -> T where T.RawValue == UInt32 {
+        T(rawValue: UInt32(truncatingIfNeeded: self[index: fieldIndex(f)]))!
+    }
+
+    /// Writes a typed value to its 32-bit field.
+    @inlinable @inline(__always)
+    func setTyped<T: RawRepresentable>(_ f: VMCSField, _ value: T) where T.RawValue == UInt32 {
+        self[index: fieldIndex(f)] = UInt64(value.rawValue)
+    }
 }
 
 enum VMEntryChecks {

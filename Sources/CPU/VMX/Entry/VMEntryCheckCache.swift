@@ -24,7 +24,8 @@ final class VMEntryCheckTable: @unchecked Sendable {
     let fieldsRead: DirtyFields
     /// `fieldsRead` without RIP and RFLAGS (`VMEntryCheckCache.unchangedSinceLastEntry`).
     let fieldsReadButRIPAndRFLAGS: DirtyFields
-    let rflagsIndex: Int, ripIndex: Int
+    /// RIP's and RFLAGS' indices, from the processor's field layout.
+    let layout = VMCSLayout.shared
 
     init(_ rows: [VMEntryCheck], controlAndHostCount: Int) {
         precondition(rows.count <= RowSet.capacity, "more entry-check rows than a RowSet holds")
@@ -48,13 +49,11 @@ final class VMEntryCheckTable: @unchecked Sendable {
         }
         allRows = all
         contextFields = DirtyFields(GuestStateChecks.contextFields + [.entryInterruptionInformation])
-        rflagsIndex = VMCSFieldTable.index(of: .guestRFLAGS)!
-        ripIndex = VMCSFieldTable.index(of: .guestRIP)!
         var read = DirtyFields()
         for (k, e) in VMCSFieldTable.entries.enumerated() where e.field.type != .exitInformation { read.insert(k) }
         fieldsRead = read
         var rest = read
-        rest.remove(ripIndex); rest.remove(rflagsIndex)
+        rest.remove(VMCSLayout.shared.rip); rest.remove(VMCSLayout.shared.rflags)
         fieldsReadButRIPAndRFLAGS = rest
     }
 
@@ -176,11 +175,11 @@ public final class VMEntryCheckCache {
                     while bits != 0 {
                         let k = w << 6 | bits.trailingZeroBitCount
                         bits &= bits &- 1
-                        if k == table.rflagsIndex {
+                        if k == table.layout.rflags {
                             let new = v[index: k], unread = c.rflagsChangeIsUnread(new)
                             c.guestState.rflags = new
                             if unread { continue }
-                        } else if k == table.ripIndex {
+                        } else if k == table.layout.rip {
                             let new = v[index: k]
                             if c.ripIsLastChecked(new) { continue }
                             c.guestState.rip = new
@@ -222,8 +221,8 @@ public final class VMEntryCheckCache {
             let rest = table.fieldsReadButRIPAndRFLAGS
             guard (d[0] & rest.w0) | (d[1] & rest.w1) | (d[2] & rest.w2) == 0 else { return false }
             // Nothing changes in the cache unless both hold: otherwise `firstFailingRow` takes them.
-            let rflags = v[index: table.rflagsIndex]
-            guard c.ripIsLastChecked(v[index: table.ripIndex]), c.rflagsChangeIsUnread(rflags) else { return false }
+            let rflags = v[index: table.layout.rflags]
+            guard c.ripIsLastChecked(v[index: table.layout.rip]), c.rflagsChangeIsUnread(rflags) else { return false }
             c.guestState.rflags = rflags
             d[0] = 0; d[1] = 0; d[2] = 0
             return true

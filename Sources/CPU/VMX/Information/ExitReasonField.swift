@@ -18,7 +18,7 @@ public struct ExitReasonField: RawRepresentable, Equatable, Sendable, CustomStri
 
 extension VMCS {
     @inlinable public var exitReasonField: ExitReasonField {
-        get { ExitReasonField(rawValue: UInt32(truncatingIfNeeded: self[index: fieldIndex(.exitReason)])) }
-        set { self[index: fieldIndex(.exitReason)] = UInt64(newValue.rawValue) }
+        get { typed(.exitReason) }
+        set { setTyped(.exitReason, newValue) }
     }
 }

@@ -42,7 +42,7 @@ public struct InterruptibilityState: OptionSet, Equatable, Sendable {
 extension VMCS {
     /// The guest interruptibility-state field, typed.
     @inlinable public var guestInterruptibility: InterruptibilityState {
-        get { InterruptibilityState(rawValue: UInt32(truncatingIfNeeded: self[index: fieldIndex(.guestInterruptibilityState)])) }
-        set { self[index: fieldIndex(.guestInterruptibilityState)] = UInt64(newValue.rawValue) }
+        get { typed(.guestInterruptibilityState) }
+        set { setTyped(.guestInterruptibilityState, newValue) }
     }
 }

@@ -58,18 +58,18 @@ public struct InterruptionInformation: RawRepresentable, Equatable, Hashable, Se
 extension VMCS {
     /// The VM-entry interruption-information field (§25.8.3).
     @inlinable public var entryInterruption: InterruptionInformation {
-        get { InterruptionInformation(rawValue: UInt32(truncatingIfNeeded: self[index: fieldIndex(.entryInterruptionInformation)])) }
-        set { self[index: fieldIndex(.entryInterruptionInformation)] = UInt64(newValue.rawValue) }
+        get { typed(.entryInterruptionInformation) }
+        set { setTyped(.entryInterruptionInformation, newValue) }
     }
     /// The VM-exit interruption-information field (§25.9.2).
     @inlinable public var exitInterruption: InterruptionInformation {
-        get { InterruptionInformation(rawValue: UInt32(truncatingIfNeeded: self[index: fieldIndex(.exitInterruptionInformation)])) }
-        set { self[index: fieldIndex(.exitInterruptionInformation)] = UInt64(newValue.rawValue) }
+        get { typed(.exitInterruptionInformation) }
+        set { setTyped(.exitInterruptionInformation, newValue) }
     }
     /// The IDT-vectoring information field (§25.9.3).
     @inlinable public var idtVectoring: InterruptionInformation {
-        get { InterruptionInformation(rawValue: UInt32(truncatingIfNeeded: self[index: fieldIndex(.idtVectoringInformation)])) }
-        set { self[index: fieldIndex(.idtVectoringInformation)] = UInt64(newValue.rawValue) }
+        get { typed(.idtVectoringInformation) }
+        set { setTyped(.idtVectoringInformation, newValue) }
     }
 
     /// Queues `info` for the next VM entry with its error code and instruction length

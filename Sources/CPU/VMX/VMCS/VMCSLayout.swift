@@ -11,8 +11,6 @@ public final class VMCSLayout: @unchecked Sendable {
     public struct Segment: Sendable { public let selector: Int, base: Int, limit: Int, accessRights: Int }
 
     public let cr0: Int, cr3: Int, cr4: Int, dr7: Int, rsp: Int, rip: Int, rflags: Int
-    /// The guest CS access-rights field.
-    public var csAccessRights: Int { segments[1].accessRights }
     /// ES … GS, then LDTR (6) and TR (7).
     let segments: UnsafeMutablePointer<Segment>
     public var es: Segment { segments[0] }
