@@ -12,7 +12,7 @@ final class TLBWriteRevocationTests: XCTestCase {
 
     /// Fills the current set's entry for linear page `la` as `Processor.translate` does.
     func fill(_ t: SoftwareTLB, _ la: UInt64, _ page: UInt64, perms: UInt32 = TLBPerm.all) {
-        t.slot(la).pointee = TLBEntry(tag: t.tag(la), host: 0, physical: page, perms: perms, global: false)
+        t.slot(la).pointee = TLBEntry(tag: t.tag(la), hostDelta: 0, physical: page, perms: perms, global: false)
         if perms & TLBPerm.allWrite != 0 { t.noteWritableFill(physicalPage: page) }
     }
 

@@ -319,8 +319,10 @@ extension Processor {
         let t = try walk(la, access)
         if t.ram {
             let e = tlb.slot(la)
-            e.pointee = TLBEntry(tag: tlb.tag(la), host: UInt(bitPattern: memory.base) &+ UInt(t.physical & ~0xFFF),
+            let host = UInt(bitPattern: memory.base) &+ UInt(t.physical & ~0xFFF)
+            e.pointee = TLBEntry(tag: tlb.tag(la), hostDelta: host &- UInt(truncatingIfNeeded: la & ~0xFFF),
                                  physical: t.physical & ~0xFFF, perms: t.perms, global: t.global)
+            assert(TLBPerm.writesImplyReads(t.perms))
             if memory.isCodePage(Int(t.physical >> 12)) {
                 e.pointee.withholdWrites()
             } else if t.perms & TLBPerm.allWrite != 0 {
@@ -356,7 +358,7 @@ extension Processor {
         let e = tlb.slot(la)
         guard e.pointee.tag == tlb.tag(la) && e.pointee.perms & permission != 0
                 && la & 0xFFF <= UInt64(0x1000 - size) else { return nil }
-        return UnsafeMutableRawPointer(bitPattern: e.pointee.host &+ UInt(la & 0xFFF))
+        return UnsafeMutableRawPointer(bitPattern: e.pointee.hostDelta &+ UInt(truncatingIfNeeded: la))
     }
 
     /// The fast path for accesses that name their access type (descriptor tables, the IDT,

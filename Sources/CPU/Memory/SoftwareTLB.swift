@@ -13,6 +13,12 @@ enum TLBPerm {
     static let execSupervisor: UInt32 = 1 << 7
     static let all: UInt32 = 0xFF
     static let allWrite: UInt32 = writeUser | writeSupervisor | writeSupervisorSMAP
+
+    /// Each write permission comes with its read permission (bits 5:3 over bits 2:0): a
+    /// present page is readable wherever it is writable (SDM Vol. 3A §4.6; EPT's write
+    /// without read is a misconfiguration, Vol. 3C §29.3.3.1). Translated code checks one
+    /// write permission for operands that both read and write a page (`BlockTranslator`).
+    static func writesImplyReads(_ p: UInt32) -> Bool { (p >> 3) & 7 & ~p == 0 }
 }
 
 /// The permission bit each kind of access needs now; depends on CPL, EFLAGS.AC and CR4.SMAP
@@ -28,8 +34,10 @@ struct AccessMasks {
 struct TLBEntry {
     /// Linear page address | generation (bits 11:0); 0 never matches.
     var tag: UInt64 = 0
-    /// Host address of the start of the page.
-    var host: UInt = 0
+    /// Host address minus linear address, the same for every byte of the page (wrapping):
+    /// a byte's host address is `hostDelta &+ la`, one addition in translated code
+    /// (`BlockTranslator.probe`) and the same across a page for operands that share it.
+    var hostDelta: UInt = 0
     /// Host-physical page address (offset into `PhysicalMemory`).
     var physical: UInt64 = 0
     var perms: UInt32 = 0

@@ -35,6 +35,8 @@ final class BlockTranslations {
     private(set) var instructionsTranslated = 0
     /// Blocks whose code also runs the page-crossing instruction after them (`CrossingTail`).
     private(set) var crossingTails = 0
+    /// Memory operands translated without a TLB check of their own (`SharedPageOperands`).
+    private(set) var sharedPageOperands = 0
     /// Room for a block's instructions and its crossing tail, in a row.
     private let withTail = UnsafeMutablePointer<DecodedInstruction>.allocate(capacity: DecodeCache.maxInstructions + 1)
 
@@ -132,6 +134,7 @@ final class BlockTranslations {
         blocksTranslated += 1
         instructionsTranslated += r.translated
         if tail != nil { crossingTails += 1 }
+        sharedPageOperands += r.sharedPageOperands
     }
 }
 

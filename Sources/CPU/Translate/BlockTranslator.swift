@@ -38,6 +38,8 @@ struct BlockTranslator {
         var span: Int64
         /// Instructions translated before the first exit to the interpreter (statistics).
         var translated: Int
+        /// Memory operands that need no TLB check of their own (`SharedPageOperands`).
+        var sharedPageOperands = 0
     }
 
     /// Where an instruction is in its block: its index (instructions retired before it) and
@@ -63,7 +65,7 @@ struct BlockTranslator {
     /// per-exit ones).
     var indirectSlots: UnsafeMutablePointer<ChainSlot> { slots + BlockTranslations.exitCapacity }
     /// Jumps to exit stubs emitted after the body: (rel32 position, exit index, flags there).
-    var stubs: [(patch: Int, exit: Int, flags: FlagsAt)] = []
+    var stubs: [(patch: Int, exit: Int, flags: FlagsAt, dirty: UInt16)] = []
     var flagsAt = FlagsAt.entry
     var needsFlagsIn = false
     var span: Int64 = 0
@@ -73,11 +75,19 @@ struct BlockTranslator {
     /// the cached registers the block may write (stored back at every exit).
     var cached = [UInt8?](repeating: nil, count: 16)
     var writeBack: [(guest: UInt8, host: UInt8)] = []
+    /// Guest registers the code may have changed by the current instruction (bit g for
+    /// register g, the instruction's own writes included): an exit stores only the cached
+    /// ones among them. All of them in a block that loops back to its start.
+    var dirty: UInt16 = 0
     /// Where the block's instructions start, after the cached registers are loaded (the
     /// target of a branch back to the block's own start: `loopBack`), and the block's
     /// instruction count.
     var loopTop = 0
     var blockCount = 0
+    /// The memory operands the emitters asked for, and the plan that groups those sharing
+    /// a page (`SharedPageOperands`), made from a first translation's accesses.
+    var accesses: [OperandAccess] = []
+    var sharedPage: [Int: SharedPageRole] = [:]
 
     static let blockValidOffset = Int32(MemoryLayout<DecodeCache.Block>.offset(of: \.valid)!)
     static let blockCodeOffset = Int32(MemoryLayout<DecodeCache.Block>.offset(of: \.code)!)
@@ -93,39 +103,61 @@ struct BlockTranslator {
         self.slots = slots
         tlbIndexMask = SoftwareTLB.indexMask
         tlbStrideShift = UInt8(MemoryLayout<TLBEntry>.stride.trailingZeroBitCount)
+        precondition(tlbStrideShift <= 12)
     }
 
     /// Translates `count` instructions; nil when not even the first can be translated.
     /// Exits are numbered from `exitBase` in the shared exits table; `.next` exits follow
     /// their slot in `slots` (same numbering) when it is valid. With `tail`, the last
     /// instruction is that page-crossing instruction, run behind its guard (`CrossingTail`).
+    /// Operands that share a page (`SharedPageOperands`) are found in a first translation,
+    /// which the second, with their plan, replaces.
     static func translate(_ inst: UnsafePointer<DecodedInstruction>, count: Int, block: Int32, pageOffset: Int64,
                           exitBase: Int, slots: UnsafeMutablePointer<ChainSlot>, tail: CrossingTail? = nil) -> Result? {
         precondition(MemoryLayout<TLBEntry>.stride.nonzeroBitCount == 1)
-        var t = BlockTranslator(block: block, pageOffset: pageOffset, exitBase: exitBase, slots: slots)
-        t.cacheRegisters(inst, count: count)
-        t.loopTop = t.e.position
-        t.blockCount = count
+        var first = BlockTranslator(block: block, pageOffset: pageOffset, exitBase: exitBase, slots: slots)
+        guard let r = first.translate(inst, count: count, tail: tail) else { return nil }
+        let grouped = count - (tail == nil ? 0 : 1)
+        let plan = sharedPagePlan(inst, count: grouped, accesses: first.accesses,
+                                  free: Array(BlockTranslator.cacheRegisters.dropFirst(first.cachedCount)))
+        if plan.isEmpty { return r }
+        var second = BlockTranslator(block: block, pageOffset: pageOffset, exitBase: exitBase, slots: slots)
+        second.sharedPage = plan
+        return second.translate(inst, count: count, tail: tail)
+    }
+
+    /// One translation of the block, with this translator's `sharedPage` plan.
+    private mutating func translate(_ inst: UnsafePointer<DecodedInstruction>, count: Int, tail: CrossingTail?) -> Result? {
+        cacheRegisters(inst, count: count)
+        loopTop = e.position
+        blockCount = count
         var offsets = [Int64](repeating: 0, count: count + 1)
         for k in 0..<count { offsets[k + 1] = offsets[k] + Int64(inst[k].length) }
-        t.span = offsets[count]
+        span = offsets[count]
+        for k in 0..<count where [.jcc, .jmpRel, .callRel].contains(inst[k].op)
+            && offsets[k + 1] &+ Int64(bitPattern: inst[k].imm) == 0 {
+            dirty = 0xFFFF                        // a later iteration's writes reach earlier exits
+        }
         var k = 0
         var ended = false
         while k < count {
             let d = inst[k]
-            let before = (t.e.position, t.exits.count, t.stubs.count, t.flagsAt, t.needsFlagsIn)
-            if let tail, k == count - 1 { t.crossingGuard(tail, at: Position(index: k, offset: offsets[k], next: offsets[k + 1])) }
-            let outcome = t.instruction(d, at: Position(index: k, offset: offsets[k], next: offsets[k + 1]))
+            let before = (e.position, exits.count, stubs.count, flagsAt, needsFlagsIn, dirty)
+            dirty |= BlockTranslator.writtenMask(d)
+            if let tail, k == count - 1 { crossingGuard(tail, at: Position(index: k, offset: offsets[k], next: offsets[k + 1])) }
+            let outcome = instruction(d, at: Position(index: k, offset: offsets[k], next: offsets[k + 1]))
             if outcome == .unsupported {
                 // Undo a partial emission, then hand this instruction to the interpreter.
-                t.e.bytes.removeSubrange(before.0...)
-                t.exits.removeSubrange(before.1...)
-                t.stubs.removeSubrange(before.2...)
-                t.interpretExit = t.interpretExit.filter { $0.value < before.1 }
-                t.flagsAt = before.3
-                t.needsFlagsIn = before.4
+                e.bytes.removeSubrange(before.0...)
+                exits.removeSubrange(before.1...)
+                stubs.removeSubrange(before.2...)
+                interpretExit = interpretExit.filter { $0.value < before.1 }
+                accesses.removeAll { $0.index == k }
+                flagsAt = before.3
+                needsFlagsIn = before.4
+                dirty = before.5
                 if k == 0 { return nil }
-                t.inlineExit(t.exit(Int32(offsets[k]), retired: k, .interpret))
+                inlineExit(exit(Int32(offsets[k]), retired: k, .interpret))
                 ended = true
                 break
             }
@@ -133,14 +165,18 @@ struct BlockTranslator {
             if outcome == .ended { ended = true; break }
         }
         if !ended {
-            t.inlineExit(t.exit(Int32(offsets[count]), retired: count, .next))
+            inlineExit(exit(Int32(offsets[count]), retired: count, .next))
         }
-        for s in t.stubs {
-            t.e.bind(s.patch, to: t.e.position)
-            t.exitBody(s.exit, flags: s.flags)
+        for s in stubs {
+            e.bind(s.patch, to: e.position)
+            exitBody(s.exit, flags: s.flags, dirty: s.dirty)
         }
-        return Result(code: t.e.bytes, exits: t.exits, needsFlagsIn: t.needsFlagsIn, span: t.span,
-                      translated: k)
+        let members = sharedPage.values.reduce(0) { n, role in
+            if case .member = role { return n + 1 }
+            return n
+        }
+        return Result(code: e.bytes, exits: exits, needsFlagsIn: needsFlagsIn, span: span,
+                      translated: k, sharedPageOperands: members)
     }
 
     /// Whether `d` is one of the forms the translator takes (`TranslatableForms`); some

@@ -58,14 +58,16 @@ extension BlockTranslator {
         e.load(R.rax, .at(R.rsi, TranslationFrame.entryRIPOffset), width: 8)
         e.lea(R.rax, .at(R.rax, Int32(p.offset) + Int32(tail.firstCount)))     // the second page
         tlbEntry(of: R.rax, into: R.rcx)
+        e.store(.reg(R.rdx), R.rax, width: 8)
         e.alu(.or, R.rax, .at(R.rsi, TranslationFrame.tlbGenerationOffset), width: 8)
         e.alu(.cmp, R.rax, .at(R.rcx, Int32(MemoryLayout<TLBEntry>.offset(of: \.tag)!)), width: 8)
         interpretIf(CC.nz, at: p)
-        e.load(R.rdx, .at(R.rsi, TranslationFrame.execMaskOffset), width: 4)
-        e.test(.at(R.rcx, Int32(MemoryLayout<TLBEntry>.offset(of: \.perms)!)), R.rdx, width: 4)
+        e.load(R.rax, .at(R.rsi, TranslationFrame.execMaskOffset), width: 4)
+        e.test(.at(R.rcx, Int32(MemoryLayout<TLBEntry>.offset(of: \.perms)!)), R.rax, width: 4)
         interpretIf(CC.z, at: p)
-        e.loadImmediate64(R.rdx, UInt64(tail.secondPageHost))
-        e.alu(.cmp, R.rdx, .at(R.rcx, Int32(MemoryLayout<TLBEntry>.offset(of: \.host)!)), width: 8)
+        e.alu(.add, R.rdx, .at(R.rcx, BlockTranslator.hostDeltaOffset), width: 8)     // its host address
+        e.loadImmediate64(R.rax, UInt64(tail.secondPageHost))
+        e.alu(.cmp, R.rdx, .reg(R.rax), width: 8)
         interpretIf(CC.nz, at: p)
         // The bytes, compared in up to two quadwords; bytes past the instruction are shifted out.
         let n = tail.secondCount

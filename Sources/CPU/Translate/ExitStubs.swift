@@ -8,20 +8,20 @@ extension BlockTranslator {
     /// Emits an exit here.
     mutating func inlineExit(_ x: TranslationExit) {
         exits.append(x)
-        exitBody(exits.count - 1, flags: flagsAt)
+        exitBody(exits.count - 1, flags: flagsAt, dirty: dirty)
     }
 
     /// A conditional jump (host condition `cc`) to a new exit stub.
     mutating func exitIf(_ cc: UInt8, _ x: TranslationExit) {
         exits.append(x)
-        stubs.append((e.jump(cc), exits.count - 1, flagsAt))
+        stubs.append((e.jump(cc), exits.count - 1, flagsAt, dirty))
     }
 
     /// Jumps (host condition `cc`) to the exit handing the instruction at `p` to the interpreter.
     mutating func interpretIf(_ cc: UInt8, at p: Position) {
         precondition(flagsAt != .host)
         if let x = interpretExit[p.index] {
-            stubs.append((e.jump(cc), x, flagsAt))
+            stubs.append((e.jump(cc), x, flagsAt, dirty))
             return
         }
         exitIf(cc, exit(Int32(p.offset), retired: p.index, .interpret))
@@ -32,7 +32,7 @@ extension BlockTranslator {
     /// retired instructions, and for a `.next` exit continues in the block its chain slot
     /// names when the slot still holds (`ChainSlot`) and that whole block fits in the
     /// budget; otherwise returns the exit's index to the run loop.
-    mutating func exitBody(_ local: Int, flags: FlagsAt) {
+    mutating func exitBody(_ local: Int, flags: FlagsAt, dirty: UInt16) {
         let x = exits[local]
         let index = exitBase + local
         var flags = flags
@@ -40,7 +40,7 @@ extension BlockTranslator {
             loopBack(x, flags: flags)
             if flags == .host { flags = .frame }
         }
-        storeCachedRegisters()
+        storeCachedRegisters(dirty)
         if flags == .host { saveFlags() }
         e.load(R.r9, .at(R.rsi, TranslationFrame.retiredOffset), width: 8)
         e.lea(R.r9, .at(R.r9, Int32(x.retired)))

@@ -35,6 +35,11 @@ extension BlockTranslator {
         case .rmImm, .accImm:
             let g = operands == .accImm ? 0 : d.rm
             if kind.readsCarry { loadFlags() }
+            if let h = cachedHost(g, size: s) {
+                e.alu(kind, .reg(h), immediate: d.imm, width: s)
+                flagsAt = .host
+                return .done
+            }
             let dst = loadRegister(g, s, into: R.rax)
             e.alu(kind, .reg(dst.code), immediate: d.imm, width: s, byteHigh: dst.high)
             if kind != .cmp { storeRegister(g, s, from: R.rax) }
@@ -66,6 +71,11 @@ extension BlockTranslator {
     /// ALU `kind` on two registers: `dst ← dst op src` (CMP only compares).
     mutating func aluRegisters(_ kind: ALUKind, _ dst: UInt8, _ src: UInt8, size s: Int) {
         if kind.readsCarry { loadFlags() }
+        if let h = cachedHost(dst, size: s), src < 16 {
+            e.alu(kind, h, slot(src), width: s)
+            flagsAt = .host
+            return
+        }
         let d = loadRegister(dst, s, into: R.rax)
         let r = loadRegister(src, s, into: R.rdx)
         e.alu(kind, .reg(d.code), r.code, width: s, byteHigh: d.high || r.high)
@@ -106,6 +116,9 @@ extension BlockTranslator {
             guard memoryOperand(d, size: s, write: true, at: p) else { return .unsupported }
             if u == .inc || u == .dec { loadFlags() }
             e.unary(u, .at(R.rcx), width: s)
+        } else if let h = cachedHost(d.rm, size: s) {
+            if u == .inc || u == .dec { loadFlags() }
+            e.unary(u, .reg(h), width: s)
         } else {
             if u == .inc || u == .dec { loadFlags() }
             let r = loadRegister(d.rm, s, into: R.rax)
@@ -161,6 +174,10 @@ extension BlockTranslator {
 
     /// MOV reg, imm: 32-bit writes zero-extend, bytes and words merge.
     mutating func moveImmediate(toRegister g: UInt8, _ imm: UInt64, size s: Int) -> Outcome {
+        if s >= 4, let h = cachedHost(g, size: s) {
+            e.loadImmediate64(h, s == 8 ? imm : imm & 0xFFFF_FFFF)
+            return .done
+        }
         switch s {
         case 8:
             e.loadImmediate64(R.rax, imm)
@@ -201,6 +218,10 @@ extension BlockTranslator {
 
     /// MOV reg, reg at `s` bytes.
     mutating func moveRegister(_ from: UInt8, to: UInt8, size s: Int) {
+        if s >= 4, let h = cachedHost(to, size: s), from < 16 {
+            e.load(h, slot(from), width: s)                                 // 32 bits zero-extend
+            return
+        }
         if s >= 4 {
             e.load(R.rdx, slot(from), width: s)
             e.store(slot(to), R.rdx, width: 8)
@@ -214,6 +235,14 @@ extension BlockTranslator {
 
     /// LEA r32/64, m: the effective address, no segment base (SDM Vol. 2A "LEA").
     mutating func loadEffectiveAddress(_ d: DecodedInstruction, at p: Position) -> Outcome {
+        if let h = cachedHost(d.reg, size: Int(d.opSize)), d.addrSize == 8, d.disp == Int64(Int32(truncatingIfNeeded: d.disp)),
+           case .reg(let b)? = d.base < 16 ? slot(d.base) : nil,
+           d.index == DecodedInstruction.noRegister || cachedHost(d.index, size: 8) != nil {
+            // One host LEA on the cached registers; a 32-bit destination takes the low half.
+            let x = d.index == DecodedInstruction.noRegister ? nil : cachedHost(d.index, size: 8)
+            e.lea(h, .mem(base: b, index: x, scale: d.scale, disp: Int32(d.disp)), width: Int(d.opSize))
+            return .done
+        }
         guard address(d, next: p.next, segment: false) else { return .unsupported }
         if d.opSize == 4 { e.store(.reg(R.rcx), R.rcx, width: 4) }
         e.store(slot(d.reg), R.rcx, width: 8)

@@ -45,9 +45,22 @@ extension BlockTranslator {
         }
     }
 
-    /// Stores the cached guest registers the block may have changed (before any exit).
-    mutating func storeCachedRegisters() {
-        for (g, h) in writeBack { e.store(.at(R.rdi, Int32(g) * 8), h, width: 8) }
+    /// How many host registers hold guest registers (the first of `cacheRegisters`).
+    var cachedCount: Int { cached.reduce(0) { $0 + ($1 == nil ? 0 : 1) } }
+
+    /// Stores the cached guest registers the block may have changed by here (`dirty`), before
+    /// an exit.
+    mutating func storeCachedRegisters(_ dirty: UInt16) {
+        for (g, h) in writeBack where dirty & (1 << UInt16(g)) != 0 { e.store(.at(R.rdi, Int32(g) * 8), h, width: 8) }
+    }
+
+    /// The host register holding guest register `g` for an operation of `size` bytes done on
+    /// it in place, if any: 16, 32 and 64 bits (the host then merges a word and zero-extends
+    /// a doubleword as the guest does, SDM Vol. 1 §3.4.1.1); a byte could name AH–BH or need
+    /// a REX prefix the emitter does not add, so it goes through scratch registers.
+    func cachedHost(_ g: UInt8, size: Int) -> UInt8? {
+        guard size >= 2, g < 16 else { return nil }
+        return cached[Int(g)]
     }
 
     /// The guest register slot of register `g` (0–15).

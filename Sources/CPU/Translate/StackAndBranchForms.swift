@@ -43,6 +43,7 @@ extension BlockTranslator {
     mutating func indirectBranch(_ d: DecodedInstruction, at p: Position) -> Outcome {
         if d.isMemory {
             guard memoryOperand(d, size: 8, write: false, at: p) else { return .unsupported }
+            spillFlags()                        // a shared-page operand leaves them in the host
             e.load(R.rax, .at(R.rcx), width: 8)
         } else {
             spillFlags()

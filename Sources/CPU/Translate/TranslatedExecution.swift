@@ -6,6 +6,9 @@ public struct TranslationStatistics: Sendable {
     public var refused: UInt64
     /// Blocks whose code also runs the page-crossing instruction after them (`CrossingTail`).
     public var crossingTails: UInt64
+    /// Memory operands translated without a TLB check of their own, since an earlier operand
+    /// of their block checked their page (`SharedPageOperands`).
+    public var sharedPageOperands: UInt64
     /// Decode cache: blocks decoded, blocks removed by stores to their page, full flushes.
     public var blocksDecoded: UInt64
     public var blocksInvalidated: UInt64
@@ -19,6 +22,7 @@ extension Processor {
         let t = decodeCache.translations
         return TranslationStatistics(blocks: UInt64(t?.blocksTranslated ?? 0), instructions: UInt64(t?.instructionsTranslated ?? 0),
                                      refused: UInt64(t?.blocksRefused ?? 0), crossingTails: UInt64(t?.crossingTails ?? 0),
+                                     sharedPageOperands: UInt64(t?.sharedPageOperands ?? 0),
                                      blocksDecoded: UInt64(decodeCache.blocksDecoded),
                                      blocksInvalidated: UInt64(decodeCache.blocksInvalidated),
                                      flushes: UInt64(decodeCache.flushes))

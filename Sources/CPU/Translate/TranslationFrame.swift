@@ -34,6 +34,9 @@ struct TranslationFrame {
     var otherFlags: UInt64 = 2
     /// In: where exits jump with the exit index in EAX (`BlockTranslations.exitAddress`).
     var exitAddress: UInt = 0
+    /// Scratch for a block's code: page deltas kept by shared-page leaders
+    /// (`BlockTranslator.SharedPageGroup`) when no host register is free.
+    var pageDeltas: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
 
     /// RFLAGS status flags → compact form.
     @inline(__always) static func compact(_ rflags: UInt64) -> UInt64 {
@@ -64,6 +67,7 @@ struct TranslationFrame {
     static let branchTargetOffset = offset(\.branchTarget)
     static let exitAddressOffset = offset(\.exitAddress)
     static let otherFlagsOffset = offset(\.otherFlags)
+    static func pageDeltaOffset(_ k: Int) -> Int32 { offset(\.pageDeltas) + Int32(8 * k) }
 }
 
 /// Where a `.next` or `.indirect` exit may continue without returning to the run loop: the

@@ -13,9 +13,9 @@ enum RunSummary {
                             describe(outcome), n, Double(vm.clock.nanoseconds) / 1e6, Double(vm.clock.idleNanoseconds) / 1e6,
                             wallSeconds, Double(n) / max(wallSeconds, 1e-6) / 1e6)]
         let t = vm.bootProcessor.translationStatistics
-        lines.append(String(format: "translator: %llu blocks translated (%llu instructions), %llu left to the interpreter, %llu entries into host code, %llu blocks run a page-crossing instruction",
+        lines.append(String(format: "translator: %llu blocks translated (%llu instructions), %llu left to the interpreter, %llu entries into host code, %llu blocks run a page-crossing instruction, %llu memory operands share an earlier operand's page check",
                             t.blocks, t.instructions, t.refused, vm.vcpus.reduce(0) { $0 + $1.processor.translatedEntries },
-                            t.crossingTails))
+                            t.crossingTails, t.sharedPageOperands))
         lines.append(String(format: "decode cache: %llu blocks decoded, %llu removed by stores to code, %llu flushes; %llu events delivered",
                             t.blocksDecoded, t.blocksInvalidated, t.flushes, vm.vcpus.reduce(0) { $0 + $1.processor.eventsDelivered }))
         for v in vm.vcpus {

@@ -21,7 +21,7 @@ extension Processor {
         guard e.pointee.tag == tlb.tag(la), (la & 0xFFF) + count <= 0x1000 else { return nil }
         let allowed = write ? accessMasks.write : accessMasks.read
         guard e.pointee.perms & allowed != 0 else { return nil }
-        return UnsafeMutableRawPointer(bitPattern: e.pointee.host &+ UInt(la & 0xFFF))
+        return UnsafeMutableRawPointer(bitPattern: e.pointee.hostDelta &+ UInt(truncatingIfNeeded: la))
     }
 
     /// The linear address of an offset in a segment whose fast path is a flat, in-limit view.
