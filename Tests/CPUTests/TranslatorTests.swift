@@ -472,6 +472,25 @@ final class TranslatorTests: XCTestCase {
         }
     }
 
+    /// A shift or rotate by imm8 whose flags the next instruction overwrites runs without
+    /// computing them (`flagsDeadAfter`); where the next one reads CF (ADC), has a memory
+    /// operand (its #PF, here a shutdown after 30 iterations, must see the shift's flags)
+    /// or is not an ALU form, they are computed as before.
+    func testShiftFlagsOverwrittenByTheNextInstruction() {
+        let p = Self.loop { a in
+            a.shl(eax, 3); a.add(ecx, edx); a.pushf(); a.pop(rbx)
+            a.shr(r9, 17); a.cmp(r9d, 0x1234); a.set(.b, dl)
+            a.sar(edx, 5); a.test(edx, esi); a.rol(r8, 13); a.xor(r8d, ecx)
+            a.shl(esi, 7); a.adc(esi, 1)                                    // reads CF: computed
+            a.shr(edi, 1); a.pushf(); a.pop(r10)                            // observed: computed
+            a.cmp(r15d, 10); a.cmov(.e, rbp, r14)
+            a.shl(r11, 1); a.add(r11, qword[rbp + 8])                       // #PF once RBP = unmapped
+        }
+        let o = assertSame(p, "dead shift flags") { m in m.cpu.gpr[GPR.rbp.rawValue] = Self.data }
+        XCTAssertEqual(o.stop, .shutdown)
+        XCTAssertEqual(o.gpr[GPR.r15.rawValue], 10)
+    }
+
     // MARK: Random programs
 
     /// Random straight-line bodies over every translated form (and some that are not), with

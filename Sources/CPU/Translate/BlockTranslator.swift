@@ -79,6 +79,10 @@ struct BlockTranslator {
     /// register g, the instruction's own writes included): an exit stores only the cached
     /// ones among them. All of them in a block that loops back to its start.
     var dirty: UInt16 = 0
+    /// The instructions being translated, and the index of the crossing instruction, if the
+    /// translation ends in one (`flagsDeadAfter`).
+    var instructions: UnsafePointer<DecodedInstruction>? = nil
+    var tailIndex = -1
     /// Where the block's instructions start, after the cached registers are loaded (the
     /// target of a branch back to the block's own start: `loopBack`), and the block's
     /// instruction count.
@@ -131,6 +135,8 @@ struct BlockTranslator {
         cacheRegisters(inst, count: count)
         loopTop = e.position
         blockCount = count
+        instructions = inst
+        tailIndex = tail == nil ? -1 : count - 1
         var offsets = [Int64](repeating: 0, count: count + 1)
         for k in 0..<count { offsets[k + 1] = offsets[k] + Int64(inst[k].length) }
         span = offsets[count]

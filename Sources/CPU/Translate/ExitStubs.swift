@@ -157,27 +157,25 @@ extension BlockTranslator {
     /// execute permission were checked when the chain (or the run loop) entered it and cannot
     /// change inside translated code (TLB fills, flushes and CPL changes all happen in the
     /// interpreter). So the slot needs no TLB check: only the same source RIP (the run loop
-    /// filled the slot after checking the target's span at that RIP: `spanIsCanonical`),
-    /// that its block is still valid with the translation it names (a block removed by a
-    /// store stays invalid; a full flush clears the slots), and `chainFitsAndHasFlags`.
+    /// filled the slot after checking the target's span at that RIP: `spanIsCanonical`), a
+    /// filled slot, and `chainFitsAndHasFlags`. Nor does it need to check that the target
+    /// block is still valid with that translation: blocks are removed a whole page at a
+    /// time (`DecodeCache.invalidate(page:)`) or all at once with every translation and slot
+    /// (`flushAll`, `dropTranslations`), so a target on this block's page lives as long as
+    /// the code running here, and a block's translation, once made, is never replaced.
     mutating func samePageChain(_ x: TranslationExit, index: Int, flags: FlagsAt) {
         e.loadImmediate64(R.r8, UInt64(UInt(bitPattern: slots + index)))
         var fails: [Int] = []
         e.load(R.rax, .at(R.rsi, TranslationFrame.entryRIPOffset), width: 8)
         e.alu(.cmp, R.rax, .at(R.r8, ChainSlot.sourceRIPOffset), width: 8)
         fails.append(e.jump(CC.nz))
-        e.load(R.rcx, .at(R.r8, ChainSlot.targetBlockOffset), width: 8)
+        e.load(R.rcx, .at(R.r8, ChainSlot.targetCodeOffset), width: 8)
         e.test(.reg(R.rcx), R.rcx, width: 8)
         fails.append(e.jump(CC.z))
         chainFitsAndHasFlags(flags: flags, fails: &fails)
-        e.alu(.cmp, .at(R.rcx, BlockTranslator.blockValidOffset), immediate: 0, width: 1)
-        fails.append(e.jump(CC.z))
-        e.load(R.rdx, .at(R.rcx, BlockTranslator.blockCodeOffset), width: 8)
-        e.alu(.cmp, R.rdx, .at(R.r8, ChainSlot.targetCodeOffset), width: 8)
-        fails.append(e.jump(CC.nz))
         e.lea(R.rax, .at(R.rax, x.ripOffset))
         e.store(.at(R.rsi, TranslationFrame.entryRIPOffset), R.rax, width: 8)
-        e.jumpIndirect(.at(R.r8, ChainSlot.targetCodeOffset))
+        e.jumpIndirect(.reg(R.rcx))
         for p in fails { e.bind(p, to: e.position) }
     }
 }

@@ -57,4 +57,29 @@ extension BlockTranslator {
         }
         flagsAt = .host
     }
+
+    /// Whether the status flags instruction `k` leaves are dead: the next instruction, in the
+    /// same translation with no exit before it, is an ALU or TEST form on registers that
+    /// writes all six without reading any (not ADC or SBB; no memory operand, so no exit to
+    /// the interpreter can observe them in between). A shift or rotate then need not compute
+    /// the interpreter's values of the flags the host leaves undefined.
+    func flagsDeadAfter(_ k: Int) -> Bool {
+        guard let inst = instructions, k + 1 < blockCount, k + 1 != tailIndex else { return false }
+        let d = inst[k + 1]
+        guard !d.isMemory, TranslatableForms.form(of: d) != nil else { return false }
+        switch d.op.unfused {
+        case .aluRMReg, .aluRegRM:
+            let kind = ALUKind(rawValue: d.sub & 7)!
+            return !kind.readsCarry
+        case .aluRMImm, .aluAccImm:
+            let kind = ALUKind(rawValue: d.sub & 7)!
+            return !kind.readsCarry && (d.opSize != 8 || BlockTranslator.fitsInt32(d.imm))
+        case .testRMReg:
+            return true
+        case .testRMImm, .testAccImm:
+            return d.opSize != 8 || BlockTranslator.fitsInt32(d.imm)
+        default:
+            return false
+        }
+    }
 }

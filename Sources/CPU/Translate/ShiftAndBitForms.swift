@@ -2,8 +2,20 @@
 /// defines: the code writes the interpreter's values into the frame's compact flags itself.
 extension BlockTranslator {
     /// Group 2 forms of a register (`TranslatableForms` says which): shifts and rotates.
-    mutating func shiftOrRotate(_ d: DecodedInstruction) -> Outcome {
+    mutating func shiftOrRotate(_ d: DecodedInstruction, at p: Position) -> Outcome {
         let kind = ShiftKind(rawValue: d.sub & 7)!
+        if d.op == .shiftRMImm && flagsDeadAfter(p.index) {
+            // The next instruction writes every flag first: only the value matters.
+            let s = Int(d.opSize)
+            let (count, zero) = immediateCount(d)
+            if zero { return .done }
+            let slot = slot(d.rm)
+            e.load(R.rax, slot, width: s == 2 ? 8 : s)                      // a word keeps the rest
+            e.shift(kind, .reg(R.rax), count: count, width: s)
+            e.store(slot, R.rax, width: 8)
+            flagsAt = .host
+            return .done
+        }
         return kind == .rol || kind == .ror ? rotate(d, kind) : shift(d, kind)
     }
 

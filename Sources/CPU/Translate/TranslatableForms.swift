@@ -91,10 +91,10 @@ enum TranslatableForms {
         // shifts by an immediate below 16, where the host defines CF.
         (.shiftRMImm, TranslatableForm([.word, .dword, .qword], registerOnly: true,
                                        kinds: TranslatableForm.kinds(.rol, .ror, .shl, .shr, .sar),
-                                       where: { d in d.opSize >= 4 || (d.sub & 7 >= 4 && d.imm & 0x1F < 16) }) { t, d, _ in
-            t.shiftOrRotate(d) }),
+                                       where: { d in d.opSize >= 4 || (d.sub & 7 >= 4 && d.imm & 0x1F < 16) }) { t, d, p in
+            t.shiftOrRotate(d, at: p) }),
         (.shiftRMCL, TranslatableForm(.wide, registerOnly: true, kinds: TranslatableForm.kinds(.rol, .ror, .shl, .shr, .sar),
-                                      uses: [.rcx]) { t, d, _ in t.shiftOrRotate(d) }),
+                                      uses: [.rcx]) { t, d, p in t.shiftOrRotate(d, at: p) }),
         (.btRMImm, TranslatableForm(.wide) { t, d, p in t.bitTest(d, at: p) }),
         // Stack and branches (`StackAndBranchForms`): the 64-bit stack forms only.
         (.jcc, TranslatableForm(.all) { t, d, p in t.conditionalJump(d, at: p) }),
