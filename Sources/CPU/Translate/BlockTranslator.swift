@@ -94,8 +94,6 @@ struct BlockTranslator {
     var sharedPage: [Int: SharedPageRole] = [:]
 
     static let blockValidOffset = Int32(MemoryLayout<DecodeCache.Block>.offset(of: \.valid)!)
-    static let blockCodeOffset = Int32(MemoryLayout<DecodeCache.Block>.offset(of: \.code)!)
-    static let blockKeyOffset = Int32(MemoryLayout<DecodeCache.Block>.offset(of: \.key)!)
 
     let tlbIndexMask: UInt64
     let tlbStrideShift: UInt8

@@ -83,18 +83,14 @@ extension BlockTranslator {
             e.load(R.rdx, .at(R.rcx, Int32(MemoryLayout<TLBEntry>.offset(of: \.physical)!)), width: 8)
             e.alu(.cmp, R.rdx, .at(R.r8, ChainSlot.targetPhysicalPageOffset), width: 8)
             fails.append(e.jump(CC.nz))
-            // The target block: still valid, still with this translation and key.
+            // The target block: still valid. Then it is the block the slot was filled with,
+            // with the same translation: a removed block's index is not reused before a full
+            // flush, which clears the slots too, and a translation is never replaced.
             e.load(R.rcx, .at(R.r8, ChainSlot.targetBlockOffset), width: 8)
             e.test(.reg(R.rcx), R.rcx, width: 8)
             fails.append(e.jump(CC.z))
             e.alu(.cmp, .at(R.rcx, BlockTranslator.blockValidOffset), immediate: 0, width: 1)
             fails.append(e.jump(CC.z))
-            e.load(R.rdx, .at(R.rcx, BlockTranslator.blockCodeOffset), width: 8)
-            e.alu(.cmp, R.rdx, .at(R.r8, ChainSlot.targetCodeOffset), width: 8)
-            fails.append(e.jump(CC.nz))
-            e.load(R.rdx, .at(R.rcx, BlockTranslator.blockKeyOffset), width: 8)
-            e.alu(.cmp, R.rdx, .at(R.r8, ChainSlot.targetKeyOffset), width: 8)
-            fails.append(e.jump(CC.nz))
             e.store(.at(R.rsi, TranslationFrame.entryRIPOffset), R.rax, width: 8)
             e.jumpIndirect(.at(R.r8, ChainSlot.targetCodeOffset))
             for p in fails { e.bind(p, to: e.position) }

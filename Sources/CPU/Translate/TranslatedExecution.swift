@@ -73,7 +73,7 @@ extension Processor {
             // `.next` exit chainFromRIP is the source block's start; `.indirect`: the target).
             if chainTarget == entry, let phys = cachedFetchPhysical(entry) {
                 let slot = ChainSlot(sourceRIP: chainFromRIP, targetPhysicalPage: phys & ~0xFFF,
-                                     targetBlock: UInt(bitPattern: blk), targetKey: blk.pointee.key,
+                                     targetBlock: UInt(bitPattern: blk),
                                      targetCode: UInt(bitPattern: code),
                                      targetCount: UInt32(blk.pointee.count) + UInt32(blk.pointee.tail),
                                      targetNeedsFlags: blk.pointee.needsFlagsIn ? 1 : 0)

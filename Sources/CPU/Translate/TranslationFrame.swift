@@ -75,15 +75,16 @@ struct TranslationFrame {
 /// (`fetchBlock`) if the source ran at the same RIP (a RET or indirect branch: to the same
 /// target), the current TLB set maps the target RIP's page, with execute permission for this
 /// access, to the physical page the block was decoded from (the check `revalidatedLink`
-/// makes), and that block is still valid with this translation (stores to code remove
-/// blocks; a dropped translation leaves `code` different).
-/// Filled by the run loop, read by the code; an all-zero slot never matches.
+/// makes), and that block is still valid (stores to code remove blocks). A valid block is the
+/// one the slot was filled with, with the same translation: a removed block's index is not
+/// reused, nor a translation replaced, before a full flush or a drop of every translation,
+/// and both zero the slots. Filled by the run loop, read by the code; an all-zero slot never
+/// matches.
 struct ChainSlot {
     /// For a `.next` exit, the RIP its block started at; for an `.indirect` one, the target.
     var sourceRIP: UInt64 = 0
     var targetPhysicalPage: UInt64 = 0
     var targetBlock: UInt = 0
-    var targetKey: UInt64 = 0
     var targetCode: UInt = 0
     var targetCount: UInt32 = 0
     /// The target block reads flags before writing them (`BlockTranslator.Result.needsFlagsIn`).
@@ -93,7 +94,6 @@ struct ChainSlot {
     static let sourceRIPOffset = offset(\.sourceRIP)
     static let targetPhysicalPageOffset = offset(\.targetPhysicalPage)
     static let targetBlockOffset = offset(\.targetBlock)
-    static let targetKeyOffset = offset(\.targetKey)
     static let targetCodeOffset = offset(\.targetCode)
     static let targetCountOffset = offset(\.targetCount)
     static let targetNeedsFlagsOffset = offset(\.targetNeedsFlags)
