@@ -472,16 +472,20 @@ final class TranslatorTests: XCTestCase {
         }
     }
 
-    /// A shift or rotate by imm8 whose flags the next instruction overwrites runs without
-    /// computing them (`flagsDeadAfter`); where the next one reads CF (ADC), has a memory
-    /// operand (its #PF, here a shutdown after 30 iterations, must see the shift's flags)
-    /// or is not an ALU form, they are computed as before.
+    /// A shift, rotate or multiply whose flags a later instruction overwrites, with only
+    /// flag-free register forms between, runs without computing them (`flagsDeadAfter`);
+    /// where the next one reads CF (ADC), has a memory operand (its #PF, here a shutdown
+    /// after 30 iterations, must see the shift's flags) or reads the flags (PUSHF, SETcc),
+    /// they are computed as before.
     func testShiftFlagsOverwrittenByTheNextInstruction() {
         let p = Self.loop { a in
             a.shl(eax, 3); a.add(ecx, edx); a.pushf(); a.pop(rbx)
             a.shr(r9, 17); a.cmp(r9d, 0x1234); a.set(.b, dl)
             a.sar(edx, 5); a.test(edx, esi); a.rol(r8, 13); a.xor(r8d, ecx)
             a.shl(esi, 7); a.adc(esi, 1)                                    // reads CF: computed
+            a.mov(eax, ecx); a.shr(eax, 11); a.imul(eax, r9d); a.mov(edx, eax); a.cmp(eax, esi)   // LZMA's rc_bit
+            a.imul(r8, rcx, 77); a.lea(r9, qword[r8 + 3]); a.movzx(ecx, r9w); a.test(ecx, ecx)
+            a.imul(ebx, ebx); a.set(.s, al)                                 // read: computed
             a.shr(edi, 1); a.pushf(); a.pop(r10)                            // observed: computed
             a.cmp(r15d, 10); a.cmov(.e, rbp, r14)
             a.shl(r11, 1); a.add(r11, qword[rbp + 8])                       // #PF once RBP = unmapped

@@ -58,28 +58,53 @@ extension BlockTranslator {
         flagsAt = .host
     }
 
-    /// Whether the status flags instruction `k` leaves are dead: the next instruction, in the
-    /// same translation with no exit before it, is an ALU or TEST form on registers that
-    /// writes all six without reading any (not ADC or SBB; no memory operand, so no exit to
-    /// the interpreter can observe them in between). A shift or rotate then need not compute
-    /// the interpreter's values of the flags the host leaves undefined.
+    /// Whether the status flags instruction `k` leaves are dead: a later instruction of the
+    /// same translation writes all six without reading any, and none between reads or writes
+    /// flags or can exit (register forms only, no crossing-instruction guard): so neither
+    /// an instruction nor the interpreter behind an exit can observe them. A shift, rotate or
+    /// multiply then need not compute the interpreter's values of the flags the host leaves
+    /// undefined.
     func flagsDeadAfter(_ k: Int) -> Bool {
-        guard let inst = instructions, k + 1 < blockCount, k + 1 != tailIndex else { return false }
-        let d = inst[k + 1]
-        guard !d.isMemory, TranslatableForms.form(of: d) != nil else { return false }
+        guard let inst = instructions else { return false }
+        var j = k + 1
+        while j < blockCount && j != tailIndex && j <= k + 6 {
+            let d = inst[j]
+            guard !d.isMemory, TranslatableForms.form(of: d) != nil else { return false }
+            switch BlockTranslator.flagUse(d) {
+            case .writesAll: return true
+            case .none: j += 1
+            case .other: return false
+            }
+        }
+        return false
+    }
+
+    enum FlagUse { case writesAll, none, other }
+
+    /// What a translated register form does with the status flags: writes all six without
+    /// reading any, neither reads nor writes them, or anything else. Forms that `instruction`
+    /// may still refuse (an immediate beyond imm32) count as `other`: they exit.
+    static func flagUse(_ d: DecodedInstruction) -> FlagUse {
+        let immFits = d.opSize != 8 || fitsInt32(d.imm)
         switch d.op.unfused {
         case .aluRMReg, .aluRegRM:
-            let kind = ALUKind(rawValue: d.sub & 7)!
-            return !kind.readsCarry
+            return ALUKind(rawValue: d.sub & 7)!.readsCarry ? .other : .writesAll
         case .aluRMImm, .aluAccImm:
-            let kind = ALUKind(rawValue: d.sub & 7)!
-            return !kind.readsCarry && (d.opSize != 8 || BlockTranslator.fitsInt32(d.imm))
-        case .testRMReg:
-            return true
+            return !ALUKind(rawValue: d.sub & 7)!.readsCarry && immFits ? .writesAll : .other
+        case .testRMReg, .negRM, .imulRegRM, .imulRegRMImm, .mulRM:
+            return .writesAll
         case .testRMImm, .testAccImm:
-            return d.opSize != 8 || BlockTranslator.fitsInt32(d.imm)
+            return immFits ? .writesAll : .other
+        case .shiftRMImm:
+            let kind = ShiftKind(rawValue: d.sub & 7)!
+            let count = UInt8(truncatingIfNeeded: d.imm) & (d.opSize == 8 ? 63 : 31)
+            return kind != .rol && kind != .ror && count != 0 ? .writesAll : .other
+        case .nop, .movRegImm, .movRMImm, .movRMReg, .movRegRM, .movzx, .movsx, .movsxd, .bswap, .cbw, .cwd, .notRM:
+            return .none
+        case .lea:
+            return d.addrSize == 8 || (d.addrSize == 4 && d.base != DecodedInstruction.ripBase) ? .none : .other
         default:
-            return false
+            return .other
         }
     }
 }

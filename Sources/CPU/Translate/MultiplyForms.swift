@@ -19,7 +19,7 @@ extension BlockTranslator {
             e.imul(R.rax, src, width: s)
         }
         e.store(slot(d.reg), R.rax, width: 8)
-        return multiplyFlags(width: s)
+        return multiplyFlags(width: s, at: p)
     }
 
     /// MUL r/m32 and MUL r/m64 (F7 /4, SDM Vol. 2B "MUL"): EDX:EAX or RDX:RAX ← RAX × r/m (the
@@ -35,7 +35,7 @@ extension BlockTranslator {
         e.mul(src, width: s)
         e.store(slot(.rax), R.rax, width: 8)
         e.store(slot(.rdx), R.rdx, width: 8)
-        return multiplyFlags(width: s)
+        return multiplyFlags(width: s, at: p)
     }
 
     /// DIV r/m32 and DIV r/m64 (F7 /6, SDM Vol. 2A "DIV"): EAX/RAX ← EDX:EAX or RDX:RAX ÷
@@ -71,8 +71,13 @@ extension BlockTranslator {
     /// The flags of IMUL and MUL as the interpreter leaves them (`Processor.setMultiplyFlags`),
     /// with the product's lower half in host RAX and the host's OF from the multiply: CF = OF,
     /// SF, ZF and PF from the lower half (TEST), AF clear — into the frame's compact flags
-    /// (AH as LAHF stores it, AL = OF).
-    private mutating func multiplyFlags(width s: Int) -> Outcome {
+    /// (AH as LAHF stores it, AL = OF). Nothing when a later instruction overwrites them
+    /// unobserved (`flagsDeadAfter`).
+    private mutating func multiplyFlags(width s: Int, at p: Position) -> Outcome {
+        if flagsDeadAfter(p.index) {
+            flagsAt = .host
+            return .done
+        }
         e.setcc(CC.o, .reg(R.rdx))                                         // DL = overflow
         e.test(.reg(R.rax), R.rax, width: s)                                 // SF, ZF, PF
         e.lahf()
