@@ -75,6 +75,8 @@ struct BlockTranslator {
     /// the cached registers the block may write (stored back at every exit).
     var cached = [UInt8?](repeating: nil, count: 16)
     var writeBack: [(guest: UInt8, host: UInt8)] = []
+    /// Cached registers not loaded yet, by the instruction that first uses them.
+    var pendingLoads: [(index: Int, guest: UInt8, host: UInt8)] = []
     /// Guest registers the code may have changed by the current instruction (bit g for
     /// register g, the instruction's own writes included): an exit stores only the cached
     /// ones among them. All of them in a block that loops back to its start.
@@ -130,22 +132,25 @@ struct BlockTranslator {
 
     /// One translation of the block, with this translator's `sharedPage` plan.
     private mutating func translate(_ inst: UnsafePointer<DecodedInstruction>, count: Int, tail: CrossingTail?) -> Result? {
-        cacheRegisters(inst, count: count)
+        var offsets = [Int64](repeating: 0, count: count + 1)
+        for k in 0..<count { offsets[k + 1] = offsets[k] + Int64(inst[k].length) }
+        span = offsets[count]
+        var loops = false
+        for k in 0..<count where [.jcc, .jmpRel, .callRel].contains(inst[k].op)
+            && offsets[k + 1] &+ Int64(bitPattern: inst[k].imm) == 0 {
+            loops = true
+        }
+        if loops { dirty = 0xFFFF }               // a later iteration's writes reach earlier exits
+        cacheRegisters(inst, count: count, loadAtStart: loops)
         loopTop = e.position
         blockCount = count
         instructions = inst
         tailIndex = tail == nil ? -1 : count - 1
-        var offsets = [Int64](repeating: 0, count: count + 1)
-        for k in 0..<count { offsets[k + 1] = offsets[k] + Int64(inst[k].length) }
-        span = offsets[count]
-        for k in 0..<count where [.jcc, .jmpRel, .callRel].contains(inst[k].op)
-            && offsets[k + 1] &+ Int64(bitPattern: inst[k].imm) == 0 {
-            dirty = 0xFFFF                        // a later iteration's writes reach earlier exits
-        }
         var k = 0
         var ended = false
         while k < count {
             let d = inst[k]
+            loadCachedRegisters(before: k)
             let before = (e.position, exits.count, stubs.count, flagsAt, needsFlagsIn, dirty)
             dirty |= BlockTranslator.writtenMask(d)
             if let tail, k == count - 1 { crossingGuard(tail, at: Position(index: k, offset: offsets[k], next: offsets[k + 1])) }

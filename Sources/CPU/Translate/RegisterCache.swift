@@ -1,5 +1,5 @@
 /// Guest general-purpose registers in a block's code: in the register file (RDI), or kept
-/// in a host register for the whole block.
+/// in a host register from their first use in the block.
 extension BlockTranslator {
     /// Host registers that hold guest registers inside a block: the callee-saved RBX, RBP,
     /// R12–R15 (the entry trampoline saves them) and R10, R11. The rest is the code's own:
@@ -7,22 +7,30 @@ extension BlockTranslator {
     static let cacheRegisters: [UInt8] = [3, 5, 12, 13, 14, 15, 10, 11]
 
     /// Picks the guest registers this block uses at least twice (up to the first
-    /// instruction it cannot translate), most used first, and loads them into host
-    /// registers at the block's start. Every access to a guest register goes through
-    /// `slot`, so the choice changes no instruction's translation, only its operands; every
-    /// exit stores the ones the block may write back to the register file, so state is
-    /// exact wherever the code leaves.
-    mutating func cacheRegisters(_ inst: UnsafePointer<DecodedInstruction>, count: Int) {
+    /// instruction it cannot translate), most used first, for host registers. Each is loaded
+    /// just before the first instruction that uses it (`loadCachedRegisters`), so a side exit
+    /// before that pays nothing for it; in a block that loops back to its start, all at the
+    /// start (the loop keeps them in host registers). Every access to a guest register goes
+    /// through `slot`, so the choice changes no instruction's translation, only its operands;
+    /// every exit stores the ones written before it back to the register file
+    /// (`storeCachedRegisters`), so state is exact wherever the code leaves. The uses counted
+    /// are the forms' (`TranslatableForms`: reg, r/m or the memory operand's base and index,
+    /// the implicit registers), so no instruction reaches a register before its load.
+    mutating func cacheRegisters(_ inst: UnsafePointer<DecodedInstruction>, count: Int, loadAtStart: Bool) {
         var uses = [Int](repeating: 0, count: 16)
+        var firstUse = [Int](repeating: 0, count: 16)
         var written = [Bool](repeating: false, count: 16)
+        var k = 0
         func note(_ g: UInt8, write: Bool) {
             var r = g
             if r >= DecodedInstruction.highByteBase && r < DecodedInstruction.highByteBase + 4 { r -= DecodedInstruction.highByteBase }
             guard r < 16 else { return }
+            if uses[Int(r)] == 0 { firstUse[Int(r)] = k }
             uses[Int(r)] += 1
             if write { written[Int(r)] = true }
         }
-        for k in 0..<count {
+        while k < count {
+            defer { k += 1 }
             let d = inst[k]
             guard let form = TranslatableForms.form(of: d) else { break }
             // Conservative: reg and a register rm count as written whatever the form.
@@ -40,8 +48,21 @@ extension BlockTranslator {
         let order = (0..<16).filter { uses[$0] >= 2 }.sorted { uses[$0] > uses[$1] }
         for (g, h) in zip(order, BlockTranslator.cacheRegisters) {
             cached[g] = h
-            e.load(h, .at(R.rdi, Int32(g) * 8), width: 8)
+            if loadAtStart {
+                e.load(h, .at(R.rdi, Int32(g) * 8), width: 8)
+            } else {
+                pendingLoads.append((firstUse[g], UInt8(g), h))
+            }
             if written[g] { writeBack.append((UInt8(g), h)) }
+        }
+        pendingLoads.sort { $0.index < $1.index }
+    }
+
+    /// Loads the cached registers whose first use is instruction `k`.
+    mutating func loadCachedRegisters(before k: Int) {
+        while let next = pendingLoads.first, next.index <= k {
+            e.load(next.host, .at(R.rdi, Int32(next.guest) * 8), width: 8)
+            pendingLoads.removeFirst()
         }
     }
 
