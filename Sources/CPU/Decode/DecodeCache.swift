@@ -32,7 +32,6 @@ final class DecodeCache {
         /// Executions before translation is tried; `untranslatable` once tried and refused.
         var heat: UInt8 = 0
         var untranslatable = false
-        var needsFlagsIn = false
         /// Decoding stopped because the next instruction crosses into the next page
         /// (`Processor.crossingTail`).
         var endsBeforeCrossing = false

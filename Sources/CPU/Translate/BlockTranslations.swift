@@ -128,7 +128,6 @@ final class BlockTranslations {
         for (k, x) in r.exits.enumerated() { exits[usedExits + k] = x }
         block.pointee.code = p
         block.pointee.span = Int32(r.span)
-        block.pointee.needsFlagsIn = r.needsFlagsIn
         block.pointee.tail = tail == nil ? 0 : 1
         usedExits += r.exits.count
         blocksTranslated += 1

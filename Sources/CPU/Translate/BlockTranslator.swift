@@ -19,12 +19,10 @@ struct BlockTranslator {
 
     /// Where the guest's status flags are at a point of the code.
     enum FlagsAt {
-        /// Not changed by this block: `TranslationFrame.flags` as the block found it (valid
-        /// there if the block needs it: `needsFlagsIn`).
-        case entry
         /// In the host's RFLAGS.
         case host
-        /// Changed and saved in `TranslationFrame.flags` (host RFLAGS clobbered since).
+        /// In `TranslationFrame.flags`: as the run loop or a chain left them at the block's
+        /// start, or saved there since (host RFLAGS clobbered).
         case frame
     }
 
@@ -32,8 +30,6 @@ struct BlockTranslator {
     struct Result {
         var code: [UInt8]
         var exits: [TranslationExit]
-        /// The block reads flags before writing them.
-        var needsFlagsIn: Bool
         /// Largest |offset| from the entry RIP of any RIP the block can produce statically.
         var span: Int64
         /// Instructions translated before the first exit to the interpreter (statistics).
@@ -66,8 +62,7 @@ struct BlockTranslator {
     var indirectSlots: UnsafeMutablePointer<ChainSlot> { slots + BlockTranslations.exitCapacity }
     /// Jumps to exit stubs emitted after the body: (rel32 position, exit index, flags there).
     var stubs: [(patch: Int, exit: Int, flags: FlagsAt, dirty: UInt16)] = []
-    var flagsAt = FlagsAt.entry
-    var needsFlagsIn = false
+    var flagsAt = FlagsAt.frame
     var span: Int64 = 0
     /// The exit that hands instruction k to the interpreter, once made.
     var interpretExit: [Int: Int] = [:]
@@ -151,7 +146,7 @@ struct BlockTranslator {
         while k < count {
             let d = inst[k]
             loadCachedRegisters(before: k)
-            let before = (e.position, exits.count, stubs.count, flagsAt, needsFlagsIn, dirty)
+            let before = (e.position, exits.count, stubs.count, flagsAt, dirty)
             dirty |= BlockTranslator.writtenMask(d)
             if let tail, k == count - 1 { crossingGuard(tail, at: Position(index: k, offset: offsets[k], next: offsets[k + 1])) }
             let outcome = instruction(d, at: Position(index: k, offset: offsets[k], next: offsets[k + 1]))
@@ -163,8 +158,7 @@ struct BlockTranslator {
                 interpretExit = interpretExit.filter { $0.value < before.1 }
                 accesses.removeAll { $0.index == k }
                 flagsAt = before.3
-                needsFlagsIn = before.4
-                dirty = before.5
+                dirty = before.4
                 if k == 0 { return nil }
                 inlineExit(exit(Int32(offsets[k]), retired: k, .interpret))
                 ended = true
@@ -184,7 +178,7 @@ struct BlockTranslator {
             if case .member = role { return n + 1 }
             return n
         }
-        return Result(code: e.bytes, exits: exits, needsFlagsIn: needsFlagsIn, span: span,
+        return Result(code: e.bytes, exits: exits, span: span,
                       translated: k, sharedPageOperands: members)
     }
 

@@ -69,7 +69,7 @@ extension BlockTranslator {
                 e.bind(hit, to: e.position)
             }
             // RAX = target RIP.
-            chainFitsAndHasFlags(flags: flags, fails: &fails)
+            chainFits(fails: &fails)
             // The target RIP's page: a TLB hit with execute permission, same physical page.
             tlbEntry(of: R.rax, into: R.rcx)
             e.store(.reg(R.rdx), R.rax, width: 8)
@@ -116,7 +116,7 @@ extension BlockTranslator {
     /// That is what the slot would do: the target is this block, still valid and with this
     /// translation, since nothing in translated code can drop it (a store to a page holding
     /// code exits to the interpreter: its TLB entries withhold write permission). Changed
-    /// flags go to the frame, where the block's start takes them (`FlagsAt.entry`). Falls
+    /// flags go to the frame, where the block's start takes them (`FlagsAt.frame`). Falls
     /// through to the exit when the budget is short (flags then in the frame).
     mutating func loopBack(_ x: TranslationExit, flags: FlagsAt) {
         if flags == .host { saveFlags() }
@@ -130,22 +130,14 @@ extension BlockTranslator {
         e.bind(short, to: e.position)
     }
 
-    /// Chain checks common to every slot (R8), jumping to a `fails` label otherwise: the whole
-    /// target block fits in the budget (R9 = instructions retired so far), and a target that
-    /// reads flags first finds them in the frame — known here unless the flags are still the
-    /// block's entry flags, whose presence in the frame is known only at run time.
-    mutating func chainFitsAndHasFlags(flags: FlagsAt, fails: inout [Int]) {
+    /// The chain check common to every slot (R8), jumping to a `fails` label otherwise: the
+    /// whole target block fits in the budget (R9 = instructions retired so far). The flags
+    /// are in the frame at every exit (`TranslationFrame.flags`).
+    mutating func chainFits(fails: inout [Int]) {
         e.load(R.rdx, .at(R.r8, ChainSlot.targetCountOffset), width: 4)
         e.alu(.add, R.rdx, .reg(R.r9), width: 8)
         e.alu(.cmp, R.rdx, .at(R.rsi, TranslationFrame.budgetOffset), width: 8)
         fails.append(e.jump(CC.a))
-        guard flags == .entry else { return }
-        e.load(R.rdx, .at(R.r8, ChainSlot.targetNeedsFlagsOffset), width: 4)
-        e.test(.at(R.rsi, TranslationFrame.flagsValidOffset), R.rdx, width: 4)
-        let ok = e.jump(CC.nz)
-        e.test(.reg(R.rdx), R.rdx, width: 4)
-        fails.append(e.jump(CC.nz))
-        e.bind(ok, to: e.position)
     }
 
     /// The chain of a `.next` exit whose target lies in the block's own page: the target's
@@ -154,7 +146,7 @@ extension BlockTranslator {
     /// change inside translated code (TLB fills, flushes and CPL changes all happen in the
     /// interpreter). So the slot needs no TLB check: only the same source RIP (the run loop
     /// filled the slot after checking the target's span at that RIP: `spanIsCanonical`), a
-    /// filled slot, and `chainFitsAndHasFlags`. Nor does it need to check that the target
+    /// filled slot, and `chainFits`. Nor does it need to check that the target
     /// block is still valid with that translation: blocks are removed a whole page at a
     /// time (`DecodeCache.invalidate(page:)`) or all at once with every translation and slot
     /// (`flushAll`, `dropTranslations`), so a target on this block's page lives as long as
@@ -168,7 +160,7 @@ extension BlockTranslator {
         e.load(R.rcx, .at(R.r8, ChainSlot.targetCodeOffset), width: 8)
         e.test(.reg(R.rcx), R.rcx, width: 8)
         fails.append(e.jump(CC.z))
-        chainFitsAndHasFlags(flags: flags, fails: &fails)
+        chainFits(fails: &fails)
         e.lea(R.rax, .at(R.rax, x.ripOffset))
         e.store(.at(R.rsi, TranslationFrame.entryRIPOffset), R.rax, width: 8)
         e.jumpIndirect(.reg(R.rcx))

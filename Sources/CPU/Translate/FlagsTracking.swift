@@ -10,10 +10,9 @@ extension BlockTranslator {
         storeCompactFlags()
     }
 
-    /// Stores AX as the frame's compact flags and marks them valid.
+    /// Stores AX as the frame's compact flags.
     mutating func storeCompactFlags() {
         e.store(.at(R.rsi, TranslationFrame.flagsOffset), R.rax, width: 2)
-        e.storeImmediate(.at(R.rsi, TranslationFrame.flagsValidOffset), 1, width: 8)
     }
 
     /// Loads the guest's status flags from the frame's compact form: ADD AL, 7FH sets OF
@@ -34,27 +33,14 @@ extension BlockTranslator {
     }
 
     /// Before code that changes only some flags in the frame: the frame must hold all of
-    /// them. The block's entry flags are there when the block needs them (the run loop or a
-    /// chain leaves them), so they only become needed.
+    /// them.
     mutating func flagsToFrame() {
-        if flagsAt == .entry {
-            needsFlagsIn = true
-            flagsAt = .frame
-        } else {
-            spillFlags()
-        }
+        spillFlags()
     }
 
     /// Before an instruction that reads flags: load them into the host's RFLAGS.
     mutating func loadFlags() {
-        switch flagsAt {
-        case .host: return
-        case .entry:
-            needsFlagsIn = true
-            restoreFlags()
-        case .frame:
-            restoreFlags()
-        }
+        if flagsAt == .frame { restoreFlags() }
         flagsAt = .host
     }
 

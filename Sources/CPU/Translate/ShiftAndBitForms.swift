@@ -148,7 +148,6 @@ extension BlockTranslator {
         e.shiftLeft(.reg(R.rax), 8, width: 4)                       // CF is bit 8 of the compact form
         e.alu(.and, .at(R.rsi, TranslationFrame.flagsOffset), immediate: 0xFEFF, width: 2)
         e.alu(.or, .at(R.rsi, TranslationFrame.flagsOffset), R.rax, width: 2)
-        e.storeImmediate(.at(R.rsi, TranslationFrame.flagsValidOffset), 1, width: 8)
         return .done
     }
 }

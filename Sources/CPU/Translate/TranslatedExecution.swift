@@ -75,8 +75,7 @@ extension Processor {
                 let slot = ChainSlot(sourceRIP: chainFromRIP, targetPhysicalPage: phys & ~0xFFF,
                                      targetBlock: UInt(bitPattern: blk),
                                      targetCode: UInt(bitPattern: code),
-                                     targetCount: UInt32(blk.pointee.count) + UInt32(blk.pointee.tail),
-                                     targetNeedsFlags: blk.pointee.needsFlagsIn ? 1 : 0)
+                                     targetCount: UInt32(blk.pointee.count) + UInt32(blk.pointee.tail))
                 slots[chainFrom] = slot
                 // An indirect exit's slot is keyed by its target: it serves every indirect exit.
                 if exits[chainFrom].kind == .indirect { slots[BlockTranslations.indirectSlotIndex(entry)] = slot }
@@ -84,12 +83,7 @@ extension Processor {
             chainFrom = -1
         }
         let f = translationFrame
-        if blk.pointee.needsFlagsIn {
-            f.pointee.flags = TranslationFrame.compact(flags.value | RFLAGS.fixed1)
-            f.pointee.flagsValid = 1
-        } else {
-            f.pointee.flagsValid = 0
-        }
+        f.pointee.flags = TranslationFrame.compact(flags.value | RFLAGS.fixed1)
         f.pointee.retired = 0
         f.pointee.budget = budget
         f.pointee.entryRIP = entry
@@ -106,7 +100,7 @@ extension Processor {
         let index = Int(run(gpr, UnsafeMutableRawPointer(f), code))
         let x = exits[index]
         instructionsRetired &+= f.pointee.retired
-        if f.pointee.flagsValid != 0 { flags.set(TranslationFrame.expand(f.pointee.flags)) }
+        flags.set(TranslationFrame.expand(f.pointee.flags))
         let last = x.block
         let start = f.pointee.entryRIP
         let count = Int(decodeCache.blocks[Int(last)].count)

@@ -3,11 +3,10 @@
 /// the inputs before each call and reads the outputs after.
 struct TranslationFrame {
     /// In/out: the guest's six status flags in compact form (`compact`: RFLAGS bits 7:0 in
-    /// bits 15:8 as LAHF/SAHF move them, OF in bit 0 as SETO writes it), valid when
-    /// `flagsValid` is not 0: the run loop fills them for a block that reads flags first;
-    /// code that changes the flags stores them here and sets `flagsValid`.
+    /// bits 15:8 as LAHF/SAHF move them, OF in bit 0 as SETO writes it). The run loop fills
+    /// them before every call and takes them back after it, so code that changes the flags
+    /// only stores them here, and a chain never asks whether they are.
     var flags: UInt64 = 0x200
-    var flagsValid: UInt64 = 0
     /// Out: instructions retired by all blocks run in this call (chained blocks included).
     var retired: UInt64 = 0
     /// In: instructions the run budget still allows; a chain enters a block only if all of
@@ -53,7 +52,6 @@ struct TranslationFrame {
         Int32(MemoryLayout<TranslationFrame>.offset(of: k)!)
     }
     static let flagsOffset = offset(\.flags)
-    static let flagsValidOffset = offset(\.flagsValid)
     static let retiredOffset = offset(\.retired)
     static let budgetOffset = offset(\.budget)
     static let entryRIPOffset = offset(\.entryRIP)
@@ -87,8 +85,6 @@ struct ChainSlot {
     var targetBlock: UInt = 0
     var targetCode: UInt = 0
     var targetCount: UInt32 = 0
-    /// The target block reads flags before writing them (`BlockTranslator.Result.needsFlagsIn`).
-    var targetNeedsFlags: UInt32 = 0
 
     static func offset(_ k: PartialKeyPath<ChainSlot>) -> Int32 { Int32(MemoryLayout<ChainSlot>.offset(of: k)!) }
     static let sourceRIPOffset = offset(\.sourceRIP)
@@ -96,7 +92,6 @@ struct ChainSlot {
     static let targetBlockOffset = offset(\.targetBlock)
     static let targetCodeOffset = offset(\.targetCode)
     static let targetCountOffset = offset(\.targetCount)
-    static let targetNeedsFlagsOffset = offset(\.targetNeedsFlags)
 }
 
 /// How a translated block ended; the code returns the index of one of its exits.
