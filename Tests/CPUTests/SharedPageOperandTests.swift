@@ -53,18 +53,12 @@ final class SharedPageOperandTests: XCTestCase {
     /// which asks for write permission, fails even though the leader only reads; the
     /// interpreter runs the store, which removes the decoded block, and the patched ADD runs.
     func testStoreAmongLoadsOnACodePage() {
-        let a = Assembler(mode: .bits64, origin: T.code)
-        let top = a.label(), imm = a.label()
-        a.mov(r15d, 60); a.xor(eax, eax); a.mov(rbx, imm); a.mov(r12, Int64(T.data))
-        a.bind(top)
-        a.db(0x05); a.bind(imm); a.dd(1)                                   // ADD EAX, imm32
-        a.mov(rsi, qword[r12]); a.add(rsi, qword[r12 + 8]); a.mov(qword[r12 + 0x10], rsi)   // shared, data page
-        a.mov(ecx, dword[rbx])                                             // leader: a load
-        a.mov(edx, 1); a.mov(r8d, 100); a.cmp(r15d, 20); a.cmov(.be, edx, r8d)
-        a.add(ecx, dword[rbx + 4])                                         // the next instruction's bytes
-        a.mov(dword[rbx], edx)                                             // same bytes until R15 = 20
-        a.dec(r15d); a.jnz(top); a.hlt()
-        let o = assertSame(a.assemble(), "store to the code page")
+        let p = T.selfPatchingLoop { a in
+            a.mov(rsi, qword[r12]); a.add(rsi, qword[r12 + 8]); a.mov(qword[r12 + 0x10], rsi)   // shared, data page
+            a.mov(ecx, dword[rbx])                                         // leader: a load
+            a.add(ecx, dword[rbx + 4])                                     // the next instruction's bytes
+        }                                                                  // then the store through RBX
+        let o = assertSame(p, "store to the code page")
         XCTAssertEqual(o.gpr[GPR.rax.rawValue], 41 + 19 * 100)
     }
 

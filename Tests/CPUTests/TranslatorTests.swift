@@ -433,16 +433,24 @@ final class TranslatorTests: XCTestCase {
             XCTAssertEqual(Self.run(prog, translate: true, budget: 800 + slice).0,
                            Self.run(prog, translate: false, budget: 800 + slice).0, "budget \(slice)")
         }
-        let smc = Assembler(mode: .bits64, origin: Self.code)
+        let o = assertSame(Self.selfPatchingLoop(), "one-block loop patching itself")
+        XCTAssertEqual(o.gpr[GPR.rax.rawValue], 41 + 19 * 100)
+    }
+
+    /// A one-block loop of 60 iterations whose store patches its own ADD EAX, imm32 (1, then
+    /// 100 from R15 = 20); `body` runs before the store (RBX = the immediate's address, R12 =
+    /// `data`). EAX ends at 41 + 19 × 100 when every patch is seen.
+    static func selfPatchingLoop(_ body: (Assembler) -> Void = { _ in }) -> [UInt8] {
+        let smc = Assembler(mode: .bits64, origin: code)
         let loop = smc.label(), imm = smc.label()
-        smc.mov(r15d, 60); smc.xor(eax, eax); smc.mov(rbx, imm)
+        smc.mov(r15d, 60); smc.xor(eax, eax); smc.mov(rbx, imm); smc.mov(r12, Int64(data))
         smc.bind(loop)
         smc.db(0x05); smc.bind(imm); smc.dd(1)                             // ADD EAX, imm32
         smc.mov(edx, 1); smc.mov(r8d, 100); smc.cmp(r15d, 20); smc.cmov(.be, edx, r8d)
+        body(smc)
         smc.mov(dword[rbx], edx)                                           // same bytes until R15 = 20
         smc.dec(r15d); smc.jnz(loop); smc.hlt()
-        let o = assertSame(smc.assemble(), "one-block loop patching itself")
-        XCTAssertEqual(o.gpr[GPR.rax.rawValue], 41 + 19 * 100)
+        return smc.assemble()
     }
 
     /// A RET that returns to several callers in turn, and an indirect CALL through a register
