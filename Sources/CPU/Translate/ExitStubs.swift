@@ -42,9 +42,7 @@ extension BlockTranslator {
         }
         storeCachedRegisters(dirty)
         if flags == .host { saveFlags() }
-        e.load(R.r9, .at(R.rsi, TranslationFrame.retiredOffset), width: 8)
-        e.lea(R.r9, .at(R.r9, Int32(x.retired)))
-        e.store(.at(R.rsi, TranslationFrame.retiredOffset), R.r9, width: 8)
+        e.alu(.sub, .at(R.rsi, TranslationFrame.roomOffset), immediate: UInt64(x.retired), width: 8)
         let samePage = x.kind == .next && pageOffset + Int64(x.ripOffset) >= 0 && pageOffset + Int64(x.ripOffset) < 4096
         if samePage {
             samePageChain(x, index: index, flags: flags)
@@ -120,24 +118,20 @@ extension BlockTranslator {
     /// through to the exit when the budget is short (flags then in the frame).
     mutating func loopBack(_ x: TranslationExit, flags: FlagsAt) {
         if flags == .host { saveFlags() }
-        e.load(R.r9, .at(R.rsi, TranslationFrame.retiredOffset), width: 8)
-        e.lea(R.r9, .at(R.r9, Int32(x.retired)))
-        e.lea(R.rdx, .at(R.r9, Int32(blockCount)))
-        e.alu(.cmp, R.rdx, .at(R.rsi, TranslationFrame.budgetOffset), width: 8)
-        let short = e.jump(CC.a)
-        e.store(.at(R.rsi, TranslationFrame.retiredOffset), R.r9, width: 8)
+        e.alu(.cmp, .at(R.rsi, TranslationFrame.roomOffset), immediate: UInt64(Int(x.retired) + blockCount), width: 8)
+        let short = e.jump(CC.b)
+        e.alu(.sub, .at(R.rsi, TranslationFrame.roomOffset), immediate: UInt64(x.retired), width: 8)
         e.bind(e.jump(), to: loopTop)
         e.bind(short, to: e.position)
     }
 
     /// The chain check common to every slot (R8), jumping to a `fails` label otherwise: the
-    /// whole target block fits in the budget (R9 = instructions retired so far). The flags
-    /// are in the frame at every exit (`TranslationFrame.flags`).
+    /// whole target block fits in what is left of the budget (`TranslationFrame.room`). The
+    /// flags are in the frame at every exit (`TranslationFrame.flags`).
     mutating func chainFits(fails: inout [Int]) {
         e.load(R.rdx, .at(R.r8, ChainSlot.targetCountOffset), width: 4)
-        e.alu(.add, R.rdx, .reg(R.r9), width: 8)
-        e.alu(.cmp, R.rdx, .at(R.rsi, TranslationFrame.budgetOffset), width: 8)
-        fails.append(e.jump(CC.a))
+        e.alu(.cmp, .at(R.rsi, TranslationFrame.roomOffset), R.rdx, width: 8)
+        fails.append(e.jump(CC.b))
     }
 
     /// The chain of a `.next` exit whose target lies in the block's own page: the target's

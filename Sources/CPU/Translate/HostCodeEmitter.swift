@@ -267,5 +267,5 @@ struct HostCodeEmitter {
     }
 
     /// Condition codes (SDM Vol. 2A Appendix B, Table B-1) the emitter uses itself.
-    enum CC { static let o: UInt8 = 0, ae: UInt8 = 3, z: UInt8 = 4, nz: UInt8 = 5, a: UInt8 = 7 }
+    enum CC { static let o: UInt8 = 0, b: UInt8 = 2, ae: UInt8 = 3, z: UInt8 = 4, nz: UInt8 = 5, a: UInt8 = 7 }
 }

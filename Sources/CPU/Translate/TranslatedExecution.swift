@@ -84,8 +84,7 @@ extension Processor {
         }
         let f = translationFrame
         f.pointee.flags = TranslationFrame.compact(flags.value | RFLAGS.fixed1)
-        f.pointee.retired = 0
-        f.pointee.budget = budget
+        f.pointee.room = budget
         f.pointee.entryRIP = entry
         f.pointee.tlbEntries = UInt(bitPattern: tlb.entries)
         f.pointee.tlbGeneration = tlb.generation
@@ -99,7 +98,7 @@ extension Processor {
         let run = unsafeBitCast(entryCode, to: TranslatedEntry.self)
         let index = Int(run(gpr, UnsafeMutableRawPointer(f), code))
         let x = exits[index]
-        instructionsRetired &+= f.pointee.retired
+        instructionsRetired &+= budget &- f.pointee.room
         flags.set(TranslationFrame.expand(f.pointee.flags))
         let last = x.block
         let start = f.pointee.entryRIP

@@ -7,11 +7,11 @@ struct TranslationFrame {
     /// them before every call and takes them back after it, so code that changes the flags
     /// only stores them here, and a chain never asks whether they are.
     var flags: UInt64 = 0x200
-    /// Out: instructions retired by all blocks run in this call (chained blocks included).
-    var retired: UInt64 = 0
-    /// In: instructions the run budget still allows; a chain enters a block only if all of
-    /// it fits.
-    var budget: UInt64 = 0
+    /// In/out: instructions the run budget still allows. The run loop sets it to the budget;
+    /// every exit subtracts the instructions its block retired, and a chain enters a block
+    /// only if all of it fits (what is left over is the budget minus the instructions retired
+    /// by every block run in this call).
+    var room: UInt64 = 0
     /// In/out: the RIP the running block started at (blocks are keyed by physical address,
     /// so the code computes RIP-relative values from this); a chain advances it.
     var entryRIP: UInt64 = 0
@@ -52,8 +52,7 @@ struct TranslationFrame {
         Int32(MemoryLayout<TranslationFrame>.offset(of: k)!)
     }
     static let flagsOffset = offset(\.flags)
-    static let retiredOffset = offset(\.retired)
-    static let budgetOffset = offset(\.budget)
+    static let roomOffset = offset(\.room)
     static let entryRIPOffset = offset(\.entryRIP)
     static let tlbEntriesOffset = offset(\.tlbEntries)
     static let tlbGenerationOffset = offset(\.tlbGeneration)
