@@ -97,6 +97,28 @@ final class SharedPageOperandTests: XCTestCase {
         assertSame(a.assemble(), "base written")
     }
 
+    /// The base rewritten by an instruction whose own operand cannot join a group (its last
+    /// byte lies beyond disp32's reach): the write still ends the group, so the operand after
+    /// it, on the new base past RAM, goes through its own check (a device read of all ones)
+    /// instead of the old page's delta (host memory past the guest's).
+    func testBaseWrittenByAnOperandOutsideTheGroupsReachEndsTheGroup() {
+        let a = Assembler(mode: .bits64, origin: T.code)
+        let top = a.label()
+        let far: Int64 = 0x7FFF_FF00
+        a.mov(r12, Int64(T.data))
+        a.mov(rax, Int64(T.ramEnd) + 0x100 - 0x7FFF_FF10); a.mov(qword[r12 + 0xFC], rax)
+        a.mov(r15d, 40)
+        a.bind(top)
+        a.mov(rbx, Int64(T.data) - far)
+        a.mov(rax, qword[rbx + far]); a.add(rax, qword[rbx + far + 8])    // a group on RBX
+        a.mov(rbx, qword[rbx + 0x7FFF_FFFC])                              // ends past Int32.max: RBX ← RAM end + 0x100 − …
+        a.mov(rdx, qword[rbx + 0x7FFF_FF10])                              // past RAM
+        a.add(rsi, rdx)
+        a.dec(r15d); a.jnz(top); a.hlt()
+        let o = assertSame(a.assemble(), "base written outside the group's reach")
+        XCTAssertEqual(o.gpr[GPR.rdx.rawValue], ~0, "no RAM there")
+    }
+
     /// FS-relative fields (the segment base is part of the delta the leader keeps), and two
     /// bases at once, with more groups than free host registers (deltas in the frame).
     func testSegmentOverridesAndManyGroups() {

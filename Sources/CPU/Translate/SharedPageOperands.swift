@@ -58,11 +58,11 @@ extension BlockTranslator {
             let d = inst[k]
             while next < accesses.count && accesses[next].index < k { next += 1 }
             if next < accesses.count, accesses[next].index == k, !twice.contains(k),
-               d.isMemory, d.addrSize == 8, d.base < 16, d.index == DecodedInstruction.noRegister {
+               d.isMemory, d.addrSize == 8, d.base < 16, d.index == DecodedInstruction.noRegister,
+               d.disp >= Int64(Int32.min), d.disp &+ Int64(accesses[next].size) <= Int64(Int32.max) {
                 let a = accesses[next]
                 let seg: UInt8 = d.seg >= 4 ? d.seg : 0
                 let first = d.disp, end = d.disp &+ Int64(a.size)
-                guard first >= Int64(Int32.min) && end <= Int64(Int32.max) else { continue }
                 if let g = open.firstIndex(where: { $0.base == d.base && $0.seg == seg }) {
                     if max(open[g].end, end) - min(open[g].first, first) <= SharedPageGroup.spanLimit {
                         open[g].members.append((k, a.write))
@@ -76,10 +76,10 @@ extension BlockTranslator {
                     open.append(Open(base: d.base, seg: seg, members: [(k, a.write)], first: first, end: end))
                 }
             }
-            // The instruction's own operand used the base before any write of it.
-            for g in writtenRegisters(d) {
-                while let j = open.firstIndex(where: { $0.base == g }) { close(j) }
-            }
+            // The instruction's own operand used the base before any write of it; every
+            // instruction's writes end the groups on what it writes, grouped or not.
+            let written = writtenMask(d)
+            while let j = open.firstIndex(where: { written & (1 << UInt16($0.base)) != 0 }) { close(j) }
         }
         while !open.isEmpty { close(open.count - 1) }
 
