@@ -130,10 +130,8 @@ struct BlockTranslator {
         var offsets = [Int64](repeating: 0, count: count + 1)
         for k in 0..<count { offsets[k + 1] = offsets[k] + Int64(inst[k].length) }
         span = offsets[count]
-        var loops = false
-        for k in 0..<count where [.jcc, .jmpRel, .callRel].contains(inst[k].op)
-            && offsets[k + 1] &+ Int64(bitPattern: inst[k].imm) == 0 {
-            loops = true
+        let loops = (0..<count).contains { k in
+            [.jcc, .jmpRel, .callRel].contains(inst[k].op) && offsets[k + 1] &+ Int64(bitPattern: inst[k].imm) == 0
         }
         if loops { dirty = 0xFFFF }               // a later iteration's writes reach earlier exits
         cacheRegisters(inst, count: count, loadAtStart: loops)
@@ -198,6 +196,11 @@ struct BlockTranslator {
     /// A static branch target `offset` from the entry RIP widens the block's span.
     mutating func noteTarget(_ offset: Int64) {
         span = max(span, offset < 0 ? -offset : offset)
+    }
+
+    /// An immediate the host form takes: 64-bit forms have a sign-extended imm32.
+    static func immediateFits(_ d: DecodedInstruction) -> Bool {
+        d.opSize != 8 || fitsInt32(d.imm)
     }
 
     static func fitsInt32(_ v: UInt64) -> Bool {

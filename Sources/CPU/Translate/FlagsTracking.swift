@@ -32,12 +32,6 @@ extension BlockTranslator {
         }
     }
 
-    /// Before code that changes only some flags in the frame: the frame must hold all of
-    /// them.
-    mutating func flagsToFrame() {
-        spillFlags()
-    }
-
     /// Before an instruction that reads flags: load them into the host's RFLAGS.
     mutating func loadFlags() {
         if flagsAt == .frame { restoreFlags() }
@@ -71,7 +65,7 @@ extension BlockTranslator {
     /// reading any, neither reads nor writes them, or anything else. Forms that `instruction`
     /// may still refuse (an immediate beyond imm32) count as `other`: they exit.
     static func flagUse(_ d: DecodedInstruction) -> FlagUse {
-        let immFits = d.opSize != 8 || fitsInt32(d.imm)
+        let immFits = immediateFits(d)
         switch d.op.unfused {
         case .aluRMReg, .aluRegRM:
             return ALUKind(rawValue: d.sub & 7)!.readsCarry ? .other : .writesAll

@@ -11,7 +11,7 @@ extension BlockTranslator {
         let s = Int(d.opSize)
         let kind = ALUKind(rawValue: d.sub & 7)!
         let imm = operands == .rmImm || operands == .accImm
-        if imm && s == 8 && !BlockTranslator.fitsInt32(d.imm) { return .unsupported }
+        if imm && !BlockTranslator.immediateFits(d) { return .unsupported }
         let mem = d.isMemory && operands != .accImm
         if mem {
             guard memoryOperand(d, size: s, write: kind != .cmp && operands != .regRM, at: p) else { return .unsupported }
@@ -87,7 +87,7 @@ extension BlockTranslator {
     mutating func test(_ d: DecodedInstruction, _ operands: ALUOperands, at p: Position) -> Outcome {
         let s = Int(d.opSize)
         let imm = operands != .rmReg
-        if imm && s == 8 && !BlockTranslator.fitsInt32(d.imm) { return .unsupported }
+        if imm && !BlockTranslator.immediateFits(d) { return .unsupported }
         let acc = operands == .accImm
         var a: Operand
         var high = false
@@ -166,7 +166,7 @@ extension BlockTranslator {
     mutating func moveImmediate(_ d: DecodedInstruction, at p: Position) -> Outcome {
         let s = Int(d.opSize)
         if !d.isMemory { return moveImmediate(toRegister: d.rm, d.imm, size: s) }
-        guard s != 8 || BlockTranslator.fitsInt32(d.imm) else { return .unsupported }
+        guard BlockTranslator.immediateFits(d) else { return .unsupported }
         guard memoryOperand(d, size: s, write: true, at: p) else { return .unsupported }
         e.storeImmediate(.at(R.rcx), d.imm, width: s)
         return .done

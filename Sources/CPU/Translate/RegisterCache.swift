@@ -19,31 +19,28 @@ extension BlockTranslator {
     mutating func cacheRegisters(_ inst: UnsafePointer<DecodedInstruction>, count: Int, loadAtStart: Bool) {
         var uses = [Int](repeating: 0, count: 16)
         var firstUse = [Int](repeating: 0, count: 16)
-        var written = [Bool](repeating: false, count: 16)
+        var written: UInt16 = 0
         var k = 0
-        func note(_ g: UInt8, write: Bool) {
+        func note(_ g: UInt8) {
             var r = g
             if r >= DecodedInstruction.highByteBase && r < DecodedInstruction.highByteBase + 4 { r -= DecodedInstruction.highByteBase }
             guard r < 16 else { return }
             if uses[Int(r)] == 0 { firstUse[Int(r)] = k }
             uses[Int(r)] += 1
-            if write { written[Int(r)] = true }
         }
         while k < count {
             defer { k += 1 }
             let d = inst[k]
             guard let form = TranslatableForms.form(of: d) else { break }
-            // Conservative: reg and a register rm count as written whatever the form.
-            note(d.reg, write: true)
+            note(d.reg)
             if d.isMemory {
-                if d.base != DecodedInstruction.ripBase { note(d.base, write: false) }
-                note(d.index, write: false)
+                if d.base != DecodedInstruction.ripBase { note(d.base) }
+                note(d.index)
             } else {
-                note(d.rm, write: true)
+                note(d.rm)
             }
-            for g in 0..<16 where form.implicitUses & (1 << g) != 0 {
-                note(UInt8(g), write: form.implicitWrites & (1 << g) != 0)
-            }
+            for g in 0..<16 where form.implicitUses & (1 << g) != 0 { note(UInt8(g)) }
+            written |= BlockTranslator.writtenMask(d)
         }
         let order = (0..<16).filter { uses[$0] >= 2 }.sorted { uses[$0] > uses[$1] }
         for (g, h) in zip(order, BlockTranslator.cacheRegisters) {
@@ -53,7 +50,7 @@ extension BlockTranslator {
             } else {
                 pendingLoads.append((firstUse[g], UInt8(g), h))
             }
-            if written[g] { writeBack.append((UInt8(g), h)) }
+            if written & (1 << UInt16(g)) != 0 { writeBack.append((UInt8(g), h)) }
         }
         pendingLoads.sort { $0.index < $1.index }
     }
@@ -64,6 +61,24 @@ extension BlockTranslator {
             e.load(next.host, .at(R.rdi, Int32(next.guest) * 8), width: 8)
             pendingLoads.removeFirst()
         }
+    }
+
+    /// The guest registers `d` may write, bit g for register g, counted conservatively: reg
+    /// and a register r/m whatever the form, and the form's implicit writes; all sixteen for
+    /// an instruction not translated. The one rule for the registers an exit stores
+    /// (`dirty`), the ones a block writes back (`cacheRegisters`) and the end of a
+    /// shared-page group (`sharedPagePlan`).
+    static func writtenMask(_ d: DecodedInstruction) -> UInt16 {
+        guard let form = TranslatableForms.form(of: d) else { return 0xFFFF }
+        var m = form.implicitWrites
+        func note(_ g: UInt8) {
+            var g = g
+            if g >= DecodedInstruction.highByteBase && g < DecodedInstruction.highByteBase + 4 { g -= DecodedInstruction.highByteBase }
+            if g < 16 { m |= 1 << UInt16(g) }
+        }
+        note(d.reg)
+        if !d.isMemory { note(d.rm) }
+        return m
     }
 
     /// How many host registers hold guest registers (the first of `cacheRegisters`).

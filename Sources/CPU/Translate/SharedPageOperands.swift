@@ -103,26 +103,4 @@ extension BlockTranslator {
         }
         return plan
     }
-
-    /// The guest registers `d` may write.
-    static func writtenRegisters(_ d: DecodedInstruction) -> [UInt8] {
-        let m = writtenMask(d)
-        return (0..<16).filter { m & (1 << $0) != 0 }
-    }
-
-    /// The guest registers `d` may write, bit g for register g, as `cacheRegisters` counts
-    /// them: reg and a register r/m whatever the form, and the form's implicit writes; all
-    /// sixteen for an instruction not translated.
-    static func writtenMask(_ d: DecodedInstruction) -> UInt16 {
-        guard let form = TranslatableForms.form(of: d) else { return 0xFFFF }
-        var m = form.implicitWrites
-        func note(_ g: UInt8) {
-            var g = g
-            if g >= DecodedInstruction.highByteBase && g < DecodedInstruction.highByteBase + 4 { g -= DecodedInstruction.highByteBase }
-            if g < 16 { m |= 1 << UInt16(g) }
-        }
-        note(d.reg)
-        if !d.isMemory { note(d.rm) }
-        return m
-    }
 }

@@ -48,7 +48,7 @@ extension BlockTranslator {
         if zero { return .done }
         if count == nil {
             // The count is known only now: keep the flags in the frame for a count of 0.
-            flagsToFrame()
+            spillFlags()
             if s == 4 { e.load(R.rax, slot, width: 4); e.store(slot, R.rax, width: 8) }
             e.load(R.rcx, self.slot(.rcx), width: 4)
             e.alu(.and, .reg(R.rcx), immediate: UInt64(mask), width: 4)
@@ -134,7 +134,7 @@ extension BlockTranslator {
         if d.isMemory {
             guard memoryOperand(d, size: s, write: operation != .bt, at: p) else { return .unsupported }
         }
-        flagsToFrame()                          // saving them clobbers RAX: first
+        spillFlags()                          // saving them clobbers RAX: first
         let operand: Operand = d.isMemory ? .at(R.rcx) : slot(d.rm)
         e.load(R.rax, operand, width: s)
         if operation != .bt {
